@@ -1,0 +1,37 @@
+# The two commands: `make run` (the web app) and `make test` (the whole suite). Each builds the
+# local virtual environment from nothing the first time.
+PYTHON ?= python3
+VENV ?= .venv
+# Users get plain torch; CI sets TORCH=torch==2.13.0 (the CPU wheel on its machines).
+TORCH ?= torch
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint format bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(BIN)/python app.py
+
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python -m codegen_ui bench --json bench/results/latest.json

@@ -1,0 +1,15 @@
+"""codegen-ui: conversational program synthesis in a notebook.
+
+A person types an instruction per turn; a code model writes the Python for it in the
+conversational format of the CodeGen paper; a Jupyter kernel runs it; the session is a notebook.
+
+This package imports nothing heavy at import time: torch, transformers and gradio are imported
+inside the functions that need them, so `import codegen_ui` stays fast for the CLI and tests.
+"""
+
+from codegen_ui.prompt import PREAMBLE, render_prompt, truncate
+from codegen_ui.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = ["PREAMBLE", "Settings", "__version__", "render_prompt", "truncate"]

@@ -1,0 +1,83 @@
+"""The model seam: a small protocol for "complete this prompt", and the types it exchanges.
+
+A model streams the completion of one turn as text deltas and ends with a `Finished` record;
+it stops on its own once the turn is complete by the paper's truncate rules. Nothing above this
+seam sees tensors or token ids. The transformers backend lives in `codegen_ui.hf` and is
+imported only when a model is loaded, so this module stays light.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+StopReason = Literal["complete", "eos", "length", "cancelled"]
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int = 128  # the most tokens one turn may add
+    temperature: float = 0.0  # 0 means greedy
+    top_p: float = 0.95  # nucleus mass when sampling
+    seed: int | None = None  # sampling seed; the same seed gives the same completion
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+
+@dataclass(frozen=True)
+class Delta:
+    """New completion text since the previous delta."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of one generation, with what it cost."""
+
+    stop_reason: StopReason
+    prompt_tokens: int  # tokens in the prompt
+    new_tokens: int  # tokens generated
+    reused_tokens: int = 0  # prompt tokens whose encoding was served from a cache
+    first_token_s: float = 0.0  # seconds from the call to the first generated token
+    total_s: float = 0.0  # seconds for the whole generation
+
+
+Event = Delta | Finished
+
+
+@runtime_checkable
+class CodeModel(Protocol):
+    """What the session needs from a model."""
+
+    name: str  # hub id or path, shown to users and saved with each turn
+    context_size: int  # the most tokens prompt plus completion may hold
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def describe(self) -> str:
+        """One line for the status bar, e.g. "codegen-350M-mono on cpu (float32)"."""
+        ...
+
+    def stream(
+        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        """Yield Delta events with the completion text, then exactly one Finished."""
+        ...
+
+
+def load_model(
+    name_or_path: str, device: str = "auto", progress: Callable[[str], None] | None = None
+) -> CodeModel:
+    """Load a transformers causal LM by hub id or local folder; raises ModelLoadError."""
+    from codegen_ui.hf import TransformersModel
+
+    return TransformersModel.load(name_or_path, device=device, progress=progress)

@@ -1,0 +1,235 @@
+"""The domain: a session is a list of turns; running a turn is prompt, generate, cut, execute.
+
+Every turn in the session is in the prompt, in order (the notebook *is* the conversation), except
+that the oldest turns are left out of the prompt when it would not fit the context. The
+operations are add a turn, regenerate the last, edit a cell's code and re-run it, undo, and
+replay all. Each yields `Turn` snapshots as it goes so a UI can stream them. It orchestrates a
+`CodeModel` and a `Kernel` but knows nothing of tensors, ZMQ, files or HTML; saving is left to
+the `on_change` callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal, Protocol
+
+from codegen_ui.kernel import Output, RunResult
+from codegen_ui.model import CodeModel, Delta, Finished, SamplingParams
+from codegen_ui.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
+
+TurnStatus = Literal[
+    "generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled", "not-run"
+]
+DONE: frozenset[str] = frozenset({"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"})
+
+EMPTY_MESSAGE = (
+    "The model wrote no code for this turn (it went on with a comment or stopped at once). "
+    "Regenerate with a temperature above 0, or rephrase the instruction."
+)
+
+
+class Runner(Protocol):
+    """What the session needs from a kernel (`codegen_ui.kernel.Kernel` is one)."""
+
+    def run(
+        self, code: str, timeout: float = ..., on_output: Callable[[Output], None] | None = ...
+    ) -> RunResult: ...
+
+    def restart(self) -> None: ...
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    trimmed_turns: int = 0  # oldest turns left out of this turn's prompt
+    stop_reason: str = ""
+    first_token_s: float = 0.0
+    generate_s: float = 0.0
+    run_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Turn:
+    instruction: str
+    params: SamplingParams = field(default_factory=SamplingParams)
+    model: str = ""
+    completion: str = ""  # the model's raw text, before the cut
+    code: str = ""  # what runs: the cut completion, or the user's edit
+    outputs: tuple[Output, ...] = ()
+    status: TurnStatus = "generating"
+    message: str = ""  # a note for the user (no code written, state lost, ...)
+    edited: bool = False  # the code was changed by hand after generation
+    execution_count: int | None = None
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    created: str = field(default_factory=now)
+    finished: str = ""
+
+    def replace(self, **changes: object) -> Turn:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+class Session:
+    """A conversation: turns, the model that writes them and the kernel that runs them."""
+
+    def __init__(
+        self,
+        model: CodeModel,
+        kernel: Runner,
+        turns: list[Turn] | None = None,
+        run_timeout: float = 30.0,
+        preamble: str = PREAMBLE,
+        on_change: Callable[[Session], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.kernel = kernel
+        self.turns: list[Turn] = list(turns or [])
+        self.run_timeout = run_timeout
+        self.preamble = preamble
+        self.on_change = on_change
+        self.last_prompt: FittedPrompt | None = None
+        self.cancel = threading.Event()
+
+    def history(self, upto: int | None = None) -> list[tuple[str, str]]:
+        return [(t.instruction, t.code) for t in self.turns[:upto]]
+
+    def prompt_for(self, instruction: str, max_new_tokens: int) -> FittedPrompt:
+        """The exact prompt the model would see for a new turn now."""
+        return fit_prompt(
+            self.history(),
+            instruction,
+            self.model.count_tokens,
+            self.model.context_size,
+            max_new_tokens,
+            self.preamble,
+        )
+
+    def add_turn(self, instruction: str, params: SamplingParams) -> Iterator[Turn]:
+        """Generate, cut and run a new turn, yielding its state after each change."""
+        instruction = instruction.strip()
+        if not instruction:
+            raise ValueError("the instruction is empty")
+        self.cancel.clear()
+        fitted = self.prompt_for(instruction, params.max_new_tokens)
+        self.last_prompt = fitted
+        if params.seed is None and not params.greedy:
+            # Record the seed actually drawn so the turn can be reproduced later.
+            params = dataclasses.replace(params, seed=secrets.randbelow(2**31))
+        turn = Turn(instruction, params, self.model.name)
+        self.turns.append(turn)
+        index = len(self.turns) - 1
+        for turn in self._generate(turn, fitted):
+            self.turns[index] = turn
+            yield turn
+        if turn.status == "running":
+            yield from self.run_cell(index)
+        else:
+            self._changed()
+
+    def _generate(self, turn: Turn, fitted: FittedPrompt) -> Iterator[Turn]:
+        raw = ""
+        for event in self.model.stream(fitted.text, turn.params, self.cancel):
+            if isinstance(event, Delta):
+                raw += event.text
+                yield turn.replace(completion=raw, code=truncate(raw))
+            elif isinstance(event, Finished):
+                stats = GenerationStats(
+                    prompt_tokens=event.prompt_tokens,
+                    new_tokens=event.new_tokens,
+                    trimmed_turns=fitted.trimmed,
+                    stop_reason=event.stop_reason,
+                    first_token_s=event.first_token_s,
+                    generate_s=event.total_s,
+                )
+                yield self._after_generation(turn, raw, stats)
+
+    def _after_generation(self, turn: Turn, raw: str, stats: GenerationStats) -> Turn:
+        code = truncate(raw)
+        turn = turn.replace(completion=raw, code=code, stats=stats)
+        if stats.stop_reason == "cancelled":
+            return turn.replace(status="cancelled", message="stopped", finished=now())
+        if not code.strip():
+            return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
+        if stats.stop_reason == "length":
+            turn = turn.replace(
+                message=f"the model used all {turn.params.max_new_tokens} new tokens; "
+                "the code may be cut short"
+            )
+        return turn.replace(status="running")
+
+    def run_cell(self, index: int) -> Iterator[Turn]:
+        """Run one turn's code in the kernel, yielding as outputs arrive."""
+        turn = self.turns[index].replace(status="running", outputs=())
+        self.turns[index] = turn
+        yield turn
+        arrived: queue.Queue[Output | RunResult] = queue.Queue()
+
+        def work() -> None:
+            arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
+
+        threading.Thread(target=work, daemon=True, name="cell-run").start()
+        outputs: list[Output] = []
+        while True:
+            item = arrived.get()
+            if isinstance(item, RunResult):
+                turn = self._finish_run(turn, item)
+                break
+            outputs.append(item)
+            turn = turn.replace(outputs=tuple(outputs))
+            self.turns[index] = turn
+            yield turn
+        self.turns[index] = turn
+        self._changed()
+        yield turn
+
+    def _finish_run(self, turn: Turn, result: RunResult) -> Turn:
+        message = turn.message
+        if result.state_lost:
+            message = "the kernel was restarted: variables from earlier turns are gone"
+        stats = dataclasses.replace(turn.stats, run_s=result.seconds)
+        return turn.replace(
+            outputs=result.outputs,
+            status=result.status,
+            execution_count=result.execution_count,
+            message=message,
+            stats=stats,
+            finished=now(),
+        )
+
+    def regenerate(self, params: SamplingParams) -> Iterator[Turn]:
+        """Drop the last turn and ask the model again for the same instruction."""
+        if not self.turns:
+            raise ValueError("there is no turn to regenerate")
+        last = self.turns.pop()
+        yield from self.add_turn(last.instruction, params)
+
+    def edit(self, index: int, code: str) -> Iterator[Turn]:
+        """Replace a turn's code by hand and run it; later prompts use the new code."""
+        self.turns[index] = self.turns[index].replace(code=code, edited=True, message="")
+        yield from self.run_cell(index)
+
+    def undo(self) -> Turn | None:
+        turn = self.turns.pop() if self.turns else None
+        self._changed()
+        return turn
+
+    def replay(self) -> Iterator[Turn]:
+        """Restart the kernel and run every turn's code in order, rebuilding its state."""
+        self.kernel.restart()
+        for index, turn in enumerate(self.turns):
+            if turn.code.strip():
+                yield from self.run_cell(index)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)

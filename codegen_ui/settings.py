@@ -1,0 +1,93 @@
+"""One typed, frozen settings object for the whole app.
+
+Defaults live here, next to a comment per field. Values come from `CODEGEN_UI_*` environment
+variables (`Settings.from_env`) and then from CLI flags (`Settings.replace`). Nothing here reads
+files or imports heavy libraries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+DEFAULT_MODEL = "Salesforce/codegen-350M-mono"
+ENV_PREFIX = "CODEGEN_UI_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Hub id or local folder of a CodeGen-style causal LM.
+    model: str = DEFAULT_MODEL
+    # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
+    device: str = "auto"
+    # Tokens the model may write for one turn (the paper uses 128, some problems 256/512).
+    max_new_tokens: int = 128
+    # 0 means greedy decoding (the interactive default); the paper samples at 0.2.
+    temperature: float = 0.0
+    # Nucleus sampling mass, used only when temperature > 0 (paper: 0.95).
+    top_p: float = 0.95
+    # Seed for sampling; the same seed gives the same code. None draws a fresh one.
+    seed: int | None = None
+    # Seconds one cell may run before it is interrupted (then restarted if it will not stop).
+    run_timeout: float = 30.0
+    # Folder where sessions are saved as .ipynb notebooks.
+    sessions_dir: str = "sessions"
+    # Web server address and port (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT also work).
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `CODEGEN_UI_<FIELD>` variables over the defaults."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, cls._field_type(f.name))
+        if env.get("GRADIO_SERVER_NAME"):
+            values.setdefault("host", env["GRADIO_SERVER_NAME"])
+        if env.get("GRADIO_SERVER_PORT"):
+            values.setdefault("port", _parse("port", env["GRADIO_SERVER_PORT"], "int"))
+        return cls(**values).validated()
+
+    @classmethod
+    def _field_type(cls, name: str) -> str:
+        return str(next(f.type for f in fields(cls) if f.name == name))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""
+        kept = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **kept).validated()
+
+    def validated(self) -> Settings:
+        """Return self, or raise SettingsError naming the first bad field."""
+        if self.max_new_tokens < 1:
+            raise SettingsError("max_new_tokens must be at least 1")
+        if self.temperature < 0:
+            raise SettingsError("temperature must be 0 (greedy) or more")
+        if not 0 < self.top_p <= 1:
+            raise SettingsError("top_p must be in (0, 1]")
+        if self.run_timeout <= 0:
+            raise SettingsError("run_timeout must be positive")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        return self
+
+
+def _parse(name: str, raw: str, type_name: str) -> Any:
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+    return raw

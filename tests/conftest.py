@@ -1,0 +1,52 @@
+"""Shared fixtures: the tiny real model (built once per test run) and the scripted fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import ScriptedModel
+from tests.tiny import build_tiny_model
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-codegen")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    from codegen_ui.model import load_model
+
+    return load_model(str(tiny_model_dir), device="cpu")
+
+
+@pytest.fixture
+def scripted() -> ScriptedModel:
+    return ScriptedModel()
+
+
+@pytest.fixture
+def kernel() -> Iterator[object]:
+    from codegen_ui.kernel import Kernel
+
+    with Kernel() as k:
+        yield k
+
+
+@pytest.fixture(autouse=True)
+def _sessions_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing a test does may write into the real sessions/ folder.
+    monkeypatch.setenv("CODEGEN_UI_SESSIONS_DIR", str(tmp_path / "sessions"))
+
+
+@pytest.fixture
+def mtpb_path() -> Path:
+    path = SHARED_DATA / "mtpb.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/data/mtpb.jsonl is not present in this checkout")
+    return path
