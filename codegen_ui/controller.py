@@ -1,0 +1,269 @@
+"""The web app's actions, independent of Gradio: each takes a browser-session key and gives `View`s.
+
+A handler in `ui.py` calls one method here and shows the `View`s it gets. This is where domain
+errors (model still loading, server busy, prompt too long, a bad upload) become one line for the
+user, where streaming updates are paced, and where sessions are autosaved after every change.
+It does not lay out the page.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen_ui import notebook
+from codegen_ui.examples import EXAMPLES
+from codegen_ui.model import SamplingParams
+from codegen_ui.prompt import PromptTooLongError
+from codegen_ui.render import render_notebook
+from codegen_ui.session import Turn
+from codegen_ui.web import ModelHolder, ModelNotReady
+from codegen_ui.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
+
+STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
+Action = Callable[[Workspace], Iterator[Turn]]
+EXPECTED = (ModelNotReady, ServerBusy, WorkspaceBusy, PromptTooLongError, ValueError)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the page shows for one browser session after an action."""
+
+    notebook: str  # the notebook HTML
+    status: str  # model, kernel, sandbox, queue
+    prompt: str = ""  # the exact prompt of the last turn
+    prompt_info: str = ""  # its token count and trimmed turns
+    cells: int = 0  # number of turns (for the cell picker)
+    code: str | None = None  # new editor content, None to leave the editor alone
+    instruction: str | None = None  # new instruction box content, None to leave it alone
+    title: str = ""
+    busy: bool = False  # an action is running (Stop is the useful button)
+
+
+class Controller:
+    """The actions of the web app over the shared model and the per-session workspaces."""
+
+    def __init__(
+        self, holder: ModelHolder, workspaces: Workspaces, sessions_dir: str | Path
+    ) -> None:
+        self.holder = holder
+        self.workspaces = workspaces
+        self.sessions_dir = Path(sessions_dir)
+        workspaces.on_change = self.autosave
+
+    # ---- views -------------------------------------------------------------------------------
+    def status(self, ws: Workspace | None) -> str:
+        kernel = ws.kernel.describe() if ws is not None else "not started"
+        waiting = self.workspaces.model.gate.waiting()
+        queue = f" · {waiting} waiting for the model" if waiting else ""
+        return f"{self.holder.status()} · kernel: {kernel} · sandbox: none{queue}"
+
+    def view(self, ws: Workspace, note: str = "", busy: bool = False, **extra: object) -> View:
+        prompt = ws.session.last_prompt
+        info = ""
+        if prompt is not None:
+            info = (
+                f"{prompt.tokens} prompt tokens; {prompt.budget} fit "
+                "(the context window minus max new tokens)"
+            )
+            if prompt.trimmed:
+                info += f"; the oldest {prompt.trimmed} turn(s) were left out of the prompt to fit"
+            else:
+                info += "; every turn is in the prompt"
+        return View(
+            notebook=render_notebook(ws.session.turns, ws.pending, note),
+            status=self.status(ws),
+            prompt=prompt.text if prompt is not None else "",
+            prompt_info=info,
+            cells=len(ws.session.turns),
+            title=ws.title,
+            busy=busy,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def error_view(self, key: str, message: str) -> View:
+        ws = self.workspaces.peek(key)
+        if ws is None:
+            return View(render_notebook([], (), message), self.status(None))
+        return self.view(ws, note=message)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def open_page(self, key: str) -> View:
+        try:
+            return self.view(self.workspaces.get(key))
+        except ServerBusy as exc:
+            return self.error_view(key, str(exc))
+
+    def close_page(self, key: str) -> None:
+        self.workspaces.close(key)
+
+    def stop(self, key: str) -> None:
+        ws = self.workspaces.peek(key)
+        if ws is not None:
+            ws.stop()
+
+    # ---- turns -------------------------------------------------------------------------------
+    def submit(self, key: str, instruction: str, params: SamplingParams) -> Iterator[View]:
+        if not instruction.strip():
+            yield self.error_view(key, "Type an instruction first.")
+            return
+
+        def action(ws: Workspace) -> Iterator[Turn]:
+            if ws.pending and ws.pending[0].strip() == instruction.strip():
+                ws.pending.pop(0)  # the next example turn is being run
+            return ws.session.add_turn(instruction, params)
+
+        yield from self._stream(key, action, uses_model=True, next_box=True)
+
+    def regenerate(self, key: str, params: SamplingParams) -> Iterator[View]:
+        yield from self._stream(key, lambda ws: ws.session.regenerate(params), uses_model=True)
+
+    def run_code(self, key: str, index: int, code: str) -> Iterator[View]:
+        def action(ws: Workspace) -> Iterator[Turn]:
+            if not 0 <= index < len(ws.session.turns):
+                raise ValueError(f"there is no cell {index + 1} to run")
+            return ws.session.edit(index, code)
+
+        yield from self._stream(key, action)
+
+    def replay(self, key: str) -> Iterator[View]:
+        yield from self._stream(key, lambda ws: ws.session.replay())
+
+    def _stream(
+        self, key: str, action: Action, uses_model: bool = False, next_box: bool = False
+    ) -> Iterator[View]:
+        """Run a streaming action on this session's workspace, one action at a time."""
+        try:
+            ws = self.workspaces.get(key)
+            if uses_model:
+                self.holder.get()  # raises ModelNotReady while loading or after a failure
+            ws.acquire()
+        except EXPECTED as exc:
+            yield self.error_view(key, str(exc))
+            return
+        try:
+            yield from self._paced(ws, action, next_box)
+        finally:
+            ws.release()
+
+    def _paced(self, ws: Workspace, action: Action, next_box: bool) -> Iterator[View]:
+        turns = action(ws)
+        # A submitted turn empties the instruction box, or offers the next example turn.
+        box = (ws.pending[0] if ws.pending else "") if next_box else None
+        yield self.view(ws, busy=True, instruction=box)
+        last = 0.0
+        turn: Turn | None = None
+        try:
+            for turn in turns:
+                if time.monotonic() - last >= STREAM_EVERY_S or turn.status != "generating":
+                    last = time.monotonic()
+                    yield self.view(ws, busy=True)
+        except EXPECTED as exc:
+            yield self.view(ws, note=str(exc))
+            return
+        code = turn.code if turn is not None else None
+        yield self.view(ws, code=code)
+
+    def undo(self, key: str) -> View:
+        return self._quick(key, lambda ws: ws.session.undo())
+
+    def restart(self, key: str) -> View:
+        return self._quick(key, lambda ws: ws.session.kernel.restart())
+
+    def _quick(self, key: str, action: Callable[[Workspace], object]) -> View:
+        try:
+            ws = self.workspaces.get(key)
+            ws.acquire()
+        except EXPECTED as exc:
+            return self.error_view(key, str(exc))
+        try:
+            action(ws)
+            return self.view(ws, code="")
+        finally:
+            ws.release()
+
+    def cell_code(self, key: str, index: int) -> str:
+        ws = self.workspaces.peek(key)
+        if ws is None or not 0 <= index < len(ws.session.turns):
+            return ""
+        return ws.session.turns[index].code
+
+    def load_example(self, key: str, title: str) -> View:
+        instructions = dict(EXAMPLES).get(title)
+        try:
+            ws = self.workspaces.get(key)
+        except ServerBusy as exc:
+            return self.error_view(key, str(exc))
+        if instructions is None:
+            return self.view(ws, note=f"no example named {title!r}")
+        ws.pending = list(instructions)
+        return self.view(ws, instruction=ws.pending[0])
+
+    def rename(self, key: str, title: str) -> str:
+        ws = self.workspaces.peek(key)
+        if ws is None:
+            return title
+        ws.title = title.strip()[:200] or ws.title
+        if ws.session.turns:
+            self.autosave(ws)
+        return ws.title
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def autosave(self, ws: Workspace) -> None:
+        if ws.notebook_id is None:
+            ws.notebook_id = time.strftime("session-%Y%m%d-%H%M%S-") + ws.key[:6]
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        notebook.save(self._notebook(ws), self.sessions_dir / f"{ws.notebook_id}.ipynb")
+
+    def _notebook(self, ws: Workspace) -> object:
+        import nbformat
+
+        meta = {"title": ws.title, "model": self.holder.name}
+        # Outputs must be NotebookNodes for nbformat.writes.
+        return nbformat.from_dict(notebook.to_notebook(ws.session.turns, meta))
+
+    def export(self, key: str, fmt: str) -> str | None:
+        """A file with this session as .ipynb or .py, for the browser to download."""
+        ws = self.workspaces.peek(key)
+        if ws is None:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="codegen-ui-export-"))
+        path = folder / f"{_safe_name(ws.title)}.{fmt}"
+        if fmt == "ipynb":
+            notebook.save(self._notebook(ws), path)
+        else:
+            path.write_text(
+                ws.session.preamble
+                + "".join(f"# {t.instruction}\n{t.code}\n\n" for t in ws.session.turns),
+                encoding="utf-8",
+            )
+        return str(path)
+
+    def upload(self, key: str, path: str) -> View:
+        try:
+            ws = self.workspaces.get(key)
+            ws.acquire()
+        except EXPECTED as exc:
+            return self.error_view(key, str(exc))
+        try:
+            turns, meta = notebook.from_notebook(notebook.load(path))
+        except notebook.NotebookError as exc:
+            ws.release()
+            return self.view(ws, note=str(exc))
+        try:
+            ws.session.turns = turns
+            ws.session.last_prompt = None
+            ws.title = str(meta.get("title") or Path(path).stem)
+            ws.notebook_id = None
+            note = f"Opened {len(turns)} turns. Press Replay all to rebuild the kernel's state."
+            return self.view(ws, note=note, code="")
+        finally:
+            ws.release()
+
+
+def _safe_name(title: str) -> str:
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in title).strip("-")
+    return name[:60] or "session"

@@ -1,0 +1,299 @@
+"""Turns and their outputs as safe HTML for the notebook view.
+
+Everything the kernel or the model produced is treated as untrusted text: plain text is escaped,
+ANSI colours become `<span>`s with fixed classes, images become `data:` URIs in `<img>` (an SVG
+loaded that way cannot run script), and kernel HTML (a DataFrame, say) goes through nh3 with a
+small allowlist, so kernel HTML never runs script in the app's page. Code is highlighted with
+pygments. This module knows nothing of Gradio, kernels or sessions beyond the `Turn` dataclass.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from codegen_ui.session import Turn
+
+MAX_TEXT_CHARS = 20_000  # longer text outputs are cut here, and say so
+MAX_IMAGE_BYTES = 5_000_000  # a bigger image is replaced by a note
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+_SAFE_TAGS = {
+    "a", "abbr", "b", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
+    "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
+    "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var",
+}  # fmt: skip
+_SAFE_ATTRS = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "table": {"border"},
+    "*": {"title"},
+}
+_ANSI = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])")
+_COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+
+
+def _text(value: Any) -> str:
+    # nbformat allows multiline strings as lists of lines.
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def capped(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, str]:
+    """The text cut to `limit` characters, and a note saying so (empty when nothing was cut)."""
+    if len(text) <= limit:
+        return text, ""
+    return text[:limit], f"output capped: showing the first {limit:,} of {len(text):,} characters"
+
+
+def highlight(code: str) -> str:
+    """Python source as highlighted HTML (pygments classes under `.cg-code`)."""
+    from pygments import highlight as pyg_highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return str(pyg_highlight(code, PythonLexer(), HtmlFormatter(nowrap=True)))
+
+
+def code_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return str(HtmlFormatter(style="default").get_style_defs(".cg-code"))
+
+
+def _sgr_classes(params: list[int], state: list[str]) -> list[str]:
+    """Apply one SGR sequence to the current list of classes."""
+    i = 0
+    while i < len(params):
+        p = params[i]
+        if p == 0:
+            state = []
+        elif p == 1:
+            state = [*state, "ansi-bold"]
+        elif 30 <= p <= 37 or 90 <= p <= 97:
+            bright = "bright-" if p >= 90 else ""
+            state = [c for c in state if not c.startswith("ansi-fg")]
+            state.append(f"ansi-fg-{bright}{_COLOURS[p % 10]}")
+        elif 40 <= p <= 47 or 100 <= p <= 107:
+            bright = "bright-" if p >= 100 else ""
+            state = [c for c in state if not c.startswith("ansi-bg")]
+            state.append(f"ansi-bg-{bright}{_COLOURS[p % 10]}")
+        elif p == 39:
+            state = [c for c in state if not c.startswith("ansi-fg")]
+        elif p == 49:
+            state = [c for c in state if not c.startswith("ansi-bg")]
+        elif p in (38, 48) and i + 1 < len(params):
+            # 256-colour (5;n) and true-colour (2;r;g;b): approximate by the base colour class.
+            skip = 2 if params[i + 1] == 5 else 4
+            if params[i + 1] == 5 and i + 2 < len(params) and params[i + 2] < 16:
+                n = params[i + 2]
+                kind = "fg" if p == 38 else "bg"
+                bright = "bright-" if n >= 8 else ""
+                state = [c for c in state if not c.startswith(f"ansi-{kind}")]
+                state.append(f"ansi-{kind}-{bright}{_COLOURS[n % 8]}")
+            i += skip
+        i += 1
+    return state
+
+
+def ansi_to_html(text: str) -> str:
+    """Escape text and turn ANSI SGR colour codes into spans; other escapes are dropped."""
+    out: list[str] = []
+    state: list[str] = []
+    pos = 0
+    for match in _ANSI.finditer(text):
+        out.append(_span(text[pos : match.start()], state))
+        pos = match.end()
+        if match.group(2) == "m":
+            nums = [int(n) for n in match.group(1).split(";") if n.isdigit()] or [0]
+            state = _sgr_classes(nums, state)
+    out.append(_span(text[pos:], state))
+    return "".join(out)
+
+
+def _span(chunk: str, classes: list[str]) -> str:
+    if not chunk:
+        return ""
+    escaped = html.escape(chunk)
+    return f'<span class="{" ".join(classes)}">{escaped}</span>' if classes else escaped
+
+
+def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
+    # Images only from data: URIs, so kernel HTML cannot make the browser fetch anything.
+    if tag == "img" and attr == "src" and not value.startswith("data:image/"):
+        return None
+    return value
+
+
+def sanitize_html(markup: str) -> str:
+    """Kernel HTML with everything that could run script or load resources removed."""
+    import nh3
+
+    return str(
+        nh3.clean(
+            markup,
+            tags=_SAFE_TAGS,
+            attributes=_SAFE_ATTRS,
+            clean_content_tags={"script", "style"},
+            url_schemes={"http", "https", "mailto", "data"},
+            attribute_filter=_keep_attribute,
+            link_rel="noopener noreferrer nofollow",
+        )
+    )
+
+
+def _pre(text: str, css: str) -> str:
+    body, note = capped(text)
+    note_html = f'<div class="cg-capped">{html.escape(note)}</div>' if note else ""
+    return f'<pre class="cg-out {css}">{ansi_to_html(body)}</pre>{note_html}'
+
+
+def _image(mime: str, data: Any) -> str:
+    raw = _text(data).strip()
+    if mime == "image/svg+xml":
+        raw = base64.b64encode(raw.encode("utf-8")).decode("ascii")
+    else:
+        raw = "".join(raw.split())
+    if len(raw) * 3 // 4 > MAX_IMAGE_BYTES:
+        return '<div class="cg-capped">image too large to show</div>'
+    if not re.fullmatch(r"[A-Za-z0-9+/=]*", raw):
+        return '<div class="cg-capped">image data is not base64</div>'
+    return f'<img class="cg-img" alt="output image" src="data:{mime};base64,{raw}">'
+
+
+def render_data(data: dict[str, Any]) -> str:
+    """The richest safe view of a display_data / execute_result bundle."""
+    for mime in IMAGE_TYPES:
+        if mime in data:
+            return _image(mime, data[mime])
+    if "text/html" in data:
+        body, note = capped(_text(data["text/html"]))
+        note_html = f'<div class="cg-capped">{html.escape(note)}</div>' if note else ""
+        return f'<div class="cg-out cg-html">{sanitize_html(body)}</div>{note_html}'
+    if "text/plain" in data:
+        return _pre(_text(data["text/plain"]), "cg-result")
+    kinds = ", ".join(sorted(data)) or "nothing"
+    return f'<pre class="cg-out cg-result">[{html.escape(kinds)}: not shown]</pre>'
+
+
+def render_output(output: dict[str, Any]) -> str:
+    """One nbformat output as HTML."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = "cg-stderr" if output.get("name") == "stderr" else "cg-stdout"
+        return _pre(_text(output.get("text", "")), name)
+    if kind == "error":
+        lines = output.get("traceback") or [f"{output.get('ename')}: {output.get('evalue')}"]
+        return _pre("\n".join(_text(line) for line in lines), "cg-error")
+    if kind in ("display_data", "execute_result"):
+        return render_data(dict(output.get("data", {})))
+    return f'<pre class="cg-out">[{html.escape(str(kind))} output]</pre>'
+
+
+_STATUS_TEXT = {
+    "queued": "waiting for the model",
+    "generating": "writing code",
+    "running": "running",
+    "ok": "ok",
+    "error": "error",
+    "timeout": "timed out",
+    "died": "kernel died",
+    "empty": "no code",
+    "cancelled": "stopped",
+    "not-run": "not run",
+}
+
+
+def _badge(turn: Turn) -> str:
+    parts = [_STATUS_TEXT.get(turn.status, turn.status)]
+    s = turn.stats
+    if s.new_tokens:
+        parts.append(f"{s.new_tokens} tokens in {s.generate_s:.1f} s")
+    if s.run_s:
+        parts.append(f"ran {s.run_s:.2f} s")
+    if s.trimmed_turns:
+        parts.append(f"{s.trimmed_turns} early turns left out of the prompt")
+    if turn.edited:
+        parts.append("edited")
+    return " · ".join(parts)
+
+
+def render_turn(turn: Turn, index: int) -> str:
+    """One turn as a notebook cell: instruction, highlighted code, message, outputs."""
+    count = "" if turn.execution_count is None else str(turn.execution_count)
+    code = highlight(turn.code) if turn.code else ""
+    if turn.status == "generating":
+        code += '<span class="cg-caret">▍</span>'
+    message = f'<div class="cg-msg">{html.escape(turn.message)}</div>' if turn.message else ""
+    outputs = "".join(render_output(o) for o in turn.outputs)
+    return (
+        f'<div class="cg-cell cg-{html.escape(turn.status)}" data-index="{index}">'
+        f'<div class="cg-head"><span class="cg-n">{index + 1}</span>'
+        f'<span class="cg-count">[{count}]</span>'
+        f'<span class="cg-instr">{html.escape(turn.instruction)}</span>'
+        f'<span class="cg-badge">{html.escape(_badge(turn))}</span></div>'
+        f'<pre class="cg-code">{code}</pre>{message}'
+        f'<div class="cg-outputs">{outputs}</div></div>'
+    )
+
+
+def render_notebook(turns: Sequence[Turn], pending: Sequence[str] = (), note: str = "") -> str:
+    """The whole session; `pending` are example instructions still to run, `note` a banner."""
+    cells = "".join(render_turn(t, i) for i, t in enumerate(turns))
+    if not turns:
+        cells = (
+            '<div class="cg-empty">No turns yet. Describe a step in plain English below '
+            "(for example <i>define a list of the numbers 1 to 10</i>) and press Enter; "
+            "the model writes the Python and the kernel runs it.</div>"
+        )
+    banner = f'<div class="cg-note">{html.escape(note)}</div>' if note else ""
+    rest = ""
+    if pending:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in pending)
+        rest = f'<div class="cg-pending"><b>Pending turns</b><ol>{items}</ol></div>'
+    return f'<div class="cg-nb">{banner}{cells}{rest}</div>'
+
+
+_COLOUR_CSS = "".join(
+    f".ansi-fg-{c}{{color:var(--cg-{c})}}.ansi-fg-bright-{c}{{color:var(--cg-{c});"
+    f"font-weight:600}}.ansi-bg-{c},.ansi-bg-bright-{c}{{background:var(--cg-{c}-bg)}}"
+    for c in _COLOURS
+)
+
+CSS = (
+    """
+.cg-nb{--cg-black:#333;--cg-red:#c0392b;--cg-green:#1e8449;--cg-yellow:#9a7d0a;
+  --cg-blue:#1f5fa6;--cg-magenta:#8e44ad;--cg-cyan:#117a8b;--cg-white:#777;
+  --cg-black-bg:#ddd;--cg-red-bg:#fadbd8;--cg-green-bg:#d5f5e3;--cg-yellow-bg:#fcf3cf;
+  --cg-blue-bg:#d6eaf8;--cg-magenta-bg:#ebdef0;--cg-cyan-bg:#d1f2eb;--cg-white-bg:#f4f4f4;
+  display:flex;flex-direction:column;gap:10px;font-size:14px}
+.cg-cell{border:1px solid #d0d7de;border-left:4px solid #8c959f;border-radius:6px;
+  padding:6px 10px;background:#fff;color:#1f2328}
+.cg-cell.cg-ok{border-left-color:#2da44e}.cg-cell.cg-error,.cg-cell.cg-died,
+.cg-cell.cg-timeout{border-left-color:#cf222e}.cg-cell.cg-generating,
+.cg-cell.cg-running,.cg-cell.cg-queued{border-left-color:#0969da}
+.cg-cell.cg-empty,.cg-cell.cg-cancelled{border-left-color:#bf8700}
+.cg-head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}
+.cg-n{font-weight:700;color:#57606a}.cg-count{font-family:monospace;color:#57606a}
+.cg-instr{font-weight:600;flex:1}.cg-badge{font-size:12px;color:#57606a}
+.cg-nb pre{margin:4px 0;padding:6px 8px;white-space:pre-wrap;word-break:break-word;
+  font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;
+  max-height:24em;overflow:auto;border-radius:4px}
+.cg-code{background:#f6f8fa}.cg-stderr{background:#fff8f0}.cg-error{background:#fff0f0}
+.cg-msg{font-size:13px;color:#9a6700;margin:2px 0}
+.cg-capped{font-size:12px;color:#9a6700;font-style:italic}
+.cg-html{max-height:30em;overflow:auto}.cg-html table{border-collapse:collapse;font-size:13px}
+.cg-html th,.cg-html td{border:1px solid #d0d7de;padding:2px 6px;text-align:right}
+.cg-img{max-width:100%;height:auto;display:block;margin:4px 0}
+.cg-empty,.cg-note{color:#57606a;padding:12px;border:1px dashed #d0d7de;border-radius:6px}
+.cg-note{border-style:solid;background:#fff8c5;color:#4d2d00}
+.cg-pending{color:#57606a;font-size:13px}.cg-caret{animation:cg-blink 1s step-end infinite}
+.ansi-bold{font-weight:700}
+@keyframes cg-blink{50%{opacity:0}}
+"""
+    + _COLOUR_CSS
+)
