@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -122,6 +123,35 @@ def _default_out(settings: Settings) -> Path:
     return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
 
 
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="start the web app")
+    serve.add_argument("--model", help="hub id or local folder of the model")
+    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from codegen_ui.ui import create, launch
+
+    settings = Settings.from_env().replace(
+        model=args.model, device=args.device, host=args.host, port=args.port
+    )
+    demo, controller = create(settings)
+    # SIGTERM (a container stopping) ends the server like Ctrl-C, so every kernel is shut down.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        launch(demo, settings.host, settings.port)
+    finally:
+        controller.workspaces.shutdown()
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -135,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     _add_model_flags(run)
     run.set_defaults(func=cmd_run)
+    _add_serve(sub)
     return parser
 
 

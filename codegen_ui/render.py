@@ -231,7 +231,9 @@ def render_turn(turn: Turn, index: int) -> str:
     message = f'<div class="cg-msg">{html.escape(turn.message)}</div>' if turn.message else ""
     outputs = "".join(render_output(o) for o in turn.outputs)
     return (
-        f'<div class="cg-cell cg-{html.escape(turn.status)}" data-index="{index}">'
+        f'<div class="cg-cell cg-{html.escape(turn.status)}" data-index="{index}" '
+        f'data-status="{html.escape(turn.status)}" data-generate-s="{turn.stats.generate_s:.4f}" '
+        f'data-run-s="{turn.stats.run_s:.4f}">'
         f'<div class="cg-head"><span class="cg-n">{index + 1}</span>'
         f'<span class="cg-count">[{count}]</span>'
         f'<span class="cg-instr">{html.escape(turn.instruction)}</span>'

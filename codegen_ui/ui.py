@@ -29,7 +29,7 @@ def _params(temperature: float, top_p: float, max_new: float, seed: float | None
         max_new_tokens=int(max_new),
         temperature=float(temperature),
         top_p=float(top_p),
-        seed=None if seed is None or seed < 0 else int(seed),
+        seed=None if seed is None or seed < 0 else int(seed),  # -1 (or empty) draws a fresh seed
     )
 
 
@@ -54,12 +54,20 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                     placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
                 )
                 with gr.Row():
-                    submit = gr.Button("Submit", variant="primary", elem_id="submit")
-                    stop = gr.Button("Stop", variant="stop", elem_id="stop")
-                    regenerate = gr.Button("Regenerate", elem_id="regenerate")
-                    undo = gr.Button("Undo", elem_id="undo")
-                    restart = gr.Button("Restart kernel", elem_id="restart-kernel")
-                    replay = gr.Button("Replay all", elem_id="replay")
+                    submit = gr.Button(
+                        "Submit", size="md", min_width=90, variant="primary", elem_id="submit"
+                    )
+                    stop = gr.Button(
+                        "Stop", size="md", min_width=90, variant="stop", elem_id="stop"
+                    )
+                    regenerate = gr.Button(
+                        "Regenerate", size="md", min_width=90, elem_id="regenerate"
+                    )
+                    undo = gr.Button("Undo", size="md", min_width=90, elem_id="undo")
+                    restart = gr.Button(
+                        "Restart kernel", size="md", min_width=90, elem_id="restart-kernel"
+                    )
+                    replay = gr.Button("Replay all", size="md", min_width=90, elem_id="replay")
                 with gr.Accordion("Edit and re-run a cell", open=True):
                     cell = gr.Number(label="Cell", value=0, precision=0, elem_id="cell-number")
                     editor = gr.Code(
@@ -75,7 +83,11 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                     max_new = gr.Slider(
                         16, 512, settings.max_new_tokens, step=16, label="Max new tokens"
                     )
-                    seed = gr.Number(settings.seed, precision=0, label="Seed (empty = random)")
+                    seed = gr.Number(
+                        -1 if settings.seed is None else settings.seed,
+                        precision=0,
+                        label="Seed (-1 = a fresh one each turn)",
+                    )
                 with gr.Accordion("Examples", open=True):
                     example = gr.Dropdown(
                         [t for t, _ in EXAMPLES],
@@ -159,10 +171,10 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
             return controller.rename(_key(request), text)
 
         def on_tick(request: gr.Request) -> tuple[str, Any]:
-            loading = controller.holder.loading
-            return controller.status(controller.workspaces.peek(_key(request))), gr.Timer(
-                active=loading
-            )
+            ws = controller.workspaces.peek(_key(request))
+            settling = ws is None or ws.kernel.state in ("starting", "restarting")
+            active = controller.holder.loading or settling
+            return controller.status(ws), gr.Timer(active=active)
 
         private: dict[str, Any] = {"api_visibility": "private"}
         work = {**private, "concurrency_id": "work"}

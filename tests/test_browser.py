@@ -1,0 +1,316 @@
+"""End to end in a real Chromium: the app on a free local port with the tiny model, driven by
+Playwright. Each test opens its own browser context, so each is its own browser session with its
+own kernel. Skipped where Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+DONE = ["ok", "error", "timeout", "died", "empty", "cancelled", "not-run"]
+OUT = Path(__file__).resolve().parents[1] / "test-output" / "browser"
+WAIT_MS = 120_000  # generous: the machine is shared
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """The app in its own process, as users run it: `codegen-ui serve`."""
+
+    def __init__(self, model: Path, sessions: Path, log: Path) -> None:
+        env = {
+            **os.environ,
+            "CODEGEN_UI_SESSIONS_DIR": str(sessions),
+            "CODEGEN_UI_MAX_NEW_TOKENS": "32",
+            "CODEGEN_UI_DEVICE": "cpu",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+        }
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "codegen_ui",
+                    "serve",
+                    "--model",
+                    str(model),
+                    "--port",
+                    str(port),
+                ],  # fmt: skip
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the server did not answer within 120 s")
+
+    def kernels(self) -> int:
+        import psutil
+
+        children = psutil.Process(self.proc.pid).children(recursive=True)
+        return sum("ipykernel" in " ".join(c.cmdline()) for c in children if c.is_running())
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    pytest.importorskip("playwright")
+    folder = tmp_path_factory.mktemp("browser")
+    server = Server(tiny_model_dir, folder / "sessions", folder / "server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.proc.returncode == 0, server.log.read_text()[-2000:]
+
+
+@pytest.fixture(scope="module")
+def browser(app: Any) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """One browser session on the app, with its console messages collected."""
+
+    def __init__(self, browser: Any, url: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
+        )
+        self.page.goto(url)
+        self.page.wait_for_selector("#notebook .cg-nb", timeout=WAIT_MS)
+        self.page.wait_for_function(
+            "() => document.querySelector('#status').innerText.includes('kernel: idle')",
+            timeout=WAIT_MS,
+        )
+
+    def cells(self) -> Any:
+        return self.page.locator("#notebook .cg-cell")
+
+    def wait_cells(self, n: int) -> None:
+        self.page.wait_for_function(
+            """([n, done]) => {
+                const c = document.querySelectorAll('#notebook .cg-cell');
+                return c.length === n && done.includes(c[n - 1].dataset.status);
+            }""",
+            arg=[n, DONE],
+            timeout=WAIT_MS,
+        )
+
+    def submit(self, text: str) -> None:
+        n = self.cells().count()
+        box = self.page.locator("#instruction textarea")
+        box.fill(text)
+        box.press("Enter")
+        self.wait_cells(n + 1)
+
+    def set_code(self, code: str, cell: int = 1) -> None:
+        self.page.locator("#cell-number input").fill(str(cell))
+        self.page.locator("#code-editor .cm-content").click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.press("Delete")
+        self.page.keyboard.insert_text(code)
+
+    def run_code(self, code: str, expect: str, cell: int = 1) -> Any:
+        self.set_code(code, cell)
+        self.page.locator("#run-code").click()
+        out = self.cells().nth(cell - 1).locator(".cg-outputs")
+        out.get_by_text(expect).first.wait_for(timeout=WAIT_MS)
+        return out
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, app: Any) -> Iterator[Tab]:
+    t = Tab(browser, app.url)
+    yield t
+    assert t.problems == [], "the browser console reported problems"
+    t.close()
+
+
+def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:
+    page = tab.page
+    page.evaluate(
+        """() => {
+            window.__seen = [];
+            window.__t0 = performance.now();
+            new MutationObserver(() => {
+                const c = document.querySelector('#notebook .cg-cell');
+                if (c) window.__seen.push([c.dataset.status, performance.now(),
+                                           c.querySelector('.cg-code').innerText.length]);
+            }).observe(document.querySelector('#notebook'),
+                       {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    box = page.locator("#instruction textarea")
+    box.fill("print the sum of 1 and 2")
+    page.evaluate("() => { window.__t0 = performance.now(); }")
+    box.press("Enter")
+    tab.wait_cells(1)
+    seen = page.evaluate("() => window.__seen")
+    t0 = page.evaluate("() => window.__t0")
+    generating = [s for s in seen if s[0] == "generating"]
+    assert len({s[2] for s in generating}) >= 2, "the code did not stream in"
+    cell = tab.cells().first
+    status = cell.get_attribute("data-status")
+    assert status in ("ok", "error", "empty")
+    if status == "empty":
+        assert "wrote no code" in cell.inner_text()
+    else:
+        assert cell.locator(".cg-outputs > *, .cg-msg").count() >= 1
+    assert page.locator("#instruction textarea").input_value() == ""
+    # The turn's overhead outside generation and execution, for the record (never asserted).
+    end = next(s[1] for s in seen if s[0] in DONE)
+    gen = float(cell.get_attribute("data-generate-s") or 0)
+    run = float(cell.get_attribute("data-run-s") or 0)
+    OUT.mkdir(parents=True, exist_ok=True)
+    overhead = {"total_s": (end - t0) / 1000, "generate_s": gen, "run_s": run}
+    overhead["overhead_s"] = overhead["total_s"] - gen - run
+    (OUT / "turn-overhead.json").write_text(json.dumps(overhead, indent=1))
+
+
+def test_edited_code_runs_and_shows_its_output_and_a_plot(tab: Tab) -> None:
+    tab.submit("make a list")
+    out = tab.run_code("print(6 * 7)", "42")
+    assert out.inner_text().strip() == "42"
+    assert "edited" in tab.cells().first.inner_text()
+    plot = "import matplotlib.pyplot as plt\nplt.plot([1, 4, 9, 16])\nplt.show()\n"
+    tab.set_code(plot)
+    tab.page.locator("#run-code").click()
+    img = tab.cells().first.locator("img.cg-img")
+    img.wait_for(timeout=WAIT_MS)
+    assert (img.get_attribute("src") or "").startswith("data:image/png;base64,")
+    assert img.evaluate("i => i.naturalWidth") > 100
+    OUT.mkdir(parents=True, exist_ok=True)
+    tab.page.screenshot(path=str(OUT / "main-view.png"), full_page=True)
+
+
+def test_kernel_html_is_sanitised_and_templates_are_not_evaluated(tab: Tab) -> None:
+    tab.submit("show a table")
+    code = (
+        "import pandas as pd\nfrom IPython.display import HTML, display\n"
+        'display(HTML(\'<b id=x>bold</b><img src=x onerror="window.__pwned=1">'
+        "<script>window.__pwned=2</script>'))\n"
+        "print('${1+1} {{value}} `tick`')\n"
+        "pd.DataFrame({'a': [1, 2], 'b': [3, 4]})\n"
+    )
+    out = tab.run_code(code, "${1+1} {{value}} `tick`")
+    assert out.locator("table").count() == 1
+    assert out.locator("b").first.inner_text() == "bold"
+    tab.page.wait_for_timeout(500)
+    assert tab.page.evaluate("() => window.__pwned") is None
+    assert out.locator("script").count() == 0
+
+
+def test_restart_and_undo(tab: Tab) -> None:
+    tab.submit("first step")
+    tab.run_code("kept = 5\nprint(kept)", "5")
+    tab.page.locator("#restart-kernel").click()
+    tab.page.wait_for_function(
+        "() => document.querySelector('#status').innerText.includes('kernel: restarted')",
+        timeout=WAIT_MS,
+    )
+    tab.run_code("print(kept)", "NameError")
+    tab.submit("second step")
+    assert tab.cells().count() == 2
+    tab.page.locator("#undo").click()
+    tab.page.wait_for_function(
+        "() => document.querySelectorAll('#notebook .cg-cell').length === 1", timeout=WAIT_MS
+    )
+
+
+def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
+    import nbformat
+
+    tab.submit("a step to save")
+    tab.run_code("print('saved')", "saved")
+    tab.page.wait_for_timeout(300)  # the download button gets the file with the final view
+    with tab.page.expect_download(timeout=WAIT_MS) as info:
+        tab.page.locator("#download-ipynb").click()
+    path = tmp_path / "download.ipynb"
+    info.value.save_as(path)
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert len(nb.cells) == 1
+    assert nb.cells[0].outputs[0]["text"] == "saved\n"
+
+
+def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) -> None:
+    first, second = Tab(browser, app.url), Tab(browser, app.url)
+    try:
+        first.submit("a step")
+        second.submit("a step")
+        first.run_code("secret = 'mine'\nprint(secret)", "mine")
+        second.run_code("print(secret)", "NameError")
+        assert first.problems == [] and second.problems == []
+        live = app.kernels()
+        assert live >= 2
+    finally:
+        first.close()
+    # Closing the tab shuts its kernel down (Gradio's unload event).
+    deadline = time.monotonic() + 60
+    while app.kernels() >= live and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert app.kernels() == live - 1
+    second.close()
