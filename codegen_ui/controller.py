@@ -8,6 +8,7 @@ It does not lay out the page.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -150,10 +151,17 @@ class Controller:
             ws.release()
 
     def _paced(self, ws: Workspace, action: Action, next_box: bool) -> Iterator[View]:
-        turns = action(ws)
+        try:
+            turns = action(ws)
+        except EXPECTED as exc:
+            yield self.view(ws, note=str(exc))
+            return
         # A submitted turn empties the instruction box, or offers the next example turn.
         box = (ws.pending[0] if ws.pending else "") if next_box else None
-        yield self.view(ws, busy=True, instruction=box)
+        note = ""
+        if self.workspaces.model.gate.busy():
+            note = "Waiting for the model: other sessions are generating; yours is queued."
+        yield self.view(ws, busy=True, instruction=box, note=note)
         last = 0.0
         turn: Turn | None = None
         try:
@@ -164,8 +172,7 @@ class Controller:
         except EXPECTED as exc:
             yield self.view(ws, note=str(exc))
             return
-        code = turn.code if turn is not None else None
-        yield self.view(ws, code=code)
+        yield self.view(ws, code=turn.code if turn is not None else None)
 
     def undo(self, key: str) -> View:
         return self._quick(key, lambda ws: ws.session.undo())
@@ -265,5 +272,5 @@ class Controller:
 
 
 def _safe_name(title: str) -> str:
-    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in title).strip("-")
+    name = re.sub(r"[^\w-]+", "-", title, flags=re.ASCII).strip("-")
     return name[:60] or "session"

@@ -9,6 +9,7 @@ state eviction skips callbacks, so it cannot be the only cleanup). Nothing here 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import threading
@@ -33,6 +34,24 @@ class WorkspaceBusy(RuntimeError):
     """This browser session is already running something."""
 
 
+def release_thread_loop() -> None:
+    """Close the event loop jupyter_client's blocking calls left on this (non-main) thread.
+
+    Each thread that makes a blocking client call gets its own asyncio loop that nobody closes:
+    a few file descriptors per cell run until garbage collection finds them.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:  # this thread has no loop
+        return
+    if not loop.is_running():
+        loop.close()
+        policy.set_event_loop(None)
+
+
 class TrackedKernel:
     """A kernel that remembers its state for the status bar: starting, idle, busy, restarted."""
 
@@ -50,6 +69,7 @@ class TrackedKernel:
             raise
         finally:
             self.started.set()
+            release_thread_loop()
 
     def run(
         self, code: str, timeout: float = 30.0, on_output: Callable[[Output], None] | None = None
@@ -60,6 +80,7 @@ class TrackedKernel:
             result = self.kernel.run(code, timeout, on_output)
         finally:
             self.state = "idle"
+            release_thread_loop()
         if result.state_lost:
             self.state = "restarted"
         return result
@@ -67,7 +88,10 @@ class TrackedKernel:
     def restart(self) -> None:
         self.started.wait()
         self.state = "restarting"
-        self.kernel.restart()
+        try:
+            self.kernel.restart()
+        finally:
+            release_thread_loop()
         self.state = "restarted"
 
     def interrupt(self) -> None:
@@ -75,13 +99,21 @@ class TrackedKernel:
             self.kernel.interrupt()
 
     def describe(self) -> str:
-        if self.state in ("idle", "busy", "restarted") and not self.kernel.is_alive:
-            return "dead"
+        if self.state in ("idle", "busy", "restarted"):
+            try:
+                alive = self.kernel.is_alive
+            finally:
+                release_thread_loop()
+            if not alive:
+                return "dead"
         return self.state
 
     def shutdown(self) -> None:
         self.started.wait(timeout=60)
-        self.kernel.shutdown()
+        try:
+            self.kernel.shutdown()
+        finally:
+            release_thread_loop()
         self.state = "stopped"
         cwd = getattr(self.kernel, "cwd", None)
         if cwd and Path(cwd).parent == KERNELS_ROOT:

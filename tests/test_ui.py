@@ -1,0 +1,322 @@
+"""The web app without a browser: the controller's actions (what every handler calls), the
+per-browser-session workspaces, the shared model's queue, and the Gradio app's wiring."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from codegen_ui.controller import Controller, View
+from codegen_ui.examples import EXAMPLES
+from codegen_ui.kernel import RunResult
+from codegen_ui.model import Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.web import FairGate, ModelHolder
+from codegen_ui.workspace import Workspaces
+from tests.fakes import ScriptedModel
+
+GREEDY = SamplingParams(max_new_tokens=32)
+
+
+class EchoKernel:
+    """A stand-in kernel for tests about bookkeeping: each run prints the code it was given."""
+
+    def __init__(self) -> None:
+        self.cwd = None
+        self.is_alive = False
+        self.runs: list[str] = []
+        self.restarts = 0
+        self.interrupts = 0
+
+    def start(self) -> None:
+        self.is_alive = True
+
+    def run(self, code: str, timeout: float = 30.0, on_output: Any = None) -> RunResult:
+        self.runs.append(code)
+        out = nbformat.v4.new_output("stream", name="stdout", text=code)
+        return RunResult("ok", (out,), len(self.runs), 0.01)
+
+    def restart(self) -> None:
+        self.restarts += 1
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
+
+    def shutdown(self) -> None:
+        self.is_alive = False
+
+
+def make(
+    tmp_path: Path,
+    model: Any = None,
+    holder: ModelHolder | None = None,
+    kernel_factory: Callable[[], Any] = EchoKernel,
+    **kw: Any,
+) -> Controller:
+    holder = holder or ModelHolder.ready(model or ScriptedModel())
+    workspaces = Workspaces(holder, kernel_factory=kernel_factory, **kw)
+    return Controller(holder, workspaces, tmp_path / "sessions")
+
+
+@pytest.fixture
+def controllers() -> Iterator[list[Controller]]:
+    made: list[Controller] = []
+    yield made
+    for c in made:
+        c.workspaces.shutdown()
+
+
+def last(views: Iterator[View]) -> View:
+    items = list(views)
+    assert items, "the action showed nothing"
+    return items[-1]
+
+
+def test_a_turn_streams_views_runs_in_a_real_kernel_and_autosaves(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    from codegen_ui.workspace import default_kernel_factory
+
+    model = ScriptedModel(chunk=4).enqueue("total = 40 + 2\nprint(total)\n")
+    c = make(tmp_path, model, kernel_factory=default_kernel_factory)
+    controllers.append(c)
+    views = list(c.submit("tab", "add forty and two", GREEDY))
+    assert views[0].busy and views[0].instruction == ""  # the box empties at once
+    assert any("cg-generating" in v.notebook for v in views[1:-1]), "no streaming view"
+    final = views[-1]
+    assert not final.busy and final.code == "total = 40 + 2\nprint(total)\n"
+    assert 'data-status="ok"' in final.notebook and "42\n</pre>" in final.notebook
+    ws = c.workspaces.get("tab")
+    assert final.prompt == ws.session.last_prompt.text and final.prompt.endswith(
+        "# add forty and two\n"
+    )
+    assert (
+        "prompt tokens" in final.prompt_info and "every turn is in the prompt" in final.prompt_info
+    )
+    assert "kernel: idle" in final.status and "scripted model" in final.status
+    saved = list((tmp_path / "sessions").glob("*.ipynb"))
+    assert len(saved) == 1
+    nb = nbformat.read(saved[0], as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_edit_regenerate_undo_restart_and_replay(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = ScriptedModel().enqueue("a = 1\n", "b = 2\n", "b = 3\n")
+    c = make(tmp_path, model)
+    controllers.append(c)
+    last(c.submit("k", "set a", GREEDY))
+    last(c.submit("k", "set b", GREEDY))
+    view = last(c.run_code("k", 0, "a = 10\nprint(a)"))
+    ws = c.workspaces.get("k")
+    assert ws.session.turns[0].code == "a = 10\nprint(a)" and ws.session.turns[0].edited
+    assert "edited" in view.notebook
+    view = last(c.regenerate("k", GREEDY))
+    assert [t.code for t in ws.session.turns] == ["a = 10\nprint(a)", "b = 3\n"]
+    assert model.calls[-1][0].endswith("a = 10\nprint(a)\n\n# set b\n")  # edits reach the prompt
+    kernel = ws.kernel.kernel
+    view = c.restart("k")
+    assert kernel.restarts == 1 and "kernel: restarted" in view.status
+    kernel.runs.clear()
+    last(c.replay("k"))
+    assert kernel.runs == ["a = 10\nprint(a)", "b = 3\n"] and kernel.restarts == 2
+    view = c.undo("k")
+    assert view.cells == 1 and len(ws.session.turns) == 1
+    bad = last(c.run_code("k", 5, "x"))
+    assert "there is no cell 6" in bad.notebook
+
+
+def test_examples_load_as_pending_turns_offered_one_by_one(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    title, steps = EXAMPLES[0]
+    c = make(tmp_path, ScriptedModel().enqueue(*(["x = 1\n"] * len(steps))))
+    controllers.append(c)
+    view = c.load_example("k", title)
+    assert view.instruction == steps[0]
+    assert all(s.replace('"', "&quot;") in view.notebook for s in steps)
+    views = list(c.submit("k", steps[0], GREEDY))
+    assert views[0].instruction == steps[1]
+    assert c.workspaces.get("k").pending == list(steps[1:])
+    assert "no example named" in c.load_example("k", "nope").notebook
+
+
+class GatedScript(ScriptedModel):
+    """A scripted model that waits for `go` before each delta, to hold a generation open."""
+
+    def __init__(self) -> None:
+        super().__init__(chunk=2)
+        self.go = threading.Event()
+        self.started = threading.Event()
+
+    def stream(self, prompt: str, params: SamplingParams, cancel: Any = None) -> Iterator[Event]:
+        self.calls.append((prompt, params))
+        self.started.set()
+        for i, ch in enumerate("x = 1\n"):
+            self.go.wait(timeout=30)
+            if cancel is not None and cancel.is_set():
+                yield Finished("cancelled", 1, i)
+                return
+            yield Delta(ch)
+        yield Finished("complete", 1, 6)
+
+
+def test_stop_cancels_generation_and_a_busy_tab_is_told_to_wait(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = GatedScript()
+    c = make(tmp_path, model)
+    controllers.append(c)
+    c.open_page("k")
+    views: list[View] = []
+    worker = threading.Thread(target=lambda: views.extend(c.submit("k", "go", GREEDY)))
+    worker.start()
+    assert model.started.wait(10)
+    busy = last(c.replay("k"))
+    assert "still working on the previous action" in busy.notebook
+    c.stop("k")
+    model.go.set()
+    worker.join(10)
+    assert 'data-status="cancelled"' in views[-1].notebook
+
+
+def test_stop_interrupts_a_running_cell(tmp_path: Path, controllers: list[Controller]) -> None:
+    from codegen_ui.workspace import default_kernel_factory
+
+    c = make(tmp_path, ScriptedModel().enqueue("pass\n"), kernel_factory=default_kernel_factory)
+    controllers.append(c)
+    last(c.submit("k", "nothing", GREEDY))
+    views: list[View] = []
+    worker = threading.Thread(
+        target=lambda: views.extend(c.run_code("k", 0, "import time\ntime.sleep(60)"))
+    )
+    start = time.monotonic()
+    worker.start()
+    ws = c.workspaces.get("k")
+    while ws.kernel.state != "busy" and time.monotonic() - start < 30:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    c.stop("k")
+    worker.join(30)
+    assert not worker.is_alive()
+    assert "KeyboardInterrupt" in views[-1].notebook
+    assert 'data-status="error"' in views[-1].notebook
+
+
+def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    release = threading.Event()
+
+    def slow(name: str, device: str, progress: Callable[[str], None]) -> Any:
+        progress("downloading")
+        release.wait(30)
+        return ScriptedModel().enqueue("y = 2\n")
+
+    holder = ModelHolder("some/model", loader=slow).start()
+    c = make(tmp_path, holder=holder)
+    controllers.append(c)
+    view = c.open_page("k")
+    assert "loading some/model (downloading" in view.status
+    assert "still loading" in last(c.submit("k", "set y", GREEDY)).notebook
+    release.set()
+    assert holder.wait(10)
+    assert 'data-status="ok"' in last(c.submit("k", "set y", GREEDY)).notebook
+
+    def broken(name: str, device: str, progress: Callable[[str], None]) -> Any:
+        raise ModelLoadError(f"cannot load model {name!r}: not in the cache")
+
+    failed = ModelHolder("gone/model", loader=broken).start()
+    assert not failed.wait(10)
+    c2 = make(tmp_path, holder=failed)
+    controllers.append(c2)
+    assert "model failed to load: cannot load model 'gone/model'" in c2.open_page("k").status
+    assert "failed to load" in last(c2.submit("k", "anything", GREEDY)).notebook
+
+
+def test_over_the_kernel_cap_a_new_tab_is_told_the_server_is_busy(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    c = make(tmp_path, max_kernels=1)
+    controllers.append(c)
+    assert "server is busy" not in c.open_page("first").notebook
+    assert "server is busy" in c.open_page("second").notebook
+    assert "server is busy" in last(c.submit("second", "x", GREEDY)).notebook
+    c.close_page("first")
+    assert "server is busy" not in c.open_page("second").notebook
+
+
+def test_closing_a_tab_or_idling_past_the_ttl_shuts_its_kernel_down(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    c = make(tmp_path, idle_ttl_s=60)
+    controllers.append(c)
+    a, b = c.workspaces.get("a"), c.workspaces.get("b")
+    assert a.kernel.started.wait(5) and b.kernel.started.wait(5)
+    c.close_page("a")
+    assert not a.kernel.kernel.is_alive and b.kernel.kernel.is_alive
+    assert c.workspaces.sweep(now=time.monotonic() + 30) == []
+    assert c.workspaces.sweep(now=time.monotonic() + 61) == ["b"]
+    assert not b.kernel.kernel.is_alive and len(c.workspaces) == 0
+
+
+def test_the_gate_lets_one_generation_run_and_serves_waiters_in_order() -> None:
+    gate = FairGate(1)
+    order: list[int] = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with gate.hold():
+            inside.set()
+            release.wait(10)
+            order.append(0)
+
+    def later(n: int) -> None:
+        with gate.hold():
+            order.append(n)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert inside.wait(5)
+    for n in (1, 2, 3):
+        t = threading.Thread(target=later, args=(n,))
+        t.start()
+        threads.append(t)
+        while gate.waiting() < n:  # each waiter queues before the next arrives
+            time.sleep(0.01)
+    assert gate.busy()
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == [0, 1, 2, 3] and not gate.busy()
+
+
+def test_download_and_upload_round_trip_a_session(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    c = make(tmp_path, ScriptedModel().enqueue("a = 1\n", "b = a + 1\n"))
+    controllers.append(c)
+    last(c.submit("k", "set a", GREEDY))
+    last(c.submit("k", "set b", GREEDY))
+    assert c.rename("k", "  My <work>  ") == "My <work>"
+    path = c.export("k", "ipynb")
+    assert path is not None and Path(path).name == "My-work.ipynb"
+    nbformat.validate(nbformat.read(path, as_version=4))
+    script = Path(c.export("k", "py") or "").read_text()
+    assert script.startswith("# Import libraries.") and "# set b\nb = a + 1\n" in script
+    view = c.upload("other", path)
+    ws, original = c.workspaces.get("other"), c.workspaces.get("k")
+    assert "Opened 2 turns" in view.notebook and ws.title == "My <work>"
+    assert ws.session.prompt_for("next", 32).text == original.session.prompt_for("next", 32).text
+    junk = tmp_path / "junk.ipynb"
+    junk.write_text("{not json")
+    assert "not a notebook" in c.upload("other", str(junk)).notebook
+    assert len(ws.session.turns) == 2  # a bad upload leaves the session alone
