@@ -229,6 +229,7 @@ def launch(demo: gr.Blocks, host: str, port: int, **kwargs: Any) -> Any:
         "show_error": False,
         "ssr_mode": False,
         "mcp_server": False,
+        "run_history": False,
     }
     options.update(kwargs)
     return demo.launch(**options)

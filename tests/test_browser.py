@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import socket
 import time
@@ -98,9 +99,6 @@ class Server:
 
 @pytest.fixture(scope="module")
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    pytest.importorskip("playwright")
     folder = tmp_path_factory.mktemp("browser")
     server = Server(tiny_model_dir, folder / "sessions", folder / "server.log")
     try:
@@ -112,6 +110,9 @@ def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def browser(app: Any) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -314,3 +315,53 @@ def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) ->
         time.sleep(0.5)
     assert app.kernels() == live - 1
     second.close()
+
+
+def _get(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_the_server_exposes_only_the_page(app: Server) -> None:
+    """Stable ids, no public API endpoints, monitoring off, uploads capped."""
+    status, body = _get(app.url + "config")
+    config = json.loads(body)
+    ids = {c["props"].get("elem_id") for c in config["components"]}
+    assert {"instruction", "submit", "stop", "notebook", "code-editor", "run-code",
+            "restart-kernel", "download-ipynb"} <= ids  # fmt: skip
+    assert {d.get("api_visibility") for d in config["dependencies"]} == {"private"}
+    status, body = _get(app.url + "gradio_api/info")
+    assert json.loads(body) == {"named_endpoints": {}, "unnamed_endpoints": {}}
+    assert _get(app.url + "monitoring")[0] in (403, 404)
+    boundary = "xyzzy"
+    big = b"x" * (6 * 1024 * 1024)
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.ipynb"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, _ = _get(
+        app.url + "gradio_api/upload",
+        form,
+        {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert status == 413
+
+
+def test_files_in_a_kernel_folder_are_not_served(tab: Tab, app: Server) -> None:
+    tab.submit("write a file")
+    out = tab.run_code(
+        "import os\nopen('leak.txt', 'w').write('private')\nprint('cwd=' + os.getcwd())", "cwd="
+    )
+    cwd = out.inner_text().strip().removeprefix("cwd=")
+    assert Path(cwd, "leak.txt").read_text() == "private"
+    for route in ("gradio_api/file=", "file="):
+        status, body = _get(app.url + route + cwd + "/leak.txt")
+        assert status != 200 and b"private" not in body
