@@ -70,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.model import SamplingParams, load_model
     from codegen_ui.notebook import save, to_notebook
     from codegen_ui.prompt import PromptTooLongError
-    from codegen_ui.session import Session
+    from codegen_ui.session import Session, finish
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for number, instruction in enumerate(instructions, 1):
             print(f"\n=== turn {number}: {instruction}", flush=True)
             try:
-                turn = _last(session.add_turn(instruction, params))
+                turn = finish(session.add_turn(instruction, params))
             except PromptTooLongError as exc:
                 raise CliError(str(exc)) from None
             if args.show_prompt and session.last_prompt is not None:
@@ -109,13 +109,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         kernel.shutdown()
     print(f"\nsaved {len(session.turns)} turns to {out}")
     return 0
-
-
-def _last(items: Any) -> Any:
-    last = None
-    for last in items:
-        pass
-    return last
 
 
 def _default_out(settings: Settings) -> Path:

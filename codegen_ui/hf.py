@@ -113,7 +113,9 @@ class TransformersModel:
         try:
             chosen = pick_device(device)
         except ModuleNotFoundError as exc:
-            raise ModelLoadError(f"cannot load model {name!r}: {exc.name} is not installed") from exc
+            raise ModelLoadError(
+                f"cannot load model {name!r}: {exc.name} is not installed"
+            ) from exc
         tok, model = _load_parts(name, chosen)
         model.to(chosen)
         report(f"loaded {name} on {chosen}")

@@ -128,8 +128,11 @@ class Kernel:
         if status == "died":
             self.restart()
             collect.outputs.append(
-                error_output("KernelDied", "the kernel died while running this cell; it was "
-                             "restarted and its variables were reset")
+                error_output(
+                    "KernelDied",
+                    "the kernel died while running this cell; it was "
+                    "restarted and its variables were reset",
+                )
             )
             return RunResult("died", tuple(collect.outputs), None, seconds, state_lost=True)
         count = self._execution_count(msg_id)

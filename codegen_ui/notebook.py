@@ -28,6 +28,7 @@ class NotebookError(ValueError):
 
 
 def turn_to_cell(turn: Turn) -> Any:
+    from nbformat import from_dict
     from nbformat.v4 import new_code_cell
 
     meta = {
@@ -45,7 +46,7 @@ def turn_to_cell(turn: Turn) -> Any:
     }
     return new_code_cell(
         source=instruction_comment(turn.instruction) + turn.code,
-        outputs=[dict(o) for o in turn.outputs],
+        outputs=[from_dict(o) for o in turn.outputs],
         execution_count=turn.execution_count,
         metadata={META_KEY: meta},
     )

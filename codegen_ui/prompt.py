@@ -71,8 +71,8 @@ def render_prompt(
     history: Sequence[tuple[str, str]], instruction: str, preamble: str = PREAMBLE
 ) -> str:
     """The prompt for a new turn: preamble, every finished (instruction, code), new comment."""
-    return preamble + "".join(turn_text(i, c) for i, c in history) + instruction_comment(
-        instruction
+    return (
+        preamble + "".join(turn_text(i, c) for i, c in history) + instruction_comment(instruction)
     )
 
 

@@ -10,11 +10,14 @@ the `on_change` callback.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import queue
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, Protocol
@@ -26,7 +29,9 @@ from codegen_ui.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
 TurnStatus = Literal[
     "generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled", "not-run"
 ]
-DONE: frozenset[str] = frozenset({"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"})
+DONE: frozenset[str] = frozenset(
+    {"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"}
+)
 
 EMPTY_MESSAGE = (
     "The model wrote no code for this turn (it went on with a comment or stopped at once). "
@@ -42,6 +47,31 @@ class Runner(Protocol):
     ) -> RunResult: ...
 
     def restart(self) -> None: ...
+
+
+def close_thread_event_loop() -> None:
+    """Close the event loop that jupyter-client's sync wrappers left on this thread.
+
+    They create one loop per thread and never close it, which would leak two sockets for every
+    cell run on a short-lived worker thread.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return
+        if not loop.is_running():
+            loop.close()
+            asyncio.set_event_loop(None)
+
+
+def finish(updates: Iterable[Turn]) -> Turn:
+    """Drain an operation's updates and return the final state of the turn."""
+    final = deque(updates, maxlen=1)
+    if not final:
+        raise ValueError("the operation yielded no turn")
+    return final[0]
 
 
 def now() -> str:
@@ -128,8 +158,8 @@ class Session:
         turn = Turn(instruction, params, self.model.name)
         self.turns.append(turn)
         index = len(self.turns) - 1
-        for turn in self._generate(turn, fitted):
-            self.turns[index] = turn
+        for update in self._generate(turn, fitted):
+            self.turns[index] = turn = update
             yield turn
         if turn.status == "running":
             yield from self.run_cell(index)
@@ -175,7 +205,10 @@ class Session:
         arrived: queue.Queue[Output | RunResult] = queue.Queue()
 
         def work() -> None:
-            arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
+            try:
+                arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
+            finally:
+                close_thread_event_loop()
 
         threading.Thread(target=work, daemon=True, name="cell-run").start()
         outputs: list[Output] = []

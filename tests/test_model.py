@@ -121,7 +121,11 @@ def test_uncached_hub_model_offline_fails_fast_with_one_line(tmp_path: Path) -> 
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "codegen_ui", "run", str(Path(__file__)), "--model", "nobody/none"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
     )
     assert proc.returncode == 2
     assert time.monotonic() - start < 30

@@ -17,14 +17,19 @@ from codegen_ui.prompt import (
 TRUNCATE_CASES = [
     # The reference sampler's own test case.
     ("\nif a:\n    r = 1\nelse:\n    r = 2\n\n\n\n#", "\nif a:\n    r = 1\nelse:\n    r = 2"),
-    ("\nif len_a > len_b:\n    result = a\nelse:\n    result = b\n\n\n\n#",
-     "\nif len_a > len_b:\n    result = a\nelse:\n    result = b"),
+    (
+        "\nif len_a > len_b:\n    result = a\nelse:\n    result = b\n\n\n\n#",
+        "\nif len_a > len_b:\n    result = a\nelse:\n    result = b",
+    ),
     # A second top-level print ends the turn; the first stays.
     ("x = 1\nprint(x)\nprint(x + 1)\n", "x = 1\nprint(x)\n"),
     # A second top-level def ends the turn.
     ("def f():\n    return 1\ndef g():\n    return 2\n", "def f():\n    return 1\n"),
     # Indented prints and defs do not count.
-    ("def f():\n    print(1)\n    print(2)\n    def g(): pass\n", "def f():\n    print(1)\n    print(2)\n    def g(): pass\n"),
+    (
+        "def f():\n    print(1)\n    print(2)\n    def g(): pass\n",
+        "def f():\n    print(1)\n    print(2)\n    def g(): pass\n",
+    ),
     # A top-level comment ends it; an indented one does not.
     ("x = 1\n    # inner\n# next turn\ny = 2", "x = 1\n    # inner\n"),
     # End-of-text marker and docstring quotes at line start.
