@@ -110,8 +110,17 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                     )
         timer = gr.Timer(TIMER_S)
 
-        outputs = [notebook, status, prompt, prompt_info, cell, editor, instruction,
-                   download_ipynb, download_py]  # fmt: skip
+        outputs = [
+            notebook,
+            status,
+            prompt,
+            prompt_info,
+            cell,
+            editor,
+            instruction,
+            download_ipynb,
+            download_py,
+        ]
         settings_in = [temperature, top_p, max_new, seed]
 
         def show(view: View, request: gr.Request) -> tuple[Any, ...]:
@@ -131,13 +140,15 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         def on_load(request: gr.Request) -> tuple[Any, ...]:
             return show(controller.open_page(_key(request)), request)
 
-        def on_submit(text: str, t: float, p: float, n: float, s: float | None,
-                      request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+        def on_submit(
+            text: str, t: float, p: float, n: float, s: float | None, request: gr.Request
+        ) -> Iterator[tuple[Any, ...]]:
             for view in controller.submit(_key(request), text, _params(t, p, n, s)):
                 yield show(view, request)
 
-        def on_regenerate(t: float, p: float, n: float, s: float | None,
-                          request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+        def on_regenerate(
+            t: float, p: float, n: float, s: float | None, request: gr.Request
+        ) -> Iterator[tuple[Any, ...]]:
             for view in controller.regenerate(_key(request), _params(t, p, n, s)):
                 yield show(view, request)
 
@@ -179,8 +190,13 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         private: dict[str, Any] = {"api_visibility": "private"}
         work = {**private, "concurrency_id": "work"}
         demo.load(on_load, None, outputs, **private)
-        gr.on([submit.click, instruction.submit], on_submit, [instruction, *settings_in],
-              outputs, **work)  # fmt: skip
+        gr.on(
+            [submit.click, instruction.submit],
+            on_submit,
+            [instruction, *settings_in],
+            outputs,
+            **work,
+        )
         regenerate.click(on_regenerate, settings_in, outputs, **work)
         run_code.click(on_run_code, [cell, editor], outputs, **work)
         replay.click(on_replay, None, outputs, **work)
@@ -191,8 +207,14 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         stop.click(on_stop, None, None, concurrency_limit=None, **private)
         cell.input(on_cell, cell, editor, concurrency_limit=None, **private)
         title.blur(on_title, title, title, concurrency_limit=None, **private)
-        timer.tick(on_tick, None, [status, timer], concurrency_limit=None,
-                   show_progress="hidden", **private)  # fmt: skip
+        timer.tick(
+            on_tick,
+            None,
+            [status, timer],
+            concurrency_limit=None,
+            show_progress="hidden",
+            **private,
+        )
 
         def on_unload(request: gr.Request) -> None:
             controller.close_page(_key(request))  # the tab closed: its kernel goes too

@@ -9,7 +9,6 @@ state eviction skips callbacks, so it cannot be the only cleanup). Nothing here 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 import threading
@@ -20,7 +19,7 @@ from typing import Any, cast
 
 from codegen_ui.kernel import Kernel, Output, RunResult
 from codegen_ui.model import CodeModel
-from codegen_ui.session import Session
+from codegen_ui.session import Session, close_thread_event_loop
 from codegen_ui.web import FairGate, ModelHolder, SharedModel
 
 KERNELS_ROOT = Path(tempfile.gettempdir()) / "codegen-ui-kernels"
@@ -35,21 +34,9 @@ class WorkspaceBusy(RuntimeError):
 
 
 def release_thread_loop() -> None:
-    """Close the event loop jupyter_client's blocking calls left on this (non-main) thread.
-
-    Each thread that makes a blocking client call gets its own asyncio loop that nobody closes:
-    a few file descriptors per cell run until garbage collection finds them.
-    """
-    if threading.current_thread() is threading.main_thread():
-        return
-    policy = asyncio.get_event_loop_policy()
-    try:
-        loop = policy.get_event_loop()
-    except RuntimeError:  # this thread has no loop
-        return
-    if not loop.is_running():
-        loop.close()
-        policy.set_event_loop(None)
+    """Close the event loop jupyter-client's blocking calls left on this worker thread."""
+    if threading.current_thread() is not threading.main_thread():
+        close_thread_event_loop()
 
 
 class TrackedKernel:
@@ -80,7 +67,6 @@ class TrackedKernel:
             result = self.kernel.run(code, timeout, on_output)
         finally:
             self.state = "idle"
-            release_thread_loop()
         if result.state_lost:
             self.state = "restarted"
         return result

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ class Server:
                     str(model),
                     "--port",
                     str(port),
-                ],  # fmt: skip
+                ],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -331,8 +331,16 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
     status, body = _get(app.url + "config")
     config = json.loads(body)
     ids = {c["props"].get("elem_id") for c in config["components"]}
-    assert {"instruction", "submit", "stop", "notebook", "code-editor", "run-code",
-            "restart-kernel", "download-ipynb"} <= ids  # fmt: skip
+    assert {
+        "instruction",
+        "submit",
+        "stop",
+        "notebook",
+        "code-editor",
+        "run-code",
+        "restart-kernel",
+        "download-ipynb",
+    } <= ids
     assert {d.get("api_visibility") for d in config["dependencies"]} == {"private"}
     status, body = _get(app.url + "gradio_api/info")
     assert json.loads(body) == {"named_endpoints": {}, "unnamed_endpoints": {}}

@@ -17,7 +17,10 @@ from codegen_ui.render import (
 )
 from codegen_ui.session import GenerationStats, Turn
 
-PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+PNG_1X1 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"
+    "rkJggg=="
+)
 
 
 def stream(text: str, name: str = "stdout") -> dict[str, object]:
@@ -59,8 +62,18 @@ def test_kernel_html_loses_script_handlers_styles_and_remote_images() -> None:
         '<iframe src="https://example.org"></iframe><svg onload="alert(4)"></svg>'
     )
     clean = sanitize_html(dirty)
-    for banned in ("script", "onclick", "onerror", "onload", "style", "evil", "javascript",
-                   "iframe", "svg", "alert"):  # fmt: skip
+    for banned in (
+        "script",
+        "onclick",
+        "onerror",
+        "onload",
+        "style",
+        "evil",
+        "javascript",
+        "iframe",
+        "svg",
+        "alert",
+    ):
         assert banned not in clean, banned
     assert "<table>" in clean and "<td>1</td>" in clean
     assert f"data:image/png;base64,{PNG_1X1}" in clean
@@ -76,7 +89,7 @@ def test_a_dataframe_renders_as_a_sanitised_table() -> None:
             "execution_count": 1,
             "metadata": {},
             "data": {"text/html": df.to_html(), "text/plain": str(df)},
-        }  # fmt: skip
+        }
     )
     assert out.count("<tr>") == 3
     assert "&lt;Bob&gt;" in out
@@ -84,8 +97,8 @@ def test_a_dataframe_renders_as_a_sanitised_table() -> None:
 
 
 def test_images_become_data_uris_and_svg_cannot_run_script() -> None:
-    png = render_output({"output_type": "display_data", "metadata": {},
-                         "data": {"image/png": PNG_1X1 + "\n", "text/plain": "<Figure>"}})  # fmt: skip
+    data = {"image/png": PNG_1X1 + "\n", "text/plain": "<Figure>"}
+    png = render_output({"output_type": "display_data", "metadata": {}, "data": data})
     assert f'src="data:image/png;base64,{PNG_1X1}"' in png
     svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     out = render_output(
@@ -96,8 +109,13 @@ def test_images_become_data_uris_and_svg_cannot_run_script() -> None:
     assert (
         out == f'<img class="cg-img" alt="output image" src="data:image/svg+xml;base64,{encoded}">'
     )
-    bad = render_output({"output_type": "display_data", "metadata": {},
-                         "data": {"image/png": '"><script>x</script>'}})  # fmt: skip
+    bad = render_output(
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {"image/png": '"><script>x</script>'},
+        }
+    )
     assert "<script" not in bad and "not base64" in bad
 
 
@@ -108,7 +126,7 @@ def test_errors_show_the_coloured_traceback() -> None:
             "ename": "ZeroDivisionError",
             "evalue": "division by zero",
             "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"],
-        }  # fmt: skip
+        }
     )
     assert 'class="cg-out cg-error"' in out
     assert '<span class="ansi-fg-red">ZeroDivisionError</span>: division by zero' in out
@@ -125,8 +143,9 @@ def test_long_outputs_are_capped_and_say_so() -> None:
 
 
 def test_unknown_mime_bundles_say_what_was_not_shown() -> None:
-    out = render_output({"output_type": "display_data", "metadata": {},
-                         "data": {"application/x-thing": "?"}})  # fmt: skip
+    out = render_output(
+        {"output_type": "display_data", "metadata": {}, "data": {"application/x-thing": "?"}}
+    )
     assert "application/x-thing" in out and "not shown" in out
 
 
