@@ -20,11 +20,13 @@ from codegen_ui.session import Turn
 MAX_TEXT_CHARS = 20_000  # longer text outputs are cut here, and say so
 MAX_IMAGE_BYTES = 5_000_000  # a bigger image is replaced by a note
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
-_SAFE_TAGS = set(
+# What kernel HTML may keep: text formatting and tables, nothing active.
+_TAG_NAMES = (
     "a abbr b br caption code col colgroup dd del details div dl dt em h1 h2 h3 h4 h5 h6 hr i "
     "img ins kbd li mark ol p pre q s samp small span strong sub summary sup table tbody td "
-    "tfoot th thead tr tt u ul var".split()
-)  # what kernel HTML may keep: text formatting and tables, nothing active
+    "tfoot th thead tr tt u ul var"
+)
+_SAFE_TAGS = set(_TAG_NAMES.split())
 _SAFE_ATTRS = {
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},
