@@ -75,7 +75,7 @@ class Controller:
             else:
                 info += "; every turn is in the prompt"
         return View(
-            notebook=render_notebook(ws.session.turns, ws.pending, note),
+            notebook=render_notebook(ws.session.turns, ws.pending, note, busy),
             status=self.status(ws),
             prompt=prompt.text if prompt is not None else "",
             prompt_info=info,

@@ -244,8 +244,12 @@ def render_turn(turn: Turn, index: int) -> str:
     )
 
 
-def render_notebook(turns: Sequence[Turn], pending: Sequence[str] = (), note: str = "") -> str:
-    """The whole session; `pending` are example instructions still to run, `note` a banner."""
+def render_notebook(
+    turns: Sequence[Turn], pending: Sequence[str] = (), note: str = "", busy: bool = False
+) -> str:
+    """The whole session; `pending` are example instructions still to run, `note` a banner.
+
+    `data-busy` says whether an action is still under way (for automation and tests)."""
     cells = "".join(render_turn(t, i) for i, t in enumerate(turns))
     if not turns:
         cells = (
@@ -258,7 +262,8 @@ def render_notebook(turns: Sequence[Turn], pending: Sequence[str] = (), note: st
     if pending:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in pending)
         rest = f'<div class="cg-pending"><b>Pending turns</b><ol>{items}</ol></div>'
-    return f'<div class="cg-nb">{banner}{cells}{rest}</div>'
+    flag = "true" if busy else "false"
+    return f'<div class="cg-nb" data-busy="{flag}">{banner}{cells}{rest}</div>'
 
 
 _COLOUR_CSS = "".join(
