@@ -120,6 +120,7 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
             instruction,
             download_ipynb,
             download_py,
+            title,
         ]
         settings_in = [temperature, top_p, max_new, seed]
 
@@ -135,6 +136,7 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                 view.instruction if view.instruction is not None else gr.skip(),
                 controller.export(_key(request), "ipynb") if final else gr.skip(),
                 controller.export(_key(request), "py") if final else gr.skip(),
+                view.title if final else gr.skip(),
             )
 
         def on_load(request: gr.Request) -> tuple[Any, ...]:
