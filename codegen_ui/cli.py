@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -126,23 +125,13 @@ def _add_serve(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from codegen_ui.ui import create, launch
+    from codegen_ui.ui import serve
 
     settings = Settings.from_env().replace(
         model=args.model, device=args.device, host=args.host, port=args.port
     )
-    demo, controller = create(settings)
-    # SIGTERM (a container stopping) ends the server like Ctrl-C, so every kernel is shut down.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        launch(demo, settings.host, settings.port)
-    finally:
-        controller.workspaces.shutdown()
+    serve(settings)
     return 0
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:

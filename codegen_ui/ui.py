@@ -7,6 +7,7 @@ the app (`build_app`) is separate from launching it (`launch`), so tests can lau
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -257,3 +258,18 @@ def launch(demo: gr.Blocks, host: str, port: int, **kwargs: Any) -> Any:
     }
     options.update(kwargs)
     return demo.launch(**options)
+
+
+def serve(settings: Settings) -> None:
+    """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
+    demo, controller = create(settings)
+    # SIGTERM (a container stopping) ends the server like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        launch(demo, settings.host, settings.port)
+    finally:
+        controller.workspaces.shutdown()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
