@@ -115,6 +115,52 @@ def _default_out(settings: Settings) -> Path:
     return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
 
 
+def _add_mtpb(sub: Any) -> None:
+    p = sub.add_parser(
+        "mtpb", help="the paper's Multi-Turn Programming Benchmark, through the app's engine"
+    )
+    p.add_argument("--data", help="MTPB jsonl file or URL (default: the CodeGen repository's)")
+    p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
+    p.add_argument("--samples", type=int, default=1, help="samples per test case")
+    p.add_argument("--temperature", type=float, default=0.2, help="0 = greedy (paper: 0.2)")
+    p.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (paper: 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
+    p.add_argument("--model", help="hub id or local folder of the model")
+    p.add_argument("--out", help="results, one JSON line per sample; a re-run resumes it")
+    p.add_argument("--workers", type=int, default=1, help="kernels running programs at once")
+    p.set_defaults(func=cmd_mtpb)
+
+
+def cmd_mtpb(args: argparse.Namespace) -> int:
+    from codegen_ui.kernel import KernelError
+    from codegen_ui.model import load_model
+    from codegen_ui.mtpb import MtpbError, fetch_data, load_problems, select
+    from codegen_ui.mtpb_report import format_report, summarize
+    from codegen_ui.mtpb_run import ResultsFile, RunConfig, run_benchmark
+
+    settings = Settings.from_env().replace(model=args.model)
+    if args.samples < 1 or args.workers < 1:
+        raise CliError("--samples and --workers must be at least 1")
+    if args.temperature < 0 or not 0 < args.top_p <= 1:
+        raise CliError("--temperature must be 0 or more and --top-p in (0, 1]")
+    config = RunConfig(settings.model, args.temperature, args.top_p, args.seed)
+    stem = re.sub(r"[^\w.-]+", "_", Path(settings.model.rstrip("/")).name)
+    out = Path(
+        args.out
+        or f"mtpb-results/{stem}-t{config.temperature:g}-p{config.top_p:g}-seed{config.seed}.jsonl"
+    )
+    try:
+        problems = select(load_problems(fetch_data(args.data)), args.problems)
+        ResultsFile(out, config)  # a file from another configuration fails before the model loads
+        model = load_model(settings.model, settings.device, lambda m: print(m, file=sys.stderr))
+        results = run_benchmark(problems, model, config, out, args.samples, args.workers)
+    except (MtpbError, KernelError) as exc:
+        raise CliError(str(exc)) from None
+    print(format_report(summarize(problems, results, config, args.samples)), end="")
+    print(f"results: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -128,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     _add_model_flags(run)
     run.set_defaults(func=cmd_run)
+    _add_mtpb(sub)
     return parser
 
 
