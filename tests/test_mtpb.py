@@ -191,7 +191,7 @@ def test_select_problems() -> None:
 def test_load_problems_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(raw_problem()) + "\n{not json\n")
-    with pytest.raises(MtpbError, match="bad.jsonl:2"):
+    with pytest.raises(MtpbError, match=r"bad\.jsonl:2"):
         load_problems(path)
     with pytest.raises(MtpbError, match="cannot read"):
         load_problems(tmp_path / "missing.jsonl")
