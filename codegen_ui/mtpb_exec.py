@@ -15,7 +15,6 @@ It does not generate code or write results.
 from __future__ import annotations
 
 import ast
-import asyncio
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from codegen_ui import mtpb_wire
 from codegen_ui.kernel import Kernel, KernelError, Output, RunResult, error_output
 from codegen_ui.mtpb import is_equivalent
 from codegen_ui.prompt import PREAMBLE, turn_text
+from codegen_ui.session import close_thread_event_loop
 
 Outcome = Literal["pass", "wrong", "no-print", "error", "timeout", "died", "syntax-error"]
 THROUGH = "__mtpb_print_through__"  # prints a value and returns it (for a final assignment)
@@ -142,17 +142,8 @@ class KernelThread:
         try:
             self._call(self.kernel.shutdown)
         finally:
-            self._call(_close_thread_loop)
+            self._call(close_thread_event_loop)
             self._thread.shutdown()
-
-
-def _close_thread_loop() -> None:
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:  # none was made in this thread
-        return
-    if not loop.is_running():
-        loop.close()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from codegen_ui.model import CodeModel, SamplingParams
 from codegen_ui.mtpb import MtpbError, Problem
 from codegen_ui.mtpb_exec import KernelThread, ProgramRunner, Verdict, judge, program_text
 from codegen_ui.prompt import PromptTooLongError
-from codegen_ui.session import Session
+from codegen_ui.session import Session, finish
 
 SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
 
@@ -108,8 +108,7 @@ def run_sample(
     for number, instruction in enumerate(instructions, 1):
         runner.final = number == len(instructions)
         try:
-            for _ in session.add_turn(instruction, params):
-                pass
+            finish(session.add_turn(instruction, params))
         except PromptTooLongError as exc:
             failed = f"turn {number} could not be generated: {exc}"
             break
