@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -151,12 +152,22 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     )
     try:
         problems = select(load_problems(fetch_data(args.data)), args.problems)
-        ResultsFile(out, config)  # a file from another configuration fails before the model loads
+        # A file from another configuration fails here, before the model loads.
+        before = set(ResultsFile(out, config).results)
         model = load_model(settings.model, settings.device, lambda m: print(m, file=sys.stderr))
+        start = time.monotonic()
         results = run_benchmark(problems, model, config, out, args.samples, args.workers)
+        wall = time.monotonic() - start
     except (MtpbError, KernelError) as exc:
         raise CliError(str(exc)) from None
     print(format_report(summarize(problems, results, config, args.samples)), end="")
+    new = [r for r in results if r.key not in before]
+    if new:
+        ran = len({r.problem for r in new})
+        print(
+            f"this run: {len(new)} samples of {ran} problems in {wall:.1f} s wall with "
+            f"{args.workers} worker(s), {wall / ran:.1f} s per problem"
+        )
     print(f"results: {out}")
     return 0
 

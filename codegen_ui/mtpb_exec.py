@@ -113,10 +113,10 @@ T = TypeVar("T")
 class KernelThread:
     """A Kernel whose every call is made from one thread of its own.
 
-    The session runs each cell from a new thread, and the Jupyter client makes an asyncio
-    loop for each thread it is called from and never closes it; over hundreds of programs
-    that leaks loops and sockets. Here one thread owns the kernel and its one loop, closed at
-    the end. Not a sandbox and no policy: only where the calls happen.
+    The session runs each cell from a new thread, and the Jupyter client keeps an asyncio loop
+    per calling thread. Keeping all of a kernel's calls on one long-lived thread gives it one
+    loop for the whole benchmark, closed with the kernel. Not a sandbox and no policy: only
+    where the calls happen.
     """
 
     def __init__(self, kernel: Kernel) -> None:

@@ -114,8 +114,8 @@ def format_report(report: Report) -> str:
         seconds = sum(p.seconds for p in run)
         out += [
             "",
-            f"time: {seconds:.1f} s of sample time, {seconds / len(run):.1f} s per problem, "
-            f"{seconds / max(report.overall.total, 1):.2f} s per sample",
+            f"time summed over samples: {seconds:.1f} s, {seconds / len(run):.1f} s per "
+            f"problem, {seconds / max(report.overall.total, 1):.2f} s per sample",
         ]
     multi, single = PAPER_350M_MONO
     out.append(
