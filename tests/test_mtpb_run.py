@@ -205,3 +205,19 @@ def test_cli_offline_default_data_fails_fast_with_a_hint(
     err = capsys.readouterr().err
     assert "cannot download the MTPB data" in err and "--data PATH" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_program_that_kills_its_kernel_fails_and_the_next_one_runs(tmp_path: Path) -> None:
+    problems = write(tmp_path, problem("1", ["Do it.", "Finish."], [({}, 1)] * 3))
+    model = ScriptedModel().enqueue(
+        "import os\n",
+        "os._exit(1)\n",  # the kernel process dies
+        "x = 1\n",
+        "for i in range(2):\n    x += i\n",  # no print, and no value to print
+        "x = 0\n",
+        "x = x + 1\n",  # a final assignment: its value is printed
+    )
+    results = run_benchmark(problems, model, CONFIG, tmp_path / "r.jsonl")
+    assert [r.outcome for r in results] == ["died", "no-print", "pass"]
+    assert results[0].reason.startswith("KernelDied")
+    assert results[2].answer == "1" and results[2].turns[1].code == "x = x + 1\n"
