@@ -73,7 +73,7 @@ def wrap_last_value(code: str) -> str:
     """
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return code
     last = tree.body[-1] if tree.body else None
     value = getattr(last, "value", None)
@@ -263,9 +263,10 @@ def judge(program: str, runner: ProgramRunner, answer: Answer, gold: Any) -> Ver
     """Score one executed program against its gold output."""
     try:
         ast.parse(program)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, on older Pythons
         # The reference compiles the whole program first: one bad turn and nothing runs.
-        return Verdict("syntax-error", f"SyntaxError: {exc.msg} (program line {exc.lineno})")
+        where = f" (program line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        return Verdict("syntax-error", f"SyntaxError: {getattr(exc, 'msg', exc)}{where}")
     failure = runner.failure
     if failure is not None and failure.status == "timeout":
         return Verdict("timeout", error_text(failure))
