@@ -265,7 +265,8 @@ def judge(program: str, runner: ProgramRunner, answer: Answer, gold: Any) -> Ver
         ast.parse(program)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, on older Pythons
         # The reference compiles the whole program first: one bad turn and nothing runs.
-        where = f" (program line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        line = getattr(exc, "lineno", None)
+        where = f" (program line {line})" if line else ""
         return Verdict("syntax-error", f"SyntaxError: {getattr(exc, 'msg', exc)}{where}")
     failure = runner.failure
     if failure is not None and failure.status == "timeout":
