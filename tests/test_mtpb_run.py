@@ -221,3 +221,23 @@ def test_a_program_that_kills_its_kernel_fails_and_the_next_one_runs(tmp_path: P
     assert [r.outcome for r in results] == ["died", "no-print", "pass"]
     assert results[0].reason.startswith("KernelDied")
     assert results[2].answer == "1" and results[2].turns[1].code == "x = x + 1\n"
+
+
+def test_cli_with_the_tiny_model_without_the_shared_data(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same command in a checkout without ../shared/data: problems written here.
+    raw = json.loads(problem("9", ["Print {x}."], [({"x": 1}, 1), ({"x": 2}, 2)]))
+    data = tmp_path / "own.jsonl"
+    data.write_text(json.dumps(dict(raw, max_gen_length=8)) + "\n")
+    out = tmp_path / "r.jsonl"
+    argv = ["mtpb", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out)]
+    assert main([*argv, "--seed", "3", "--temperature", "0"]) == 0
+    report = capsys.readouterr().out
+    results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
+    assert [(r.problem, r.case) for r in results] == [("9", 0), ("9", 1)]
+    assert all(r.config.seed == 3 and r.config.temperature == 0 for r in results)
+    assert "pass rate" in report and "this run: 2 samples of 1 problems" in report
+    # Another configuration may not be mixed into the same file.
+    assert main([*argv, "--seed", "4"]) == 2
+    assert "another configuration" in capsys.readouterr().err
