@@ -34,6 +34,7 @@ class NotebookError(ValueError):
 
 
 def turn_to_cell(turn: Turn) -> Any:
+    from nbformat import from_dict
     from nbformat.v4 import new_code_cell
 
     meta = {
@@ -51,7 +52,7 @@ def turn_to_cell(turn: Turn) -> Any:
     }
     return new_code_cell(
         source=instruction_comment(turn.instruction) + turn.code,
-        outputs=[dict(o) for o in turn.outputs],
+        outputs=[from_dict(o) for o in turn.outputs],
         execution_count=turn.execution_count,
         metadata={META_KEY: meta},
     )
@@ -226,7 +227,13 @@ def dumps(nb: Any) -> str:
     import nbformat
 
     nbformat.validate(nb)
-    return str(nbformat.writes(nb)) + "\n"
+    text = str(nbformat.writes(nb)) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (a browser can send them) cannot be stored; keep everything else.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def save(nb: Any, path: str | Path) -> None:

@@ -168,12 +168,18 @@ class SessionStore:
 
     def _meta_on_disk(self, session_id: str, path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The file's own metadata; a damaged file is moved aside (kept), never overwritten."""
+        cached = self._summaries.get(session_id)
         try:
+            stat = path.stat()
+            if cached is not None and cached[0] == (stat.st_mtime_ns, stat.st_size):
+                info = cached[1]  # the file is as this store last wrote or read it
+                if not info.error:
+                    return {"title": info.title, "created": info.created}, ()
             raw = json.loads(path.read_bytes())
             meta = raw["metadata"].get(META_KEY, {})
             if not isinstance(raw["cells"], list) or not isinstance(meta, dict):
                 raise TypeError("not a notebook")
-            return {k: v for k, v in meta.items() if k in _OWNED}, ()
+            return {k: meta[k] for k in ("title", "created") if k in meta}, ()
         except FileNotFoundError:
             raise StoreError(f"there is no session {session_id} (was it deleted?)") from None
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -203,7 +209,10 @@ class SessionStore:
             ) from None
 
     def _write(self, session_id: str, nb: Any) -> None:
-        write_atomic(self.path(session_id), dumps(nb), keep_previous=self._previous(session_id))
+        path = self.path(session_id)
+        write_atomic(path, dumps(nb), keep_previous=self._previous(session_id))
+        stat = path.stat()
+        self._summaries[session_id] = ((stat.st_mtime_ns, stat.st_size), self._info(session_id, nb))
 
     def _info(self, session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
         meta = nb.get("metadata", {}).get(META_KEY) or {}
@@ -235,27 +244,22 @@ class SessionStore:
         return [info for _, _, info in found]
 
     def _summary(self, path: Path, key: tuple[int, int]) -> SessionInfo:
-        # Listing reads only JSON (no schema validation) and remembers files that did not change.
+        # Files are validated once per change: `_write` and earlier listings fill the cache.
         cached = self._summaries.get(path.stem)
         if cached is not None and cached[0] == key:
             return cached[1]
         try:
-            raw = json.loads(path.read_bytes())
-            if not isinstance(raw, dict) or raw.get("nbformat") != 4:
-                raise ValueError("not an nbformat 4 notebook")
-            if not isinstance(raw.get("cells"), list) or not isinstance(raw.get("metadata"), dict):
-                raise ValueError("not an nbformat 4 notebook")
-            info = self._info(path.stem, raw)
+            info = self._info(path.stem, parse(path.read_bytes(), "the file"))
             if not info.updated:
                 info = dataclasses.replace(info, updated=_mtime_iso(key[0] / 1e9))
-        except (ValueError, AttributeError) as exc:
+        except NotebookError as exc:
             info = SessionInfo(
                 path.stem,
                 "(unreadable session)",
                 0,
                 "",
                 _mtime_iso(key[0] / 1e9),
-                error=f"the file is damaged ({exc}); it is kept as it is",
+                error=f"{exc}; the file is kept as it is",
             )
         self._summaries[path.stem] = (key, info)
         return info
