@@ -161,7 +161,7 @@ def test_damaged_files_are_reported_kept_and_recoverable(store: SessionStore, ki
     listed = {i.id: i for i in store.list()}
     assert listed[good.id].error == "" and listed[good.id].title == "good"
     assert "not a" in listed[victim.id].error and listed[victim.id].turns == 0
-    with pytest.raises(StoreError, match="cannot be opened.*left as it is.*restored"):
+    with pytest.raises(StoreError, match=r"cannot be opened.*left as it is.*restored"):
         store.load(victim.id)
     with pytest.raises(StoreError, match="cannot be opened"):
         store.rename(victim.id, "new name")
