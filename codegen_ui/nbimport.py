@@ -26,6 +26,7 @@ class Conversion:
     turns: tuple[Turn, ...]
     meta: dict[str, Any]  # the notebook's codegen_ui metadata, `preamble` always set
     notes: tuple[str, ...] = ()  # what was left out or guessed, for the user
+    dropped: int = 0  # cells left out (markdown, raw)
 
 
 def split_instruction(source: str) -> tuple[str, str]:
@@ -106,4 +107,4 @@ def convert(nb: Any) -> Conversion:
             f"{bare} code cell{'s have' if bare > 1 else ' has'} no leading '# ' comment, "
             "so the turn has an empty instruction"
         )
-    return Conversion(tuple(turns), meta, tuple(notes))
+    return Conversion(tuple(turns), meta, tuple(notes), sum(left_out.values()))
