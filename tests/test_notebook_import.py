@@ -13,7 +13,9 @@ from codegen_ui.nbimport import convert, split_instruction
 from codegen_ui.notebook import parse
 from codegen_ui.store import SessionStore, StoreError
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PNG = (  # a 1x1 image
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 def _code(n: int, source: list[str], outputs: list[dict[str, Any]], with_outputs: bool) -> dict:
@@ -84,7 +86,7 @@ def test_notebooks_from_jupyter_become_sessions(
     assert (info.title, info.turns) == ("from jupyter", 4)
     assert info.notes[0] == "left out 1 markdown cell, 1 raw cell: a session keeps only code cells"
     assert info.notes[1].startswith("2 code cells have no leading '# ' comment")
-    turns, meta = store.load(info.id)
+    turns, _ = store.load(info.id)
     assert [(t.instruction, t.code) for t in turns] == [
         ("Load the numbers.", "xs = [1, 2, 3]\nprint(xs)"),
         ("", "sum(xs)"),
