@@ -70,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.model import SamplingParams, load_model
     from codegen_ui.notebook import save, to_notebook
     from codegen_ui.prompt import PromptTooLongError
-    from codegen_ui.session import Session, now
+    from codegen_ui.session import Session
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
@@ -87,11 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KernelError as exc:
         raise CliError(str(exc)) from None
     try:
-        meta = {"title": Path(args.turns_file).stem, "created": now(), **meta}
         session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
-        session.on_change = lambda s: save(
-            to_notebook(s.turns, {**meta, "model": model.name, "updated": now()}), out
-        )
+        session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
         if earlier and not args.no_replay:
             _replay(session)
         for number, instruction in enumerate(instructions, 1):
@@ -115,6 +112,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _last(items: Any) -> Any:
+    last = None
+    for last in items:
+        pass
+    return last
+
+
+def _default_out(settings: Settings) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
+
+
 def _add_resume_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--resume",
@@ -133,9 +142,11 @@ def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
     """The earlier turns and metadata of `--resume NOTEBOOK` (none without it)."""
     from codegen_ui.nbimport import convert
     from codegen_ui.notebook import NotebookError, load
+    from codegen_ui.session import now
 
+    fresh = {"title": Path(args.turns_file).stem, "created": now(), "preamble": PREAMBLE}
     if not args.resume:
-        return [], {"preamble": PREAMBLE}
+        return [], fresh
     try:
         result = convert(load(args.resume))
     except NotebookError as exc:
@@ -147,13 +158,14 @@ def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
             f"{args.resume} has cells a session does not keep; saving back would drop them, "
             "so give --out for the continued session"
         )
-    meta = {k: v for k, v in result.meta.items() if k not in ("updated", "version")}
-    return list(result.turns), meta
+    kept = {k: v for k, v in result.meta.items() if k not in ("updated", "version")}
+    return list(result.turns), {**fresh, **kept}
 
 
 def _replay(session: Any) -> None:
     """Re-run the resumed turns: the kernel's variables are not saved, only the code."""
-    _last(session.replay())
+    for _ in session.replay():
+        pass
     ran = [t for t in session.turns if t.code.strip()]
     failed = sum(t.status != "ok" for t in ran)
     print(f"replayed {len(ran)} earlier turns" + (f" ({failed} failed)" if failed else ""))
@@ -201,18 +213,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {out}: {exc.strerror}") from None
     print(f"wrote {len(result.turns)} turns to {out}")
     return 0
-
-
-def _last(items: Any) -> Any:
-    last = None
-    for last in items:
-        pass
-    return last
-
-
-def _default_out(settings: Settings) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from typing import Any
 
 from codegen_ui.model import SamplingParams
 from codegen_ui.prompt import PREAMBLE, instruction_comment, turn_text
-from codegen_ui.session import GenerationStats, Turn
+from codegen_ui.session import GenerationStats, Turn, now
 
 META_KEY = "codegen_ui"
 STATUSES = ("generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled")
@@ -133,12 +133,22 @@ def preamble_cell(preamble: str) -> Any:
 
 
 def to_notebook(turns: Sequence[Turn], metadata: dict[str, Any] | None = None) -> Any:
-    """A session notebook; `metadata` goes under the notebook's `codegen_ui` key."""
+    """A session notebook; `metadata` goes under the notebook's `codegen_ui` key.
+
+    `created` and `updated` are now unless `metadata` gives them.
+    """
     from nbformat.v4 import new_notebook
 
     from codegen_ui import __version__
 
-    meta = {"version": __version__, "preamble": PREAMBLE, **(metadata or {})}
+    stamp = now()
+    meta = {
+        "version": __version__,
+        "preamble": PREAMBLE,
+        "created": stamp,
+        "updated": stamp,
+        **(metadata or {}),
+    }
     preamble = meta["preamble"]
     cells = [preamble_cell(preamble)] if preamble.strip() else []
     nb = new_notebook(cells=cells + [turn_to_cell(t) for t in turns])
