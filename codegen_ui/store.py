@@ -11,19 +11,25 @@ raises `StoreError` with a message for the user. This module does not run code o
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
-import secrets
 import shutil
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from codegen_ui.names import (
+    DEFAULT_TITLE,
+    ID_PATTERN,
+    MAX_TITLE,
+    StoreError,
+    check_id,
+    check_title,
+    file_stem,
+    new_id,
+)
 from codegen_ui.notebook import (
     META_KEY,
     NotebookError,
@@ -38,17 +44,12 @@ from codegen_ui.notebook import (
 )
 from codegen_ui.session import Session, Turn, now
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-MAX_TITLE = 200  # characters
+__all__ = ["SessionInfo", "SessionStore", "StoreError", "check_id", "check_title"]
+
 MAX_IMPORT_BYTES = 64 * 2**20
-DEFAULT_TITLE = "Untitled"
 STALE_TEMP_S = 600.0  # temporary files older than this were left by a crash
 # Metadata the store owns: `save` keeps these from the file, whatever the caller passes.
 _OWNED = ("title", "created", "updated", "version", "notes")
-
-
-class StoreError(ValueError):
-    """A store operation cannot be done; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -60,32 +61,6 @@ class SessionInfo:
     updated: str  # ISO 8601, UTC
     error: str = ""  # why the file cannot be opened; empty when it is fine
     notes: tuple[str, ...] = ()  # what an import left out or guessed
-
-
-def check_id(session_id: object) -> str:
-    if not isinstance(session_id, str) or not ID_PATTERN.fullmatch(session_id):
-        raise StoreError("that is not a session id")
-    return session_id
-
-
-def check_title(title: object) -> str:
-    """The title, stripped; StoreError for what cannot be a one-line title."""
-    if not isinstance(title, str):
-        raise StoreError("a title must be text")
-    title = title.strip()
-    if len(title) > MAX_TITLE:
-        raise StoreError(f"a title can have at most {MAX_TITLE} characters, not {len(title)}")
-    for ch in title:
-        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
-            raise StoreError(f"a title cannot contain control characters or line breaks ({ch!r})")
-    return title
-
-
-def file_stem(title: str) -> str:
-    """A safe ASCII file name for downloads, from a title."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_title).strip("-_")[:60].strip("-_")
-    return stem or "session"
 
 
 def _mtime_iso(mtime: float) -> str:
@@ -122,8 +97,8 @@ class SessionStore:
 
     def _new_id(self) -> str:
         while True:
-            session_id = secrets.token_urlsafe(16)
-            if session_id[0].isalnum() and not self.path(session_id).exists():
+            session_id = new_id()
+            if not self.path(session_id).exists():
                 return session_id
 
     # -- create, read, write ------------------------------------------------------------------
@@ -175,14 +150,12 @@ class SessionStore:
                 info = cached[1]  # the file is as this store last wrote or read it
                 if not info.error:
                     return {"title": info.title, "created": info.created}, ()
-            raw = json.loads(path.read_bytes())
-            meta = raw["metadata"].get(META_KEY, {})
-            if not isinstance(raw["cells"], list) or not isinstance(meta, dict):
-                raise TypeError("not a notebook")
+            # Changed since this store saw it: check it as strictly as opening would.
+            meta = parse(path.read_bytes()).metadata.get(META_KEY, {})
             return {k: meta[k] for k in ("title", "created") if k in meta}, ()
         except FileNotFoundError:
             raise StoreError(f"there is no session {session_id} (was it deleted?)") from None
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except NotebookError:
             kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             path.replace(kept)
             note = f"the saved file was damaged; it was kept as {kept.name} and saved afresh"
@@ -307,14 +280,14 @@ class SessionStore:
     def restore_previous(self, session_id: str) -> SessionInfo:
         """Put back the version before the last save (the current one becomes the earlier)."""
         with self._lock:
-            path, previous = self.path(session_id), self._previous(session_id)
+            previous = self._previous(check_id(session_id))
             try:
                 nb = parse(previous.read_bytes(), "the earlier version")
             except FileNotFoundError:
                 raise StoreError(f"session {session_id} has no earlier version") from None
             except NotebookError as exc:
                 raise StoreError(f"the earlier version cannot be used: {exc}") from None
-            write_atomic(path, dumps(nb), keep_previous=previous)
+            self._write(session_id, nb)  # the current file becomes the earlier version
         return self._info(session_id, nb)
 
     # -- import and export --------------------------------------------------------------------

@@ -172,13 +172,16 @@ def test_damaged_files_are_reported_kept_and_recoverable(store: SessionStore, ki
     assert [t.instruction for t in store.load(victim.id)[0]] == ["v1"]
 
 
-def test_saving_over_a_damaged_file_keeps_it_aside(store: SessionStore) -> None:
+@pytest.mark.parametrize("kind", ["not json", "json, not a notebook", "invalid notebook"])
+def test_saving_over_a_damaged_file_keeps_it_aside(store: SessionStore, kind: str) -> None:
     info = store.create("t", _turns("a"))
-    store.path(info.id).write_bytes(b"garbage")
+    damage = DAMAGE[kind]
+    assert damage is not None
+    store.path(info.id).write_bytes(damage)
     saved = store.save(info.id, _turns("a", "b"))
     assert saved.notes and "damaged" in saved.notes[0]
     (kept,) = store.root.glob(f"{info.id}.ipynb.damaged-*")
-    assert kept.read_bytes() == b"garbage"
+    assert kept.read_bytes() == damage
     assert [t.instruction for t in store.load(info.id)[0]] == ["a", "b"]
     store.delete(info.id)
     assert not kept.exists()
