@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from codegen_ui.atomic import write_atomic
 from codegen_ui.model import SamplingParams
 from codegen_ui.prompt import PREAMBLE, instruction_comment, turn_text
 from codegen_ui.session import GenerationStats, Turn, now
@@ -248,42 +247,3 @@ def dumps(nb: Any) -> str:
 
 def save(nb: Any, path: str | Path) -> None:
     write_atomic(path, dumps(nb))
-
-
-def write_atomic(path: str | Path, text: str, keep_previous: Path | None = None) -> None:
-    """Write text so that a crash at any moment leaves the old file or the new one, whole.
-
-    With `keep_previous`, the old file (if any) stays reachable under that name afterwards: a
-    hard link, so it costs no copy and the new file never shares its bytes.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if keep_previous is not None and path.exists():
-            _link_over(path, keep_previous)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def _link_over(source: Path, target: Path) -> None:
-    # os.link will not replace, so link to a fresh name and rename that over the target.
-    staging = target.with_name(f"{target.name}.{os.getpid()}.link")
-    staging.unlink(missing_ok=True)
-    os.link(source, staging)
-    os.replace(staging, target)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make renames and deletions in a folder durable."""
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

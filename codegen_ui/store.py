@@ -2,7 +2,7 @@
 
 Ids are unguessable (`secrets.token_urlsafe`) and checked against a strict pattern on every
 call, so no name from a user ever becomes a path: titles live inside the notebook's metadata.
-Every write is atomic (see `notebook.write_atomic`) and keeps the previous version as a hidden
+Every write is atomic (see `atomic.write_atomic`) and keeps the previous version as a hidden
 hard link, so a crash loses at most the change being saved and a damaged file can be rolled back.
 A file that cannot be read is never overwritten without keeping it: `list` reports it, `load`
 raises `StoreError` with a message for the user. This module does not run code or models.
@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from codegen_ui.atomic import fsync_dir, write_atomic
 from codegen_ui.names import (
     DEFAULT_TITLE,
     ID_PATTERN,
@@ -35,12 +36,10 @@ from codegen_ui.notebook import (
     NotebookError,
     dumps,
     from_notebook,
-    fsync_dir,
     is_preamble_cell,
     parse,
     to_notebook,
     to_script,
-    write_atomic,
 )
 from codegen_ui.session import Session, Turn, now
 

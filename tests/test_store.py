@@ -302,3 +302,27 @@ def test_a_session_file_is_plain_json_a_person_can_read(store: SessionStore) -> 
     assert data["nbformat"] == 4 and data["nbformat_minor"] >= 4
     assert data["metadata"]["codegen_ui"]["title"] == "plain"
     assert "".join(data["cells"][1]["source"]) == "# say hi\nprint(0)\n"
+
+
+def test_a_save_keeps_the_file_permissions(store: SessionStore) -> None:
+    info = store.create("private")
+    path = store.path(info.id)
+    path.chmod(0o600)
+    store.save(info.id, _turns("a"))
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o640)
+    store.rename(info.id, "shared")
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_without_hard_links_the_previous_version_is_a_copy(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*args: object) -> None:
+        raise OSError("hard links are not supported here")
+
+    info = store.create("t", _turns("one"))
+    monkeypatch.setattr(os, "link", no_links)
+    store.save(info.id, _turns("one", "two"))
+    store.restore_previous(info.id)
+    assert [t.instruction for t in store.load(info.id)[0]] == ["one"]
