@@ -130,15 +130,36 @@ class SessionStore:
         return self._info(session_id, nb, notes)
 
     def autosaver(
-        self, session_id: str, meta: dict[str, Any] | None = None
+        self,
+        session_id: str,
+        meta: dict[str, Any] | None = None,
+        on_error: Callable[[StoreError], None] | None = None,
     ) -> Callable[[Session], None]:
-        """A `Session.on_change` callback that saves the session after every change."""
+        """A `Session.on_change` callback that saves the session after every change.
+
+        A failed save raises StoreError, or with `on_error` is handed to it so the turn goes on
+        (the UI can show "not saved" and the next change tries again).
+        """
         check_id(session_id)
 
         def save(session: Session) -> None:
-            self.save(session_id, session.turns, {**(meta or {}), "preamble": session.preamble})
+            try:
+                self.save(session_id, session.turns, {**(meta or {}), "preamble": session.preamble})
+            except StoreError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
 
         return save
+
+    def info(self, session_id: str) -> SessionInfo:
+        """One session's list entry (with `error` set when its file cannot be read)."""
+        path = self.path(session_id)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise StoreError(f"there is no session {session_id}") from None
+        return self._summary(path, (stat.st_mtime_ns, stat.st_size))
 
     def _meta_on_disk(self, session_id: str, path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The file's own metadata; a damaged file is moved aside (kept), never overwritten."""
@@ -182,8 +203,11 @@ class SessionStore:
 
     def _write(self, session_id: str, nb: Any) -> None:
         path = self.path(session_id)
-        write_atomic(path, dumps(nb), keep_previous=self._previous(session_id))
-        stat = path.stat()
+        try:
+            write_atomic(path, dumps(nb), keep_previous=self._previous(session_id))
+            stat = path.stat()
+        except OSError as exc:  # disk full, read-only folder, ...: the old file is untouched
+            raise StoreError(f"session {session_id} could not be saved: {exc.strerror}") from None
         self._summaries[session_id] = ((stat.st_mtime_ns, stat.st_size), self._info(session_id, nb))
 
     def _info(self, session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
@@ -324,10 +348,12 @@ class SessionStore:
         )
 
     def _export(self, session_id: str, title: str, suffix: str, text: str) -> Path:
-        folder = self.exports_dir / session_id
-        folder.mkdir(parents=True, exist_ok=True)
-        out = folder / (file_stem(title) + suffix)
-        write_atomic(out, text)
+        out = self.exports_dir / session_id / (file_stem(title) + suffix)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out, text)
+        except OSError as exc:
+            raise StoreError(f"the export could not be written: {exc.strerror}") from None
         return out
 
     def _sweep_temp(self) -> None:

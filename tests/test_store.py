@@ -15,9 +15,10 @@ import nbformat
 import pytest
 
 from codegen_ui.notebook import parse
-from codegen_ui.session import Turn
+from codegen_ui.session import Session, Turn
 from codegen_ui.settings import Settings
 from codegen_ui.store import ID_PATTERN, MAX_TITLE, SessionStore, StoreError
+from tests.fakes import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,7 +199,7 @@ def test_files_that_are_not_sessions_are_not_listed(store: SessionStore) -> None
 # A child process that saves two big versions in turn, forever, until it is killed.
 SAVER = """
 import sys
-from codegen_ui.session import Turn
+from codegen_ui.session import Session, Turn
 from codegen_ui.store import SessionStore
 
 store, sid, mode = SessionStore(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -326,3 +327,28 @@ def test_without_hard_links_the_previous_version_is_a_copy(
     store.save(info.id, _turns("one", "two"))
     store.restore_previous(info.id)
     assert [t.instruction for t in store.load(info.id)[0]] == ["one"]
+
+
+def test_a_full_disk_is_a_store_error_and_the_old_file_stays(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    info = store.create("t", _turns("one"))
+    before = store.path(info.id).read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StoreError, match="could not be saved: No space left"):
+        store.save(info.id, _turns("one", "two"))
+    with pytest.raises(StoreError, match="export could not be written"):
+        store.export_py(info.id)
+    failures: list[StoreError] = []
+    store.autosaver(info.id, on_error=failures.append)(Session(ScriptedModel(), None))  # type: ignore[arg-type]
+    assert len(failures) == 1 and "No space left" in str(failures[0])
+    monkeypatch.undo()
+    assert store.path(info.id).read_bytes() == before
+    assert not list(store.root.glob(".*.tmp"))
+    assert store.info(info.id) == store.list()[0]
