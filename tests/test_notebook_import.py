@@ -193,3 +193,35 @@ def test_convert_keeps_the_preamble_of_an_app_notebook() -> None:
 
     result = convert(to_notebook([], {"preamble": "import os\n\n", "title": "t"}))
     assert result.meta["preamble"] == "import os\n\n" and result.turns == ()
+
+
+def test_a_notebook_executed_and_written_by_jupyter_imports_with_its_outputs(
+    tmp_path: Path,
+) -> None:
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("Some *notes*."),
+            new_code_cell("# Say hello.\nprint('hello')"),
+            new_code_cell("6 * 7"),
+            new_code_cell("from IPython.display import HTML\nHTML('<b>bold</b>')"),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    path = tmp_path / "ran.ipynb"
+    nbformat.write(nb, path)  # exactly how Jupyter writes a notebook to disk
+    store = SessionStore(tmp_path / "s")
+    info = store.import_notebook(path.read_bytes())
+    turns, _ = store.load(info.id)
+    assert [(t.instruction, t.status) for t in turns] == [
+        ("Say hello.", "ok"),
+        ("", "ok"),
+        ("", "ok"),
+    ]
+    assert turns[0].outputs[0]["text"] == "hello\n"
+    assert turns[1].outputs[0]["data"]["text/plain"] == "42"
+    assert turns[2].outputs[0]["data"]["text/html"] == "<b>bold</b>"
+    assert [list(t.outputs) for t in turns] == [c.outputs for c in nb.cells[1:]]
