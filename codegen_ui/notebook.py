@@ -204,6 +204,8 @@ def parse(data: bytes | str, name: str = "the file") -> Any:
         raise NotebookError(f"{name} is not a notebook (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise NotebookError(f"{name} is not a notebook (not valid JSON: {exc})") from None
+    except RecursionError:
+        raise NotebookError(f"{name} is not a notebook (JSON nested too deeply)") from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookError(f"{name} is not a notebook (no nbformat version in it)")
     if raw.get("nbformat") not in (3, 4):

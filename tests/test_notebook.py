@@ -169,6 +169,8 @@ def test_metadata_of_the_wrong_type_is_ignored_not_trusted() -> None:
         (b'{"nbformat": 5, "nbformat_minor": 0}', "only 3 and 4"),
         (b'{"nbformat": 4, "nbformat_minor": 5, "cells": 3, "metadata": {}}', "not a valid"),
         (json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}}).encode(), "not a valid"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": ' + b"[" * 50_000, "JSON"),
     ],
 )
 def test_what_is_not_a_notebook_gets_a_clear_error(data: bytes, reason: str) -> None:
