@@ -1,36 +1,25 @@
-"""The session store: one folder of session notebooks, each named by an id the server made.
+"""The session store: session notebooks in one folder, each named by an id the server made.
 
-Ids are unguessable (`secrets.token_urlsafe`) and checked against a strict pattern on every
-call, so no name from a user ever becomes a path: titles live inside the notebook's metadata.
-Every write is atomic (see `atomic.write_atomic`) and keeps the previous version as a hidden
-hard link, so a crash loses at most the change being saved and a damaged file can be rolled back.
-A file that cannot be read is never overwritten without keeping it: `list` reports it, `load`
-raises `StoreError` with a message for the user. This module does not run code or models.
+Ids are unguessable and checked on every call, so no name from a user ever becomes a path:
+titles live inside the notebook's metadata (`codegen_ui.names`). Every write is atomic and keeps
+the previous version (`codegen_ui.folder`), so a crash loses at most the change being saved and
+a damaged file can be rolled back. A file that cannot be read is never overwritten without
+keeping it: `list` reports it, `load` raises `StoreError` with a message for the user. This
+module does not run code or models; the web app and the CLI both use it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.atomic import fsync_dir, write_atomic
-from codegen_ui.names import (
-    DEFAULT_TITLE,
-    ID_PATTERN,
-    MAX_TITLE,
-    StoreError,
-    check_id,
-    check_title,
-    file_stem,
-    new_id,
-)
+from codegen_ui.folder import Key, SessionFolder
+from codegen_ui.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
 from codegen_ui.notebook import (
     META_KEY,
     NotebookError,
@@ -46,7 +35,6 @@ from codegen_ui.session import Session, Turn, now
 __all__ = ["SessionInfo", "SessionStore", "StoreError", "check_id", "check_title"]
 
 MAX_IMPORT_BYTES = 64 * 2**20
-STALE_TEMP_S = 600.0  # temporary files older than this were left by a crash
 # Metadata the store owns: `save` keeps these from the file, whatever the caller passes.
 _OWNED = ("title", "created", "updated", "version", "notes")
 
@@ -59,11 +47,24 @@ class SessionInfo:
     created: str  # ISO 8601, UTC
     updated: str  # ISO 8601, UTC
     error: str = ""  # why the file cannot be opened; empty when it is fine
-    notes: tuple[str, ...] = ()  # what an import left out or guessed
+    notes: tuple[str, ...] = ()  # what an import left out or guessed, or a save set aside
 
 
-def _mtime_iso(mtime: float) -> str:
-    return datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+def _info(session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
+    meta = nb.get("metadata", {}).get(META_KEY) or {}
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    return SessionInfo(
+        id=session_id,
+        title=str(meta.get("title") or DEFAULT_TITLE),
+        turns=sum(not is_preamble_cell(c) for c in cells),
+        created=str(meta.get("created", "")),
+        updated=str(meta.get("updated", "")),
+        notes=tuple(notes),
+    )
+
+
+def _iso(key: Key) -> str:
+    return datetime.fromtimestamp(key[0] / 1e9, timezone.utc).isoformat(timespec="seconds")
 
 
 def _extras(meta: dict[str, Any] | None) -> dict[str, Any]:
@@ -74,31 +75,18 @@ class SessionStore:
     """Sessions as `<id>.ipynb` files in one folder. Safe to share between threads."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the sessions folder: {exc.strerror}") from None
+        self.files = SessionFolder(root)
+        self.root = self.files.root
         self._lock = threading.RLock()
-        self._summaries: dict[str, tuple[tuple[int, int], SessionInfo]] = {}
-        self._sweep_temp()
+        # What each file held when this store last wrote or read it, by the file's key.
+        self._summaries: dict[str, tuple[Key, SessionInfo]] = {}
 
     @property
     def exports_dir(self) -> Path:
-        """Where exports are written (one subfolder per session)."""
-        return self.root / "exports"
+        return self.files.exports_dir
 
     def path(self, session_id: str) -> Path:
-        return self.root / f"{check_id(session_id)}.ipynb"
-
-    def _previous(self, session_id: str) -> Path:
-        return self.root / f".{session_id}.ipynb.prev"
-
-    def _new_id(self) -> str:
-        while True:
-            session_id = new_id()
-            if not self.path(session_id).exists():
-                return session_id
+        return self.files.path(session_id)
 
     # -- create, read, write ------------------------------------------------------------------
 
@@ -110,9 +98,8 @@ class SessionStore:
         owned = {"title": title, "created": stamp, "updated": stamp}
         nb = to_notebook(turns, {**_extras(meta), **owned})
         with self._lock:
-            session_id = self._new_id()
-            self._write(session_id, nb)
-        return self._info(session_id, nb)
+            session_id = self.files.new_id()
+            return self._write(session_id, nb)
 
     def load(self, session_id: str) -> tuple[list[Turn], dict[str, Any]]:
         """The turns and the notebook's `codegen_ui` metadata (`preamble` always set)."""
@@ -123,11 +110,9 @@ class SessionStore:
     ) -> SessionInfo:
         """Replace the session's turns; `meta` adds to its metadata (title and times are kept)."""
         with self._lock:
-            path = self.path(session_id)
-            old, notes = self._meta_on_disk(session_id, path)
+            old, notes = self._meta_on_disk(session_id)
             nb = to_notebook(turns, {**old, **_extras(meta), "updated": now()})
-            self._write(session_id, nb)
-        return self._info(session_id, nb, notes)
+            return self._write(session_id, nb, notes)
 
     def autosaver(
         self,
@@ -152,112 +137,72 @@ class SessionStore:
 
         return save
 
-    def info(self, session_id: str) -> SessionInfo:
-        """One session's list entry (with `error` set when its file cannot be read)."""
-        path = self.path(session_id)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise StoreError(f"there is no session {session_id}") from None
-        return self._summary(path, (stat.st_mtime_ns, stat.st_size))
-
-    def _meta_on_disk(self, session_id: str, path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """The file's own metadata; a damaged file is moved aside (kept), never overwritten."""
+    def _meta_on_disk(self, session_id: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The file's own title and creation time; a damaged file is set aside, never lost."""
+        if not self.path(session_id).exists():
+            raise StoreError(f"there is no session {session_id} (was it deleted?)")
+        key = self.files.key(session_id)
         cached = self._summaries.get(session_id)
+        if cached is not None and cached[0] == key and not cached[1].error:
+            return {"title": cached[1].title, "created": cached[1].created}, ()
         try:
-            stat = path.stat()
-            if cached is not None and cached[0] == (stat.st_mtime_ns, stat.st_size):
-                info = cached[1]  # the file is as this store last wrote or read it
-                if not info.error:
-                    return {"title": info.title, "created": info.created}, ()
             # Changed since this store saw it: check it as strictly as opening would.
-            meta = parse(path.read_bytes()).metadata.get(META_KEY, {})
+            meta = parse(self.files.read(session_id)).metadata.get(META_KEY, {})
             return {k: meta[k] for k in ("title", "created") if k in meta}, ()
-        except FileNotFoundError:
-            raise StoreError(f"there is no session {session_id} (was it deleted?)") from None
         except NotebookError:
-            kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            path.replace(kept)
-            note = f"the saved file was damaged; it was kept as {kept.name} and saved afresh"
+            kept = self.files.set_aside(session_id)
+            note = f"the saved file was damaged; it was kept as {kept} and saved afresh"
             return {"title": DEFAULT_TITLE, "created": now()}, (note,)
 
     def _read(self, session_id: str) -> Any:
-        path = self.path(session_id)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise StoreError(f"there is no session {session_id}") from None
-        except OSError as exc:
-            raise StoreError(f"session {session_id} cannot be read: {exc.strerror}") from None
+        data = self.files.read(session_id)
         try:
             return parse(data, "the session file")
         except NotebookError as exc:
-            hint = (
-                "; an earlier version is kept and can be restored"
-                if self._previous(session_id).exists()
-                else ""
-            )
+            hint = ""
+            if self.files.previous(session_id).exists():
+                hint = "; an earlier version is kept and can be restored"
             raise StoreError(
                 f"session {session_id} cannot be opened: {exc}. The file was left as it is{hint}"
             ) from None
 
-    def _write(self, session_id: str, nb: Any) -> None:
-        path = self.path(session_id)
-        try:
-            write_atomic(path, dumps(nb), keep_previous=self._previous(session_id))
-            stat = path.stat()
-        except OSError as exc:  # disk full, read-only folder, ...: the old file is untouched
-            raise StoreError(f"session {session_id} could not be saved: {exc.strerror}") from None
-        self._summaries[session_id] = ((stat.st_mtime_ns, stat.st_size), self._info(session_id, nb))
-
-    def _info(self, session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
-        meta = nb.get("metadata", {}).get(META_KEY) or {}
-        cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-        return SessionInfo(
-            id=session_id,
-            title=str(meta.get("title") or DEFAULT_TITLE),
-            turns=sum(not is_preamble_cell(c) for c in cells),
-            created=str(meta.get("created", "")),
-            updated=str(meta.get("updated", "")),
-            notes=tuple(notes),
-        )
+    def _write(self, session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
+        key = self.files.write(session_id, dumps(nb))
+        info = _info(session_id, nb)
+        self._summaries[session_id] = (key, info)
+        return dataclasses.replace(info, notes=tuple(notes))
 
     # -- the list -----------------------------------------------------------------------------
 
     def list(self) -> list[SessionInfo]:
         """Every session, newest change first; unreadable files are listed with `error` set."""
-        found: list[tuple[str, int, SessionInfo]] = []
-        for path in self.root.glob("*.ipynb"):
-            if not ID_PATTERN.fullmatch(path.stem):
-                continue  # not a session of this store (ids are all the store names)
+        found = []
+        for session_id, key in self.files.ids():
             try:
-                stat = path.stat()
-                info = self._summary(path, (stat.st_mtime_ns, stat.st_size))
-            except OSError:
+                found.append((self._summary(session_id, key), key))
+            except StoreError:
                 continue  # deleted while listing
-            found.append((info.updated or _mtime_iso(stat.st_mtime), stat.st_mtime_ns, info))
-        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        return [info for _, _, info in found]
+        found.sort(key=lambda item: (item[0].updated, item[1][0]), reverse=True)
+        return [info for info, _ in found]
 
-    def _summary(self, path: Path, key: tuple[int, int]) -> SessionInfo:
-        # Files are validated once per change: `_write` and earlier listings fill the cache.
-        cached = self._summaries.get(path.stem)
+    def info(self, session_id: str) -> SessionInfo:
+        """One session's list entry (with `error` set when its file cannot be read)."""
+        return self._summary(session_id, self.files.key(session_id))
+
+    def _summary(self, session_id: str, key: Key) -> SessionInfo:
+        # Files are validated once per change: writes and earlier listings fill the cache.
+        cached = self._summaries.get(session_id)
         if cached is not None and cached[0] == key:
             return cached[1]
         try:
-            info = self._info(path.stem, parse(path.read_bytes(), "the file"))
-            if not info.updated:
-                info = dataclasses.replace(info, updated=_mtime_iso(key[0] / 1e9))
-        except NotebookError as exc:
-            info = SessionInfo(
-                path.stem,
-                "(unreadable session)",
-                0,
-                "",
-                _mtime_iso(key[0] / 1e9),
-                error=f"{exc}; the file is kept as it is",
-            )
-        self._summaries[path.stem] = (key, info)
+            info = _info(session_id, parse(self.files.read(session_id), "the file"))
+            info = info if info.updated else dataclasses.replace(info, updated=_iso(key))
+        except (NotebookError, StoreError) as exc:
+            if not self.path(session_id).exists():
+                raise StoreError(f"there is no session {session_id}") from None
+            error = f"{exc}; the file is kept as it is"
+            info = SessionInfo(session_id, "(unreadable session)", 0, "", _iso(key), error)
+        self._summaries[session_id] = (key, info)
         return info
 
     # -- rename, duplicate, delete, restore ---------------------------------------------------
@@ -269,8 +214,7 @@ class SessionStore:
         with self._lock:
             nb = self._read(session_id)
             nb.metadata.setdefault(META_KEY, {}).update(title=title, updated=now())
-            self._write(session_id, nb)
-        return self._info(session_id, nb)
+            return self._write(session_id, nb)
 
     def duplicate(self, session_id: str, title: str | None = None) -> SessionInfo:
         """A new session with the same turns and outputs (a teacher's session, per student)."""
@@ -282,36 +226,21 @@ class SessionStore:
         stamp = now()
         meta.update(title=title, created=stamp, updated=stamp)
         with self._lock:
-            new_id = self._new_id()
-            self._write(new_id, nb)
-        return self._info(new_id, nb)
+            return self._write(self.files.new_id(), nb)
 
     def delete(self, session_id: str) -> None:
         with self._lock:
-            path = self.path(session_id)
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                raise StoreError(f"there is no session {session_id}") from None
-            self._previous(session_id).unlink(missing_ok=True)
-            for kept in self.root.glob(f"{session_id}.ipynb.damaged-*"):
-                kept.unlink(missing_ok=True)
-            shutil.rmtree(self.exports_dir / session_id, ignore_errors=True)
+            self.files.remove(session_id)
             self._summaries.pop(session_id, None)
-            fsync_dir(self.root)
 
     def restore_previous(self, session_id: str) -> SessionInfo:
         """Put back the version before the last save (the current one becomes the earlier)."""
         with self._lock:
-            previous = self._previous(check_id(session_id))
             try:
-                nb = parse(previous.read_bytes(), "the earlier version")
-            except FileNotFoundError:
-                raise StoreError(f"session {session_id} has no earlier version") from None
+                nb = parse(self.files.read_previous(session_id), "the earlier version")
             except NotebookError as exc:
                 raise StoreError(f"the earlier version cannot be used: {exc}") from None
-            self._write(session_id, nb)  # the current file becomes the earlier version
-        return self._info(session_id, nb)
+            return self._write(session_id, nb)
 
     # -- import and export --------------------------------------------------------------------
 
@@ -338,30 +267,10 @@ class SessionStore:
         """A copy of the session notebook under `exports_dir`, named after its title."""
         nb = self._read(session_id)
         title = str(nb.metadata.get(META_KEY, {}).get("title") or "")
-        return self._export(session_id, title, ".ipynb", dumps(nb))
+        return self.files.export(session_id, title, ".ipynb", dumps(nb))
 
     def export_py(self, session_id: str) -> Path:
         """The session as a Python script in the paper's format, runnable with `python`."""
         turns, meta = self.load(session_id)
-        return self._export(
-            session_id, meta.get("title", ""), ".py", to_script(turns, meta["preamble"])
-        )
-
-    def _export(self, session_id: str, title: str, suffix: str, text: str) -> Path:
-        out = self.exports_dir / session_id / (file_stem(title) + suffix)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(out, text)
-        except OSError as exc:
-            raise StoreError(f"the export could not be written: {exc.strerror}") from None
-        return out
-
-    def _sweep_temp(self) -> None:
-        # Temporary files of writes that a crash interrupted; young ones may be live writes.
-        cutoff = time.time() - STALE_TEMP_S
-        for junk in [*self.root.glob(".*.tmp"), *self.root.glob(".*.link")]:
-            try:
-                if junk.stat().st_mtime < cutoff:
-                    junk.unlink()
-            except OSError:
-                pass
+        script = to_script(turns, meta["preamble"])
+        return self.files.export(session_id, meta.get("title", ""), ".py", script)

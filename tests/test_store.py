@@ -14,10 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from codegen_ui.names import ID_PATTERN, MAX_TITLE
 from codegen_ui.notebook import parse
 from codegen_ui.session import Session, Turn
 from codegen_ui.settings import Settings
-from codegen_ui.store import ID_PATTERN, MAX_TITLE, SessionStore, StoreError
+from codegen_ui.store import SessionStore, StoreError
 from tests.fakes import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[1]
