@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from codegen_ui.prompt import PREAMBLE
 from codegen_ui.settings import Settings, SettingsError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -74,11 +75,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
+    earlier, meta = _resumed(args)
     model = load_model(settings.model, settings.device)
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
     )
-    out = Path(args.out) if args.out else _default_out(settings)
+    out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         kernel = Kernel()
@@ -86,10 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KernelError as exc:
         raise CliError(str(exc)) from None
     try:
-        session = Session(model, kernel, run_timeout=settings.run_timeout)
-        session.on_change = lambda s: save(
-            to_notebook(s.turns, {"model": model.name, "title": Path(args.turns_file).stem}), out
-        )
+        session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
+        session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
+        if earlier and not args.no_replay:
+            _replay(session)
         for number, instruction in enumerate(instructions, 1):
             print(f"\n=== turn {number}: {instruction}", flush=True)
             try:
@@ -172,6 +174,97 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_resume_flags(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--resume",
+        metavar="NOTEBOOK",
+        help="continue this saved session with the same prompt history; saved back to it "
+        "unless --out is given",
+    )
+    run.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="with --resume: do not re-run the earlier turns to rebuild the kernel's state",
+    )
+
+
+def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    """The earlier turns and metadata of `--resume NOTEBOOK` (none without it)."""
+    from codegen_ui.nbimport import convert
+    from codegen_ui.notebook import NotebookError, load
+    from codegen_ui.session import now
+
+    fresh = {"title": Path(args.turns_file).stem, "created": now(), "preamble": PREAMBLE}
+    if not args.resume:
+        return [], fresh
+    try:
+        result = convert(load(args.resume))
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.dropped and not args.out:
+        raise CliError(
+            f"{args.resume} has cells a session does not keep; saving back would drop them, "
+            "so give --out for the continued session"
+        )
+    kept = {k: v for k, v in result.meta.items() if k not in ("updated", "version")}
+    return list(result.turns), {**fresh, **kept}
+
+
+def _replay(session: Any) -> None:
+    """Re-run the resumed turns: the kernel's variables are not saved, only the code."""
+    for _ in session.replay():
+        pass
+    ran = [t for t in session.turns if t.code.strip()]
+    failed = sum(t.status != "ok" for t in ran)
+    print(f"replayed {len(ran)} earlier turns" + (f" ({failed} failed)" if failed else ""))
+
+
+def _add_export(sub: Any) -> None:
+    export = sub.add_parser("export", help="write a notebook as a Python script or a session")
+    export.add_argument("notebook", help="a saved session, or any Jupyter notebook")
+    export.add_argument("--to", choices=["py", "ipynb"], required=True, help="what to write")
+    export.add_argument(
+        "--out",
+        help="file to write, '-' for stdout (default: next to NOTEBOOK, .py or .session.ipynb)",
+    )
+    export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    export.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from codegen_ui.nbimport import convert
+    from codegen_ui.notebook import NotebookError, dumps, load, to_notebook, to_script, write_atomic
+
+    source = Path(args.notebook)
+    try:
+        result = convert(load(source))
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.to == "py":
+        text, default = to_script(result.turns, result.meta["preamble"]), source.with_suffix(".py")
+    else:
+        text = dumps(to_notebook(result.turns, result.meta))
+        default = source.with_name(source.stem + ".session.ipynb")
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out or default)
+    if out.resolve() == source.resolve():
+        raise CliError(f"{out} is the notebook being exported; choose another --out")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; pass --force to overwrite it")
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {len(result.turns)} turns to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -186,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(run)
     run.set_defaults(func=cmd_run)
     _add_mtpb(sub)
+    _add_resume_flags(run)
+    _add_export(sub)
     return parser
 
 
