@@ -102,7 +102,8 @@ def run_sample(
     max_new = min(problem.max_gen_length, model.context_size // 2)
     params = SamplingParams(max_new, config.temperature, config.top_p, seed)
     runner.begin()
-    session = Session(model, runner, run_timeout=config.limit_s)
+    # The runner's begin() already set up the namespace and ran the preamble for this program.
+    session = Session(model, runner, run_timeout=config.limit_s, run_preamble=False)
     instructions = problem.instructions(case)
     failed = ""
     for number, instruction in enumerate(instructions, 1):

@@ -120,6 +120,7 @@ class Session:
         run_timeout: float = 30.0,
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
+        run_preamble: bool = True,
     ) -> None:
         self.model = model
         self.kernel = kernel
@@ -129,7 +130,9 @@ class Session:
         self.on_change = on_change
         self.last_prompt: FittedPrompt | None = None
         self.cancel = threading.Event()
-        self.kernel_prepared = False  # the preamble has run in the current kernel process
+        # Whether the preamble has run in the current kernel process (or need not run at all).
+        self.kernel_prepared = not run_preamble
+        self.run_preamble = run_preamble
 
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
@@ -230,7 +233,7 @@ class Session:
     def _finish_run(self, turn: Turn, result: RunResult) -> Turn:
         message = turn.message
         if result.state_lost:
-            self.kernel_prepared = False
+            self.kernel_prepared = not self.run_preamble
             message = "the kernel was restarted: variables from earlier turns are gone"
         stats = dataclasses.replace(turn.stats, run_s=result.seconds)
         return turn.replace(
@@ -269,7 +272,7 @@ class Session:
     def restart_kernel(self) -> None:
         """A fresh kernel: every variable is gone; the preamble runs again before the next cell."""
         self.kernel.restart()
-        self.kernel_prepared = False
+        self.kernel_prepared = not self.run_preamble
 
     def _prepare_kernel(self) -> None:
         # The prompt's preamble (`import numpy as np`) is code the model relies on: run it once
