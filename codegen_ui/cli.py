@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from codegen_ui.prompt import PREAMBLE
 from codegen_ui.settings import Settings, SettingsError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -73,11 +75,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
+    earlier, meta = _resumed(args)
     model = load_model(settings.model, settings.device)
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
     )
-    out = Path(args.out) if args.out else _default_out(settings)
+    out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         kernel = Kernel()
@@ -85,10 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KernelError as exc:
         raise CliError(str(exc)) from None
     try:
-        session = Session(model, kernel, run_timeout=settings.run_timeout)
-        session.on_change = lambda s: save(
-            to_notebook(s.turns, {"model": model.name, "title": Path(args.turns_file).stem}), out
-        )
+        session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
+        session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
+        if earlier and not args.no_replay:
+            _replay(session)
         for number, instruction in enumerate(instructions, 1):
             print(f"\n=== turn {number}: {instruction}", flush=True)
             try:
@@ -134,6 +137,153 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_mtpb(sub: Any) -> None:
+    p = sub.add_parser(
+        "mtpb", help="the paper's Multi-Turn Programming Benchmark, through the app's engine"
+    )
+    p.add_argument("--data", help="MTPB jsonl file or URL (default: the CodeGen repository's)")
+    p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
+    p.add_argument("--samples", type=int, default=1, help="samples per test case")
+    p.add_argument("--temperature", type=float, default=0.2, help="0 = greedy (paper: 0.2)")
+    p.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (paper: 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
+    p.add_argument("--model", help="hub id or local folder of the model")
+    p.add_argument("--out", help="results, one JSON line per sample; a re-run resumes it")
+    p.add_argument("--workers", type=int, default=1, help="kernels running programs at once")
+    p.set_defaults(func=cmd_mtpb)
+
+
+def cmd_mtpb(args: argparse.Namespace) -> int:
+    from codegen_ui.kernel import KernelError
+    from codegen_ui.model import load_model
+    from codegen_ui.mtpb import MtpbError, fetch_data, load_problems, select
+    from codegen_ui.mtpb_report import format_report, summarize
+    from codegen_ui.mtpb_run import ResultsFile, RunConfig, run_benchmark
+
+    settings = Settings.from_env().replace(model=args.model)
+    if args.samples < 1 or args.workers < 1:
+        raise CliError("--samples and --workers must be at least 1")
+    if args.temperature < 0 or not 0 < args.top_p <= 1:
+        raise CliError("--temperature must be 0 or more and --top-p in (0, 1]")
+    config = RunConfig(settings.model, args.temperature, args.top_p, args.seed)
+    stem = re.sub(r"[^\w.-]+", "_", Path(settings.model.rstrip("/")).name)
+    out = Path(
+        args.out
+        or f"mtpb-results/{stem}-t{config.temperature:g}-p{config.top_p:g}-seed{config.seed}.jsonl"
+    )
+    try:
+        problems = select(load_problems(fetch_data(args.data)), args.problems)
+        # A file from another configuration fails here, before the model loads.
+        before = set(ResultsFile(out, config).results)
+        model = load_model(settings.model, settings.device, lambda m: print(m, file=sys.stderr))
+        start = time.monotonic()
+        results = run_benchmark(problems, model, config, out, args.samples, args.workers)
+        wall = time.monotonic() - start
+    except (MtpbError, KernelError) as exc:
+        raise CliError(str(exc)) from None
+    print(format_report(summarize(problems, results, config, args.samples)), end="")
+    new = [r for r in results if r.key not in before]
+    if new:
+        ran = len({r.problem for r in new})
+        print(
+            f"this run: {len(new)} samples of {ran} problems in {wall:.1f} s wall with "
+            f"{args.workers} worker(s), {wall / ran:.1f} s per problem"
+        )
+    print(f"results: {out}")
+    return 0
+
+
+def _add_resume_flags(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--resume",
+        metavar="NOTEBOOK",
+        help="continue this saved session with the same prompt history; saved back to it "
+        "unless --out is given",
+    )
+    run.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="with --resume: do not re-run the earlier turns to rebuild the kernel's state",
+    )
+
+
+def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    """The earlier turns and metadata of `--resume NOTEBOOK` (none without it)."""
+    from codegen_ui.nbimport import convert
+    from codegen_ui.notebook import NotebookError, load
+    from codegen_ui.session import now
+
+    fresh = {"title": Path(args.turns_file).stem, "created": now(), "preamble": PREAMBLE}
+    if not args.resume:
+        return [], fresh
+    try:
+        result = convert(load(args.resume))
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.dropped and not args.out:
+        raise CliError(
+            f"{args.resume} has cells a session does not keep; saving back would drop them, "
+            "so give --out for the continued session"
+        )
+    kept = {k: v for k, v in result.meta.items() if k not in ("updated", "version")}
+    return list(result.turns), {**fresh, **kept}
+
+
+def _replay(session: Any) -> None:
+    """Re-run the resumed turns: the kernel's variables are not saved, only the code."""
+    for _ in session.replay():
+        pass
+    ran = [t for t in session.turns if t.code.strip()]
+    failed = sum(t.status != "ok" for t in ran)
+    print(f"replayed {len(ran)} earlier turns" + (f" ({failed} failed)" if failed else ""))
+
+
+def _add_export(sub: Any) -> None:
+    export = sub.add_parser("export", help="write a notebook as a Python script or a session")
+    export.add_argument("notebook", help="a saved session, or any Jupyter notebook")
+    export.add_argument("--to", choices=["py", "ipynb"], required=True, help="what to write")
+    export.add_argument(
+        "--out",
+        help="file to write, '-' for stdout (default: next to NOTEBOOK, .py or .session.ipynb)",
+    )
+    export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    export.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from codegen_ui.nbimport import convert
+    from codegen_ui.notebook import NotebookError, dumps, load, to_notebook, to_script, write_atomic
+
+    source = Path(args.notebook)
+    try:
+        result = convert(load(source))
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.to == "py":
+        text, default = to_script(result.turns, result.meta["preamble"]), source.with_suffix(".py")
+    else:
+        text = dumps(to_notebook(result.turns, result.meta))
+        default = source.with_name(source.stem + ".session.ipynb")
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out or default)
+    if out.resolve() == source.resolve():
+        raise CliError(f"{out} is the notebook being exported; choose another --out")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; pass --force to overwrite it")
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {len(result.turns)} turns to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -147,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     _add_model_flags(run)
     run.set_defaults(func=cmd_run)
+    _add_mtpb(sub)
+    _add_resume_flags(run)
+    _add_export(sub)
     _add_serve(sub)
     return parser
 

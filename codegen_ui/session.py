@@ -120,6 +120,7 @@ class Session:
         run_timeout: float = 30.0,
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
+        run_preamble: bool = True,
     ) -> None:
         self.model = model
         self.kernel = kernel
@@ -129,6 +130,9 @@ class Session:
         self.on_change = on_change
         self.last_prompt: FittedPrompt | None = None
         self.cancel = threading.Event()
+        # Whether the preamble has run in the current kernel process (or need not run at all).
+        self.kernel_prepared = not run_preamble
+        self.run_preamble = run_preamble
 
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
@@ -161,10 +165,10 @@ class Session:
         for update in self._generate(turn, fitted):
             self.turns[index] = turn = update
             yield turn
+        # Save the generated code before running it: a crash mid-run keeps the turn.
+        self._changed()
         if turn.status == "running":
             yield from self.run_cell(index)
-        else:
-            self._changed()
 
     def _generate(self, turn: Turn, fitted: FittedPrompt) -> Iterator[Turn]:
         raw = ""
@@ -206,6 +210,7 @@ class Session:
 
         def work() -> None:
             try:
+                self._prepare_kernel()
                 arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
             finally:
                 close_thread_event_loop()
@@ -228,6 +233,7 @@ class Session:
     def _finish_run(self, turn: Turn, result: RunResult) -> Turn:
         message = turn.message
         if result.state_lost:
+            self.kernel_prepared = not self.run_preamble
             message = "the kernel was restarted: variables from earlier turns are gone"
         stats = dataclasses.replace(turn.stats, run_s=result.seconds)
         return turn.replace(
@@ -258,10 +264,22 @@ class Session:
 
     def replay(self) -> Iterator[Turn]:
         """Restart the kernel and run every turn's code in order, rebuilding its state."""
-        self.kernel.restart()
+        self.restart_kernel()
         for index, turn in enumerate(self.turns):
             if turn.code.strip():
                 yield from self.run_cell(index)
+
+    def restart_kernel(self) -> None:
+        """A fresh kernel: every variable is gone; the preamble runs again before the next cell."""
+        self.kernel.restart()
+        self.kernel_prepared = not self.run_preamble
+
+    def _prepare_kernel(self) -> None:
+        # The prompt's preamble (`import numpy as np`) is code the model relies on: run it once
+        # per fresh kernel, so cells behave as the program the prompt describes.
+        if not self.kernel_prepared:
+            self.kernel.run(self.preamble, self.run_timeout)
+            self.kernel_prepared = True
 
     def _changed(self) -> None:
         if self.on_change is not None:

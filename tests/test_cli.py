@@ -44,11 +44,12 @@ def test_run_writes_a_valid_notebook_one_cell_per_turn(
     assert "# Import libraries.\n\nimport numpy as np\n\n# Write a function" in proc.stdout
     nb = nbformat.read(out, as_version=4)
     nbformat.validate(nb)
-    assert [c.metadata["codegen_ui"]["instruction"] for c in nb.cells] == [
+    assert nb.cells[0].metadata["codegen_ui"]["role"] == "preamble"
+    assert [c.metadata["codegen_ui"]["instruction"] for c in nb.cells[1:]] == [
         "Write a function that adds two numbers.",
         "Print the sum of 1 and 2.",
     ]
-    assert all(c.source.startswith("# ") for c in nb.cells)
+    assert all(c.source.startswith("# ") for c in nb.cells[1:])
 
 
 def test_generated_code_errors_are_results_not_failures(

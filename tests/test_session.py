@@ -120,4 +120,13 @@ def test_on_change_is_called_after_each_finished_turn(
     scripted.enqueue("a = 1\n\n\n", "# nothing\n")
     finish(session.add_turn("One.", GREEDY))
     finish(session.add_turn("Two.", GREEDY))
-    assert seen == [1, 2]
+    # A running turn is saved once its code is written, and again with its outputs.
+    assert seen == [1, 1, 2]
+
+
+def test_the_preamble_runs_in_every_fresh_kernel(scripted: ScriptedModel, kernel) -> None:  # type: ignore[no-untyped-def]
+    session = Session(scripted, kernel, run_timeout=10)
+    scripted.enqueue("print(np.arange(4).sum())\n\n\n", "print(np.ones(2).sum())\n\n\n")
+    assert texts(finish(session.add_turn("Sum 0..3 with numpy.", GREEDY))) == "6\n"
+    session.restart_kernel()
+    assert texts(finish(session.add_turn("Sum two ones.", GREEDY))) == "2.0\n"

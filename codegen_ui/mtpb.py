@@ -1,0 +1,212 @@
+"""The Multi-Turn Programming Benchmark (MTPB) of the CodeGen paper: its data and its scorer.
+
+Data: 115 problems, one JSON object a line, each with `str.format` prompt templates and five
+test cases (inputs and gold outputs). `load_problems` reads a local file; `fetch_data` downloads
+the file from the CodeGen repository once into a cache folder. Defects in the data are found and
+described, not crashed on (`Problem.defects`).
+
+Scorer: `is_equivalent(output, gold)` is the reference's equivalence, pure. It does not run
+code or talk to kernels or models: see `mtpb_exec` and `mtpb_run` for that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.mtpb_wire import Opaque, plain
+
+MTPB_URL = "https://raw.githubusercontent.com/salesforce/CodeGen/main/codegen1/benchmark/mtpb.jsonl"
+DEFAULT_GEN_LENGTH = 256  # the reference's fallback when a problem has no max_gen_length
+FLOAT_TOLERANCE = 1e-6
+# A prompt that reads a data file the benchmark does not ship (problems 38 and 46).
+_DATA_FILE = re.compile(r"""["'](\.?/?datasets/[^"']+)["']""")
+
+
+class MtpbError(Exception):
+    """The benchmark data cannot be had or read; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    name: str
+    category: str
+    prompts: tuple[str, ...]  # str.format templates, one per turn
+    cases: tuple[tuple[dict[str, Any], Any], ...]  # (inputs, gold output) pairs
+    max_gen_length: int
+    defects: tuple[str, ...] = ()  # what is wrong with this problem's data
+    runnable: bool = True  # False when no model could pass it (a data file is missing)
+
+    def instructions(self, case: int) -> list[str]:
+        """The turns of one test case: every template filled with that case's inputs."""
+        inputs = self.cases[case][0]
+        return [as_instruction(p.format(**inputs)) for p in self.prompts]
+
+
+def as_instruction(text: str) -> str:
+    """A filled prompt as the app's instruction, so its comment block equals the reference's.
+
+    The reference writes `# {prompt}`; a prompt with line breaks whose later lines already start
+    with `# ` (problem 17) then reads as a comment block. The app prefixes every line with `# `,
+    so that prefix is taken off here instead of doubling it.
+    """
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [line[2:] if line.startswith("# ") else line for line in rest])
+
+
+def parse_problem(raw: dict[str, Any]) -> Problem:
+    inputs, outputs = list(raw["inputs"]), list(raw["outputs"])
+    defects: list[str] = []
+    if len(outputs) != len(inputs):
+        defects.append(
+            f"{len(outputs)} outputs for {len(inputs)} inputs: only the first "
+            f"{min(len(inputs), len(outputs))} pairs are scored, as the reference pairs them"
+        )
+    files = sorted({m.group(1) for p in raw["prompts"] for m in _DATA_FILE.finditer(p)})
+    if files:
+        defects.append(f"reads {', '.join(files)}, which the benchmark does not ship: not run")
+    return Problem(
+        id=str(raw["id"]),
+        name=str(raw.get("name", "")),
+        category=str(raw.get("category", "")),
+        prompts=tuple(raw["prompts"]),
+        cases=tuple(zip(inputs, outputs, strict=False)),  # the reference's pairing
+        max_gen_length=int(raw.get("max_gen_length") or DEFAULT_GEN_LENGTH),
+        defects=tuple(defects),
+        runnable=not files,
+    )
+
+
+def load_problems(path: str | Path) -> list[Problem]:
+    """Every problem in an MTPB file, in id order; raises MtpbError naming the bad line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise MtpbError(f"cannot read MTPB data {str(path)!r}: {exc.strerror or exc}") from None
+    problems = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            problems.append(parse_problem(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MtpbError(f"{path}:{number} is not an MTPB problem ({exc!r})") from None
+    if not problems:
+        raise MtpbError(f"{path} holds no MTPB problems")
+    return sorted(problems, key=_id_order)
+
+
+def _id_order(problem: Problem) -> tuple[int, str]:
+    return (int(problem.id), "") if problem.id.isdigit() else (2**31, problem.id)
+
+
+def select(problems: Iterable[Problem], spec: str | None) -> list[Problem]:
+    """The problems named by a spec like "1-10,57" (all when None), in id order."""
+    problems = list(problems)
+    if not spec:
+        return problems
+    wanted: set[str] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        lo, _, hi = part.partition("-")
+        if not (lo.isdigit() and (not hi or hi.isdigit())) or int(hi or lo) < int(lo):
+            raise MtpbError(f"--problems: {part!r} is not an id or a range like 1-10")
+        wanted.update(str(i) for i in range(int(lo), int(hi or lo) + 1))
+    unknown = sorted(wanted - {p.id for p in problems}, key=int)
+    if unknown:
+        raise MtpbError(f"--problems: no problem with id {', '.join(unknown)} in the data")
+    return [p for p in problems if p.id in wanted]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "codegen-ui"
+
+
+def fetch_data(source: str | None = None, cache: Path | None = None, timeout: float = 10) -> Path:
+    """A local path for `source` (a path, or a URL downloaded once into the cache folder)."""
+    source = source or MTPB_URL
+    if not source.startswith(("http://", "https://")):
+        return Path(source)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    target = (cache or cache_dir()) / f"mtpb-{digest}.jsonl"
+    if target.exists():
+        return target
+    try:
+        with urllib.request.urlopen(source, timeout=timeout) as response:
+            body = response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise MtpbError(
+            f"cannot download the MTPB data from {source} ({reason}); without network, pass a "
+            "local copy of codegen1/benchmark/mtpb.jsonl from the CodeGen repository with "
+            "--data PATH"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(body)
+    try:
+        load_problems(partial)  # never cache a file that is not MTPB data (an error page, say)
+    except MtpbError:
+        partial.unlink()
+        raise MtpbError(f"{source} did not answer with MTPB data; pass --data PATH") from None
+    partial.replace(target)
+    return target
+
+
+def is_equivalent(output: Any, gold: Any) -> bool:
+    """Whether a printed value counts as the gold output, by the reference's rules.
+
+    numpy and pandas values become plain Python and tuples lists; booleans (and None) are
+    compared as strings, since bool("False") is True; on any other type mismatch the output is
+    cast to the gold's type (so 3.0 passes for 3, and "7" for 7); floats agree within 1e-6.
+    Inside lists and dicts, numbers agree within 1e-6 and everything else by ==, uncast.
+    Unlike the reference, a dict or None gold can pass (its scorer rejects both types).
+    """
+    try:
+        return _equivalent(_normal(output), gold)
+    except Exception:  # a cast that fails, or a value whose == raises: not equivalent
+        return False
+
+
+def _normal(value: Any) -> Any:
+    """Plain Python, with tuples inside lists (and dicts) as lists, at every depth."""
+    value = plain(value)
+    if isinstance(value, list):
+        return [_normal(list(v) if isinstance(v, tuple) else v) for v in value]
+    if isinstance(value, dict):
+        return {plain(k): _normal(list(v) if isinstance(v, tuple) else v) for k, v in value.items()}
+    return value
+
+
+def _equivalent(output: Any, gold: Any) -> bool:
+    if isinstance(gold, bool) or gold is None:
+        return str(output) == str(gold)
+    if isinstance(output, Opaque):  # only its text is known here
+        return isinstance(gold, str) and output.text == gold
+    if type(output) is not type(gold):
+        output = type(gold)(output)
+    return _same(output, gold)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _is_number(a) and _is_number(b):
+        return bool(abs(a - b) < FLOAT_TOLERANCE) if float in (type(a), type(b)) else a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

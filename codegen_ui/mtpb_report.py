@@ -1,0 +1,124 @@
+"""The MTPB report: pass rates overall, per category and per problem, from sample results.
+
+The pass rate is the paper's: passed samples over all samples of the problems run (each
+sample is one test case of one problem). Problems whose data are defective are listed with
+what is wrong; those that cannot be run at all are left out of every rate. Pure: it reads
+results and problems, and returns data or text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codegen_ui.mtpb import Problem
+from codegen_ui.mtpb_run import RunConfig, SampleResult
+
+PAPER_350M_MONO = (16.98, 5.75)  # MTPB pass rate of CodeGen-Mono 350M: multi-turn, single-turn
+
+
+@dataclass(frozen=True)
+class Tally:
+    passed: int = 0
+    total: int = 0
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.passed / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.rate:6.2f} %  ({self.passed} / {self.total})"
+
+
+@dataclass(frozen=True)
+class ProblemLine:
+    id: str
+    name: str
+    category: str
+    tally: Tally
+    outcomes: dict[str, int]  # how the samples ended: pass, wrong, error, ...
+    seconds: float  # summed over its samples
+
+
+@dataclass(frozen=True)
+class Report:
+    config: RunConfig
+    overall: Tally
+    by_category: dict[str, Tally]
+    problems: tuple[ProblemLine, ...]
+    outcomes: dict[str, int]
+    defective: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, name, what is wrong)
+    samples_per_case: int = 1
+
+
+def _tally(results: Sequence[SampleResult]) -> Tally:
+    return Tally(sum(r.passed for r in results), len(results))
+
+
+def summarize(
+    problems: Sequence[Problem], results: Sequence[SampleResult], config: RunConfig, samples: int
+) -> Report:
+    by_problem: dict[str, list[SampleResult]] = {}
+    for r in results:
+        by_problem.setdefault(r.problem, []).append(r)
+    lines = tuple(
+        ProblemLine(
+            p.id,
+            p.name,
+            p.category,
+            _tally(by_problem.get(p.id, [])),
+            dict(Counter(r.outcome for r in by_problem.get(p.id, []))),
+            round(sum(r.seconds for r in by_problem.get(p.id, [])), 3),
+        )
+        for p in problems
+        if p.runnable
+    )
+    categories = sorted({r.category for r in results})
+    return Report(
+        config=config,
+        overall=_tally(results),
+        by_category={c: _tally([r for r in results if r.category == c]) for c in categories},
+        problems=lines,
+        outcomes=dict(Counter(r.outcome for r in results).most_common()),
+        defective=tuple((p.id, p.name, p.defects) for p in problems if p.defects),
+        samples_per_case=samples,
+    )
+
+
+def format_report(report: Report) -> str:
+    c = report.config
+    run = [p for p in report.problems if p.tally.total]
+    out = [
+        f"MTPB: {len(run)} problems, {report.overall.total} samples "
+        f"({report.samples_per_case} per test case)",
+        f"model {c.model}, temperature {c.temperature:g}, top-p {c.top_p:g}, seed {c.seed}, "
+        f"{c.limit_s:g} s per program",
+        "",
+        f"pass rate {report.overall}",
+        "outcomes: " + ", ".join(f"{k} {v}" for k, v in report.outcomes.items()),
+        "",
+        "by category:",
+        *(f"  {name:<14} {tally}" for name, tally in report.by_category.items()),
+        "",
+        "by problem:",
+    ]
+    for p in run:
+        how = ", ".join(f"{k} {v}" for k, v in sorted(p.outcomes.items()))
+        title = f"{p.id:>4} {p.name[:28]:<28} {p.category:<13}"
+        out.append(f"{title} {p.tally.passed}/{p.tally.total}  [{how}]")
+    if report.defective:
+        out += ["", "defective data:"]
+        out += [f"{pid:>4} {name}: {'; '.join(what)}" for pid, name, what in report.defective]
+    if run:
+        seconds = sum(p.seconds for p in run)
+        out += [
+            "",
+            f"time summed over samples: {seconds:.1f} s, {seconds / len(run):.1f} s per "
+            f"problem, {seconds / max(report.overall.total, 1):.2f} s per sample",
+        ]
+    multi, single = PAPER_350M_MONO
+    out.append(
+        f"paper, CodeGen-Mono 350M over 115 problems: {multi} % multi-turn, {single} % single-turn"
+    )
+    return "\n".join(out) + "\n"
