@@ -8,25 +8,32 @@ It does not lay out the page.
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from codegen_ui import notebook
 from codegen_ui.examples import EXAMPLES
+from codegen_ui.kernel import KernelError
 from codegen_ui.model import SamplingParams
+from codegen_ui.names import StoreError
 from codegen_ui.prompt import PromptTooLongError
 from codegen_ui.render import render_notebook
 from codegen_ui.session import Turn
+from codegen_ui.shelf import Shelf
 from codegen_ui.web import ModelHolder, ModelNotReady
 from codegen_ui.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
 
 STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
 Action = Callable[[Workspace], Iterator[Turn]]
-EXPECTED = (ModelNotReady, ServerBusy, WorkspaceBusy, PromptTooLongError, ValueError)
+EXPECTED = (
+    ModelNotReady,
+    ServerBusy,
+    WorkspaceBusy,
+    PromptTooLongError,
+    StoreError,
+    KernelError,
+    ValueError,
+)
 
 
 @dataclass(frozen=True)
@@ -42,17 +49,17 @@ class View:
     instruction: str | None = None  # new instruction box content, None to leave it alone
     title: str = ""
     busy: bool = False  # an action is running (Stop is the useful button)
+    sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
+    session_id: str | None = None  # the store id of this tab's session, once saved
 
 
 class Controller:
     """The actions of the web app over the shared model and the per-session workspaces."""
 
-    def __init__(
-        self, holder: ModelHolder, workspaces: Workspaces, sessions_dir: str | Path
-    ) -> None:
+    def __init__(self, holder: ModelHolder, workspaces: Workspaces, shelf: Shelf) -> None:
         self.holder = holder
         self.workspaces = workspaces
-        self.sessions_dir = Path(sessions_dir)
+        self.shelf = shelf
         workspaces.on_change = self.autosave
 
     # ---- views -------------------------------------------------------------------------------
@@ -76,12 +83,14 @@ class Controller:
                 info += "; every turn is in the prompt"
         return View(
             notebook=render_notebook(ws.session.turns, ws.pending, note, busy),
-            status=self.status(ws),
+            status=self.status(ws) + (f" · {ws.save_error}" if ws.save_error else ""),
             prompt=prompt.text if prompt is not None else "",
             prompt_info=info,
             cells=len(ws.session.turns),
             title=ws.title,
             busy=busy,
+            sessions=None if busy else tuple(self.shelf.choices()),
+            session_id=ws.notebook_id,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -178,19 +187,23 @@ class Controller:
         return self._quick(key, lambda ws: ws.session.undo())
 
     def restart(self, key: str) -> View:
-        return self._quick(key, lambda ws: ws.session.kernel.restart())
+        return self._quick(key, lambda ws: ws.session.restart_kernel())
 
     def _quick(self, key: str, action: Callable[[Workspace], object]) -> View:
+        """A short action on this tab's workspace; a string it returns is a note for the user."""
         try:
             ws = self.workspaces.get(key)
             ws.acquire()
         except EXPECTED as exc:
             return self.error_view(key, str(exc))
         try:
-            action(ws)
-            return self.view(ws, code="")
+            result = action(ws)
+            note = result if isinstance(result, str) else ""
+        except EXPECTED as exc:
+            note = str(exc)
         finally:
             ws.release()
+        return self.view(ws, note=note, code="")
 
     def cell_code(self, key: str, index: int) -> str:
         ws = self.workspaces.peek(key)
@@ -209,68 +222,33 @@ class Controller:
         ws.pending = list(instructions)
         return self.view(ws, instruction=ws.pending[0])
 
-    def rename(self, key: str, title: str) -> str:
-        ws = self.workspaces.peek(key)
-        if ws is None:
-            return title
-        ws.title = title.strip()[:200] or ws.title
-        if ws.session.turns:
-            self.autosave(ws)
-        return ws.title
-
-    # ---- persistence ---------------------------------------------------------------------------
+    # ---- sessions (through the store) ------------------------------------------------------------
     def autosave(self, ws: Workspace) -> None:
-        if ws.notebook_id is None:
-            ws.notebook_id = time.strftime("session-%Y%m%d-%H%M%S-") + ws.key[:6]
-        self.sessions_dir.mkdir(parents=True, exist_ok=True)
-        notebook.save(self._notebook(ws), self.sessions_dir / f"{ws.notebook_id}.ipynb")
+        self.shelf.autosave(ws)
 
-    def _notebook(self, ws: Workspace) -> object:
-        import nbformat
+    def new_session(self, key: str) -> View:
+        return self._quick(key, self.shelf.new)
 
-        meta = {"title": ws.title, "model": self.holder.name}
-        # Outputs must be NotebookNodes for nbformat.writes.
-        return nbformat.from_dict(notebook.to_notebook(ws.session.turns, meta))
+    def open_session(self, key: str, session_id: str | None) -> View:
+        if not session_id:
+            return self.error_view(key, "Pick a session to open first.")
+        return self._quick(key, lambda ws: self.shelf.open(ws, session_id))
 
-    def export(self, key: str, fmt: str) -> str | None:
-        """A file with this session as .ipynb or .py, for the browser to download."""
-        ws = self.workspaces.peek(key)
-        if ws is None:
-            return None
-        folder = Path(tempfile.mkdtemp(prefix="codegen-ui-export-"))
-        path = folder / f"{_safe_name(ws.title)}.{fmt}"
-        if fmt == "ipynb":
-            notebook.save(self._notebook(ws), path)
-        else:
-            path.write_text(
-                ws.session.preamble
-                + "".join(f"# {t.instruction}\n{t.code}\n\n" for t in ws.session.turns),
-                encoding="utf-8",
-            )
-        return str(path)
+    def duplicate_session(self, key: str) -> View:
+        return self._quick(key, self.shelf.duplicate)
+
+    def delete_session(self, key: str, session_id: str | None) -> View:
+        if not session_id:
+            return self.error_view(key, "Pick a session to delete first.")
+        return self._quick(key, lambda ws: self.shelf.delete(ws, session_id))
+
+    def rename(self, key: str, title: str) -> View:
+        return self._quick(key, lambda ws: self.shelf.rename(ws, title))
 
     def upload(self, key: str, path: str) -> View:
-        try:
-            ws = self.workspaces.get(key)
-            ws.acquire()
-        except EXPECTED as exc:
-            return self.error_view(key, str(exc))
-        try:
-            turns, meta = notebook.from_notebook(notebook.load(path))
-        except notebook.NotebookError as exc:
-            ws.release()
-            return self.view(ws, note=str(exc))
-        try:
-            ws.session.turns = turns
-            ws.session.last_prompt = None
-            ws.title = str(meta.get("title") or Path(path).stem)
-            ws.notebook_id = None
-            note = f"Opened {len(turns)} turns. Press Replay all to rebuild the kernel's state."
-            return self.view(ws, note=note, code="")
-        finally:
-            ws.release()
+        return self._quick(key, lambda ws: self.shelf.upload(ws, path))
 
-
-def _safe_name(title: str) -> str:
-    name = re.sub(r"[^\w-]+", "-", title, flags=re.ASCII).strip("-")
-    return name[:60] or "session"
+    def export(self, key: str, fmt: str) -> str | None:
+        """The session as a .ipynb or .py file to download; None before its first save."""
+        ws = self.workspaces.peek(key)
+        return None if ws is None else self.shelf.export(ws, fmt)

@@ -18,6 +18,8 @@ from codegen_ui.examples import EXAMPLES
 from codegen_ui.model import SamplingParams
 from codegen_ui.render import CSS, code_css
 from codegen_ui.settings import Settings
+from codegen_ui.shelf import LOCAL_HOSTS, Shelf
+from codegen_ui.store import SessionStore
 from codegen_ui.web import FairGate, ModelHolder
 from codegen_ui.workspace import KERNELS_ROOT, Workspaces
 
@@ -98,7 +100,19 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                     )
                     load_example = gr.Button("Load as pending turns", elem_id="load-example")
                 with gr.Accordion("Session", open=True):
-                    title = gr.Textbox(label="Title", elem_id="title")
+                    title = gr.Textbox(
+                        label="Title (saved when you leave the box)", elem_id="title"
+                    )
+                    saved = gr.Dropdown(
+                        [], label="Saved sessions", elem_id="session-list", allow_custom_value=False
+                    )
+                    with gr.Row():
+                        open_session = gr.Button("Open", size="sm", elem_id="open-session")
+                        new_session = gr.Button("New", size="sm", elem_id="new-session")
+                        duplicate = gr.Button("Copy", size="sm", elem_id="duplicate-session")
+                        delete = gr.Button(
+                            "Delete", size="sm", variant="stop", elem_id="delete-session"
+                        )
                     download_ipynb = gr.DownloadButton("Download .ipynb", elem_id="download-ipynb")
                     download_py = gr.DownloadButton("Download .py", elem_id="download-py")
                     upload = gr.UploadButton(
@@ -122,6 +136,7 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
             download_ipynb,
             download_py,
             title,
+            saved,
         ]
         settings_in = [temperature, top_p, max_new, seed]
 
@@ -138,6 +153,9 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                 controller.export(_key(request), "ipynb") if final else gr.skip(),
                 controller.export(_key(request), "py") if final else gr.skip(),
                 view.title if final else gr.skip(),
+                gr.Dropdown(choices=list(view.sessions), value=view.session_id)
+                if view.sessions is not None
+                else gr.skip(),
             )
 
         def on_load(request: gr.Request) -> tuple[Any, ...]:
@@ -181,8 +199,20 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         def on_cell(index: float, request: gr.Request) -> str:
             return controller.cell_code(_key(request), int(index or 0) - 1)
 
-        def on_title(text: str, request: gr.Request) -> str:
-            return controller.rename(_key(request), text)
+        def on_title(text: str, request: gr.Request) -> tuple[Any, ...]:
+            return show(controller.rename(_key(request), text), request)
+
+        def on_new(request: gr.Request) -> tuple[Any, ...]:
+            return show(controller.new_session(_key(request)), request)
+
+        def on_open(session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+            return show(controller.open_session(_key(request), session_id), request)
+
+        def on_duplicate(request: gr.Request) -> tuple[Any, ...]:
+            return show(controller.duplicate_session(_key(request)), request)
+
+        def on_delete(session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+            return show(controller.delete_session(_key(request), session_id), request)
 
         def on_tick(request: gr.Request) -> tuple[str, Any]:
             ws = controller.workspaces.peek(_key(request))
@@ -209,7 +239,11 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         upload.upload(on_upload, upload, outputs, **work)
         stop.click(on_stop, None, None, concurrency_limit=None, **private)
         cell.input(on_cell, cell, editor, concurrency_limit=None, **private)
-        title.blur(on_title, title, title, concurrency_limit=None, **private)
+        title.blur(on_title, title, outputs, **work)
+        new_session.click(on_new, None, outputs, **work)
+        open_session.click(on_open, saved, outputs, **work)
+        duplicate.click(on_duplicate, None, outputs, **work)
+        delete.click(on_delete, saved, outputs, **work)
         timer.tick(
             on_tick,
             None,
@@ -237,7 +271,8 @@ def create(
         holder, FairGate(1), max_kernels=max_kernels, run_timeout=settings.run_timeout
     )
     workspaces.start_sweeper()
-    controller = Controller(holder, workspaces, settings.sessions_dir)
+    shelf = Shelf(SessionStore(settings.sessions_dir), guarded=settings.host not in LOCAL_HOSTS)
+    controller = Controller(holder, workspaces, shelf)
     return build_app(controller, settings), controller
 
 

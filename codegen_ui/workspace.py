@@ -129,8 +129,10 @@ class Workspace:
         shared = cast(CodeModel, model)
         self.session = Session(shared, kernel, run_timeout=run_timeout, on_change=self._changed)
         self.pending: list[str] = []  # example instructions still to run, in order
-        self.notebook_id: str | None = None  # where autosave writes; set by the first save
-        self.title = "Untitled session"
+        self.notebook_id: str | None = None  # the store's id; set by the first save
+        self.owned: set[str] = set()  # store ids this tab created, imported or copied
+        self.title = "Untitled"
+        self.save_error = ""  # why the last autosave failed, shown until one succeeds
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
         self.closed = False

@@ -310,6 +310,8 @@ def test_restart_and_undo(tab: Tab) -> None:
 def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     import nbformat
 
+    from codegen_ui.notebook import from_notebook
+
     tab.submit("a step to save")
     tab.run_code("print('saved')", "saved")
     tab.page.wait_for_timeout(300)  # the download button gets the file with the final view
@@ -319,8 +321,9 @@ def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     info.value.save_as(path)
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    assert len(nb.cells) == 1
-    assert nb.cells[0].outputs[0]["text"] == "saved\n"
+    turns, _ = from_notebook(nb)
+    assert [t.instruction for t in turns] == ["a step to save"]
+    assert turns[0].outputs[0]["text"] == "saved\n"
 
 
 def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) -> None:

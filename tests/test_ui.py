@@ -16,6 +16,9 @@ from codegen_ui.controller import Controller, View
 from codegen_ui.examples import EXAMPLES
 from codegen_ui.kernel import RunResult
 from codegen_ui.model import Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.prompt import PREAMBLE
+from codegen_ui.shelf import Shelf
+from codegen_ui.store import SessionStore
 from codegen_ui.web import FairGate, ModelHolder
 from codegen_ui.workspace import Workspaces
 from tests.fakes import ScriptedModel
@@ -56,11 +59,13 @@ def make(
     model: Any = None,
     holder: ModelHolder | None = None,
     kernel_factory: Callable[[], Any] = EchoKernel,
+    guarded: bool = False,
     **kw: Any,
 ) -> Controller:
     holder = holder or ModelHolder.ready(model or ScriptedModel())
     workspaces = Workspaces(holder, kernel_factory=kernel_factory, **kw)
-    return Controller(holder, workspaces, tmp_path / "sessions")
+    shelf = Shelf(SessionStore(tmp_path / "sessions"), guarded=guarded)
+    return Controller(holder, workspaces, shelf)
 
 
 @pytest.fixture
@@ -100,10 +105,10 @@ def test_a_turn_streams_views_runs_in_a_real_kernel_and_autosaves(
     )
     assert "kernel: idle" in final.status and "scripted model" in final.status
     saved = list((tmp_path / "sessions").glob("*.ipynb"))
-    assert len(saved) == 1
-    nb = nbformat.read(saved[0], as_version=4)
-    nbformat.validate(nb)
-    assert nb.cells[0].outputs[0]["text"] == "42\n"
+    assert [p.stem for p in saved] == [ws.notebook_id]
+    nbformat.validate(nbformat.read(saved[0], as_version=4))
+    turns, _ = c.shelf.store.load(ws.notebook_id)
+    assert turns[0].outputs[0]["text"] == "42\n"
 
 
 def test_edit_regenerate_undo_restart_and_replay(
@@ -126,7 +131,7 @@ def test_edit_regenerate_undo_restart_and_replay(
     assert kernel.restarts == 1 and "kernel: restarted" in view.status
     kernel.runs.clear()
     last(c.replay("k"))
-    assert kernel.runs == ["a = 10\nprint(a)", "b = 3\n"] and kernel.restarts == 2
+    assert kernel.runs == [PREAMBLE, "a = 10\nprint(a)", "b = 3\n"] and kernel.restarts == 2
     view = c.undo("k")
     assert view.cells == 1 and len(ws.session.turns) == 1
     bad = last(c.run_code("k", 5, "x"))
@@ -299,24 +304,62 @@ def test_the_gate_lets_one_generation_run_and_serves_waiters_in_order() -> None:
     assert order == [0, 1, 2, 3] and not gate.busy()
 
 
-def test_download_and_upload_round_trip_a_session(
+def test_sessions_autosave_download_upload_and_reopen_with_the_same_prompt(
     tmp_path: Path, controllers: list[Controller]
 ) -> None:
     c = make(tmp_path, ScriptedModel().enqueue("a = 1\n", "b = a + 1\n"))
     controllers.append(c)
+    assert c.export("k", "ipynb") is None  # nothing saved before the first turn
     last(c.submit("k", "set a", GREEDY))
-    last(c.submit("k", "set b", GREEDY))
-    assert c.rename("k", "  My <work>  ") == "My <work>"
+    view = last(c.submit("k", "set b", GREEDY))
+    ws = c.workspaces.get("k")
+    assert view.session_id == ws.notebook_id and view.sessions is not None
+    assert [sid for _, sid in view.sessions] == [ws.notebook_id]
+    assert "2 turns" in view.sessions[0][0]
+    assert c.rename("k", "  My <work>  ").title == "My <work>"
     path = c.export("k", "ipynb")
-    assert path is not None and Path(path).name == "My-work.ipynb"
-    nbformat.validate(nbformat.read(path, as_version=4))
+    assert path is not None and Path(path).suffix == ".ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["codegen_ui"]["title"] == "My <work>"
     script = Path(c.export("k", "py") or "").read_text()
     assert script.startswith("# Import libraries.") and "# set b\nb = a + 1\n" in script
     view = c.upload("other", path)
-    ws, original = c.workspaces.get("other"), c.workspaces.get("k")
-    assert "Opened 2 turns" in view.notebook and ws.title == "My <work>"
-    assert ws.session.prompt_for("next", 32).text == original.session.prompt_for("next", 32).text
+    other = c.workspaces.get("other")
+    assert "Opened 2 turns" in view.notebook and other.title == "My <work>"
+    assert other.notebook_id not in (None, ws.notebook_id)
+    assert other.session.prompt_for("next", 32).text == ws.session.prompt_for("next", 32).text
     junk = tmp_path / "junk.ipynb"
     junk.write_text("{not json")
-    assert "not a notebook" in c.upload("other", str(junk)).notebook
-    assert len(ws.session.turns) == 2  # a bad upload leaves the session alone
+    assert "not" in c.upload("other", str(junk)).notebook
+    assert len(other.session.turns) == 2  # a bad upload leaves the session alone
+    # Open the first session in a fresh tab: same turns, same prompt, fresh kernel.
+    view = c.open_session("third", ws.notebook_id)
+    third = c.workspaces.get("third")
+    assert third.notebook_id == ws.notebook_id and "Replay all" in view.notebook
+    assert third.session.prompt_for("x", 32).text == ws.session.prompt_for("x", 32).text
+
+
+def test_new_copy_delete_and_who_may_change_what(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    c = make(tmp_path, ScriptedModel().enqueue("a = 1\n", "b = 2\n"), guarded=True)
+    controllers.append(c)
+    last(c.submit("teacher", "set a", GREEDY))
+    lesson = c.workspaces.get("teacher").notebook_id
+    assert lesson is not None
+    # A student opening the teacher's session gets a copy; the original cannot be changed.
+    view = c.open_session("student", lesson)
+    student = c.workspaces.get("student")
+    assert "opened a copy" in view.notebook and student.notebook_id != lesson
+    assert "only sessions made in this tab" in c.delete_session("student", lesson).notebook
+    c.open_session("student", lesson)
+    last(c.submit("student", "set b", GREEDY))
+    assert len(c.shelf.store.load(lesson)[0]) == 1  # the teacher's session is unchanged
+    copy = c.duplicate_session("student")
+    assert "copy" in copy.notebook and student.notebook_id not in (None, lesson)
+    view = c.delete_session("student", student.notebook_id)
+    assert "Deleted" in view.notebook and student.notebook_id is None and not student.session.turns
+    view = c.new_session("teacher")
+    assert c.workspaces.get("teacher").notebook_id is None and view.cells == 0
+    assert "Pick a session" in c.open_session("teacher", None).notebook
