@@ -141,7 +141,8 @@ class Tab:
         self.page.goto(url)
         self.page.wait_for_selector("#notebook .cg-nb", timeout=WAIT_MS)
         self.page.wait_for_function(
-            "() => document.querySelector('#status').innerText.includes('kernel: idle')",
+            """() => { const s = document.querySelector('#status').innerText;
+                       return s.includes('kernel: idle') && !s.includes('loading'); }""",
             timeout=WAIT_MS,
         )
 
@@ -326,7 +327,32 @@ def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     assert turns[0].outputs[0]["text"] == "saved\n"
 
 
+def test_sessions_panel_new_then_open_brings_the_turns_back(tab: Tab) -> None:
+    page = tab.page
+    tab.submit("a step to keep")
+    expect(page.locator("#title input, #title textarea").first).to_have_value("Untitled")
+    page.locator("#new-session").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#notebook .cg-cell').length === 0", timeout=WAIT_MS
+    )
+    page.locator("#session-list input").click()
+    page.get_by_role("option").filter(has_text="1 turns").first.click()
+    page.locator("#open-session").click()
+    tab.wait_cells(1)
+    expect(tab.cells().first.locator(".cg-instr")).to_have_text("a step to keep")
+    expect(page.locator("#notebook .cg-note")).to_contain_text("Replay all")
+
+
+def _wait_kernels(app: Server, n: int) -> int:
+    deadline = time.monotonic() + 60
+    while app.kernels() != n and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return app.kernels()
+
+
 def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) -> None:
+    # Tabs of earlier tests are closed: their kernels must be gone (Gradio's unload event).
+    assert _wait_kernels(app, 0) == 0
     first, second = Tab(browser, app.url), Tab(browser, app.url)
     try:
         first.submit("a step")
@@ -334,15 +360,11 @@ def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) ->
         first.run_code("secret = 'mine'\nprint(secret)", "mine")
         second.run_code("print(secret)", "NameError")
         assert first.problems == [] and second.problems == []
-        live = app.kernels()
-        assert live >= 2
+        assert app.kernels() == 2
     finally:
         first.close()
-    # Closing the tab shuts its kernel down (Gradio's unload event).
-    deadline = time.monotonic() + 60
-    while app.kernels() >= live and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert app.kernels() == live - 1
+    assert _wait_kernels(app, 1) == 1  # closing a tab shuts its kernel down
+    second.run_code("print('still here')", "still here")
     second.close()
 
 
