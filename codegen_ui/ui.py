@@ -107,11 +107,21 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                         [], label="Saved sessions", elem_id="session-list", allow_custom_value=False
                     )
                     with gr.Row():
-                        open_session = gr.Button("Open", size="sm", elem_id="open-session")
-                        new_session = gr.Button("New", size="sm", elem_id="new-session")
-                        duplicate = gr.Button("Copy", size="sm", elem_id="duplicate-session")
+                        open_session = gr.Button(
+                            "Open", size="sm", min_width=60, elem_id="open-session"
+                        )
+                        new_session = gr.Button(
+                            "New", size="sm", min_width=60, elem_id="new-session"
+                        )
+                        duplicate = gr.Button(
+                            "Copy", size="sm", min_width=60, elem_id="duplicate-session"
+                        )
                         delete = gr.Button(
-                            "Delete", size="sm", variant="stop", elem_id="delete-session"
+                            "Delete",
+                            size="sm",
+                            min_width=60,
+                            variant="stop",
+                            elem_id="delete-session",
                         )
                     download_ipynb = gr.DownloadButton("Download .ipynb", elem_id="download-ipynb")
                     download_py = gr.DownloadButton("Download .py", elem_id="download-py")
