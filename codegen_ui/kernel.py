@@ -1,31 +1,48 @@
-"""The kernel seam: one IPython kernel that runs code and returns notebook outputs.
+"""The kernel seam: one sandboxed IPython kernel that runs code and returns notebook outputs.
 
-`Kernel.run` sends code with `allow_stdin=False`, collects the kernel's IOPub messages into
-nbformat outputs (what you run is what you save), and ends on `status: idle`. Errors in the
-user's code are data (an error output); a run that passes its deadline is interrupted (and the
-kernel restarted if it will not stop), and a kernel that dies is detected and restarted; both
-end the run with an error output that says what happened. Nothing above this seam sees ZMQ
-messages. It does not decide what code to run or where outputs are saved.
+`Kernel.run` sends code with `allow_stdin=False` (so `input()` fails at once), collects the
+kernel's IOPub messages into capped nbformat outputs and ends on `status: idle`. Errors in the
+user's code are data (an error output). A run past its deadline is interrupted, and the kernel
+restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
+end the run with an error output that says what happened and whether state was lost. Restart and
+shutdown also kill what the kernel left running. How the process is confined lives in
+`sandbox.py`; how many kernels may live, in `pool.py`. Nothing above this seam sees ZMQ messages.
 """
 
 from __future__ import annotations
 
+import atexit
 import queue
+import threading
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal, Protocol, TypeVar
+
+from codegen_ui.kernel_outputs import Collector, Output, error_output, stream_output
+from codegen_ui.reaper import kill_leftovers, leftovers
+from codegen_ui.sandbox import KernelConfig, KernelDirs, SandboxInfo, kernel_argv, kernel_env
+from codegen_ui.sandbox import sandbox_info as resolve_sandbox
+
+__all__ = ["Kernel", "KernelError", "Output", "RunResult", "RunStatus", "error_output"]
 
 RunStatus = Literal["ok", "error", "timeout", "died"]
-Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
-
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
-INTERRUPT_GRACE_S = 3.0  # how long an interrupted run may take to stop before a restart
+T = TypeVar("T")
 
 
 class KernelError(RuntimeError):
     """The kernel could not be started or reached (not an error in the user's code)."""
+
+
+class Slots(Protocol):
+    """A cap on live kernels (`pool.Capacity`): `take` raises KernelError when full."""
+
+    def take(self) -> None: ...
+    def give(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,53 +54,55 @@ class RunResult:
     state_lost: bool = False  # the kernel was restarted: earlier variables are gone
 
 
-@dataclass
-class _Collector:
-    """Turns IOPub messages of one run into outputs, the way Jupyter's executor does."""
-
-    on_output: Callable[[Output], None] | None = None
-    outputs: list[Output] = field(default_factory=list)
-    clear_pending: bool = False
-
-    def add(self, msg: dict[str, Any]) -> None:
-        from nbformat.v4 import output_from_msg
-
-        kind = msg["header"]["msg_type"]
-        if kind == "clear_output":
-            if msg["content"].get("wait"):
-                self.clear_pending = True
-            else:
-                self.outputs.clear()
-            return
-        if kind not in ("stream", "display_data", "execute_result", "error"):
-            return
-        if self.clear_pending:
-            self.outputs.clear()
-            self.clear_pending = False
-        out = output_from_msg(msg)
-        last = self.outputs[-1] if self.outputs else None
-        if kind == "stream" and last and last.get("name") == out["name"]:
-            last["text"] += out["text"]  # merge consecutive writes to one stream
-        else:
-            self.outputs.append(out)
-        if self.on_output is not None:
-            self.on_output(out)
+_LIVE: weakref.WeakSet[Kernel] = weakref.WeakSet()
+_SPAWNER: ThreadPoolExecutor | None = None
+_LOCK = threading.Lock()
 
 
-def error_output(ename: str, evalue: str) -> Output:
-    from nbformat.v4 import new_output
+def _spawned(fn: Callable[[], T]) -> T:
+    """Run a process start on one long-lived thread: a kernel's parent-death signal follows the
+    thread that started it, so a short-lived request thread must not be that parent."""
+    global _SPAWNER
+    with _LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="kernel-spawn")
+            atexit.register(shutdown_all)
+    try:
+        return _SPAWNER.submit(fn).result()
+    except RuntimeError as exc:
+        if "shutdown" not in str(exc):
+            raise
+        return fn()  # the interpreter is exiting; no thread pool any more
 
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+def shutdown_all() -> None:
+    """Shut down every kernel of this process (server exit, signal handlers, atexit)."""
+    for kernel in list(_LIVE):
+        kernel.shutdown()
 
 
 class Kernel:
     """One ipykernel process with a blocking client. Not thread-safe: one run at a time."""
 
-    def __init__(self, cwd: str | Path | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        cwd: str | Path | None = None,
+        startup_timeout: float | None = None,
+        config: KernelConfig | None = None,
+        slots: Slots | None = None,
+    ) -> None:
         self.cwd = str(cwd) if cwd is not None else None
-        self.startup_timeout = startup_timeout
+        self.config = config or KernelConfig()
+        self.startup_timeout = startup_timeout or self.config.startup_timeout
+        self.slots = slots
+        self.info: SandboxInfo | None = None
+        self.dirs: KernelDirs | None = None
+        self.last_used = time.monotonic()
+        self.parked = False  # stopped by the idle sweep; the next run starts it again
         self._km: Any = None
         self._kc: Any = None
+        self._log: IO[bytes] | None = None
+        self._slot = False  # holds one of `slots`
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -92,18 +111,70 @@ class Kernel:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
+    @property
+    def workdir(self) -> Path | None:
+        """The kernel's working folder (its cwd), or None before start."""
+        if self.cwd is not None:
+            return Path(self.cwd)
+        return self.dirs.work if self.dirs is not None else None
+
+    def describe(self) -> str:
+        """One line for the UI: the sandbox this kernel runs in."""
+        return (self.info or resolve_sandbox(self.config.sandbox)).describe()
+
     def start(self) -> None:
+        """Start the kernel process (taking a slot) and wait until it answers."""
+        if self._km is not None:
+            return
+        info = self.info = resolve_sandbox(self.config.sandbox)
+        if self.config.sandbox == "bwrap" and info.mode != "bwrap":
+            raise KernelError(info.reason)
+        if self.slots is not None:
+            self.slots.take()
+            self._slot = True
+        was_parked, self.parked = self.parked, False
+        _LIVE.add(self)
+        try:
+            self._launch(info)
+        except Exception as exc:
+            detail = self._log_tail()
+            self.shutdown(keep_folder=was_parked)  # a parked kernel's folder has the user's files
+            raise KernelError(f"the Python kernel could not start: {exc}{detail}") from exc
+
+    def _launch(self, info: SandboxInfo) -> None:
+        from jupyter_client.kernelspec import KernelSpec
         from jupyter_client.manager import KernelManager
 
+        if self.dirs is None:
+            self.dirs = KernelDirs.create(self.config.kernels_dir)
+        dirs = self.dirs
+        cwd = Path(self.cwd) if self.cwd is not None else dirs.work
+        km = KernelManager(
+            transport="ipc", ip=str(dirs.ipc / "k"), connection_file=str(dirs.ipc / "kernel.json")
+        )
+        # A spec built here, not looked up: the command is the sandbox's, and interrupts go as
+        # messages because signals cannot cross into bubblewrap's PID namespace.
+        km._kernel_spec = KernelSpec(
+            argv=kernel_argv(self.config, info.mode, dirs, cwd),
+            display_name="Python 3",
+            language="python",
+            interrupt_mode="message",
+        )
+        self._km = km
+        self._log = (dirs.base / "kernel.log").open("ab")
+        env = kernel_env(dirs, info.mode)
+        _spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=self._log, stderr=self._log))
+        self._kc = km.blocking_client()
+        self._kc.start_channels()
+        self._kc.wait_for_ready(timeout=self.startup_timeout)
+
+    def _log_tail(self) -> str:
         try:
-            self._km = KernelManager(kernel_name="python3")
-            self._km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.enabled=False"])
-            self._kc = self._km.blocking_client()
-            self._kc.start_channels()
-            self._kc.wait_for_ready(timeout=self.startup_timeout)
-        except Exception as exc:
-            self.shutdown()
-            raise KernelError(f"the Python kernel could not start: {exc}") from exc
+            assert self.dirs is not None
+            text = (self.dirs.base / "kernel.log").read_text(errors="replace").strip()
+        except (AssertionError, OSError):
+            return ""
+        return f"\n{text[-2000:]}" if text else ""
 
     @property
     def is_alive(self) -> bool:
@@ -116,27 +187,51 @@ class Kernel:
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
+        revived = self._revive(on_output)
         if self._kc is None:
             raise KernelError("the kernel is not started")
         start = time.monotonic()
-        collect = _Collector(on_output)
+        collect = Collector(self.config.caps, on_output)
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
         status = self._wait_idle(msg_id, start + timeout, collect)
         seconds = time.monotonic() - start
+        self.last_used = time.monotonic()
+        outputs = revived + collect.finish()
         if status == "timeout":
-            return self._after_timeout(collect, timeout, seconds)
+            return self._after_timeout(msg_id, outputs, timeout, seconds)
         if status == "died":
             self.restart()
-            collect.outputs.append(
-                error_output("KernelDied", "the kernel died while running this cell; it was "
-                             "restarted and its variables were reset")
+            outputs.append(
+                error_output(
+                    "KernelDied",
+                    "the kernel died while running this cell (it crashed, was killed, or ran out "
+                    "of memory or CPU time); it was restarted and its variables were reset",
+                )
             )
-            return RunResult("died", tuple(collect.outputs), None, seconds, state_lost=True)
+            return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
         count = self._execution_count(msg_id)
-        failed = any(o["output_type"] == "error" for o in collect.outputs)
-        return RunResult("error" if failed else "ok", tuple(collect.outputs), count, seconds)
+        failed = any(o["output_type"] == "error" for o in outputs)
+        return RunResult(
+            "error" if failed else "ok", tuple(outputs), count, seconds, state_lost=bool(revived)
+        )
 
-    def _wait_idle(self, msg_id: str, deadline: float, collect: _Collector) -> str:
+    def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
+        """Start a kernel that was parked or died between runs; say so in one output."""
+        if self._km is None and not self.parked:
+            return []
+        if self._km is not None and self.is_alive:
+            return []
+        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
+        if self.parked:
+            self.start()
+        else:
+            self.restart()
+        note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
+        if on_output is not None:
+            on_output(note)
+        return [note]
+
+    def _wait_idle(self, msg_id: str, deadline: float, collect: Collector) -> str:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -155,26 +250,33 @@ class Kernel:
                 continue
             collect.add(msg)
 
-    def _after_timeout(self, collect: _Collector, timeout: float, seconds: float) -> RunResult:
-        self._km.interrupt_kernel()
-        stopped = self._drain_until_idle(INTERRUPT_GRACE_S)
+    def _after_timeout(
+        self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
+    ) -> RunResult:
+        self.interrupt()
+        stopped = self._drain_until_idle(msg_id, self.config.interrupt_grace)
         if not stopped:
             self.restart()
-        # The interrupt's KeyboardInterrupt traceback says nothing useful; say what happened.
-        kept = [o for o in collect.outputs if o["output_type"] != "error"]
         what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
-        kept.append(error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}"))
-        return RunResult("timeout", tuple(kept), None, seconds, state_lost=not stopped)
+        outputs.append(
+            error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}")
+        )
+        return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
 
-    def _drain_until_idle(self, grace: float) -> bool:
+    def _drain_until_idle(self, msg_id: str, grace: float) -> bool:
+        # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             try:
                 msg = self._kc.get_iopub_msg(timeout=POLL_S)
             except queue.Empty:
+                if not self.is_alive:
+                    return False
                 continue
-            if msg["header"]["msg_type"] == "status" and (
-                msg["content"]["execution_state"] == "idle"
+            if (
+                msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg["header"]["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
             ):
                 return True
         return False
@@ -192,21 +294,52 @@ class Kernel:
         return None
 
     def interrupt(self) -> None:
-        if self._km is not None:
+        if self._km is not None and self.is_alive:
             self._km.interrupt_kernel()
 
     def restart(self) -> None:
-        """A fresh kernel process; every variable is gone."""
+        """A fresh kernel process; every variable is gone, and so is what the old one started."""
         if self._km is None:
             raise KernelError("the kernel is not started")
-        self._km.restart_kernel(now=True)
+        left = self._leftovers()
+        _spawned(lambda: self._km.restart_kernel(now=True))
+        kill_leftovers(left)
         self._kc.wait_for_ready(timeout=self.startup_timeout)
 
-    def shutdown(self) -> None:
+    def _leftovers(self) -> list[Any]:
+        process = getattr(self._km.provisioner, "process", None)
+        pid = process.pid if process is not None else None
+        # Without a PID namespace, also look for escaped processes by their environment marker.
+        marker = (
+            self.dirs.base.name if self.dirs and self.info and self.info.mode == "none" else None
+        )
+        return leftovers(pid, marker)
+
+    def park(self) -> None:
+        """Stop the process and free its slot but keep the folder; the next run restarts it."""
+        if self._km is not None:
+            self.shutdown(keep_folder=True)
+            self.parked = True
+
+    def shutdown(self, keep_folder: bool = False) -> None:
+        """Stop the kernel and everything it started; remove its folder unless asked to keep it."""
         if self._kc is not None:
             self._kc.stop_channels()
             self._kc = None
         if self._km is not None:
+            left = self._leftovers()
             if self._km.has_kernel:
                 self._km.shutdown_kernel(now=True)
+            kill_leftovers(left)
             self._km = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._slot and self.slots is not None:
+            self.slots.give()
+            self._slot = False
+        self.parked = False
+        _LIVE.discard(self)
+        if self.dirs is not None and not keep_folder:
+            self.dirs.remove()
+            self.dirs = None
