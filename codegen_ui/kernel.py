@@ -194,6 +194,14 @@ class Kernel:
         collect = Collector(self.config.caps, on_output)
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
         status = self._wait_idle(msg_id, start + timeout, collect)
+        if status == "lost":
+            # It died before this cell began (an `exit()` finishing, a background thread):
+            # the cell is not to blame, so run it once more in a fresh kernel.
+            self.restart()
+            revived.append(self._note("had stopped before this cell began", on_output))
+            msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
+            status = self._wait_idle(msg_id, start + timeout, collect)
+            status = "died" if status == "lost" else status
         seconds = time.monotonic() - start
         self.last_used = time.monotonic()
         outputs = revived + collect.finish()
@@ -226,12 +234,18 @@ class Kernel:
             self.start()
         else:
             self.restart()
+        return [self._note(why, on_output)]
+
+    @staticmethod
+    def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
         note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
         if on_output is not None:
             on_output(note)
-        return [note]
+        return note
 
     def _wait_idle(self, msg_id: str, deadline: float, collect: Collector) -> str:
+        """ "idle", "timeout", "died" (mid-cell) or "lost" (died before the cell began)."""
+        began = False
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -240,11 +254,12 @@ class Kernel:
                 msg = self._kc.get_iopub_msg(timeout=min(POLL_S, remaining))
             except queue.Empty:
                 if not self.is_alive:
-                    return "died"
+                    return "died" if began else "lost"
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if msg["header"]["msg_type"] == "status":
+                began = True
                 if msg["content"]["execution_state"] == "idle":
                     return "idle"
                 continue

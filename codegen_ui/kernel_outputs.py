@@ -31,6 +31,8 @@ def stream_output(name: str, text: str) -> Output:
 
 
 def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
     return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB"
 
 
@@ -95,9 +97,16 @@ class Collector:
                 self.on_output(stream_output("stderr", note))
         self._tail.append((name, text))
         self._tail_chars += len(text)
-        while self._tail_chars - len(self._tail[0][1]) >= self.caps.text_bytes // 2:
-            self._dropped_chars += len(self._tail[0][1])
-            self._tail_chars -= len(self._tail.popleft()[1])
+        budget = self.caps.text_bytes - self.caps.text_bytes // 2
+        while self._tail_chars > budget:  # drop from the front of the tail, whole or in part
+            first_name, first = self._tail[0]
+            cut = min(len(first), self._tail_chars - budget)
+            if cut == len(first):
+                self._tail.popleft()
+            else:
+                self._tail[0] = (first_name, first[cut:])
+            self._dropped_chars += cut
+            self._tail_chars -= cut
 
     def _append_text(self, name: str, text: str) -> None:
         last = len(self.outputs) - 1

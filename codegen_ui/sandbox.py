@@ -181,6 +181,7 @@ def kernel_env(dirs: KernelDirs, mode: Literal["bwrap", "none"]) -> dict[str, st
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
+        MALLOC_ARENA_MAX="2",  # glibc reserves 64 MiB of address space per thread arena
         MPLBACKEND="module://matplotlib_inline.backend_inline",
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
