@@ -217,10 +217,22 @@ class Kernel:
                 )
             )
             return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
-        count = self._execution_count(msg_id)
+        reply = self._reply(msg_id)
+        count = reply.get("execution_count")
+        lost = bool(revived)
+        if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
+            # `exit()` / `quit()`: the kernel leaves just after replying. Replace it now so the
+            # next cell does not race a kernel on its way out.
+            self.restart()
+            outputs.append(self._note("exited as the cell asked", on_output))
+            lost = True
         failed = any(o["output_type"] == "error" for o in outputs)
         return RunResult(
-            "error" if failed else "ok", tuple(outputs), count, seconds, state_lost=bool(revived)
+            "error" if failed else "ok",
+            tuple(outputs),
+            int(count) if count is not None else None,
+            seconds,
+            state_lost=lost,
         )
 
     def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
@@ -296,17 +308,17 @@ class Kernel:
                 return True
         return False
 
-    def _execution_count(self, msg_id: str) -> int | None:
+    def _reply(self, msg_id: str) -> dict[str, Any]:
+        """The execute_reply's content (execution count, payloads), or {} if none came."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:
                 reply = self._kc.get_shell_msg(timeout=1)
             except queue.Empty:
-                return None
+                return {}
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                count = reply["content"].get("execution_count")
-                return int(count) if count is not None else None
-        return None
+                return dict(reply["content"])
+        return {}
 
     def interrupt(self) -> None:
         if self._km is not None and self.is_alive:
