@@ -11,7 +11,9 @@ shutdown also kill what the kernel left running. How the process is confined liv
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import functools
 import queue
 import threading
 import time
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol, TypeVar
+from typing import IO, Any, Literal, ParamSpec, Protocol, TypeVar
 
 from codegen_ui.kernel_outputs import Collector, Output, error_output, stream_output
 from codegen_ui.reaper import kill_leftovers, leftovers
@@ -32,6 +34,7 @@ __all__ = ["Kernel", "KernelError", "Output", "RunResult", "RunStatus", "error_o
 RunStatus = Literal["ok", "error", "timeout", "died"]
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class KernelError(RuntimeError):
@@ -73,6 +76,36 @@ def _spawned(fn: Callable[[], T]) -> T:
         if "shutdown" not in str(exc):
             raise
         return fn()  # the interpreter is exiting; no thread pool any more
+
+
+def _closes_thread_loop(method: Callable[P, T]) -> Callable[P, T]:
+    """Close the asyncio loop jupyter-client made for this thread during the call, if it did.
+
+    Its blocking calls run on a loop it creates per thread and never closes; a server calls the
+    kernel from short-lived threads, which would leak a loop (and its sockets) each time.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        from jupyter_core import utils
+
+        var = getattr(utils, "_loop", None)
+        before = var.get() if var is not None else None
+        try:
+            return method(*args, **kwargs)
+        finally:
+            loop = var.get() if var is not None else None
+            if (
+                var is not None
+                and loop is not None
+                and loop is not before
+                and not loop.is_running()
+            ):
+                loop.close()
+                var.set(None)
+                asyncio.set_event_loop(None)
+
+    return wrapper
 
 
 def shutdown_all() -> None:
@@ -122,6 +155,7 @@ class Kernel:
         """One line for the UI: the sandbox this kernel runs in."""
         return (self.info or resolve_sandbox(self.config.sandbox)).describe()
 
+    @_closes_thread_loop
     def start(self) -> None:
         """Start the kernel process (taking a slot) and wait until it answers."""
         if self._km is not None:
@@ -180,6 +214,7 @@ class Kernel:
     def is_alive(self) -> bool:
         return bool(self._km is not None and self._km.is_alive())
 
+    @_closes_thread_loop
     def run(
         self,
         code: str,
@@ -320,10 +355,12 @@ class Kernel:
                 return dict(reply["content"])
         return {}
 
+    @_closes_thread_loop
     def interrupt(self) -> None:
         if self._km is not None and self.is_alive:
             self._km.interrupt_kernel()
 
+    @_closes_thread_loop
     def restart(self) -> None:
         """A fresh kernel process; every variable is gone, and so is what the old one started."""
         if self._km is None:
@@ -342,12 +379,14 @@ class Kernel:
         )
         return leftovers(pid, marker)
 
+    @_closes_thread_loop
     def park(self) -> None:
         """Stop the process and free its slot but keep the folder; the next run restarts it."""
         if self._km is not None:
             self.shutdown(keep_folder=True)
             self.parked = True
 
+    @_closes_thread_loop
     def shutdown(self, keep_folder: bool = False) -> None:
         """Stop the kernel and everything it started; remove its folder unless asked to keep it."""
         if self._kc is not None:

@@ -35,6 +35,7 @@ class Capacity:
         self.limit = limit
         self.used = 0
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a kernel became ready, or filling ended
 
     def take(self) -> None:
         with self._lock:
@@ -69,6 +70,7 @@ class KernelPool:
         self._ready: list[Kernel] = []
         self._leased: list[Kernel] = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a kernel became ready, or filling ended
         self._filling = False
         self._closed = False
 
@@ -83,14 +85,7 @@ class KernelPool:
 
     def acquire(self) -> Kernel:
         """A started kernel for one session; raises ServerBusy past the cap."""
-        kernel = None
-        with self._lock:
-            while self._ready and kernel is None:
-                candidate = self._ready.pop(0)
-                if candidate.is_alive:
-                    kernel = candidate
-                else:
-                    candidate.shutdown()
+        kernel = self._take_ready()
         if kernel is None:
             kernel = Kernel(config=self.config, slots=self.capacity)
             kernel.start()
@@ -99,6 +94,21 @@ class KernelPool:
             self._leased.append(kernel)
         self.refill()
         return kernel
+
+    def _take_ready(self) -> Kernel | None:
+        """A pre-started kernel; waits for one being started when no slot is free meanwhile."""
+        deadline = time.monotonic() + self.config.startup_timeout
+        with self._changed:
+            while True:
+                while self._ready:
+                    kernel = self._ready.pop(0)
+                    if kernel.is_alive:
+                        return kernel
+                    kernel.shutdown()
+                wait = deadline - time.monotonic()
+                if not self._filling or self.capacity.free() > 0 or wait <= 0:
+                    return None
+                self._changed.wait(wait)
 
     def release(self, kernel: Kernel, keep_folder: bool = False) -> None:
         """The session ended: stop its kernel and remove its folder unless asked to keep it."""
@@ -136,9 +146,11 @@ class KernelPool:
                         kernel.shutdown()
                         return
                     self._ready.append(kernel)
+                    self._changed.notify_all()
         finally:
             with self._lock:
                 self._filling = False
+                self._changed.notify_all()
 
     def sweep(self, now: float | None = None) -> int:
         """Park leased kernels idle longer than `idle_s`; returns how many were parked."""

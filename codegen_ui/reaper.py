@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import Any
 
 MARKER_VAR = "CODEGEN_UI_KERNEL"  # set in every kernel's environment to its folder's name
@@ -44,4 +45,18 @@ def kill_leftovers(procs: list[Any], wait_s: float = 3.0) -> None:
         # psutil checks that the process is still the same one (pid reuse) before signalling.
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    psutil.wait_procs(procs, timeout=wait_s)
+    # Wait until each is gone or a zombie (a dead process whose new parent has not reaped it yet).
+    deadline = time.monotonic() + wait_s
+    while procs and time.monotonic() < deadline:
+        procs = [p for p in procs if _running(p)]
+        if procs:
+            time.sleep(0.05)
+
+
+def _running(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False

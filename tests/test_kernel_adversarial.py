@@ -65,7 +65,9 @@ def test_cell_that_ignores_interrupts_gets_a_restart(k: Kernel) -> None:
 
 
 def test_memory_bomb_hits_the_address_space_limit(k: Kernel) -> None:
-    bomb = "def bomb():\n    hog = []\n    while True:\n        hog.append(b'x' * (16 << 20))\nbomb()"
+    bomb = (
+        "def bomb():\n    hog = []\n    while True:\n        hog.append(b'x' * (16 << 20))\nbomb()"
+    )
     result = k.run(bomb, timeout=60)
     # Usually a MemoryError in the cell; if the kernel itself cannot allocate, it dies instead.
     if result.status == "error":

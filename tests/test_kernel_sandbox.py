@@ -1,0 +1,219 @@
+"""What a kernel can see and touch, in each sandbox mode this host can run (real kernels)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import codegen_ui
+from codegen_ui.kernel import Kernel, KernelError
+from codegen_ui.sandbox import (
+    KernelConfig,
+    KernelDirs,
+    Limits,
+    SandboxInfo,
+    kernel_env,
+    kernels_root,
+    sandbox_info,
+)
+from codegen_ui.settings import Settings, SettingsError
+from tests.kernelkit import (
+    HAS_BWRAP,
+    MODES,
+    follow_up,
+    needs_bwrap,
+    procs_running,
+    procs_with_marker,
+    text,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3cr3t-token-for-the-sandbox-test"
+APP_DIR = Path(codegen_ui.__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", params=MODES)
+def k(request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    os.environ["CODEGEN_UI_TEST_API_TOKEN"] = SECRET  # as if the server held a secret
+    try:
+        kernel = Kernel(config=KernelConfig(sandbox=request.param, interrupt_grace=2.0))
+        kernel.start()
+    finally:
+        del os.environ["CODEGEN_UI_TEST_API_TOKEN"]
+    assert kernel.dirs is not None
+    marker, folder = kernel.dirs.base.name, kernel.dirs.base
+    yield kernel
+    kernel.shutdown()
+    assert not folder.exists()
+    assert wait_for(lambda: not procs_with_marker(marker))
+
+
+def test_mode_is_the_one_asked_for(k: Kernel) -> None:
+    assert k.info is not None and k.info.mode == k.config.sandbox
+    assert ("bubblewrap" in k.describe()) == (k.config.sandbox == "bwrap")
+
+
+def test_environment_is_an_allow_list_without_the_servers_secret(k: Kernel) -> None:
+    result = k.run("import os\nprint(sorted(os.environ))\nprint(os.environ['HOME'])")
+    names, home = text(result).splitlines()
+    assert "CODEGEN_UI_TEST_API_TOKEN" not in names
+    assert SECRET not in text(result)
+    assert home == str(k.workdir)
+
+
+def test_no_process_in_the_sandbox_shows_the_secret(k: Kernel) -> None:
+    if k.config.sandbox != "bwrap":
+        pytest.skip("without a PID namespace the server's /proc entry is visible (README)")
+    code = (
+        "import glob\n"
+        "hits = []\n"
+        "for p in glob.glob('/proc/[0-9]*/environ'):\n"
+        "    try:\n"
+        "        hits.append(open(p, 'rb').read())\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"print(len(hits) > 0, any({SECRET.encode()!r} in h for h in hits))"
+    )
+    assert text(k.run(code)) == "True False\n"
+
+
+def test_working_folder_is_private_and_outside_the_app(k: Kernel) -> None:
+    work = k.workdir
+    assert work is not None and work.is_dir()
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
+    assert stat.S_IMODE(work.parent.parent.stat().st_mode) == 0o700  # the kernels root
+    assert not work.is_relative_to(APP_DIR)
+    assert text(k.run("import os\nprint(os.getcwd())")) == f"{work}\n"
+    assert k.run("open('made-here.txt', 'w').write('hi')").status == "ok"
+    assert (work / "made-here.txt").read_text() == "hi"
+
+
+def test_limits_are_set_in_the_kernel_process(k: Kernel) -> None:
+    code = (
+        "import resource as r\n"
+        "for name in ('RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CPU'):\n"
+        "    print(name, *r.getrlimit(getattr(r, name)))"
+    )
+    lim = k.config.limits
+    lines = text(k.run(code)).splitlines()
+    assert lines == [
+        f"RLIMIT_AS {lim.memory_mb << 20} {lim.memory_mb << 20}",
+        "RLIMIT_CORE 0 0",
+        f"RLIMIT_FSIZE {lim.file_mb << 20} {lim.file_mb << 20}",
+        f"RLIMIT_NOFILE {lim.open_files} {lim.open_files}",
+        f"RLIMIT_CPU {lim.cpu_seconds} {lim.cpu_seconds + 5}",
+    ]
+    raised = k.run("import resource as r\nr.setrlimit(r.RLIMIT_AS, (-1, -1))")
+    assert raised.status == "error"  # the hard limit cannot be lifted from inside
+    follow_up(k)
+
+
+def test_death_and_escaped_children_in_each_mode(k: Kernel) -> None:
+    code = (
+        "import subprocess\n"
+        "subprocess.Popen(['sleep', '987.701'], start_new_session=True)\n"
+        "subprocess.Popen(['sh', '-c', 'setsid sleep 987.702 &']).wait()\n"
+        "import os\nos._exit(3)"
+    )
+    result = k.run(code, timeout=60)
+    assert result.status == "died"
+    assert wait_for(lambda: not procs_running("987.701") and not procs_running("987.702"))
+    follow_up(k)
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
+def test_bwrap_has_no_network_to_the_server(k: Kernel) -> None:
+    if k.config.sandbox != "bwrap":
+        pytest.skip("limits-only mode does not isolate the network (README)")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"
+        result = k.run(code, timeout=30)
+        assert result.status == "error"
+        assert "OSError" in text(result, "error") or "Error" in text(result, "error")
+        with pytest.raises(TimeoutError):
+            server.accept()
+    follow_up(k)
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
+def test_bwrap_hides_other_sessions_and_the_app(k: Kernel, tmp_path: Path) -> None:
+    if k.config.sandbox != "bwrap":
+        pytest.skip("limits-only mode runs as the server's user (README)")
+    other = KernelDirs.create()
+    try:
+        (other.work / "notes.txt").write_text("private")
+        sessions = Path(Settings.from_env().sessions_dir)
+        sessions.mkdir(parents=True, exist_ok=True)
+        (sessions / "s.ipynb").write_text("{}")
+        for path in (other.work / "notes.txt", sessions / "s.ipynb", APP_DIR / "pyproject.toml"):
+            result = k.run(f"print(open({str(path)!r}).read())")
+            assert result.status == "error", path
+            assert "FileNotFoundError" in text(result, "error")
+        listing = k.run(f"import os\nprint(os.listdir({str(other.base.parent)!r}))")
+        assert other.base.name not in text(listing)
+        assert k.run("open('/usr/evil', 'w')").status == "error"  # the system is read-only
+    finally:
+        other.remove()
+    follow_up(k)
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
+def test_cpu_and_file_size_limits_end_in_errors_or_a_restart() -> None:
+    config = KernelConfig(limits=Limits(cpu_seconds=4, file_mb=1))
+    with Kernel(config=config) as kernel:
+        big = kernel.run("open('big.bin', 'wb').write(b'x' * (2 << 20))")
+        assert big.status == "error" and "File too large" in text(big, "error")
+        spin = kernel.run("while True:\n    pass", timeout=120)
+        assert spin.status == "died" and spin.state_lost
+        follow_up(kernel)
+
+
+def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.setenv("TZ", "UTC")
+    env = kernel_env(KernelDirs(tmp_path), "none")
+    assert "HF_TOKEN" not in env and env["TZ"] == "UTC"
+    assert env["HOME"] == str(tmp_path / "work") and env["TMPDIR"] == str(tmp_path / "tmp")
+
+
+def test_kernels_root_is_private(tmp_path: Path) -> None:
+    root = kernels_root(str(tmp_path / "kernels"))
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def test_mode_none_and_describe() -> None:
+    info = sandbox_info("none")
+    assert info == SandboxInfo("none", "sandbox=none was chosen")
+    assert "resource limits only" in info.describe()
+
+
+def test_required_bwrap_that_cannot_run_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import codegen_ui.kernel as kernel_module
+
+    monkeypatch.setattr(
+        kernel_module, "resolve_sandbox", lambda mode: SandboxInfo("none", "no bwrap here")
+    )
+    with pytest.raises(KernelError, match="no bwrap here"):
+        Kernel(config=KernelConfig(sandbox="bwrap")).start()
+
+
+def test_sandbox_settings_are_validated() -> None:
+    s = Settings.from_env({"CODEGEN_UI_SANDBOX": "none", "CODEGEN_UI_MAX_KERNELS": "3"})
+    assert (s.sandbox, s.max_kernels) == ("none", 3)
+    config = KernelConfig.from_settings(s.replace(kernel_memory_mb=512, output_text_kb=8))
+    assert config.limits.memory_mb == 512 and config.caps.text_bytes == 8 << 10
+    with pytest.raises(SettingsError, match="sandbox"):
+        Settings(sandbox="docker").validated()
+    with pytest.raises(SettingsError, match="max_kernels"):
+        Settings(max_kernels=0).validated()
