@@ -2,8 +2,9 @@
 
 `KernelPool.acquire` hands a session a started kernel (a pre-started one when ready, so the first
 run does not wait for a start) or raises `ServerBusy` when the cap on live kernels is reached.
-`release` shuts a session's kernel down and removes its folder. `sweep` parks kernels idle too
-long (the process stops, the folder stays; the next run starts a fresh one).
+`release` shuts a session's kernel down and removes its folder. `sweep` (run every minute by
+`start_sweeper`) parks kernels idle too long: the process stops, the folder stays, and the next
+run starts a fresh kernel.
 `install_exit_handlers` makes SIGINT/SIGTERM shut every kernel down before the server exits.
 This module does not run code or know about sessions beyond the kernel handed out.
 """
@@ -73,6 +74,7 @@ class KernelPool:
         self._changed = threading.Condition(self._lock)  # a kernel became ready, or filling ended
         self._filling = False
         self._closed = False
+        self._stop = threading.Event()
 
     @classmethod
     def from_settings(cls, settings: Any) -> KernelPool:
@@ -165,6 +167,17 @@ class KernelPool:
             self.refill()
         return len(idle)
 
+    def start_sweeper(self, every_s: float = 60.0) -> threading.Thread:
+        """Call `sweep` every `every_s` seconds on a daemon thread until `close`."""
+
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.sweep()
+
+        worker = threading.Thread(target=loop, daemon=True, name="kernel-sweep")
+        worker.start()
+        return worker
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {
@@ -176,6 +189,7 @@ class KernelPool:
 
     def close(self) -> None:
         """Shut every kernel of this pool down (ready and leased) and start no more."""
+        self._stop.set()
         with self._lock:
             self._closed = True
             kernels = self._ready + self._leased

@@ -71,6 +71,19 @@ def test_idle_sweep_parks_and_the_next_run_revives(pool: KernelPool) -> None:
     assert text(result).endswith("still here\nFalse\n")
 
 
+def test_sweeper_thread_parks_idle_kernels() -> None:
+    p = KernelPool(max_kernels=1, size=0, idle_s=0.2)
+    try:
+        kernel = p.acquire()
+        worker = p.start_sweeper(every_s=0.1)
+        assert wait_for(lambda: kernel.parked, 30)
+        assert p.capacity.used == 0
+    finally:
+        p.close()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+
+
 def test_pool_from_settings() -> None:
     s = Settings(max_kernels=5, kernel_pool=0, kernel_idle_minutes=2)
     p = KernelPool.from_settings(s)
