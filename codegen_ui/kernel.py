@@ -211,6 +211,7 @@ class Kernel:
         return f"\n{text[-2000:]}" if text else ""
 
     @property
+    @_closes_thread_loop
     def is_alive(self) -> bool:
         return bool(self._km is not None and self._km.is_alive())
 

@@ -75,6 +75,7 @@ class KernelPool:
         self._filling = False
         self._closed = False
         self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> KernelPool:
@@ -126,7 +127,7 @@ class KernelPool:
             if self._filling or self._closed:
                 return
             self._filling = True
-        worker = threading.Thread(target=self._fill, daemon=True, name="kernel-pool")
+        worker = self._worker = threading.Thread(target=self._fill, daemon=True, name="kernel-pool")
         worker.start()
         if wait:
             worker.join()
@@ -144,11 +145,13 @@ class KernelPool:
                     log.info("kernel pool not refilled: %s", exc)
                     return
                 with self._lock:
-                    if self._closed:
-                        kernel.shutdown()
-                        return
-                    self._ready.append(kernel)
-                    self._changed.notify_all()
+                    closed = self._closed
+                    if not closed:
+                        self._ready.append(kernel)
+                        self._changed.notify_all()
+                if closed:
+                    kernel.shutdown()
+                    return
         finally:
             with self._lock:
                 self._filling = False
@@ -196,6 +199,9 @@ class KernelPool:
             self._ready, self._leased = [], []
         for kernel in kernels:
             kernel.shutdown()
+        worker = self._worker
+        if worker is not None:  # a kernel being pre-started is shut down by the filler itself
+            worker.join(timeout=self.config.startup_timeout)
 
 
 def install_exit_handlers() -> None:
