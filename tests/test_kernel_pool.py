@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codegen_ui.pool import Capacity, KernelPool, ServerBusy
+from codegen_ui.sandbox import kernels_root
 from codegen_ui.settings import Settings
 from tests.kernelkit import follow_up, procs_with_marker, text, wait_for
 
@@ -120,6 +122,7 @@ def test_server_signal_shuts_every_kernel_down(sig: signal.Signals) -> None:
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert wait_for(lambda: not procs_with_marker(marker), 10)
+    assert not (kernels_root() / marker).exists()
 
 
 def test_killed_server_takes_its_kernels_along() -> None:
@@ -127,3 +130,6 @@ def test_killed_server_takes_its_kernels_along() -> None:
     proc.kill()
     proc.communicate(timeout=60)
     assert wait_for(lambda: not procs_with_marker(marker), 10)
+    folder = kernels_root() / marker
+    assert folder.is_dir()  # a killed server cannot clean up its folders
+    shutil.rmtree(folder)
