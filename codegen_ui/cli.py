@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.model import SamplingParams, load_model
     from codegen_ui.notebook import save, to_notebook
     from codegen_ui.prompt import PromptTooLongError
+    from codegen_ui.sandbox import KernelConfig
     from codegen_ui.session import Session
 
     settings = _settings(args)
@@ -80,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        kernel = Kernel()
+        kernel = Kernel(config=KernelConfig.from_settings(settings))
         kernel.start()
     except KernelError as exc:
         raise CliError(str(exc)) from None

@@ -17,7 +17,6 @@ import functools
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,7 +56,8 @@ class RunResult:
     state_lost: bool = False  # the kernel was restarted: earlier variables are gone
 
 
-_LIVE: weakref.WeakSet[Kernel] = weakref.WeakSet()
+# Strong references: a kernel dropped without `shutdown` must still be shut down at exit.
+_LIVE: set[Kernel] = set()
 _SPAWNER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
 
@@ -110,7 +110,9 @@ def _closes_thread_loop(method: Callable[P, T]) -> Callable[P, T]:
 
 def shutdown_all() -> None:
     """Shut down every kernel of this process (server exit, signal handlers, atexit)."""
-    for kernel in list(_LIVE):
+    with _LOCK:
+        kernels = list(_LIVE)
+    for kernel in kernels:
         kernel.shutdown()
 
 
@@ -167,7 +169,8 @@ class Kernel:
             self.slots.take()
             self._slot = True
         was_parked, self.parked = self.parked, False
-        _LIVE.add(self)
+        with _LOCK:
+            _LIVE.add(self)
         try:
             self._launch(info)
         except Exception as exc:
@@ -406,7 +409,8 @@ class Kernel:
             self.slots.give()
             self._slot = False
         self.parked = False
-        _LIVE.discard(self)
+        with _LOCK:
+            _LIVE.discard(self)
         if self.dirs is not None and not keep_folder:
             self.dirs.remove()
             self.dirs = None

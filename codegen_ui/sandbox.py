@@ -25,6 +25,8 @@ log = logging.getLogger("codegen_ui.kernel")
 
 SandboxMode = Literal["auto", "bwrap", "none"]
 LAUNCHER = Path(__file__).with_name("_launch.py")
+# Unix socket paths hold 107 bytes; each kernel adds "/k-XXXXXXXX/ipc/k-N" to its root.
+IPC_ROOT_MAX = 80
 # Only these reach a kernel from the server's environment; everything else (tokens, keys,
 # HF_TOKEN, GRADIO_*, ...) is dropped.
 PASS_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -155,7 +157,10 @@ class KernelDirs:
 
     @classmethod
     def create(cls, kernels_dir: str = "") -> KernelDirs:
-        dirs = cls(Path(tempfile.mkdtemp(prefix="k-", dir=kernels_root(kernels_dir))))
+        root = kernels_root(kernels_dir)
+        if len(str(root)) > IPC_ROOT_MAX:
+            raise ValueError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
+        dirs = cls(Path(tempfile.mkdtemp(prefix="k-", dir=root)))
         for sub in (dirs.work, dirs.ipc, dirs.tmp):
             sub.mkdir(mode=0o700)
         return dirs

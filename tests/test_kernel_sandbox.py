@@ -168,12 +168,12 @@ def test_bwrap_hides_other_sessions_and_the_app(k: Kernel, tmp_path: Path) -> No
     follow_up(k)
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
-def test_cpu_and_file_size_limits_end_in_errors_or_a_restart() -> None:
+def test_cpu_and_file_size_limits_in_a_folder_the_caller_chose(tmp_path: Path) -> None:
     config = KernelConfig(limits=Limits(cpu_seconds=4, file_mb=1))
-    with Kernel(config=config) as kernel:
+    with Kernel(cwd=tmp_path, config=config) as kernel:
         big = kernel.run("open('big.bin', 'wb').write(b'x' * (2 << 20))")
         assert big.status == "error" and "File too large" in text(big, "error")
+        assert (tmp_path / "big.bin").stat().st_size == 1 << 20  # written here, up to the limit
         spin = kernel.run("while True:\n    pass", timeout=120)
         assert spin.status == "died" and spin.state_lost
         follow_up(kernel)
@@ -190,6 +190,8 @@ def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_kernels_root_is_private(tmp_path: Path) -> None:
     root = kernels_root(str(tmp_path / "kernels"))
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    with pytest.raises(ValueError, match="too long"):
+        KernelDirs.create(str(tmp_path / ("x" * 90)))
 
 
 def test_mode_none_and_describe() -> None:
