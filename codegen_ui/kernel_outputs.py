@@ -54,6 +54,7 @@ class Collector:
         self._tail_chars = 0
         self._dropped_chars = 0
         self._dropped_outputs = 0
+        self._rich = 0  # characters of rich (non-text/plain) data kept
         self._clear_pending = False
         self._warned = False
 
@@ -132,11 +133,14 @@ class Collector:
         for mime in [m for m in data if m != "text/plain"]:
             size = len(str(data[mime]))
             if size > self.caps.image_bytes:
-                del data[mime]
-                data["text/plain"] = (
-                    f"[{mime} output of {_size(size)} not shown: over the "
-                    f"{_size(self.caps.image_bytes)} cap]"
-                )
+                why = f"over the {_size(self.caps.image_bytes)} cap"
+            elif self._rich + size > self.caps.rich_bytes:
+                why = f"this cell's rich outputs are over {_size(self.caps.rich_bytes)}"
+            else:
+                self._rich += size
+                continue
+            del data[mime]
+            data["text/plain"] = f"[{mime} output of {_size(size)} not shown: {why}]"
 
     def finish(self) -> list[Output]:
         """The run's outputs: merged streams, then the kept tail and notes of what was dropped."""

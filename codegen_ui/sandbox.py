@@ -55,6 +55,7 @@ class OutputCaps:
     text_bytes: int = 1 << 20  # stream text; the head and the tail are kept
     outputs: int = 200  # number of outputs
     image_bytes: int = 5 << 20  # one image's encoded size
+    rich_bytes: int = 20 << 20  # all images, HTML and other rich data of one run together
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,12 @@ def test_output_count_and_rich_sizes_are_capped() -> None:
     assert outs[1]["data"]["text/html"] == "<b>ok</b>"
     assert len(outs) == 4
     assert outs[-1]["text"] == "[4 more outputs dropped: at most 3]\n"
+
+
+def test_rich_outputs_of_one_run_are_capped_together() -> None:
+    c = Collector(OutputCaps(image_bytes=10, rich_bytes=25))
+    for _ in range(4):
+        c.add(display({"image/png": "A" * 10}))
+    outs = c.finish()
+    assert [("image/png" in o["data"]) for o in outs] == [True, True, False, False]
+    assert "rich outputs are over 25 bytes" in outs[2]["data"]["text/plain"]
