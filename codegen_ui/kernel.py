@@ -11,29 +11,42 @@ shutdown also kill what the kernel left running. How the process is confined liv
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import functools
-import queue
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, ParamSpec, Protocol, TypeVar
+from typing import IO, Any, Literal, Protocol
 
-from codegen_ui.kernel_outputs import Collector, Output, error_output, stream_output
+from codegen_ui.kernel_outputs import (
+    Collector,
+    Output,
+    error_output,
+    execute_reply,
+    stream_output,
+    wait_idle,
+)
+from codegen_ui.kernel_runtime import (
+    closes_thread_loop,
+    register,
+    shutdown_all,
+    spawned,
+    unregister,
+)
 from codegen_ui.reaper import kill_leftovers, leftovers
 from codegen_ui.sandbox import KernelConfig, KernelDirs, SandboxInfo, kernel_argv, kernel_env
 from codegen_ui.sandbox import sandbox_info as resolve_sandbox
 
-__all__ = ["Kernel", "KernelError", "Output", "RunResult", "RunStatus", "error_output"]
+__all__ = [
+    "Kernel",
+    "KernelError",
+    "Output",
+    "RunResult",
+    "RunStatus",
+    "error_output",
+    "shutdown_all",
+]
 
 RunStatus = Literal["ok", "error", "timeout", "died"]
-POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
-T = TypeVar("T")
-P = ParamSpec("P")
 
 
 class KernelError(RuntimeError):
@@ -54,66 +67,6 @@ class RunResult:
     execution_count: int | None = None
     seconds: float = 0.0
     state_lost: bool = False  # the kernel was restarted: earlier variables are gone
-
-
-# Strong references: a kernel dropped without `shutdown` must still be shut down at exit.
-_LIVE: set[Kernel] = set()
-_SPAWNER: ThreadPoolExecutor | None = None
-_LOCK = threading.Lock()
-
-
-def _spawned(fn: Callable[[], T]) -> T:
-    """Run a process start on one long-lived thread: a kernel's parent-death signal follows the
-    thread that started it, so a short-lived request thread must not be that parent."""
-    global _SPAWNER
-    with _LOCK:
-        if _SPAWNER is None:
-            _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="kernel-spawn")
-            atexit.register(shutdown_all)
-    try:
-        return _SPAWNER.submit(fn).result()
-    except RuntimeError as exc:
-        if "shutdown" not in str(exc):
-            raise
-        return fn()  # the interpreter is exiting; no thread pool any more
-
-
-def _closes_thread_loop(method: Callable[P, T]) -> Callable[P, T]:
-    """Close the asyncio loop jupyter-client made for this thread during the call, if it did.
-
-    Its blocking calls run on a loop it creates per thread and never closes; a server calls the
-    kernel from short-lived threads, which would leak a loop (and its sockets) each time.
-    """
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        from jupyter_core import utils
-
-        var = getattr(utils, "_loop", None)
-        before = var.get() if var is not None else None
-        try:
-            return method(*args, **kwargs)
-        finally:
-            loop = var.get() if var is not None else None
-            if (
-                var is not None
-                and loop is not None
-                and loop is not before
-                and not loop.is_running()
-            ):
-                loop.close()
-                var.set(None)
-                asyncio.set_event_loop(None)
-
-    return wrapper
-
-
-def shutdown_all() -> None:
-    """Shut down every kernel of this process (server exit, signal handlers, atexit)."""
-    with _LOCK:
-        kernels = list(_LIVE)
-    for kernel in kernels:
-        kernel.shutdown()
 
 
 class Kernel:
@@ -157,7 +110,7 @@ class Kernel:
         """One line for the UI: the sandbox this kernel runs in."""
         return (self.info or resolve_sandbox(self.config.sandbox)).describe()
 
-    @_closes_thread_loop
+    @closes_thread_loop
     def start(self) -> None:
         """Start the kernel process (taking a slot) and wait until it answers."""
         if self._km is not None:
@@ -169,8 +122,7 @@ class Kernel:
             self.slots.take()
             self._slot = True
         was_parked, self.parked = self.parked, False
-        with _LOCK:
-            _LIVE.add(self)
+        register(self)
         try:
             self._launch(info)
         except Exception as exc:
@@ -200,7 +152,7 @@ class Kernel:
         self._km = km
         self._log = (dirs.base / "kernel.log").open("ab")
         env = kernel_env(dirs, info.mode)
-        _spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=self._log, stderr=self._log))
+        spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=self._log, stderr=self._log))
         self._kc = km.blocking_client()
         self._kc.start_channels()
         self._kc.wait_for_ready(timeout=self.startup_timeout)
@@ -214,11 +166,14 @@ class Kernel:
         return f"\n{text[-2000:]}" if text else ""
 
     @property
-    @_closes_thread_loop
+    @closes_thread_loop
     def is_alive(self) -> bool:
         return bool(self._km is not None and self._km.is_alive())
 
-    @_closes_thread_loop
+    def _alive(self) -> bool:
+        return self.is_alive
+
+    @closes_thread_loop
     def run(
         self,
         code: str,
@@ -232,14 +187,14 @@ class Kernel:
         start = time.monotonic()
         collect = Collector(self.config.caps, on_output)
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-        status = self._wait_idle(msg_id, start + timeout, collect)
+        status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
         if status == "lost":
             # It died before this cell began (an `exit()` finishing, a background thread):
             # the cell is not to blame, so run it once more in a fresh kernel.
             self.restart()
             revived.append(self._note("had stopped before this cell began", on_output))
             msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-            status = self._wait_idle(msg_id, start + timeout, collect)
+            status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
             status = "died" if status == "lost" else status
         seconds = time.monotonic() - start
         self.last_used = time.monotonic()
@@ -256,7 +211,7 @@ class Kernel:
                 )
             )
             return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
-        reply = self._reply(msg_id)
+        reply = execute_reply(self._kc, msg_id)
         count = reply.get("execution_count")
         lost = bool(revived)
         if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
@@ -294,33 +249,13 @@ class Kernel:
             on_output(note)
         return note
 
-    def _wait_idle(self, msg_id: str, deadline: float, collect: Collector) -> str:
-        """ "idle", "timeout", "died" (mid-cell) or "lost" (died before the cell began)."""
-        began = False
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "timeout"
-            try:
-                msg = self._kc.get_iopub_msg(timeout=min(POLL_S, remaining))
-            except queue.Empty:
-                if not self.is_alive:
-                    return "died" if began else "lost"
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["header"]["msg_type"] == "status":
-                began = True
-                if msg["content"]["execution_state"] == "idle":
-                    return "idle"
-                continue
-            collect.add(msg)
-
     def _after_timeout(
         self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
     ) -> RunResult:
         self.interrupt()
-        stopped = self._drain_until_idle(msg_id, self.config.interrupt_grace)
+        # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
+        grace = time.monotonic() + self.config.interrupt_grace
+        stopped = wait_idle(self._kc, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
         what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
@@ -329,48 +264,18 @@ class Kernel:
         )
         return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
 
-    def _drain_until_idle(self, msg_id: str, grace: float) -> bool:
-        # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                msg = self._kc.get_iopub_msg(timeout=POLL_S)
-            except queue.Empty:
-                if not self.is_alive:
-                    return False
-                continue
-            if (
-                msg.get("parent_header", {}).get("msg_id") == msg_id
-                and msg["header"]["msg_type"] == "status"
-                and msg["content"]["execution_state"] == "idle"
-            ):
-                return True
-        return False
-
-    def _reply(self, msg_id: str) -> dict[str, Any]:
-        """The execute_reply's content (execution count, payloads), or {} if none came."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                reply = self._kc.get_shell_msg(timeout=1)
-            except queue.Empty:
-                return {}
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                return dict(reply["content"])
-        return {}
-
-    @_closes_thread_loop
+    @closes_thread_loop
     def interrupt(self) -> None:
         if self._km is not None and self.is_alive:
             self._km.interrupt_kernel()
 
-    @_closes_thread_loop
+    @closes_thread_loop
     def restart(self) -> None:
         """A fresh kernel process; every variable is gone, and so is what the old one started."""
         if self._km is None:
             raise KernelError("the kernel is not started")
         left = self._leftovers()
-        _spawned(lambda: self._km.restart_kernel(now=True))
+        spawned(lambda: self._km.restart_kernel(now=True))
         kill_leftovers(left)
         self._kc.wait_for_ready(timeout=self.startup_timeout)
 
@@ -383,14 +288,14 @@ class Kernel:
         )
         return leftovers(pid, marker)
 
-    @_closes_thread_loop
+    @closes_thread_loop
     def park(self) -> None:
         """Stop the process and free its slot but keep the folder; the next run restarts it."""
         if self._km is not None:
             self.shutdown(keep_folder=True)
             self.parked = True
 
-    @_closes_thread_loop
+    @closes_thread_loop
     def shutdown(self, keep_folder: bool = False) -> None:
         """Stop the kernel and everything it started; remove its folder unless asked to keep it."""
         if self._kc is not None:
@@ -409,8 +314,7 @@ class Kernel:
             self.slots.give()
             self._slot = False
         self.parked = False
-        with _LOCK:
-            _LIVE.discard(self)
+        unregister(self)
         if self.dirs is not None and not keep_folder:
             self.dirs.remove()
             self.dirs = None

@@ -1,4 +1,5 @@
-"""One run's IOPub messages -> nbformat outputs, with caps so a flood cannot swamp the server.
+"""One run's messages: wait for the end of an execute request and turn its IOPub messages into
+nbformat outputs, with caps so a flood cannot swamp the server.
 
 Messages become outputs through nbformat's own `output_from_msg` (what you run is what you save).
 Consecutive writes to one stream merge into one output. Past the caps, stream text keeps its head
@@ -8,6 +9,8 @@ oversized images or HTML are replaced by a short note. It does not talk to a ker
 
 from __future__ import annotations
 
+import queue
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +19,7 @@ from codegen_ui.sandbox import OutputCaps
 
 Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
 KINDS = ("stream", "display_data", "execute_result", "error")
+POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
 
 
 def error_output(ename: str, evalue: str) -> Output:
@@ -169,3 +173,49 @@ class Collector:
             note = f"[{self._dropped_outputs} more outputs dropped: at most {self.caps.outputs}]\n"
             outs.append(stream_output("stderr", note))
         return outs
+
+
+def wait_idle(
+    client: Any,
+    msg_id: str,
+    deadline: float,
+    collect: Collector | None,
+    alive: Callable[[], bool],
+) -> str:
+    """Feed `msg_id`'s IOPub messages to `collect` until the kernel is idle again.
+
+    Returns "idle", "timeout", "died" (mid-cell) or "lost" (died before the cell began).
+    """
+    began = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout"
+        try:
+            msg = client.get_iopub_msg(timeout=min(POLL_S, remaining))
+        except queue.Empty:
+            if not alive():
+                return "died" if began else "lost"
+            continue
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["header"]["msg_type"] == "status":
+            began = True
+            if msg["content"]["execution_state"] == "idle":
+                return "idle"
+            continue
+        if collect is not None:
+            collect.add(msg)
+
+
+def execute_reply(client: Any, msg_id: str) -> dict[str, Any]:
+    """The execute_reply's content (execution count, payloads), or {} if none came."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            return {}
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            return dict(reply["content"])
+    return {}
