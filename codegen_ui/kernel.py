@@ -275,9 +275,14 @@ class Kernel:
         if self._km is None:
             raise KernelError("the kernel is not started")
         left = self._leftovers()
-        spawned(lambda: self._km.restart_kernel(now=True))
-        kill_leftovers(left)
-        self._kc.wait_for_ready(timeout=self.startup_timeout)
+        try:
+            spawned(lambda: self._km.restart_kernel(now=True))
+            kill_leftovers(left)
+            self._kc.wait_for_ready(timeout=self.startup_timeout)
+        except Exception as exc:
+            raise KernelError(
+                f"the Python kernel could not restart: {exc}{self._log_tail()}"
+            ) from exc
 
     def _leftovers(self) -> list[Any]:
         process = getattr(self._km.provisioner, "process", None)

@@ -131,11 +131,20 @@ def _bwrap_problem() -> str | None:
 def kernels_root(kernels_dir: str = "") -> Path:
     """The folder holding every kernel's folder: 0700, outside the app and what Gradio serves."""
     root = Path(kernels_dir or Path(tempfile.gettempdir()) / f"codegen-ui-kernels-{os.getuid()}")
+    for served in _served_folders():
+        if root.resolve().is_relative_to(served):
+            raise ValueError(f"kernels_dir {str(root)!r} is inside {served}, which may be served")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     if root.stat().st_uid != os.getuid():
         raise PermissionError(f"{root} belongs to another user")
     root.chmod(0o700)
     return root
+
+
+def _served_folders() -> list[Path]:
+    """The app's own folder and Gradio's file cache: kernel folders must be outside both."""
+    gradio = os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio"
+    return [Path(__file__).resolve().parents[1], Path(gradio).resolve()]
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ def test_kernels_root_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     with pytest.raises(ValueError, match="too long"):
         KernelDirs.create(str(tmp_path / ("x" * 90)))
+    with pytest.raises(ValueError, match="may be served"):
+        kernels_root(str(APP_DIR / "kernels"))
+    assert not (APP_DIR / "kernels").exists()
 
 
 def test_mode_none_and_describe() -> None:
