@@ -37,6 +37,12 @@ pytestmark = pytest.mark.slow
 
 SECRET = "s3cr3t-token-for-the-sandbox-test"
 APP_DIR = Path(codegen_ui.__file__).resolve().parents[1]
+# The same module kernel, bwrap mode only (skipped, with the reason, where bubblewrap cannot run).
+BWRAP_ONLY = pytest.mark.parametrize(
+    "k",
+    [pytest.param("bwrap", marks=pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap))],
+    indirect=True,
+)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -68,9 +74,8 @@ def test_environment_is_an_allow_list_without_the_servers_secret(k: Kernel) -> N
     assert home == str(k.workdir)
 
 
+@BWRAP_ONLY  # without a PID namespace the server's /proc entry is visible (README)
 def test_no_process_in_the_sandbox_shows_the_secret(k: Kernel) -> None:
-    if k.config.sandbox != "bwrap":
-        pytest.skip("without a PID namespace the server's /proc entry is visible (README)")
     code = (
         "import glob\n"
         "hits = []\n"
@@ -128,10 +133,8 @@ def test_death_and_escaped_children_in_each_mode(k: Kernel) -> None:
     follow_up(k)
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
+@BWRAP_ONLY  # limits-only mode does not isolate the network (README)
 def test_bwrap_has_no_network_to_the_server(k: Kernel) -> None:
-    if k.config.sandbox != "bwrap":
-        pytest.skip("limits-only mode does not isolate the network (README)")
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -146,10 +149,8 @@ def test_bwrap_has_no_network_to_the_server(k: Kernel) -> None:
     follow_up(k)
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap)
+@BWRAP_ONLY  # limits-only mode runs as the server's user (README)
 def test_bwrap_hides_other_sessions_and_the_app(k: Kernel, tmp_path: Path) -> None:
-    if k.config.sandbox != "bwrap":
-        pytest.skip("limits-only mode runs as the server's user (README)")
     other = KernelDirs.create()
     try:
         (other.work / "notes.txt").write_text("private")
