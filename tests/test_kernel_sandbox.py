@@ -120,6 +120,13 @@ def test_limits_are_set_in_the_kernel_process(k: Kernel) -> None:
     follow_up(k)
 
 
+def test_deadline_interrupts_in_each_mode(k: Kernel) -> None:
+    k.run("kept = 'yes'")
+    result = k.run("import time\nwhile True:\n    time.sleep(0.01)", timeout=2)
+    assert result.status == "timeout" and not result.state_lost
+    assert text(k.run("print(kept)")) == "yes\n"
+
+
 def test_death_and_escaped_children_in_each_mode(k: Kernel) -> None:
     code = (
         "import subprocess\n"
