@@ -21,6 +21,7 @@ from typing import Any
 
 from codegen_ui.kernel import Kernel, KernelError, shutdown_all
 from codegen_ui.sandbox import KernelConfig
+from codegen_ui.settings import Settings
 
 log = logging.getLogger("codegen_ui.kernel")
 
@@ -78,7 +79,7 @@ class KernelPool:
         self._worker: threading.Thread | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> KernelPool:
+    def from_settings(cls, settings: Settings) -> KernelPool:
         return cls(
             KernelConfig.from_settings(settings),
             settings.max_kernels,

@@ -17,9 +17,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from codegen_ui.reaper import MARKER_VAR
+
+if TYPE_CHECKING:
+    from codegen_ui.settings import Settings
 
 log = logging.getLogger("codegen_ui.kernel")
 
@@ -68,10 +71,11 @@ class KernelConfig:
     interrupt_grace: float = 3.0  # seconds an interrupted run may take to stop before a restart
 
     @classmethod
-    def from_settings(cls, settings: Any) -> KernelConfig:
-        s = settings
+    def from_settings(cls, s: Settings) -> KernelConfig:
+        if s.sandbox not in ("auto", "bwrap", "none"):
+            raise ValueError(f"sandbox must be auto, bwrap or none, not {s.sandbox!r}")
         return cls(
-            sandbox=s.sandbox,
+            sandbox=s.sandbox,  # type: ignore[arg-type]  # checked above
             limits=Limits(s.kernel_memory_mb, s.kernel_cpu_seconds, s.kernel_file_mb, 256),
             caps=OutputCaps(s.output_text_kb << 10, s.output_max, s.output_image_kb << 10),
             kernels_dir=s.kernels_dir,
