@@ -230,3 +230,23 @@ def test_sandbox_settings_are_validated() -> None:
         Settings(sandbox="docker").validated()
     with pytest.raises(SettingsError, match="max_kernels"):
         Settings(max_kernels=0).validated()
+
+
+def test_auto_falls_back_to_limits_and_logs_it_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import codegen_ui.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    sandbox._resolve.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="codegen_ui.kernel"):
+            first, again = sandbox_info("auto"), sandbox_info("auto")
+        required = sandbox_info("bwrap")
+    finally:
+        sandbox._resolve.cache_clear()
+    assert first is again and first.mode == "none"
+    assert "bubblewrap (bwrap) is not installed" in first.describe()
+    assert len(caplog.records) == 1  # two lookups, one warning
+    assert "resource limits only" in caplog.records[0].message
+    assert required.mode == "none" and required.reason.startswith("bubblewrap was required")
