@@ -11,6 +11,7 @@ shutdown also kill what the kernel left running. How the process is confined liv
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,14 @@ from codegen_ui.kernel_runtime import (
     unregister,
 )
 from codegen_ui.reaper import kill_leftovers, leftovers
-from codegen_ui.sandbox import KernelConfig, KernelDirs, SandboxInfo, kernel_argv, kernel_env
+from codegen_ui.sandbox import (
+    KernelConfig,
+    KernelDirs,
+    SandboxInfo,
+    kernel_argv,
+    kernel_env,
+    unprivileged_user,
+)
 from codegen_ui.sandbox import sandbox_info as resolve_sandbox
 
 __all__ = [
@@ -91,6 +99,7 @@ class Kernel:
         self._kc: Any = None
         self._log: IO[bytes] | None = None
         self._slot = False  # holds one of `slots`
+        self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -143,8 +152,13 @@ class Kernel:
         )
         # A spec built here, not looked up: the command is the sandbox's, and interrupts go as
         # messages because signals cannot cross into bubblewrap's PID namespace.
+        # One uid for the kernel's whole life: files it made stay its own across restarts.
+        user = self._user = self._user or unprivileged_user(info.mode)
+        if user is not None:
+            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
+                os.chown(folder, *user)
         km._kernel_spec = KernelSpec(
-            argv=kernel_argv(self.config, info.mode, dirs, cwd),
+            argv=kernel_argv(self.config, info.mode, dirs, cwd, user),
             display_name="Python 3",
             language="python",
             interrupt_mode="message",

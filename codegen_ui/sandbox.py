@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,8 @@ log = logging.getLogger("codegen_ui.kernel")
 
 SandboxMode = Literal["auto", "bwrap", "none"]
 LAUNCHER = Path(__file__).with_name("_launch.py")
+# Limits-only kernels of a root server each run as a random uid in this range (see below).
+UID_BASE, UID_SPAN = 1_000_000, 1_000_000_000
 # Unix socket paths hold 107 bytes; each kernel adds "/k-XXXXXXXX/ipc/k-N" to its root.
 IPC_ROOT_MAX = 80
 # Only these reach a kernel from the server's environment; everything else (tokens, keys,
@@ -133,15 +136,16 @@ def _bwrap_problem() -> str | None:
 
 
 def kernels_root(kernels_dir: str = "") -> Path:
-    """The folder holding every kernel's folder: 0700, outside the app and what Gradio serves."""
+    """The folder holding every kernel's folder: 0711, outside the app and what Gradio serves."""
     root = Path(kernels_dir or Path(tempfile.gettempdir()) / f"codegen-ui-kernels-{os.getuid()}")
     for served in _served_folders():
         if root.resolve().is_relative_to(served):
             raise ValueError(f"kernels_dir {str(root)!r} is inside {served}, which may be served")
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.mkdir(mode=0o711, parents=True, exist_ok=True)
     if root.stat().st_uid != os.getuid():
         raise PermissionError(f"{root} belongs to another user")
-    root.chmod(0o700)
+    # Others may pass through to their own folder (kernels with a uid of their own), not list.
+    root.chmod(0o711)
     return root
 
 
@@ -209,11 +213,17 @@ def kernel_env(dirs: KernelDirs, mode: Literal["bwrap", "none"]) -> dict[str, st
 
 
 def kernel_argv(
-    config: KernelConfig, mode: Literal["bwrap", "none"], dirs: KernelDirs, cwd: Path
+    config: KernelConfig,
+    mode: Literal["bwrap", "none"],
+    dirs: KernelDirs,
+    cwd: Path,
+    user: tuple[int, int] | None = None,
 ) -> list[str]:
     """The command that starts one kernel; `{connection_file}` is filled in by jupyter-client."""
     lim = config.limits
     launcher = [sys.executable, "-I", str(LAUNCHER)]
+    if user is not None:
+        launcher += ["--user", f"{user[0]}:{user[1]}", "--chown", "{connection_file}"]
     if mode == "none":
         launcher += ["--die-with", str(os.getpid())]
     launcher += [
@@ -225,6 +235,33 @@ def kernel_argv(
     if mode == "none":
         return launcher
     return [*bwrap_argv(dirs.base, cwd), *launcher]
+
+
+def unprivileged_user(mode: Literal["bwrap", "none"]) -> tuple[int, int] | None:
+    """A fresh (uid, gid) for a limits-only kernel that would otherwise run as root.
+
+    Without namespaces a root kernel could read and change anything on the machine. Each kernel
+    gets a uid of its own, with no entry in /etc/passwd, so it can read neither the server's
+    root-only files and /proc environment nor another kernel's folder, and cannot signal other
+    kernels; it also makes the process limit per kernel. None when not root, in bubblewrap
+    (whose mounts hide all that), or when such a user cannot run this Python (logged once).
+    """
+    if mode != "none" or os.geteuid() != 0 or not _others_can_run_python():
+        return None
+    uid = UID_BASE + secrets.randbelow(UID_SPAN)
+    return uid, uid
+
+
+@functools.cache
+def _others_can_run_python() -> bool:
+    probe = UID_BASE - 1
+    cmd = [sys.executable, "-I", str(LAUNCHER), "--user", f"{probe}:{probe}"]
+    cmd += ["--memory-mb", "0", "--cpu-seconds", "0", "--file-mb", "0", "--open-files", "0"]
+    cmd += ["--", sys.executable, "-c", "import ipykernel"]
+    done = subprocess.run(cmd, cwd="/", capture_output=True, timeout=60, check=False)
+    if done.returncode != 0:
+        log.warning("limits-only kernels run as root: other users cannot run %s", sys.executable)
+    return done.returncode == 0
 
 
 def bwrap_argv(base: Path, cwd: Path) -> list[str]:

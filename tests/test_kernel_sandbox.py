@@ -93,7 +93,7 @@ def test_working_folder_is_private_and_outside_the_app(k: Kernel) -> None:
     work = k.workdir
     assert work is not None and work.is_dir()
     assert stat.S_IMODE(work.stat().st_mode) == 0o700
-    assert stat.S_IMODE(work.parent.parent.stat().st_mode) == 0o700  # the kernels root
+    assert stat.S_IMODE(work.parent.parent.stat().st_mode) == 0o711  # pass through, not list
     assert not work.is_relative_to(APP_DIR)
     assert text(k.run("import os\nprint(os.getcwd())")) == f"{work}\n"
     assert k.run("open('made-here.txt', 'w').write('hi')").status == "ok"
@@ -197,7 +197,7 @@ def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_kernels_root_is_private(tmp_path: Path) -> None:
     root = kernels_root(str(tmp_path / "kernels"))
-    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(root.stat().st_mode) == 0o711
     with pytest.raises(ValueError, match="too long"):
         KernelDirs.create(str(tmp_path / ("x" * 90)))
     with pytest.raises(ValueError, match="may be served"):
@@ -250,3 +250,61 @@ def test_auto_falls_back_to_limits_and_logs_it_once(
     assert len(caplog.records) == 1  # two lookups, one warning
     assert "resource limits only" in caplog.records[0].message
     assert required.mode == "none" and required.reason.startswith("bubblewrap was required")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping root needs root")
+def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    from codegen_ui.sandbox import LAUNCHER
+
+    with tempfile.TemporaryDirectory() as folder:  # pytest's tmp_path is closed to other users
+        Path(folder).chmod(0o755)
+        secret = Path(folder) / "kernel.json"
+        secret.write_text("key")
+        secret.chmod(0o600)
+        cmd = [sys.executable, "-I", str(LAUNCHER), "--user", "1234567:1234567"]
+        cmd += ["--chown", str(secret), "--memory-mb", "0", "--cpu-seconds", "0"]
+        cmd += ["--file-mb", "0", "--open-files", "0", "--"]
+        cmd += [
+            "/bin/sh",
+            "-c",
+            f"id -u; id -g; id -G; grep processes /proc/self/limits; cat {secret}",
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        assert done.stdout.split() == ["1234567"] * 3 + [
+            "Max",
+            "processes",
+            "256",
+            "256",
+            "processes",
+            "key",
+        ], done.stderr
+        assert secret.stat().st_uid == 1234567
+
+
+def _root_can_drop() -> bool:
+    from codegen_ui.sandbox import unprivileged_user
+
+    return os.geteuid() == 0 and unprivileged_user("none") is not None
+
+
+def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> None:
+    if not _root_can_drop():
+        pytest.skip("not root, or other users cannot run this Python here (logged at start)")
+    config = KernelConfig(sandbox="none")
+    with Kernel(config=config) as one, Kernel(config=config) as two:
+        assert one.run("open('mine.txt', 'w').write('x')").status == "ok"
+        uid = text(one.run("import os\nprint(os.getuid())")).strip()
+        assert uid != "0"
+        for code in (
+            f"open({str(one.workdir / 'mine.txt')!r}).read()",  # another kernel's folder
+            f"open('/proc/{os.getpid()}/environ').read()",  # the server's environment
+            f"import os\nos.kill({os.getpid()}, 0)",  # signalling the server
+        ):
+            result = two.run(code)
+            assert result.status == "error", code
+            assert "PermissionError" in text(result, "error"), code
+        follow_up(two)
