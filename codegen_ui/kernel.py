@@ -28,6 +28,9 @@ from codegen_ui.kernel_outputs import (
 )
 from codegen_ui.kernel_runtime import (
     closes_thread_loop,
+    log_tail,
+    manager_pid,
+    new_manager,
     register,
     shutdown_all,
     spawned,
@@ -140,44 +143,25 @@ class Kernel:
             raise KernelError(f"the Python kernel could not start: {exc}{detail}") from exc
 
     def _launch(self, info: SandboxInfo) -> None:
-        from jupyter_client.kernelspec import KernelSpec
-        from jupyter_client.manager import KernelManager
-
         if self.dirs is None:
             self.dirs = KernelDirs.create(self.config.kernels_dir)
         dirs = self.dirs
         cwd = Path(self.cwd) if self.cwd is not None else dirs.work
-        km = KernelManager(
-            transport="ipc", ip=str(dirs.ipc / "k"), connection_file=str(dirs.ipc / "kernel.json")
-        )
-        # A spec built here, not looked up: the command is the sandbox's, and interrupts go as
-        # messages because signals cannot cross into bubblewrap's PID namespace.
         # One uid for the kernel's whole life: files it made stay its own across restarts.
         user = self._user = self._user or unprivileged_user(info.mode)
         if user is not None:
             for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
                 os.chown(folder, *user)
-        km._kernel_spec = KernelSpec(
-            argv=kernel_argv(self.config, info.mode, dirs, cwd, user),
-            display_name="Python 3",
-            language="python",
-            interrupt_mode="message",
-        )
-        self._km = km
-        self._log = (dirs.base / "kernel.log").open("ab")
+        km = self._km = new_manager(kernel_argv(self.config, info.mode, dirs, cwd, user), dirs.ipc)
+        log = self._log = (dirs.base / "kernel.log").open("ab")
         env = kernel_env(dirs, info.mode)
-        spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=self._log, stderr=self._log))
+        spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
         self._kc = km.blocking_client()
         self._kc.start_channels()
         self._kc.wait_for_ready(timeout=self.startup_timeout)
 
     def _log_tail(self) -> str:
-        try:
-            assert self.dirs is not None
-            text = (self.dirs.base / "kernel.log").read_text(errors="replace").strip()
-        except (AssertionError, OSError):
-            return ""
-        return f"\n{text[-2000:]}" if text else ""
+        return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""
 
     @property
     @closes_thread_loop
@@ -299,8 +283,7 @@ class Kernel:
             ) from exc
 
     def _leftovers(self) -> list[Any]:
-        process = getattr(self._km.provisioner, "process", None)
-        pid = process.pid if process is not None else None
+        pid = manager_pid(self._km)
         # Without a PID namespace, also look for escaped processes by their environment marker.
         marker = (
             self.dirs.base.name if self.dirs and self.info and self.info.mode == "none" else None

@@ -1,5 +1,6 @@
-"""Process-wide plumbing for kernels: the one thread that starts kernel processes, the registry
-of live kernels that exit handlers shut down, and closing jupyter-client's per-thread loops.
+"""Plumbing for kernels: the one thread that starts kernel processes, the registry of live
+kernels that exit handlers shut down, closing jupyter-client's per-thread loops, and the
+jupyter-client manager set up for a sandboxed kernel.
 
 It holds no kernel logic; `kernel.py` uses it so that `Kernel` stays about one kernel.
 """
@@ -12,7 +13,8 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -90,3 +92,32 @@ def register(kernel: Stoppable) -> None:
 def unregister(kernel: Stoppable) -> None:
     with _LOCK:
         _LIVE.discard(kernel)
+
+
+def new_manager(argv: list[str], ipc: Path) -> Any:
+    """A KernelManager that starts `argv` and talks to it over IPC sockets in `ipc`."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(transport="ipc", ip=str(ipc / "k"), connection_file=str(ipc / "kernel.json"))
+    # A spec built here, not looked up: the command is the sandbox's, and interrupts go as
+    # messages because signals cannot cross into bubblewrap's PID namespace.
+    km._kernel_spec = KernelSpec(
+        argv=argv, display_name="Python 3", language="python", interrupt_mode="message"
+    )
+    return km
+
+
+def manager_pid(km: Any) -> int | None:
+    """The pid of the process the manager started (bubblewrap's, in that mode)."""
+    process = getattr(km.provisioner, "process", None)
+    return int(process.pid) if process is not None else None
+
+
+def log_tail(path: Path, chars: int = 2000) -> str:
+    """The end of a kernel's log, for an error message; "" when there is none."""
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    return f"\n{text[-chars:]}" if text else ""
