@@ -186,14 +186,6 @@ class Kernel:
         collect = Collector(self.config.caps, on_output)
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
         status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
-        if status == "lost":
-            # It died before this cell began (an `exit()` finishing, a background thread):
-            # the cell is not to blame, so run it once more in a fresh kernel.
-            self.restart()
-            revived.append(self._note("had stopped before this cell began", on_output))
-            msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-            status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
-            status = "died" if status == "lost" else status
         seconds = time.monotonic() - start
         self.last_used = time.monotonic()
         outputs = revived + collect.finish()

@@ -184,9 +184,10 @@ def wait_idle(
 ) -> str:
     """Feed `msg_id`'s IOPub messages to `collect` until the kernel is idle again.
 
-    Returns "idle", "timeout", "died" (mid-cell) or "lost" (died before the cell began).
+    Returns "idle", "timeout" or "died". A kernel that dies before its "busy" status arrives
+    died running this cell too (`os._exit` can beat the message out): running the cell again to
+    tell the two apart would run the user's code twice.
     """
-    began = False
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -195,12 +196,11 @@ def wait_idle(
             msg = client.get_iopub_msg(timeout=min(POLL_S, remaining))
         except queue.Empty:
             if not alive():
-                return "died" if began else "lost"
+                return "died"
             continue
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         if msg["header"]["msg_type"] == "status":
-            began = True
             if msg["content"]["execution_state"] == "idle":
                 return "idle"
             continue
