@@ -71,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.model import SamplingParams, load_model
     from codegen_ui.notebook import save, to_notebook
     from codegen_ui.prompt import PromptTooLongError
+    from codegen_ui.sandbox import KernelConfig
     from codegen_ui.session import Session, finish
 
     settings = _settings(args)
@@ -83,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        kernel = Kernel()
+        kernel = Kernel(config=KernelConfig.from_settings(settings))
         kernel.start()
     except KernelError as exc:
         raise CliError(str(exc)) from None
@@ -284,6 +285,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_replay(sub: Any) -> None:
+    p = sub.add_parser(
+        "replay", help="re-run a notebook's code cells in order in one fresh sandboxed kernel"
+    )
+    p.add_argument("notebook", help="the .ipynb to replay")
+    p.add_argument("--out", help="notebook to write (default: the input, in place)")
+    p.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
+    p.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run."""
+    from codegen_ui.kernel import Kernel, KernelError
+    from codegen_ui.notebook import NotebookError, load, save
+    from codegen_ui.replay import replay_notebook
+    from codegen_ui.sandbox import KernelConfig
+
+    settings = Settings.from_env().replace(run_timeout=args.run_timeout)
+    try:
+        nb = load(args.notebook)
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    kernel = Kernel(config=KernelConfig.from_settings(settings))
+    try:
+        kernel.start()
+    except KernelError as exc:
+        raise CliError(str(exc)) from None
+    print(kernel.describe(), flush=True)
+    try:
+        reports = replay_notebook(
+            nb, kernel, settings.run_timeout, lambda r: print(r.line(), flush=True)
+        )
+    finally:
+        kernel.shutdown()
+    out = Path(args.out or args.notebook)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save(nb, out)
+    bad = [r for r in reports if r.status not in ("ok", "empty")]
+    print(f"replayed {len(reports)} code cells ({len(bad)} not ok) into {out}")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -300,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mtpb(sub)
     _add_resume_flags(run)
     _add_export(sub)
+    _add_replay(sub)
     _add_serve(sub)
     return parser
 

@@ -64,10 +64,15 @@ class Controller:
 
     # ---- views -------------------------------------------------------------------------------
     def status(self, ws: Workspace | None) -> str:
-        kernel = ws.kernel.describe() if ws is not None else "not started"
+        parts = [self.holder.status()]
+        if ws is None:
+            parts.append("kernel: not started")
+        else:
+            parts += [f"kernel: {ws.kernel.describe()}", f"sandbox: {ws.kernel.sandbox()}"]
         waiting = self.workspaces.model.gate.waiting()
-        queue = f" · {waiting} waiting for the model" if waiting else ""
-        return f"{self.holder.status()} · kernel: {kernel} · sandbox: none{queue}"
+        if waiting:
+            parts.append(f"{waiting} waiting for the model")
+        return " · ".join(parts)
 
     def view(self, ws: Workspace, note: str = "", busy: bool = False, **extra: object) -> View:
         prompt = ws.session.last_prompt

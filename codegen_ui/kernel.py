@@ -1,31 +1,74 @@
-"""The kernel seam: one IPython kernel that runs code and returns notebook outputs.
+"""The kernel seam: one sandboxed IPython kernel that runs code and returns notebook outputs.
 
-`Kernel.run` sends code with `allow_stdin=False`, collects the kernel's IOPub messages into
-nbformat outputs (what you run is what you save), and ends on `status: idle`. Errors in the
-user's code are data (an error output); a run that passes its deadline is interrupted (and the
-kernel restarted if it will not stop), and a kernel that dies is detected and restarted; both
-end the run with an error output that says what happened. Nothing above this seam sees ZMQ
-messages. It does not decide what code to run or where outputs are saved.
+`Kernel.run` sends code with `allow_stdin=False` (so `input()` fails at once), collects the
+kernel's IOPub messages into capped nbformat outputs and ends on `status: idle`. Errors in the
+user's code are data (an error output). A run past its deadline is interrupted, and the kernel
+restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
+end the run with an error output that says what happened and whether state was lost. Restart and
+shutdown also kill what the kernel left running. How the process is confined lives in
+`sandbox.py`; how many kernels may live, in `pool.py`. Nothing above this seam sees ZMQ messages.
 """
 
 from __future__ import annotations
 
-import queue
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal, Protocol
+
+from codegen_ui.kernel_outputs import (
+    Collector,
+    Output,
+    error_output,
+    execute_reply,
+    stream_output,
+    wait_idle,
+)
+from codegen_ui.kernel_runtime import (
+    closes_thread_loop,
+    log_tail,
+    manager_pid,
+    new_manager,
+    register,
+    shutdown_all,
+    spawned,
+    unregister,
+)
+from codegen_ui.reaper import kill_leftovers, leftovers
+from codegen_ui.sandbox import (
+    KernelConfig,
+    KernelDirs,
+    SandboxInfo,
+    kernel_argv,
+    kernel_env,
+    unprivileged_user,
+)
+from codegen_ui.sandbox import sandbox_info as resolve_sandbox
+
+__all__ = [
+    "Kernel",
+    "KernelError",
+    "Output",
+    "RunResult",
+    "RunStatus",
+    "error_output",
+    "shutdown_all",
+]
 
 RunStatus = Literal["ok", "error", "timeout", "died"]
-Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
-
-POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
-INTERRUPT_GRACE_S = 3.0  # how long an interrupted run may take to stop before a restart
 
 
 class KernelError(RuntimeError):
     """The kernel could not be started or reached (not an error in the user's code)."""
+
+
+class Slots(Protocol):
+    """A cap on live kernels (`pool.Capacity`): `take` raises KernelError when full."""
+
+    def take(self) -> None: ...
+    def give(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,53 +80,29 @@ class RunResult:
     state_lost: bool = False  # the kernel was restarted: earlier variables are gone
 
 
-@dataclass
-class _Collector:
-    """Turns IOPub messages of one run into outputs, the way Jupyter's executor does."""
-
-    on_output: Callable[[Output], None] | None = None
-    outputs: list[Output] = field(default_factory=list)
-    clear_pending: bool = False
-
-    def add(self, msg: dict[str, Any]) -> None:
-        from nbformat.v4 import output_from_msg
-
-        kind = msg["header"]["msg_type"]
-        if kind == "clear_output":
-            if msg["content"].get("wait"):
-                self.clear_pending = True
-            else:
-                self.outputs.clear()
-            return
-        if kind not in ("stream", "display_data", "execute_result", "error"):
-            return
-        if self.clear_pending:
-            self.outputs.clear()
-            self.clear_pending = False
-        out = output_from_msg(msg)
-        last = self.outputs[-1] if self.outputs else None
-        if kind == "stream" and last and last.get("name") == out["name"]:
-            last["text"] += out["text"]  # merge consecutive writes to one stream
-        else:
-            self.outputs.append(out)
-        if self.on_output is not None:
-            self.on_output(out)
-
-
-def error_output(ename: str, evalue: str) -> Output:
-    from nbformat.v4 import new_output
-
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
 class Kernel:
     """One ipykernel process with a blocking client. Not thread-safe: one run at a time."""
 
-    def __init__(self, cwd: str | Path | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        cwd: str | Path | None = None,
+        startup_timeout: float | None = None,
+        config: KernelConfig | None = None,
+        slots: Slots | None = None,
+    ) -> None:
         self.cwd = str(cwd) if cwd is not None else None
-        self.startup_timeout = startup_timeout
+        self.config = config or KernelConfig()
+        self.startup_timeout = startup_timeout or self.config.startup_timeout
+        self.slots = slots
+        self.info: SandboxInfo | None = None
+        self.dirs: KernelDirs | None = None
+        self.last_used = time.monotonic()
+        self.parked = False  # stopped by the idle sweep; the next run starts it again
         self._km: Any = None
         self._kc: Any = None
+        self._log: IO[bytes] | None = None
+        self._slot = False  # holds one of `slots`
+        self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -92,23 +111,67 @@ class Kernel:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    def start(self) -> None:
-        from jupyter_client.manager import KernelManager
+    @property
+    def workdir(self) -> Path | None:
+        """The kernel's working folder (its cwd), or None before start."""
+        if self.cwd is not None:
+            return Path(self.cwd)
+        return self.dirs.work if self.dirs is not None else None
 
+    def describe(self) -> str:
+        """One line for the UI: the sandbox this kernel runs in."""
+        return (self.info or resolve_sandbox(self.config.sandbox)).describe()
+
+    @closes_thread_loop
+    def start(self) -> None:
+        """Start the kernel process (taking a slot) and wait until it answers."""
+        if self._km is not None:
+            return
+        info = self.info = resolve_sandbox(self.config.sandbox)
+        if self.config.sandbox == "bwrap" and info.mode != "bwrap":
+            raise KernelError(info.reason)
+        if self.slots is not None:
+            self.slots.take()
+            self._slot = True
+        was_parked, self.parked = self.parked, False
+        register(self)
         try:
-            self._km = KernelManager(kernel_name="python3")
-            self._km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.enabled=False"])
-            self._kc = self._km.blocking_client()
-            self._kc.start_channels()
-            self._kc.wait_for_ready(timeout=self.startup_timeout)
+            self._launch(info)
         except Exception as exc:
-            self.shutdown()
-            raise KernelError(f"the Python kernel could not start: {exc}") from exc
+            detail = self._log_tail()
+            self.shutdown(keep_folder=was_parked)  # a parked kernel's folder has the user's files
+            raise KernelError(f"the Python kernel could not start: {exc}{detail}") from exc
+
+    def _launch(self, info: SandboxInfo) -> None:
+        if self.dirs is None:
+            self.dirs = KernelDirs.create(self.config.kernels_dir)
+        dirs = self.dirs
+        cwd = Path(self.cwd) if self.cwd is not None else dirs.work
+        # One uid for the kernel's whole life: files it made stay its own across restarts.
+        user = self._user = self._user or unprivileged_user(info.mode)
+        if user is not None:
+            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
+                os.chown(folder, *user)
+        km = self._km = new_manager(kernel_argv(self.config, info.mode, dirs, cwd, user), dirs.ipc)
+        log = self._log = (dirs.base / "kernel.log").open("ab")
+        env = kernel_env(dirs, info.mode)
+        spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
+        self._kc = km.blocking_client()
+        self._kc.start_channels()
+        self._kc.wait_for_ready(timeout=self.startup_timeout)
+
+    def _log_tail(self) -> str:
+        return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""
 
     @property
+    @closes_thread_loop
     def is_alive(self) -> bool:
         return bool(self._km is not None and self._km.is_alive())
 
+    def _alive(self) -> bool:
+        return self.is_alive
+
+    @closes_thread_loop
     def run(
         self,
         code: str,
@@ -116,100 +179,136 @@ class Kernel:
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
+        revived = self._revive(on_output)
         if self._kc is None:
             raise KernelError("the kernel is not started")
         start = time.monotonic()
-        collect = _Collector(on_output)
+        collect = Collector(self.config.caps, on_output)
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-        status = self._wait_idle(msg_id, start + timeout, collect)
+        status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
         seconds = time.monotonic() - start
+        self.last_used = time.monotonic()
+        outputs = revived + collect.finish()
         if status == "timeout":
-            return self._after_timeout(collect, timeout, seconds)
+            return self._after_timeout(msg_id, outputs, timeout, seconds)
         if status == "died":
             self.restart()
-            collect.outputs.append(
+            outputs.append(
                 error_output(
                     "KernelDied",
-                    "the kernel died while running this cell; it was "
-                    "restarted and its variables were reset",
+                    "the kernel died while running this cell (it crashed, was killed, or ran out "
+                    "of memory or CPU time); it was restarted and its variables were reset",
                 )
             )
-            return RunResult("died", tuple(collect.outputs), None, seconds, state_lost=True)
-        count = self._execution_count(msg_id)
-        failed = any(o["output_type"] == "error" for o in collect.outputs)
-        return RunResult("error" if failed else "ok", tuple(collect.outputs), count, seconds)
+            return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
+        reply = execute_reply(self._kc, msg_id)
+        count = reply.get("execution_count")
+        lost = bool(revived)
+        if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
+            # `exit()` / `quit()`: the kernel leaves just after replying. Replace it now so the
+            # next cell does not race a kernel on its way out.
+            self.restart()
+            outputs.append(self._note("exited as the cell asked", on_output))
+            lost = True
+        failed = any(o["output_type"] == "error" for o in outputs)
+        return RunResult(
+            "error" if failed else "ok",
+            tuple(outputs),
+            int(count) if count is not None else None,
+            seconds,
+            state_lost=lost,
+        )
 
-    def _wait_idle(self, msg_id: str, deadline: float, collect: _Collector) -> str:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "timeout"
-            try:
-                msg = self._kc.get_iopub_msg(timeout=min(POLL_S, remaining))
-            except queue.Empty:
-                if not self.is_alive:
-                    return "died"
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["header"]["msg_type"] == "status":
-                if msg["content"]["execution_state"] == "idle":
-                    return "idle"
-                continue
-            collect.add(msg)
+    def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
+        """Start a kernel that was parked or died between runs; say so in one output."""
+        if self._km is None and not self.parked:
+            return []
+        if self._km is not None and self.is_alive:
+            return []
+        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
+        if self.parked:
+            self.start()
+        else:
+            self.restart()
+        return [self._note(why, on_output)]
 
-    def _after_timeout(self, collect: _Collector, timeout: float, seconds: float) -> RunResult:
-        self._km.interrupt_kernel()
-        stopped = self._drain_until_idle(INTERRUPT_GRACE_S)
+    @staticmethod
+    def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
+        note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
+        if on_output is not None:
+            on_output(note)
+        return note
+
+    def _after_timeout(
+        self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
+    ) -> RunResult:
+        self.interrupt()
+        # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
+        grace = time.monotonic() + self.config.interrupt_grace
+        stopped = wait_idle(self._kc, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
-        # The interrupt's KeyboardInterrupt traceback says nothing useful; say what happened.
-        kept = [o for o in collect.outputs if o["output_type"] != "error"]
         what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
-        kept.append(error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}"))
-        return RunResult("timeout", tuple(kept), None, seconds, state_lost=not stopped)
+        outputs.append(
+            error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}")
+        )
+        return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
 
-    def _drain_until_idle(self, grace: float) -> bool:
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                msg = self._kc.get_iopub_msg(timeout=POLL_S)
-            except queue.Empty:
-                continue
-            if msg["header"]["msg_type"] == "status" and (
-                msg["content"]["execution_state"] == "idle"
-            ):
-                return True
-        return False
-
-    def _execution_count(self, msg_id: str) -> int | None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                reply = self._kc.get_shell_msg(timeout=1)
-            except queue.Empty:
-                return None
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                count = reply["content"].get("execution_count")
-                return int(count) if count is not None else None
-        return None
-
+    @closes_thread_loop
     def interrupt(self) -> None:
-        if self._km is not None:
+        if self._km is not None and self.is_alive:
             self._km.interrupt_kernel()
 
+    @closes_thread_loop
     def restart(self) -> None:
-        """A fresh kernel process; every variable is gone."""
+        """A fresh kernel process; every variable is gone, and so is what the old one started."""
         if self._km is None:
             raise KernelError("the kernel is not started")
-        self._km.restart_kernel(now=True)
-        self._kc.wait_for_ready(timeout=self.startup_timeout)
+        left = self._leftovers()
+        try:
+            spawned(lambda: self._km.restart_kernel(now=True))
+            kill_leftovers(left)
+            self._kc.wait_for_ready(timeout=self.startup_timeout)
+        except Exception as exc:
+            raise KernelError(
+                f"the Python kernel could not restart: {exc}{self._log_tail()}"
+            ) from exc
 
-    def shutdown(self) -> None:
+    def _leftovers(self) -> list[Any]:
+        pid = manager_pid(self._km)
+        # Without a PID namespace, also look for escaped processes by their environment marker.
+        marker = (
+            self.dirs.base.name if self.dirs and self.info and self.info.mode == "none" else None
+        )
+        return leftovers(pid, marker)
+
+    @closes_thread_loop
+    def park(self) -> None:
+        """Stop the process and free its slot but keep the folder; the next run restarts it."""
+        if self._km is not None:
+            self.shutdown(keep_folder=True)
+            self.parked = True
+
+    @closes_thread_loop
+    def shutdown(self, keep_folder: bool = False) -> None:
+        """Stop the kernel and everything it started; remove its folder unless asked to keep it."""
         if self._kc is not None:
             self._kc.stop_channels()
             self._kc = None
         if self._km is not None:
+            left = self._leftovers()
             if self._km.has_kernel:
                 self._km.shutdown_kernel(now=True)
+            kill_leftovers(left)
             self._km = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._slot and self.slots is not None:
+            self.slots.give()
+            self._slot = False
+        self.parked = False
+        unregister(self)
+        if self.dirs is not None and not keep_folder:
+            self.dirs.remove()
+            self.dirs = None

@@ -42,6 +42,32 @@ class Settings:
     # Web server address and port (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT also work).
     host: str = "127.0.0.1"
     port: int = 7860
+    # kernel sandbox
+    # "auto" runs kernels in bubblewrap where it works (else limits only, logged once);
+    # "bwrap" refuses to start kernels without it; "none" uses resource limits only.
+    sandbox: str = "auto"
+    # Address-space limit of each kernel process, in MiB (0 = none).
+    kernel_memory_mb: int = 2048
+    # CPU seconds one kernel process may use in its life; past it, it is killed and restarted.
+    kernel_cpu_seconds: int = 1800
+    # Largest file a kernel may write, in MiB.
+    kernel_file_mb: int = 256
+    # Most live kernels; one more session gets a clear "server busy" error.
+    max_kernels: int = 32
+    # Kernels started ahead of time so a new session's first run does not wait for one.
+    kernel_pool: int = 2
+    # Minutes a session's kernel may sit idle before the sweep stops it (0 = never); its folder
+    # is kept and its next run starts a fresh kernel.
+    kernel_idle_minutes: float = 30.0
+    # Folder holding each kernel's private 0700 folder ("" = one in the system temp folder).
+    # Keep it outside the app folder and anything the web server serves.
+    kernels_dir: str = ""
+    # Stream text one cell may print, in KiB (the head and the tail are kept).
+    output_text_kb: int = 1024
+    # Outputs one cell may produce.
+    output_max: int = 200
+    # Largest image (or other rich output) kept, in KiB of its encoded form.
+    output_image_kb: int = 5120
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,7 +105,21 @@ class Settings:
             raise SettingsError("run_timeout must be positive")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        _validate_kernel(self)
         return self
+
+
+def _validate_kernel(s: Settings) -> None:
+    if s.sandbox not in ("auto", "bwrap", "none"):
+        raise SettingsError(f"sandbox must be auto, bwrap or none, not {s.sandbox!r}")
+    for name in ("kernel_memory_mb", "kernel_cpu_seconds", "kernel_file_mb", "kernel_pool"):
+        if getattr(s, name) < 0:
+            raise SettingsError(f"{name} must be 0 or more")
+    for name in ("max_kernels", "output_text_kb", "output_max", "output_image_kb"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"{name} must be at least 1")
+    if s.kernel_idle_minutes < 0:
+        raise SettingsError("kernel_idle_minutes must be 0 (never) or more")
 
 
 def _parse(name: str, raw: str, type_name: str) -> Any:

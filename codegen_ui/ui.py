@@ -16,12 +16,14 @@ import gradio as gr
 from codegen_ui.controller import Controller, View
 from codegen_ui.examples import EXAMPLES
 from codegen_ui.model import SamplingParams
+from codegen_ui.pool import KernelPool
 from codegen_ui.render import CSS, code_css
+from codegen_ui.sandbox import kernels_root
 from codegen_ui.settings import Settings
 from codegen_ui.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.store import SessionStore
 from codegen_ui.web import FairGate, ModelHolder
-from codegen_ui.workspace import KERNELS_ROOT, Workspaces
+from codegen_ui.workspace import Workspaces
 
 MAX_UPLOAD = "5mb"  # the biggest notebook a user may upload
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
@@ -267,34 +269,33 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
             controller.close_page(_key(request))  # the tab closed: its kernel goes too
 
         demo.unload(on_unload)
-    demo.queue(default_concurrency_limit=controller.workspaces.max_kernels)
+    demo.queue(default_concurrency_limit=settings.max_kernels)
     return demo
 
 
-def create(
-    settings: Settings, holder: ModelHolder | None = None, max_kernels: int = 32
-) -> tuple[gr.Blocks, Controller]:
+def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
         holder = ModelHolder(settings.model, settings.device).start()
-    workspaces = Workspaces(
-        holder, FairGate(1), max_kernels=max_kernels, run_timeout=settings.run_timeout
-    )
+    pool = KernelPool.from_settings(settings)
+    pool.refill()  # pre-start kernels so the first tabs do not wait for one
+    pool.start_sweeper()
+    workspaces = Workspaces(holder, pool, FairGate(1), run_timeout=settings.run_timeout)
     workspaces.start_sweeper()
     shelf = Shelf(SessionStore(settings.sessions_dir), guarded=settings.host not in LOCAL_HOSTS)
     controller = Controller(holder, workspaces, shelf)
     return build_app(controller, settings), controller
 
 
-def launch(demo: gr.Blocks, host: str, port: int, **kwargs: Any) -> Any:
+def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
     """Serve the app: no monitoring endpoint, a cap on uploads, nothing but the app served."""
     options: dict[str, Any] = {
-        "server_name": host,
-        "server_port": port,
+        "server_name": settings.host,
+        "server_port": settings.port,
         "max_file_size": MAX_UPLOAD,
         "enable_monitoring": False,
         "footer_links": ["gradio", "settings"],  # no API page
-        "blocked_paths": [str(KERNELS_ROOT)],
+        "blocked_paths": [str(kernels_root(settings.kernels_dir))],
         "css": CSS + code_css(),
         "show_error": False,
         "ssr_mode": False,
@@ -311,7 +312,7 @@ def serve(settings: Settings) -> None:
     # SIGTERM (a container stopping) ends the server like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch(demo, settings.host, settings.port)
+        launch(demo, settings)
     finally:
         controller.workspaces.shutdown()
 

@@ -1,83 +1,80 @@
 """Per-browser-session state for the web app: one kernel and one `Session` each, and the registry.
 
 A `Workspace` is what one browser tab works on: its session (turns), its kernel, the example
-turns still pending, and where it autosaves. Actions on a workspace run one at a time (its lock);
-Stop is the exception and only sets flags. `Workspaces` creates them on demand under a cap on live
-kernels, closes one when its tab goes away, and sweeps the ones idle past a TTL (Gradio's own
+turns still pending, and which stored session it autosaves to. Actions on a workspace run one at
+a time (its lock); Stop is the exception and only sets flags. `Workspaces` creates them on demand
+with a kernel from the kernel pool (which holds the cap on live kernels and says "server busy"),
+gives the kernel back when the tab closes, and sweeps workspaces idle past a TTL (Gradio's own
 state eviction skips callbacks, so it cannot be the only cleanup). Nothing here knows Gradio.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from codegen_ui.kernel import Kernel, Output, RunResult
+from codegen_ui.kernel import KernelError, Output, RunResult, error_output
 from codegen_ui.model import CodeModel
-from codegen_ui.session import Session, close_thread_event_loop
+from codegen_ui.pool import ServerBusy
+from codegen_ui.session import Session
 from codegen_ui.web import FairGate, ModelHolder, SharedModel
 
-KERNELS_ROOT = Path(tempfile.gettempdir()) / "codegen-ui-kernels"
-
-
-class ServerBusy(RuntimeError):
-    """No kernel can be started for a new browser session right now."""
+__all__ = [
+    "KernelSource",
+    "ServerBusy",
+    "TrackedKernel",
+    "Workspace",
+    "WorkspaceBusy",
+    "Workspaces",
+]
 
 
 class WorkspaceBusy(RuntimeError):
     """This browser session is already running something."""
 
 
-def release_thread_loop() -> None:
-    """Close the event loop jupyter-client's blocking calls left on this worker thread."""
-    if threading.current_thread() is not threading.main_thread():
-        close_thread_event_loop()
+class KernelSource(Protocol):
+    """Where kernels come from (`codegen_ui.pool.KernelPool` is one)."""
+
+    def acquire(self) -> Any: ...  # a started kernel; raises ServerBusy past the cap
+
+    def release(self, kernel: Any) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class TrackedKernel:
-    """A kernel that remembers its state for the status bar: starting, idle, busy, restarted."""
+    """A session's kernel that remembers its state for the status bar (idle, busy, restarted),
+    and turns a kernel that cannot be reached into an error output instead of an exception."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.state = "starting"
-        self.started = threading.Event()
-
-    def start(self) -> None:
-        try:
-            self.kernel.start()
-            self.state = "idle"
-        except Exception:
-            self.state = "failed to start"
-            raise
-        finally:
-            self.started.set()
-            release_thread_loop()
+        self.state = "idle"
 
     def run(
         self, code: str, timeout: float = 30.0, on_output: Callable[[Output], None] | None = None
     ) -> RunResult:
-        self.started.wait()
         self.state = "busy"
         try:
-            result = self.kernel.run(code, timeout, on_output)
-        finally:
-            self.state = "idle"
-        if result.state_lost:
-            self.state = "restarted"
+            result: RunResult = self.kernel.run(code, timeout, on_output)
+        except KernelError as exc:  # e.g. a parked kernel that cannot start again (server busy)
+            self.state = "dead"
+            return RunResult("died", (error_output("KernelError", str(exc)),), state_lost=True)
+        self.state = "restarted" if result.state_lost else "idle"
         return result
 
     def restart(self) -> None:
-        self.started.wait()
         self.state = "restarting"
         try:
-            self.kernel.restart()
-        finally:
-            release_thread_loop()
+            if getattr(self.kernel, "parked", False):
+                self.kernel.start()  # stopped by the idle sweep: a fresh start is a restart
+            else:
+                self.kernel.restart()
+        except KernelError:
+            self.state = "dead"
+            raise
         self.state = "restarted"
 
     def interrupt(self) -> None:
@@ -85,31 +82,16 @@ class TrackedKernel:
             self.kernel.interrupt()
 
     def describe(self) -> str:
-        if self.state in ("idle", "busy", "restarted"):
-            try:
-                alive = self.kernel.is_alive
-            finally:
-                release_thread_loop()
-            if not alive:
-                return "dead"
+        if getattr(self.kernel, "parked", False):
+            return "stopped while idle (the next run starts a fresh one)"
+        if self.state in ("idle", "busy", "restarted") and not self.kernel.is_alive:
+            return "dead"
         return self.state
 
-    def shutdown(self) -> None:
-        self.started.wait(timeout=60)
-        try:
-            self.kernel.shutdown()
-        finally:
-            release_thread_loop()
-        self.state = "stopped"
-        cwd = getattr(self.kernel, "cwd", None)
-        if cwd and Path(cwd).parent == KERNELS_ROOT:
-            shutil.rmtree(cwd, ignore_errors=True)  # the working folder dies with the kernel
-
-
-def default_kernel_factory() -> Kernel:
-    # Each kernel works in its own private folder, outside the app and anything Gradio serves.
-    KERNELS_ROOT.mkdir(mode=0o700, exist_ok=True)
-    return Kernel(cwd=tempfile.mkdtemp(prefix="k-", dir=KERNELS_ROOT))
+    def sandbox(self) -> str:
+        info = getattr(self.kernel, "info", None)
+        mode = getattr(info, "mode", "none")
+        return "bubblewrap + limits" if mode == "bwrap" else "resource limits only"
 
 
 class Workspace:
@@ -135,7 +117,6 @@ class Workspace:
         self.save_error = ""  # why the last autosave failed, shown until one succeeds
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
-        self.closed = False
         self._on_change = on_change
 
     def touch(self) -> None:
@@ -160,30 +141,23 @@ class Workspace:
         self.session.cancel.set()
         self.kernel.interrupt()
 
-    def close(self) -> None:
-        self.closed = True
-        self.stop()
-        self.kernel.shutdown()
-
 
 class Workspaces:
-    """The live workspaces by browser-session key, under a cap on live kernels."""
+    """The live workspaces by browser-session key, each with a kernel from `kernels`."""
 
     def __init__(
         self,
         holder: ModelHolder,
+        kernels: KernelSource,
         gate: FairGate | None = None,
-        max_kernels: int = 32,
         idle_ttl_s: float = 3600.0,
         run_timeout: float = 30.0,
-        kernel_factory: Callable[[], Any] = default_kernel_factory,
         on_change: Callable[[Workspace], None] | None = None,
     ) -> None:
         self.model = SharedModel(holder, gate or FairGate(1))
-        self.max_kernels = max_kernels
+        self.kernels = kernels
         self.idle_ttl_s = idle_ttl_s
         self.run_timeout = run_timeout
-        self.kernel_factory = kernel_factory
         self.on_change = on_change
         self._items: dict[str, Workspace] = {}
         self._lock = threading.Lock()
@@ -193,39 +167,37 @@ class Workspaces:
         return len(self._items)
 
     def get(self, key: str) -> Workspace:
-        """This browser session's workspace, created (kernel starting) on first use."""
+        """This browser session's workspace, created with a kernel on first use.
+
+        Raises ServerBusy when no kernel can be had (the pool's cap on live kernels)."""
+        ws = self._items.get(key)
+        if ws is not None:
+            ws.touch()
+            return ws
+        kernel = self.kernels.acquire()  # may start a kernel: not under the registry lock
         with self._lock:
             ws = self._items.get(key)
-            if ws is not None:
-                ws.touch()
-                return ws
-            if len(self._items) >= self.max_kernels:
-                raise ServerBusy(
-                    f"the server is busy: all {self.max_kernels} kernels are in use. "
-                    "Try again in a few minutes."
+            if ws is None:
+                ws = Workspace(
+                    key, TrackedKernel(kernel), self.model, self.run_timeout, self.on_change
                 )
-            kernel = TrackedKernel(self.kernel_factory())
-            ws = Workspace(key, kernel, self.model, self.run_timeout, self.on_change)
-            self._items[key] = ws
-        threading.Thread(target=self._start, args=(ws,), daemon=True, name="kernel-start").start()
+                self._items[key] = ws
+                kernel = None
+        if kernel is not None:  # the same tab asked twice at once: keep one kernel
+            self.kernels.release(kernel)
         return ws
-
-    def _start(self, ws: Workspace) -> None:
-        try:
-            ws.kernel.start()
-        except Exception:
-            self.close(ws.key)  # the next action gets a fresh try
 
     def peek(self, key: str) -> Workspace | None:
         return self._items.get(key)
 
     def close(self, key: str) -> bool:
-        """Shut down this browser session's kernel (the tab closed); False if there was none."""
+        """Give this browser session's kernel back (the tab closed); False if there was none."""
         with self._lock:
             ws = self._items.pop(key, None)
         if ws is None:
             return False
-        ws.close()
+        ws.stop()
+        self.kernels.release(ws.kernel.kernel)
         return True
 
     def sweep(self, now: float | None = None) -> list[str]:
@@ -253,3 +225,4 @@ class Workspaces:
         self._stop.set()
         for key in list(self._items):
             self.close(key)
+        self.kernels.close()

@@ -52,6 +52,7 @@ class Server:
             "CODEGEN_UI_SESSIONS_DIR": str(sessions),
             "CODEGEN_UI_MAX_NEW_TOKENS": "32",
             "CODEGEN_UI_DEVICE": "cpu",
+            "CODEGEN_UI_KERNEL_POOL": "0",  # so the kernels counted are the tabs' own
             "GRADIO_ANALYTICS_ENABLED": "False",
         }
         port = _free_port()
@@ -87,7 +88,8 @@ class Server:
     def kernels(self) -> int:
         import psutil
 
-        children = psutil.Process(self.proc.pid).children(recursive=True)
+        # One direct child per kernel: the kernel itself, or bubblewrap around it.
+        children = psutil.Process(self.proc.pid).children()
         return sum("ipykernel" in " ".join(c.cmdline()) for c in children if c.is_running())
 
     def stop(self) -> None:

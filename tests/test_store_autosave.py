@@ -91,7 +91,7 @@ for instruction in ("Set x.", "Do the slow thing."):
 """
 
 
-def test_a_server_killed_in_the_middle_of_a_turn_loses_only_that_turn(tmp_path: Path) -> None:
+def test_a_server_killed_in_the_middle_of_a_turn_keeps_its_code(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s")
     sid = store.create("crash").id
     child = subprocess.Popen(
@@ -109,6 +109,10 @@ def test_a_server_killed_in_the_middle_of_a_turn_loses_only_that_turn(tmp_path: 
         child.wait(timeout=60)
         child.stdout.close()
     turns, _ = store.load(sid)
-    assert [(t.instruction, t.code, t.status) for t in turns] == [("Set x.", "x = 1", "ok")]
-    assert turns[0].outputs[0]["text"] == "1\n"
-    assert [(i.id, i.turns, i.error) for i in store.list()] == [(sid, 1, "")]
+    # The finished turn is whole; the one killed while running keeps its code, marked not run.
+    assert [(t.instruction, t.code, t.status) for t in turns] == [
+        ("Set x.", "x = 1", "ok"),
+        ("Do the slow thing.", "slow()", "not-run"),
+    ]
+    assert turns[0].outputs[0]["text"] == "1\n" and turns[1].outputs == ()
+    assert [(i.id, i.turns, i.error) for i in store.list()] == [(sid, 2, "")]

@@ -1,0 +1,310 @@
+"""What a kernel can see and touch, in each sandbox mode this host can run (real kernels)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import codegen_ui
+from codegen_ui.kernel import Kernel, KernelError
+from codegen_ui.sandbox import (
+    KernelConfig,
+    KernelDirs,
+    Limits,
+    SandboxInfo,
+    kernel_env,
+    kernels_root,
+    sandbox_info,
+)
+from codegen_ui.settings import Settings, SettingsError
+from tests.kernelkit import (
+    HAS_BWRAP,
+    MODES,
+    follow_up,
+    needs_bwrap,
+    procs_running,
+    procs_with_marker,
+    text,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3cr3t-token-for-the-sandbox-test"
+APP_DIR = Path(codegen_ui.__file__).resolve().parents[1]
+# The same module kernel, bwrap mode only (skipped, with the reason, where bubblewrap cannot run).
+BWRAP_ONLY = pytest.mark.parametrize(
+    "k",
+    [pytest.param("bwrap", marks=pytest.mark.skipif(not HAS_BWRAP, reason=needs_bwrap))],
+    indirect=True,
+)
+
+
+@pytest.fixture(scope="module", params=MODES)
+def k(request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    os.environ["CODEGEN_UI_TEST_API_TOKEN"] = SECRET  # as if the server held a secret
+    try:
+        kernel = Kernel(config=KernelConfig(sandbox=request.param, interrupt_grace=2.0))
+        kernel.start()
+    finally:
+        del os.environ["CODEGEN_UI_TEST_API_TOKEN"]
+    assert kernel.dirs is not None
+    marker, folder = kernel.dirs.base.name, kernel.dirs.base
+    yield kernel
+    kernel.shutdown()
+    assert not folder.exists()
+    assert wait_for(lambda: not procs_with_marker(marker))
+
+
+def test_mode_is_the_one_asked_for(k: Kernel) -> None:
+    assert k.info is not None and k.info.mode == k.config.sandbox
+    assert ("bubblewrap" in k.describe()) == (k.config.sandbox == "bwrap")
+
+
+def test_environment_is_an_allow_list_without_the_servers_secret(k: Kernel) -> None:
+    result = k.run("import os\nprint(sorted(os.environ))\nprint(os.environ['HOME'])")
+    names, home = text(result).splitlines()
+    assert "CODEGEN_UI_TEST_API_TOKEN" not in names
+    assert SECRET not in text(result)
+    assert home == str(k.workdir)
+
+
+@BWRAP_ONLY  # without a PID namespace the server's /proc entry is visible (README)
+def test_no_process_in_the_sandbox_shows_the_secret(k: Kernel) -> None:
+    code = (
+        "import glob\n"
+        "hits = []\n"
+        "for p in glob.glob('/proc/[0-9]*/environ'):\n"
+        "    try:\n"
+        "        hits.append(open(p, 'rb').read())\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"print(len(hits) > 0, any({SECRET.encode()!r} in h for h in hits))"
+    )
+    assert text(k.run(code)) == "True False\n"
+
+
+def test_working_folder_is_private_and_outside_the_app(k: Kernel) -> None:
+    work = k.workdir
+    assert work is not None and work.is_dir()
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
+    assert stat.S_IMODE(work.parent.parent.stat().st_mode) == 0o711  # pass through, not list
+    assert not work.is_relative_to(APP_DIR)
+    assert text(k.run("import os\nprint(os.getcwd())")) == f"{work}\n"
+    assert k.run("open('made-here.txt', 'w').write('hi')").status == "ok"
+    assert (work / "made-here.txt").read_text() == "hi"
+
+
+def test_limits_are_set_in_the_kernel_process(k: Kernel) -> None:
+    code = (
+        "import resource as r\n"
+        "for name in ('RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CPU'):\n"
+        "    print(name, *r.getrlimit(getattr(r, name)))"
+    )
+    lim = k.config.limits
+    lines = text(k.run(code)).splitlines()
+    assert lines == [
+        f"RLIMIT_AS {lim.memory_mb << 20} {lim.memory_mb << 20}",
+        "RLIMIT_CORE 0 0",
+        f"RLIMIT_FSIZE {lim.file_mb << 20} {lim.file_mb << 20}",
+        f"RLIMIT_NOFILE {lim.open_files} {lim.open_files}",
+        f"RLIMIT_CPU {lim.cpu_seconds} {lim.cpu_seconds + 5}",
+    ]
+    raised = k.run("import resource as r\nr.setrlimit(r.RLIMIT_AS, (-1, -1))")
+    assert raised.status == "error"  # the hard limit cannot be lifted from inside
+    follow_up(k)
+
+
+def test_deadline_interrupts_in_each_mode(k: Kernel) -> None:
+    k.run("kept = 'yes'")
+    result = k.run("import time\nwhile True:\n    time.sleep(0.01)", timeout=2)
+    assert result.status == "timeout" and not result.state_lost
+    assert text(k.run("print(kept)")) == "yes\n"
+
+
+def test_death_and_escaped_children_in_each_mode(k: Kernel) -> None:
+    code = (
+        "import subprocess\n"
+        "subprocess.Popen(['sleep', '987.701'], start_new_session=True)\n"
+        "subprocess.Popen(['sh', '-c', 'setsid sleep 987.702 &']).wait()\n"
+        "import os\nos._exit(3)"
+    )
+    result = k.run(code, timeout=60)
+    assert result.status == "died"
+    assert wait_for(lambda: not procs_running("987.701") and not procs_running("987.702"))
+    follow_up(k)
+
+
+@BWRAP_ONLY  # limits-only mode does not isolate the network (README)
+def test_bwrap_has_no_network_to_the_server(k: Kernel) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"
+        result = k.run(code, timeout=30)
+        assert result.status == "error"
+        assert "OSError" in text(result, "error") or "Error" in text(result, "error")
+        with pytest.raises(TimeoutError):
+            server.accept()
+    follow_up(k)
+
+
+@BWRAP_ONLY  # limits-only mode runs as the server's user (README)
+def test_bwrap_hides_other_sessions_and_the_app(k: Kernel, tmp_path: Path) -> None:
+    other = KernelDirs.create()
+    try:
+        (other.work / "notes.txt").write_text("private")
+        sessions = Path(Settings.from_env().sessions_dir)
+        sessions.mkdir(parents=True, exist_ok=True)
+        (sessions / "s.ipynb").write_text("{}")
+        for path in (other.work / "notes.txt", sessions / "s.ipynb", APP_DIR / "pyproject.toml"):
+            result = k.run(f"print(open({str(path)!r}).read())")
+            assert result.status == "error", path
+            assert "FileNotFoundError" in text(result, "error")
+        listing = k.run(f"import os\nprint(os.listdir({str(other.base.parent)!r}))")
+        assert other.base.name not in text(listing)
+        assert k.run("open('/usr/evil', 'w')").status == "error"  # the system is read-only
+    finally:
+        other.remove()
+    follow_up(k)
+
+
+def test_cpu_and_file_size_limits_in_a_folder_the_caller_chose(tmp_path: Path) -> None:
+    config = KernelConfig(limits=Limits(cpu_seconds=4, file_mb=1))
+    with Kernel(cwd=tmp_path, config=config) as kernel:
+        big = kernel.run("open('big.bin', 'wb').write(b'x' * (2 << 20))")
+        assert big.status == "error" and "File too large" in text(big, "error")
+        assert (tmp_path / "big.bin").stat().st_size == 1 << 20  # written here, up to the limit
+        spin = kernel.run("while True:\n    pass", timeout=120)
+        assert spin.status == "died" and spin.state_lost
+        follow_up(kernel)
+
+
+def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.setenv("TZ", "UTC")
+    env = kernel_env(KernelDirs(tmp_path), "none")
+    assert "HF_TOKEN" not in env and env["TZ"] == "UTC"
+    assert env["HOME"] == str(tmp_path / "work") and env["TMPDIR"] == str(tmp_path / "tmp")
+
+
+def test_kernels_root_is_private(tmp_path: Path) -> None:
+    root = kernels_root(str(tmp_path / "kernels"))
+    assert stat.S_IMODE(root.stat().st_mode) == 0o711
+    with pytest.raises(ValueError, match="too long"):
+        KernelDirs.create(str(tmp_path / ("x" * 90)))
+    with pytest.raises(ValueError, match="may be served"):
+        kernels_root(str(APP_DIR / "kernels"))
+    assert not (APP_DIR / "kernels").exists()
+
+
+def test_mode_none_and_describe() -> None:
+    info = sandbox_info("none")
+    assert info == SandboxInfo("none", "sandbox=none was chosen")
+    assert "resource limits only" in info.describe()
+
+
+def test_required_bwrap_that_cannot_run_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import codegen_ui.kernel as kernel_module
+
+    monkeypatch.setattr(
+        kernel_module, "resolve_sandbox", lambda mode: SandboxInfo("none", "no bwrap here")
+    )
+    with pytest.raises(KernelError, match="no bwrap here"):
+        Kernel(config=KernelConfig(sandbox="bwrap")).start()
+
+
+def test_sandbox_settings_are_validated() -> None:
+    s = Settings.from_env({"CODEGEN_UI_SANDBOX": "none", "CODEGEN_UI_MAX_KERNELS": "3"})
+    assert (s.sandbox, s.max_kernels) == ("none", 3)
+    config = KernelConfig.from_settings(s.replace(kernel_memory_mb=512, output_text_kb=8))
+    assert config.limits.memory_mb == 512 and config.caps.text_bytes == 8 << 10
+    with pytest.raises(SettingsError, match="sandbox"):
+        Settings(sandbox="docker").validated()
+    with pytest.raises(SettingsError, match="max_kernels"):
+        Settings(max_kernels=0).validated()
+
+
+def test_auto_falls_back_to_limits_and_logs_it_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import codegen_ui.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    sandbox._resolve.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="codegen_ui.kernel"):
+            first, again = sandbox_info("auto"), sandbox_info("auto")
+        required = sandbox_info("bwrap")
+    finally:
+        sandbox._resolve.cache_clear()
+    assert first is again and first.mode == "none"
+    assert "bubblewrap (bwrap) is not installed" in first.describe()
+    assert len(caplog.records) == 1  # two lookups, one warning
+    assert "resource limits only" in caplog.records[0].message
+    assert required.mode == "none" and required.reason.startswith("bubblewrap was required")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping root needs root")
+def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    from codegen_ui.sandbox import LAUNCHER
+
+    with tempfile.TemporaryDirectory() as folder:  # pytest's tmp_path is closed to other users
+        Path(folder).chmod(0o755)
+        secret = Path(folder) / "kernel.json"
+        secret.write_text("key")
+        secret.chmod(0o600)
+        cmd = [sys.executable, "-I", str(LAUNCHER), "--user", "1234567:1234567"]
+        cmd += ["--chown", str(secret), "--memory-mb", "0", "--cpu-seconds", "0"]
+        cmd += ["--file-mb", "0", "--open-files", "0", "--"]
+        cmd += [
+            "/bin/sh",
+            "-c",
+            f"id -u; id -g; id -G; grep processes /proc/self/limits; cat {secret}",
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        assert done.stdout.split() == ["1234567"] * 3 + [
+            "Max",
+            "processes",
+            "256",
+            "256",
+            "processes",
+            "key",
+        ], done.stderr
+        assert secret.stat().st_uid == 1234567
+
+
+def _root_can_drop() -> bool:
+    from codegen_ui.sandbox import unprivileged_user
+
+    return os.geteuid() == 0 and unprivileged_user("none") is not None
+
+
+def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> None:
+    if not _root_can_drop():
+        pytest.skip("not root, or other users cannot run this Python here (logged at start)")
+    config = KernelConfig(sandbox="none")
+    with Kernel(config=config) as one, Kernel(config=config) as two:
+        assert one.run("open('mine.txt', 'w').write('x')").status == "ok"
+        uid = text(one.run("import os\nprint(os.getuid())")).strip()
+        assert uid != "0"
+        for code in (
+            f"open({str(one.workdir / 'mine.txt')!r}).read()",  # another kernel's folder
+            f"open('/proc/{os.getpid()}/environ').read()",  # the server's environment
+            f"import os\nos.kill({os.getpid()}, 0)",  # signalling the server
+        ):
+            result = two.run(code)
+            assert result.status == "error", code
+            assert "PermissionError" in text(result, "error"), code
+        follow_up(two)

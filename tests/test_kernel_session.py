@@ -1,0 +1,40 @@
+"""The session drives the sandboxed kernel from its worker threads: timeouts and deaths reach the
+turn as a status and a message, and a later turn still runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from codegen_ui.kernel import Kernel
+from codegen_ui.model import SamplingParams
+from codegen_ui.sandbox import KernelConfig
+from codegen_ui.session import Session, Turn
+from tests.fakes import ScriptedModel
+
+pytestmark = pytest.mark.slow
+
+
+def _last(turns: Iterator[Turn]) -> Turn:
+    return list(turns)[-1]
+
+
+def test_session_turns_survive_a_hang_and_a_crash(scripted: ScriptedModel) -> None:
+    scripted.enqueue(
+        "\nx = 20\n\n\n",
+        "\nwhile True:\n    pass\n\n\n",
+        "\nprint(x + 1)\n\n\n",
+        "\nimport os\nos._exit(1)\n\n\n",
+        "\nprint('x' in globals())\n\n\n",
+    )
+    with Kernel(config=KernelConfig(interrupt_grace=2.0)) as kernel:
+        session = Session(scripted, kernel, run_timeout=2)
+        turns = [
+            _last(session.add_turn(f"turn {n}", SamplingParams(max_new_tokens=16)))
+            for n in range(5)
+        ]
+    assert [t.status for t in turns] == ["ok", "timeout", "ok", "died", "ok"]
+    assert turns[2].outputs[0]["text"] == "21\n"  # the interrupt kept x
+    assert "variables from earlier turns are gone" in turns[3].message
+    assert turns[4].outputs[0]["text"] == "False\n"
