@@ -21,6 +21,8 @@ from codegen_ui.pool import ServerBusy
 from codegen_ui.session import Session
 from codegen_ui.web import FairGate, ModelHolder, SharedModel
 
+CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
+
 __all__ = [
     "KernelSource",
     "ServerBusy",
@@ -59,9 +61,11 @@ class TrackedKernel:
         self.state = "busy"
         try:
             result: RunResult = self.kernel.run(code, timeout, on_output)
-        except KernelError as exc:  # e.g. a parked kernel that cannot start again (server busy)
+        except Exception as exc:  # e.g. a parked kernel that cannot start again (server busy)
+            # An exception here would leave the session waiting for a result forever.
             self.state = "dead"
-            return RunResult("died", (error_output("KernelError", str(exc)),), state_lost=True)
+            message = str(exc) if isinstance(exc, KernelError) else f"{type(exc).__name__}: {exc}"
+            return RunResult("died", (error_output("KernelError", message),), state_lost=True)
         self.state = "restarted" if result.state_lost else "idle"
         return result
 
@@ -197,6 +201,9 @@ class Workspaces:
         if ws is None:
             return False
         ws.stop()
+        # Let a running action end (Stop interrupts it) before its kernel goes away under it.
+        if ws.lock.acquire(timeout=CLOSE_WAIT_S):
+            ws.lock.release()
         self.kernels.release(ws.kernel.kernel)
         return True
 

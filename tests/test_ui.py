@@ -387,3 +387,56 @@ def test_new_copy_delete_and_who_may_change_what(
     view = c.new_session("teacher")
     assert c.workspaces.get("teacher").notebook_id is None and view.cells == 0
     assert "Pick a session" in c.open_session("teacher", None).notebook
+
+
+class SleepyKernel(EchoKernel):
+    """Runs until interrupted, like `while True: pass`, then reports the interrupt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = threading.Event()
+        self.stop_now = threading.Event()
+        self.finished = threading.Event()
+        self.shut_down_mid_run = False
+
+    def run(self, code: str, timeout: float = 30.0, on_output: Any = None) -> RunResult:
+        if code == PREAMBLE:
+            return super().run(code, timeout, on_output)
+        self.running.set()
+        self.stop_now.wait(30)
+        self.finished.set()
+        out = nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])
+        return RunResult("error", (out,), None, 0.1)
+
+    def interrupt(self) -> None:
+        super().interrupt()
+        self.stop_now.set()
+
+    def shutdown(self) -> None:
+        self.shut_down_mid_run = self.running.is_set() and not self.finished.is_set()
+        super().shutdown()
+
+
+def test_closing_a_tab_mid_run_stops_the_run_before_the_kernel_goes(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    class SleepyPool(EchoPool):
+        def acquire(self) -> EchoKernel:
+            kernel = SleepyKernel()
+            kernel.start()
+            self.live.append(kernel)
+            return kernel
+
+    pool = SleepyPool()
+    c = make(tmp_path, ScriptedModel().enqueue("loop()\n"), pool=pool)
+    controllers.append(c)
+    views: list[View] = []
+    worker = threading.Thread(target=lambda: views.extend(c.submit("k", "spin", GREEDY)))
+    worker.start()
+    kernel = c.workspaces.get("k").kernel.kernel
+    assert kernel.running.wait(10)
+    c.close_page("k")
+    worker.join(10)
+    assert not worker.is_alive() and kernel.interrupts >= 1 and not kernel.is_alive
+    assert not kernel.shut_down_mid_run
+    assert 'data-status="error"' in views[-1].notebook and pool.live == []
