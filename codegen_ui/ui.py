@@ -42,235 +42,214 @@ def _key(request: gr.Request) -> str:
     return str(request.session_hash)
 
 
+Components = dict[str, Any]  # the page's components by name
+OUTPUTS = ("notebook", "status", "prompt", "prompt_info", "cell", "editor", "instruction",
+           "download_ipynb", "download_py", "title", "saved")  # fmt: skip
+SETTINGS = ("temperature", "top_p", "max_new", "seed")
+
+
 def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
     """The Blocks app over a controller; launch it with `launch`."""
+    c: Components = {}
     with gr.Blocks(title="codegen-ui", analytics_enabled=False, fill_width=True) as demo:
-        with gr.Row(equal_height=True):
-            gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
-        status = gr.Markdown("starting…", elem_id="status")
+        gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
+        c["status"] = gr.Markdown("starting…", elem_id="status")
         with gr.Row():
             with gr.Column(scale=3):
-                notebook = gr.HTML(elem_id="notebook", js_on_load=None, max_height=720)
-                instruction = gr.Textbox(
-                    elem_id="instruction",
-                    show_label=False,
-                    lines=1,
-                    max_lines=8,
-                    placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
-                )
-                with gr.Row():
-                    submit = gr.Button(
-                        "Submit", size="md", min_width=90, variant="primary", elem_id="submit"
-                    )
-                    stop = gr.Button(
-                        "Stop", size="md", min_width=90, variant="stop", elem_id="stop"
-                    )
-                    regenerate = gr.Button(
-                        "Regenerate", size="md", min_width=90, elem_id="regenerate"
-                    )
-                    undo = gr.Button("Undo", size="md", min_width=90, elem_id="undo")
-                    restart = gr.Button(
-                        "Restart kernel", size="md", min_width=90, elem_id="restart-kernel"
-                    )
-                    replay = gr.Button("Replay all", size="md", min_width=90, elem_id="replay")
-                with gr.Accordion("Edit and re-run a cell", open=True):
-                    cell = gr.Number(label="Cell", value=0, precision=0, elem_id="cell-number")
-                    editor = gr.Code(
-                        language="python", label="Code", elem_id="code-editor", interactive=True
-                    )
-                    run_code = gr.Button("Run this code in the cell", elem_id="run-code")
+                _notebook_column(c)
             with gr.Column(scale=1):
-                with gr.Accordion("Settings", open=True):
-                    temperature = gr.Slider(
-                        0, 1.5, settings.temperature, step=0.05, label="Temperature (0 = greedy)"
-                    )
-                    top_p = gr.Slider(0.05, 1, settings.top_p, step=0.05, label="Top-p")
-                    max_new = gr.Slider(
-                        16, 512, settings.max_new_tokens, step=16, label="Max new tokens"
-                    )
-                    seed = gr.Number(
-                        -1 if settings.seed is None else settings.seed,
-                        precision=0,
-                        label="Seed (-1 = a fresh one each turn)",
-                    )
-                with gr.Accordion("Examples", open=True):
-                    example = gr.Dropdown(
-                        [t for t, _ in EXAMPLES],
-                        value=EXAMPLES[0][0],
-                        label="Multi-turn example",
-                        elem_id="example",
-                    )
-                    load_example = gr.Button("Load as pending turns", elem_id="load-example")
-                with gr.Accordion("Session", open=True):
-                    title = gr.Textbox(
-                        label="Title (saved when you leave the box)", elem_id="title"
-                    )
-                    saved = gr.Dropdown(
-                        [], label="Saved sessions", elem_id="session-list", allow_custom_value=False
-                    )
-                    with gr.Row():
-                        open_session = gr.Button(
-                            "Open", size="sm", min_width=60, elem_id="open-session"
-                        )
-                        new_session = gr.Button(
-                            "New", size="sm", min_width=60, elem_id="new-session"
-                        )
-                        duplicate = gr.Button(
-                            "Copy", size="sm", min_width=60, elem_id="duplicate-session"
-                        )
-                        delete = gr.Button(
-                            "Delete",
-                            size="sm",
-                            min_width=60,
-                            variant="stop",
-                            elem_id="delete-session",
-                        )
-                    download_ipynb = gr.DownloadButton("Download .ipynb", elem_id="download-ipynb")
-                    download_py = gr.DownloadButton("Download .py", elem_id="download-py")
-                    upload = gr.UploadButton(
-                        "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
-                    )
-                with gr.Accordion("Prompt inspector", open=False):
-                    prompt_info = gr.Markdown(elem_id="prompt-info")
-                    prompt = gr.Code(
-                        label="Exact prompt of the last turn", interactive=False, elem_id="prompt"
-                    )
-        timer = gr.Timer(TIMER_S)
-
-        outputs = [
-            notebook,
-            status,
-            prompt,
-            prompt_info,
-            cell,
-            editor,
-            instruction,
-            download_ipynb,
-            download_py,
-            title,
-            saved,
-        ]
-        settings_in = [temperature, top_p, max_new, seed]
-
-        def show(view: View, request: gr.Request) -> tuple[Any, ...]:
-            final = not view.busy
-            return (
-                view.notebook,
-                view.status,
-                view.prompt,
-                view.prompt_info,
-                view.cells if view.code is not None else gr.skip(),
-                view.code if view.code is not None else gr.skip(),
-                view.instruction if view.instruction is not None else gr.skip(),
-                controller.export(_key(request), "ipynb") if final else gr.skip(),
-                controller.export(_key(request), "py") if final else gr.skip(),
-                view.title if final else gr.skip(),
-                gr.Dropdown(choices=list(view.sessions), value=view.session_id)
-                if view.sessions is not None
-                else gr.skip(),
-            )
-
-        def on_load(request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.open_page(_key(request)), request)
-
-        def on_submit(
-            text: str, t: float, p: float, n: float, s: float | None, request: gr.Request
-        ) -> Iterator[tuple[Any, ...]]:
-            for view in controller.submit(_key(request), text, _params(t, p, n, s)):
-                yield show(view, request)
-
-        def on_regenerate(
-            t: float, p: float, n: float, s: float | None, request: gr.Request
-        ) -> Iterator[tuple[Any, ...]]:
-            for view in controller.regenerate(_key(request), _params(t, p, n, s)):
-                yield show(view, request)
-
-        def on_run_code(index: float, code: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-            for view in controller.run_code(_key(request), int(index or 0) - 1, code):
-                yield show(view, request)
-
-        def on_replay(request: gr.Request) -> Iterator[tuple[Any, ...]]:
-            for view in controller.replay(_key(request)):
-                yield show(view, request)
-
-        def on_undo(request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.undo(_key(request)), request)
-
-        def on_restart(request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.restart(_key(request)), request)
-
-        def on_example(name: str, request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.load_example(_key(request), name), request)
-
-        def on_upload(path: str, request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.upload(_key(request), path), request)
-
-        def on_stop(request: gr.Request) -> None:
-            controller.stop(_key(request))
-
-        def on_cell(index: float, request: gr.Request) -> str:
-            return controller.cell_code(_key(request), int(index or 0) - 1)
-
-        def on_title(text: str, request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.rename(_key(request), text), request)
-
-        def on_new(request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.new_session(_key(request)), request)
-
-        def on_open(session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.open_session(_key(request), session_id), request)
-
-        def on_duplicate(request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.duplicate_session(_key(request)), request)
-
-        def on_delete(session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-            return show(controller.delete_session(_key(request), session_id), request)
-
-        def on_tick(request: gr.Request) -> tuple[str, Any]:
-            ws = controller.workspaces.peek(_key(request))
-            settling = ws is None or ws.kernel.state in ("starting", "restarting")
-            active = controller.holder.loading or settling
-            return controller.status(ws), gr.Timer(active=active)
-
-        private: dict[str, Any] = {"api_visibility": "private"}
-        work = {**private, "concurrency_id": "work"}
-        demo.load(on_load, None, outputs, **private)
-        gr.on(
-            [submit.click, instruction.submit],
-            on_submit,
-            [instruction, *settings_in],
-            outputs,
-            **work,
-        )
-        regenerate.click(on_regenerate, settings_in, outputs, **work)
-        run_code.click(on_run_code, [cell, editor], outputs, **work)
-        replay.click(on_replay, None, outputs, **work)
-        undo.click(on_undo, None, outputs, **work)
-        restart.click(on_restart, None, outputs, **work)
-        load_example.click(on_example, example, outputs, **work)
-        upload.upload(on_upload, upload, outputs, **work)
-        stop.click(on_stop, None, None, concurrency_limit=None, **private)
-        cell.input(on_cell, cell, editor, concurrency_limit=None, **private)
-        title.blur(on_title, title, outputs, **work)
-        new_session.click(on_new, None, outputs, **work)
-        open_session.click(on_open, saved, outputs, **work)
-        duplicate.click(on_duplicate, None, outputs, **work)
-        delete.click(on_delete, saved, outputs, **work)
-        timer.tick(
-            on_tick,
-            None,
-            [status, timer],
-            concurrency_limit=None,
-            show_progress="hidden",
-            **private,
-        )
-
-        def on_unload(request: gr.Request) -> None:
-            controller.close_page(_key(request))  # the tab closed: its kernel goes too
-
-        demo.unload(on_unload)
+                _settings_panel(c, settings)
+                _session_panel(c)
+        c["timer"] = gr.Timer(TIMER_S)
+        _wire(demo, c, Handlers(controller))
     demo.queue(default_concurrency_limit=settings.max_kernels)
     return demo
+
+
+def _button(label: str, elem_id: str, **kw: Any) -> Any:
+    return gr.Button(label, size=kw.pop("size", "md"), min_width=kw.pop("min_width", 90),
+                     elem_id=elem_id, **kw)  # fmt: skip
+
+
+def _notebook_column(c: Components) -> None:
+    c["notebook"] = gr.HTML(elem_id="notebook", js_on_load=None, max_height=720)
+    c["instruction"] = gr.Textbox(
+        elem_id="instruction",
+        show_label=False,
+        lines=1,
+        max_lines=8,
+        placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
+    )
+    with gr.Row():
+        c["submit"] = _button("Submit", "submit", variant="primary")
+        c["stop"] = _button("Stop", "stop", variant="stop")
+        c["regenerate"] = _button("Regenerate", "regenerate")
+        c["undo"] = _button("Undo", "undo")
+        c["restart"] = _button("Restart kernel", "restart-kernel")
+        c["replay"] = _button("Replay all", "replay")
+    with gr.Accordion("Edit and re-run a cell", open=True):
+        c["cell"] = gr.Number(label="Cell", value=0, precision=0, elem_id="cell-number")
+        c["editor"] = gr.Code(language="python", label="Code", elem_id="code-editor")
+        c["run_code"] = gr.Button("Run this code in the cell", elem_id="run-code")
+
+
+def _settings_panel(c: Components, s: Settings) -> None:
+    with gr.Accordion("Settings", open=True):
+        c["temperature"] = gr.Slider(
+            0, 1.5, s.temperature, step=0.05, label="Temperature (0 = greedy)"
+        )
+        c["top_p"] = gr.Slider(0.05, 1, s.top_p, step=0.05, label="Top-p")
+        c["max_new"] = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
+        seed = -1 if s.seed is None else s.seed
+        c["seed"] = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
+    with gr.Accordion("Examples", open=True):
+        titles = [t for t, _ in EXAMPLES]
+        c["example"] = gr.Dropdown(
+            titles, value=titles[0], label="Multi-turn example", elem_id="example"
+        )
+        c["load_example"] = gr.Button("Load as pending turns", elem_id="load-example")
+
+
+def _session_panel(c: Components) -> None:
+    with gr.Accordion("Session", open=True):
+        c["title"] = gr.Textbox(label="Title (saved when you leave the box)", elem_id="title")
+        c["saved"] = gr.Dropdown([], label="Saved sessions", elem_id="session-list")
+        with gr.Row():
+            c["open"] = _button("Open", "open-session", size="sm", min_width=60)
+            c["new"] = _button("New", "new-session", size="sm", min_width=60)
+            c["copy"] = _button("Copy", "duplicate-session", size="sm", min_width=60)
+            c["delete"] = _button("Delete", "delete-session", size="sm", min_width=60,
+                                  variant="stop")  # fmt: skip
+        c["download_ipynb"] = gr.DownloadButton("Download .ipynb", elem_id="download-ipynb")
+        c["download_py"] = gr.DownloadButton("Download .py", elem_id="download-py")
+        c["upload"] = gr.UploadButton(
+            "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
+        )
+    with gr.Accordion("Prompt inspector", open=False):
+        c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
+        c["prompt"] = gr.Code(
+            label="Exact prompt of the last turn", interactive=False, elem_id="prompt"
+        )
+
+
+Shown = tuple[Any, ...]  # one value (or gr.skip()) per name in OUTPUTS
+
+
+class Handlers:
+    """Gradio event handlers: each calls one controller action and shows what it returns."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.c = controller
+
+    def show(self, view: View, key: str) -> Shown:
+        final = not view.busy  # downloads, title and the session list change only at the end
+        sessions = view.sessions
+        return (
+            view.notebook,
+            view.status,
+            view.prompt,
+            view.prompt_info,
+            view.cells if view.code is not None else gr.skip(),
+            view.code if view.code is not None else gr.skip(),
+            view.instruction if view.instruction is not None else gr.skip(),
+            self.c.export(key, "ipynb") if final else gr.skip(),
+            self.c.export(key, "py") if final else gr.skip(),
+            view.title if final else gr.skip(),
+            gr.Dropdown(choices=list(sessions), value=view.session_id)
+            if sessions is not None
+            else gr.skip(),
+        )
+
+    def stream(self, views: Iterator[View], request: gr.Request) -> Iterator[Shown]:
+        for view in views:
+            yield self.show(view, _key(request))
+
+    def load(self, request: gr.Request) -> Shown:
+        return self.show(self.c.open_page(_key(request)), _key(request))
+
+    def submit(
+        self, text: str, t: float, p: float, n: float, s: float | None, request: gr.Request
+    ) -> Iterator[Shown]:
+        yield from self.stream(self.c.submit(_key(request), text, _params(t, p, n, s)), request)
+
+    def regenerate(
+        self, t: float, p: float, n: float, s: float | None, request: gr.Request
+    ) -> Iterator[Shown]:
+        yield from self.stream(self.c.regenerate(_key(request), _params(t, p, n, s)), request)
+
+    def run_code(self, index: float, code: str, request: gr.Request) -> Iterator[Shown]:
+        yield from self.stream(self.c.run_code(_key(request), int(index or 0) - 1, code), request)
+
+    def replay(self, request: gr.Request) -> Iterator[Shown]:
+        yield from self.stream(self.c.replay(_key(request)), request)
+
+    def undo(self, request: gr.Request) -> Shown:
+        return self.show(self.c.undo(_key(request)), _key(request))
+
+    def restart(self, request: gr.Request) -> Shown:
+        return self.show(self.c.restart(_key(request)), _key(request))
+
+    def example(self, name: str, request: gr.Request) -> Shown:
+        return self.show(self.c.load_example(_key(request), name), _key(request))
+
+    def upload(self, path: str, request: gr.Request) -> Shown:
+        return self.show(self.c.upload(_key(request), path), _key(request))
+
+    def rename(self, text: str, request: gr.Request) -> Shown:
+        return self.show(self.c.rename(_key(request), text), _key(request))
+
+    def new(self, request: gr.Request) -> Shown:
+        return self.show(self.c.new_session(_key(request)), _key(request))
+
+    def open(self, session_id: str | None, request: gr.Request) -> Shown:
+        return self.show(self.c.open_session(_key(request), session_id), _key(request))
+
+    def copy(self, request: gr.Request) -> Shown:
+        return self.show(self.c.duplicate_session(_key(request)), _key(request))
+
+    def delete(self, session_id: str | None, request: gr.Request) -> Shown:
+        return self.show(self.c.delete_session(_key(request), session_id), _key(request))
+
+    def stop(self, request: gr.Request) -> None:
+        self.c.stop(_key(request))
+
+    def cell(self, index: float, request: gr.Request) -> str:
+        return self.c.cell_code(_key(request), int(index or 0) - 1)
+
+    def tick(self, request: gr.Request) -> tuple[str, Any]:
+        ws = self.c.workspaces.peek(_key(request))
+        settling = ws is None or ws.kernel.state == "restarting"
+        return self.c.status(ws), gr.Timer(active=self.c.holder.loading or settling)
+
+    def unload(self, request: gr.Request) -> None:
+        self.c.close_page(_key(request))  # the tab closed: its kernel goes too
+
+
+def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
+    out = [c[name] for name in OUTPUTS]
+    knobs = [c[name] for name in SETTINGS]
+    private: dict[str, Any] = {"api_visibility": "private"}  # no public API endpoints
+    work = {**private, "concurrency_id": "work"}
+    instant = {**private, "concurrency_limit": None, "show_progress": "hidden"}
+    demo.load(h.load, None, out, **private)
+    gr.on([c["submit"].click, c["instruction"].submit], h.submit, [c["instruction"], *knobs], out,
+          **work)  # fmt: skip
+    c["regenerate"].click(h.regenerate, knobs, out, **work)
+    c["run_code"].click(h.run_code, [c["cell"], c["editor"]], out, **work)
+    c["replay"].click(h.replay, None, out, **work)
+    c["undo"].click(h.undo, None, out, **work)
+    c["restart"].click(h.restart, None, out, **work)
+    c["load_example"].click(h.example, c["example"], out, **work)
+    c["upload"].upload(h.upload, c["upload"], out, **work)
+    c["title"].blur(h.rename, c["title"], out, **work)
+    c["new"].click(h.new, None, out, **work)
+    c["open"].click(h.open, c["saved"], out, **work)
+    c["copy"].click(h.copy, None, out, **work)
+    c["delete"].click(h.delete, c["saved"], out, **work)
+    c["stop"].click(h.stop, None, None, **instant)
+    c["cell"].input(h.cell, c["cell"], c["editor"], **instant)
+    c["timer"].tick(h.tick, None, [c["status"], c["timer"]], **instant)
+    demo.unload(h.unload)
 
 
 def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
