@@ -83,6 +83,8 @@ class Shelf:
         return f"You are now working on a copy, {copy.title!r}."
 
     def rename(self, ws: Workspace, title: str) -> str:
+        if title.strip() == ws.title:
+            return ""  # the box lost focus without a change
         if ws.notebook_id is None:
             ws.title = title.strip() or ws.title
             return ""
