@@ -89,8 +89,14 @@ class Server:
         import psutil
 
         # One direct child per kernel: the kernel itself, or bubblewrap around it.
-        children = psutil.Process(self.proc.pid).children()
-        return sum("ipykernel" in " ".join(c.cmdline()) for c in children if c.is_running())
+        count = 0
+        for child in psutil.Process(self.proc.pid).children():
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    count += "ipykernel" in " ".join(child.cmdline())
+            except psutil.Error:  # gone (or just reaped) meanwhile
+                continue
+        return count
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
