@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n=== turn {number}: {instruction}", flush=True)
             try:
                 turn = finish(session.add_turn(instruction, params))
-            except PromptTooLongError as exc:
+            except (PromptTooLongError, KernelError) as exc:
                 raise CliError(str(exc)) from None
             if args.show_prompt and session.last_prompt is not None:
                 print(f"--- prompt ({session.last_prompt.tokens} tokens) ---")

@@ -206,12 +206,14 @@ class Session:
         turn = self.turns[index].replace(status="running", outputs=())
         self.turns[index] = turn
         yield turn
-        arrived: queue.Queue[Output | RunResult] = queue.Queue()
+        arrived: queue.Queue[Output | RunResult | Exception] = queue.Queue()
 
         def work() -> None:
             try:
                 self._prepare_kernel()
                 arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
+            except Exception as exc:  # the kernel itself failed: hand it to the caller
+                arrived.put(exc)
             finally:
                 close_thread_event_loop()
 
@@ -219,6 +221,10 @@ class Session:
         outputs: list[Output] = []
         while True:
             item = arrived.get()
+            if isinstance(item, Exception):
+                self.turns[index] = turn.replace(status="not-run", message=str(item))
+                self._changed()
+                raise item
             if isinstance(item, RunResult):
                 turn = self._finish_run(turn, item)
                 break
