@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -25,20 +23,6 @@ from codegen_ui.prompt import PREAMBLE
 from codegen_ui.session import Session, Turn
 from codegen_ui.store import SessionStore
 from tests.fakes import ScriptedModel
-
-# The kernel seam's client leaves asyncio loops and sockets of finished run threads to the
-# garbage collector; collect them inside these tests (below) and ignore only those warnings.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(function BaseEventLoop.__del__|socket.socket)"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-
-
-@pytest.fixture(autouse=True)
-def _collect_leaks() -> Iterator[None]:
-    yield
-    gc.collect()
-
 
 COMPLETIONS = [
     "xs = [3, 1, 2]\nprint(sorted(xs))\n\n\n# next",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -15,20 +13,6 @@ from codegen_ui.prompt import PREAMBLE
 from codegen_ui.session import Turn
 from codegen_ui.store import SessionStore
 from tests.test_notebook_import import jupyter_notebook
-
-# The kernel seam's client leaves asyncio loops and sockets of finished run threads to the
-# garbage collector; collect them inside these tests (below) and ignore only those warnings.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(function BaseEventLoop.__del__|socket.socket)"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-
-
-@pytest.fixture(autouse=True)
-def _collect_leaks() -> Iterator[None]:
-    yield
-    gc.collect()
-
 
 TURNS = [
     Turn("Set x to 20 and print it.", code="x = 20\nprint(x)\n", status="ok"),
