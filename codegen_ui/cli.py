@@ -73,7 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
-    model = load_model(settings.model, settings.device)
+    model = load_model(
+        settings.model, settings.device, precision=settings.precision, cache_mib=settings.cache_mib
+    )
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
     )

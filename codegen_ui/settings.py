@@ -42,6 +42,12 @@ class Settings:
     # Web server address and port (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT also work).
     host: str = "127.0.0.1"
     port: int = 7860
+    # speed
+    # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere.
+    precision: str = "fast"
+    # MiB of KV caches kept across turns, for all sessions together (least recently used go
+    # first); 0 re-encodes the whole prompt every turn. ~160 KiB a token for codegen-350M.
+    cache_mib: int = 512
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,10 @@ class Settings:
             raise SettingsError("run_timeout must be positive")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.precision not in ("fast", "exact"):
+            raise SettingsError(f"precision must be fast or exact, not {self.precision!r}")
+        if self.cache_mib < 0:
+            raise SettingsError("cache_mib must be 0 (no cache) or more")
         return self
 
 
