@@ -13,10 +13,11 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 EOS = "<|endoftext|>"
 # The architecture of Salesforce/codegen-350M-mono (its config.json), without the weights.
-CODEGEN_350M = {
+CODEGEN_350M: dict[str, Any] = {
     "vocab_size": 51200,
     "n_positions": 2048,
     "n_ctx": 2048,

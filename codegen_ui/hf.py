@@ -15,11 +15,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from codegen_ui.cache import Entry, KVStore
 from codegen_ui.model import (
     Delta,
     Event,
@@ -28,7 +29,6 @@ from codegen_ui.model import (
     SamplingParams,
     StopReason,
 )
-from codegen_ui.cache import Entry, KVStore
 from codegen_ui.prefix import PrefixIds
 from codegen_ui.prompt import is_complete
 
@@ -139,7 +139,8 @@ class TransformersModel:
         try:
             chosen = pick_device(device)
         except ModuleNotFoundError as exc:
-            raise ModelLoadError(f"cannot load model {name!r}: {exc.name} is not installed") from exc
+            missing = f"{exc.name} is not installed"
+            raise ModelLoadError(f"cannot load model {name!r}: {missing}") from exc
         tok, model = _load_parts(name, chosen, precision)
         model.to(chosen)
         note = make_fast(model, chosen) if precision == "fast" else ""
@@ -214,7 +215,7 @@ class TransformersModel:
 
     def _tokens(
         self, ids: list[int], params: SamplingParams, cache: Any, start: int
-    ) -> Iterator[int]:
+    ) -> Generator[int, None, None]:
         """Decode token by token with a KV cache that already holds ids[:start].
 
         The caller decides when to stop; once the generator is closed the cache goes back to

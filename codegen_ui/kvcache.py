@@ -9,7 +9,7 @@ writes one token. Imported only by the transformers backend (it imports torch an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers.cache_utils import Cache, DynamicLayer
@@ -17,7 +17,7 @@ from transformers.cache_utils import Cache, DynamicLayer
 _STEP = 256  # buffers grow to a multiple of this many tokens
 
 
-class GrowingLayer(DynamicLayer):  # type: ignore[misc]
+class GrowingLayer(DynamicLayer):
     """A DynamicLayer over a preallocated buffer: `keys`/`values` are views of its filled part."""
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
@@ -39,7 +39,7 @@ class GrowingLayer(DynamicLayer):  # type: ignore[misc]
         self._kbuf[..., start:end, :] = key_states
         self._vbuf[..., start:end, :] = value_states
         self._set_length(end)
-        return self.keys, self.values
+        return self._kbuf[..., :end, :], self._vbuf[..., :end, :]
 
     def _reserve(self, tokens: int) -> None:
         tokens = -(-tokens // _STEP) * _STEP
@@ -75,24 +75,29 @@ def new_cache(n_layers: int) -> Cache:
     return Cache(layers=[GrowingLayer() for _ in range(n_layers)])
 
 
+def layers(cache: Cache) -> list[GrowingLayer]:
+    """The layers of a cache made by `new_cache`."""
+    return cast("list[GrowingLayer]", cache.layers)
+
+
 def seq_length(cache: Cache) -> int:
-    return int(cache.layers[0].get_seq_length())
+    return int(layers(cache)[0].get_seq_length())
 
 
 def crop_to(cache: Cache, length: int) -> None:
     """Keep the first `length` tokens of every layer (in place)."""
-    for layer in cache.layers:
+    for layer in layers(cache):
         layer.crop(length - layer.get_seq_length())
 
 
 def copy_prefix(cache: Cache, length: int) -> Cache:
     """A new cache holding a copy of the first `length` tokens; the original is untouched."""
     copy = new_cache(len(cache.layers))
-    for src, dst in zip(cache.layers, copy.layers, strict=True):
+    for src, dst in zip(layers(cache), layers(copy), strict=True):
         if src.is_initialized and length > 0:
-            dst.update(src.keys[..., :length, :], src.values[..., :length, :])
+            dst.update(src._kbuf[..., :length, :], src._vbuf[..., :length, :])
     return copy
 
 
 def cache_nbytes(cache: Cache) -> int:
-    return sum(layer.nbytes() for layer in cache.layers)
+    return sum(layer.nbytes() for layer in layers(cache))

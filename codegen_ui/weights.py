@@ -11,6 +11,7 @@ precision (float32) never comes here. Imported only by the transformers backend.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import warnings
@@ -54,9 +55,10 @@ def _warm_up(model: nn.Module) -> None:
     """Run one int8 layer once, so any first-use deprecation warning of quantised ops is
     raised here, under the filter above, rather than in the middle of a user's turn."""
     for module in model.modules():
-        if hasattr(module, "in_features") and hasattr(module, "_packed_params"):
+        width = getattr(module, "in_features", None)
+        if isinstance(width, int) and hasattr(module, "_packed_params"):
             with torch.inference_mode():
-                module(torch.zeros(1, int(module.in_features)))
+                module(torch.zeros(1, width))
             return
 
 
@@ -76,7 +78,5 @@ def make_fast(model: Any, device: str) -> str:
 def release_freed_memory() -> None:
     """Hand the float32 weights just freed back to the OS (glibc keeps freed heap otherwise)."""
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass

@@ -1,0 +1,146 @@
+"""The benchmark's child process: load one configuration, measure it, print one JSON line.
+
+Run as `python -m codegen_ui.benchwork '<json config>'` by `codegen_ui.bench`. The prompts are
+the app's own conversational format, with code from Python's standard library as the turns, so
+token counts are realistic; completions are cut at a point that moves from turn to turn, as the
+paper's rules cut real ones (random weights rarely trigger those rules themselves).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+from codegen_ui.model import CodeModel, Finished, SamplingParams
+from codegen_ui.prompt import render_prompt
+
+MIB = 2**20
+INSTRUCTIONS = [
+    "Write a function that parses the arguments.",
+    "Print the result.",
+    "Define a class for the table.",
+    "Sort the rows by the second column.",
+    "Count the words in the text.",
+]
+
+
+def snippets() -> list[str]:
+    """Function-sized chunks of standard-library code to stand for turns' code."""
+    import fractions
+    import string
+
+    code = inspect.getsource(fractions) + inspect.getsource(string)
+    chunks = [c.strip("\n") for c in code.split("\n\n\n") if c.strip()]
+    return [c[:600] for c in chunks if not c.startswith(('"""', "#", "import", "from"))]
+
+
+def history_of(model: CodeModel, tokens: int) -> list[tuple[str, str]]:
+    """Whole turns whose prompt is just under `tokens` long (empty for 0)."""
+    history: list[tuple[str, str]] = []
+    for i, code in enumerate(snippets() * 4):
+        turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)
+        if model.count_tokens(render_prompt([*history, turn], "x")) > tokens:
+            break
+        history.append(turn)
+    return history
+
+
+def generate(model: CodeModel, prompt: str, max_new: int) -> tuple[str, Finished]:
+    text, done = "", None
+    for event in model.stream(prompt, SamplingParams(max_new_tokens=max_new)):
+        if isinstance(event, Finished):
+            done = event
+        else:
+            text += event.text
+    assert done is not None
+    return text, done
+
+
+def cut(raw: str, turn: int) -> str:
+    """The code a turn keeps: its first lines, fewer or more from turn to turn."""
+    lines = raw.splitlines()
+    return "\n".join(lines[: max(1, len(lines) * (turn % 3 + 1) // 4)]) or raw[:1]
+
+
+def rss_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss / MIB)
+
+
+def measure(config: dict[str, Any]) -> dict[str, Any]:
+    from codegen_ui.model import load_model
+
+    model = load_model(config["model"], device="cpu", **config["options"])
+    loaded = rss_mib()
+    generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # warm-up: first-call overheads
+    _, done = generate(model, render_prompt([], INSTRUCTIONS[1]), config["new_tokens"])
+    decode = (done.new_tokens - 1) / max(done.total_s - done.first_token_s, 1e-9)
+    ttft = {}
+    for size in config["histories"]:
+        history = history_of(model, size)
+        # The previous turn is generated first, so the new turn finds it as a session would.
+        raw, _ = generate(model, render_prompt(history, INSTRUCTIONS[2]), 16)
+        history.append((INSTRUCTIONS[2], cut(raw, 1)))
+        _, done = generate(model, render_prompt(history, INSTRUCTIONS[3]), 1)
+        ttft[str(size)] = done.first_token_s
+    start = time.perf_counter()
+    history = []
+    for turn in range(config["session_turns"]):
+        instruction = INSTRUCTIONS[turn % len(INSTRUCTIONS)]
+        raw, _ = generate(model, render_prompt(history, instruction), config["turn_tokens"])
+        history.append((instruction, cut(raw, turn)))
+    session = time.perf_counter() - start
+    return {
+        "describe": model.describe(),
+        "decode_tok_s": decode,
+        "ttft_s": ttft,
+        "session_s": session,
+        "rss_loaded_mib": loaded,
+        "rss_end_mib": rss_mib(),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def agreement(config: dict[str, Any], positions: int = 192) -> dict[str, Any]:
+    """How often the fast weights' greedy next token equals float32's, decoding token by token
+    (teacher-forced) through standard-library code, and the mean absolute deviation of the fast
+    logits relative to the spread of float32's."""
+    from codegen_ui.hf import TransformersModel
+
+    exact = TransformersModel.load(config["model"], device="cpu", precision="exact")
+    ids = exact.encode("\n\n".join(snippets()))[: 64 + positions]
+    ref = _stepwise_logits(exact, ids)
+    del exact
+    fast = TransformersModel.load(config["model"], device="cpu", precision="fast")
+    got = _stepwise_logits(fast, ids)
+    same = (ref.argmax(-1) == got.argmax(-1)).float().mean().item()
+    return {
+        "describe": fast.describe(),
+        "positions": int(ref.shape[0]),
+        "agree": same,
+        "relative_logit_deviation": ((got - ref).abs().mean() / ref.std()).item(),
+    }
+
+
+def _stepwise_logits(model: Any, ids: list[int]) -> Any:
+    """Logits after each id past the first 64, feeding one id per forward pass as decoding does."""
+    import torch
+
+    rows = []
+    with torch.inference_mode():
+        out = model.model(input_ids=torch.tensor([ids[:64]]), use_cache=True, logits_to_keep=1)
+        for token in ids[64:]:
+            rows.append(out.logits[0, -1, : model.valid_vocab])
+            out = model.model(input_ids=torch.tensor([[token]]), cache=out.cache, use_cache=True)
+    return torch.stack(rows)
+
+
+if __name__ == "__main__":
+    cfg = json.loads(sys.argv[1])
+    result = agreement(cfg) if cfg["task"] == "agreement" else measure(cfg)
+    print(json.dumps(result))
