@@ -90,7 +90,6 @@ def ratios(base: dict[str, Any], eng: dict[str, Any], largest: int) -> dict[str,
         f"ttft_{largest}_ratio": ttft,
         "session_speedup": base["session_s"] / eng["session_s"],
     }
-    result.setdefault("ttft_1500_ratio", ttft)
     return result
 
 

@@ -12,6 +12,7 @@ import inspect
 import json
 import resource
 import sys
+import textwrap
 import time
 from typing import Any
 
@@ -34,8 +35,10 @@ def snippets() -> list[str]:
     import string
 
     code = inspect.getsource(fractions) + inspect.getsource(string)
-    chunks = [c.strip("\n") for c in code.split("\n\n\n") if c.strip()]
-    return [c[:600] for c in chunks if not c.startswith(('"""', "#", "import", "from"))]
+    chunks = [textwrap.dedent(c.strip("\n")) for c in code.split("\n\n")]
+    # Turns in MTPB are a few lines of code long: keep up to 8 lines of code-like chunks.
+    starts = ("def ", "class ", "if ", "for ", "return ", "self.")
+    return ["\n".join(c.splitlines()[:8]) for c in chunks if c.startswith(starts)]
 
 
 def history_of(model: CodeModel, tokens: int) -> list[tuple[str, str]]:

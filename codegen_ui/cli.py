@@ -124,6 +124,58 @@ def _default_out(settings: Settings) -> Path:
     return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
 
 
+def _add_bench(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench", help="measure the engine against plain float32 transformers (slow: minutes)"
+    )
+    bench.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    bench.add_argument(
+        "--model",
+        help="model folder or hub id (default: codegen-350M-mono's architecture "
+        "with random weights, built and cached on first use)",
+    )
+    bench.add_argument("--repeats", type=int, default=3, help="repetitions (medians quoted)")
+    bench.add_argument(
+        "--histories", default="0,500,1000,1500", help="history sizes in tokens, comma-separated"
+    )
+    bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
+    bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
+    bench.add_argument("--turn-tokens", type=int, default=48, help="most tokens a session turn")
+    bench.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from codegen_ui.bench import Plan, run, table
+
+    try:
+        histories = tuple(int(h) for h in args.histories.split(","))
+    except ValueError:
+        raise CliError(f"--histories must be whole numbers, not {args.histories!r}") from None
+    if args.model:
+        model = args.model
+    else:
+        from codegen_ui.benchmodel import build
+
+        print("building the benchmark model (first time only) ...", file=sys.stderr)
+        model = str(build())
+    plan = Plan(
+        model, args.repeats, histories, args.session_turns, args.new_tokens, args.turn_tokens
+    )
+    try:
+        result = run(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    print(table(result))
+    if args.json_path:
+        out = Path(args.json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -137,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     _add_model_flags(run)
     run.set_defaults(func=cmd_run)
+    _add_bench(sub)
     return parser
 
 
