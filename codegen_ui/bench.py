@@ -38,7 +38,7 @@ class Plan:
     histories: tuple[int, ...] = (0, 500, 1000, 1500)  # history sizes for time to first token
     session_turns: int = 10
     new_tokens: int = 64  # decode measurement length
-    turn_tokens: int = 48  # the most tokens of each scripted session turn
+    turn_tokens: int = 32  # the most tokens of each scripted session turn
 
 
 def child_config(plan: Plan, engine: str) -> dict[str, Any]:

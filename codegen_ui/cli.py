@@ -140,7 +140,7 @@ def _add_bench(sub: Any) -> None:
     )
     bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
     bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
-    bench.add_argument("--turn-tokens", type=int, default=48, help="most tokens a session turn")
+    bench.add_argument("--turn-tokens", type=int, default=32, help="most tokens a session turn")
     bench.set_defaults(func=cmd_bench)
 
 

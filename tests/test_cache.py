@@ -108,7 +108,7 @@ def converse(model, params: SamplingParams) -> Iterator[tuple[str, Finished]]:  
     yield complete(model, render_prompt(histories[0][2:], "Print a."), params)  # oldest trimmed
 
 
-# A tiny-model cache buffer holds 256 tokens of 1 KiB: 300 kB keeps one, forcing evictions.
+# Tiny-model caches take 1 KiB a token in 256-token steps: 300 kB keeps at most one.
 @pytest.mark.parametrize("budget", [64 * MIB, 300_000])
 def test_greedy_multi_turn_is_token_identical_with_and_without_cache(model, budget: int) -> None:  # type: ignore[no-untyped-def]
     params = SamplingParams(max_new_tokens=16)
@@ -120,10 +120,10 @@ def test_greedy_multi_turn_is_token_identical_with_and_without_cache(model, budg
     assert [d.prompt_tokens for _, d in cached] == [d.prompt_tokens for _, d in plain]
     assert all(d.reused_tokens == 0 for _, d in plain)
     reused = [d.reused_tokens for _, d in cached]
-    assert all(r > 0 for r in reused[2:])  # at the least the preamble is shared
-    if budget == 300_000:
+    if budget == 300_000:  # caches came and went, the text did not change
         assert model.kv.evictions > 0
     else:  # later turns of each session encode only their new tokens
+        assert all(r > 0 for r in reused[2:])
         assert sum(reused) > sum(d.prompt_tokens for _, d in cached) // 2
 
 
