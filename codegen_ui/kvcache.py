@@ -4,7 +4,8 @@ transformers' `DynamicLayer` appends each new token with `torch.cat`, copying th
 of every layer per token: at a 1,500-token history that is ~240 MB of copying per token for
 codegen-350M, more than the int8 weights themselves. `GrowingLayer` keeps a buffer with spare
 room (grown 256 tokens at a time) and hands attention views of its filled part, so appending
-one token writes one token. Imported only by the transformers backend (it imports torch and transformers).
+one token writes one token. Imported only by the transformers backend (it imports torch and
+transformers).
 """
 
 from __future__ import annotations
