@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,16 @@ def build(path: Path | None = None, seed: int = 0) -> Path:
     from transformers import CodeGenConfig, CodeGenForCausalLM
 
     path = path or default_dir()
-    if (path / "config.json").exists() and (path / "tokenizer.json").exists():
+    if (path / "config.json").exists():
         return path
-    path.mkdir(parents=True, exist_ok=True)
-    build_tokenizer(path)
+    # Built beside and renamed into place, so an interrupted build is never taken for a model.
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    build_tokenizer(partial)
     config = CodeGenConfig(**CODEGEN_350M, bos_token_id=0, eos_token_id=0)
     torch.manual_seed(seed)
-    model = CodeGenForCausalLM(config)
-    # Written last, so a half-built folder is rebuilt rather than used.
-    model.save_pretrained(path)
+    CodeGenForCausalLM(config).save_pretrained(partial)
+    shutil.rmtree(path, ignore_errors=True)  # an unfinished folder from an older build
+    partial.rename(path)
     return path

@@ -156,9 +156,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.model:
         model = args.model
     else:
-        from codegen_ui.benchmodel import build
+        from codegen_ui.benchmodel import build, default_dir
 
-        print("building the benchmark model (first time only) ...", file=sys.stderr)
+        if not (default_dir() / "config.json").exists():
+            print("building the benchmark model (once, about a minute) ...", file=sys.stderr)
         model = str(build())
     plan = Plan(
         model, args.repeats, histories, args.session_turns, args.new_tokens, args.turn_tokens
