@@ -1,4 +1,4 @@
-"""The benchmark's child process: load one configuration, measure it, print one JSON line.
+"""The benchmark's child processes: measure, print one JSON line.
 
 Run as `python -m codegen_ui.benchwork '<json config>'` by `codegen_ui.bench`. The prompts are
 the app's own conversational format, with code from Python's standard library as the turns, so
@@ -75,37 +75,74 @@ def rss_mib() -> float:
     return float(psutil.Process().memory_info().rss / MIB)
 
 
-def measure(config: dict[str, Any]) -> dict[str, Any]:
-    from codegen_ui.model import load_model
-
-    model = load_model(config["model"], device="cpu", **config["options"])
-    loaded = rss_mib()
-    generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # warm-up: first-call overheads
+def decode_rate(model: CodeModel, config: dict[str, Any]) -> float:
+    """Tokens per second after the first token, from a short prompt."""
     _, done = generate(model, render_prompt([], INSTRUCTIONS[1]), config["new_tokens"])
-    decode = (done.new_tokens - 1) / max(done.total_s - done.first_token_s, 1e-9)
-    ttft = {}
-    for size in config["histories"]:
-        history = history_of(model, size)
-        if config["options"]["cache_mib"]:
-            # The previous turn has just been generated, as in a session: its cache is warm.
-            generate(model, render_prompt(history, INSTRUCTIONS[2]), 16)
-        # The same prompt for every engine: the previous turn's code is fixed, not generated,
-        # so the engine re-reads it too (its cache holds the generated code, which differs).
-        history.append((INSTRUCTIONS[2], snippets()[0]))
-        _, done = generate(model, render_prompt(history, INSTRUCTIONS[3]), 1)
-        ttft[str(size)] = done.first_token_s
+    return (done.new_tokens - 1) / max(done.total_s - done.first_token_s, 1e-9)
+
+
+def first_token(model: CodeModel, size: int, warm: bool) -> float:
+    """Seconds to the first token of a new turn after a history of about `size` tokens."""
+    history = history_of(model, size)
+    if warm:  # the previous turn has just been generated, as in a session: its cache is warm
+        generate(model, render_prompt(history, INSTRUCTIONS[2]), 16)
+    # The same prompt for every engine: the previous turn's code is fixed, not generated,
+    # so the engine re-reads it too (its cache holds the generated code, which differs).
+    history.append((INSTRUCTIONS[2], snippets()[0]))
+    _, done = generate(model, render_prompt(history, INSTRUCTIONS[3]), 1)
+    return done.first_token_s
+
+
+def session(model: CodeModel, config: dict[str, Any]) -> float:
+    """Seconds for a scripted session of `session_turns` turns."""
     start = time.perf_counter()
-    history = []
+    history: list[tuple[str, str]] = []
     for turn in range(config["session_turns"]):
         instruction = INSTRUCTIONS[turn % len(INSTRUCTIONS)]
         raw, _ = generate(model, render_prompt(history, instruction), config["turn_tokens"])
         history.append((instruction, cut(raw, turn)))
-    session = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def speed(config: dict[str, Any]) -> dict[str, Any]:
+    """Both engines in this one process, each figure measured for one right after the other,
+    so that the load of a shared machine falls on both alike; one dict per repetition."""
+    from codegen_ui.model import load_model
+
+    models = {
+        name: load_model(config["model"], device="cpu", **options)
+        for name, options in config["engines"].items()
+    }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    for model in models.values():
+        generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
+    for rep in range(config["repeats"]):
+        order = list(models.items())[:: 1 if rep % 2 == 0 else -1]
+        figures: dict[str, dict[str, Any]] = {name: {"ttft_s": {}} for name in models}
+        for name, model in order:
+            figures[name]["describe"] = model.describe()
+            figures[name]["decode_tok_s"] = decode_rate(model, config)
+        for size in config["histories"]:
+            for name, model in order:
+                warm = bool(config["engines"][name]["cache_mib"])
+                figures[name]["ttft_s"][str(size)] = first_token(model, size, warm)
+        for name, model in order:
+            figures[name]["session_s"] = session(model, config)
+        for name in models:
+            runs[name].append(figures[name])
+    return runs
+
+
+def memory(config: dict[str, Any]) -> dict[str, Any]:
+    """Resident memory of one engine alone: after loading, and after a long history and a
+    short session (its caches included)."""
+    from codegen_ui.model import load_model
+
+    model = load_model(config["model"], device="cpu", **config["options"])
+    loaded = rss_mib()
+    first_token(model, max(config["histories"]), bool(config["options"]["cache_mib"]))
+    session(model, config | {"session_turns": 3})
     return {
-        "describe": model.describe(),
-        "decode_tok_s": decode,
-        "ttft_s": ttft,
-        "session_s": session,
         "rss_loaded_mib": loaded,
         "rss_end_mib": rss_mib(),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -146,7 +183,8 @@ def _stepwise_logits(model: Any, ids: list[int]) -> Any:
     return torch.stack(rows)
 
 
+TASKS = {"speed": speed, "memory": memory, "agreement": agreement}
+
 if __name__ == "__main__":
     cfg = json.loads(sys.argv[1])
-    result = agreement(cfg) if cfg["task"] == "agreement" else measure(cfg)
-    print(json.dumps(result))
+    print(json.dumps(TASKS[cfg["task"]](cfg)))
