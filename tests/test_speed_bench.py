@@ -1,5 +1,6 @@
-"""The benchmark's plumbing on the tiny model: one child measurement in-process, the medians,
-ratios and table, the CLI's argument errors. No speed is asserted: timings are the benchmark's."""
+"""The benchmark's plumbing on the tiny model: the children's measurements in-process, the
+medians, ratios and table, the CLI's argument errors. No speed is asserted: timings are the
+benchmark's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codegen_ui.bench import median_of, ratios, table
-from codegen_ui.benchwork import cut, history_of, measure
+from codegen_ui.benchwork import cut, history_of, memory, speed
 from codegen_ui.cli import main
 
 
@@ -30,13 +31,21 @@ def test_cut_keeps_a_leading_part_of_the_completion() -> None:
 def figures(tiny_model_dir: Path) -> dict[str, object]:
     config = {
         "model": str(tiny_model_dir),
+        "repeats": 2,
         "histories": [0, 120],
         "session_turns": 2,
         "new_tokens": 6,
         "turn_tokens": 6,
     }
-    base = measure(config | {"options": {"precision": "exact", "cache_mib": 0}})
-    eng = measure(config | {"options": {"precision": "fast", "cache_mib": 64}})
+    engines = {
+        "baseline": {"precision": "exact", "cache_mib": 0},
+        "engine": {"precision": "fast", "cache_mib": 64},
+    }
+    runs = speed(config | {"engines": engines})
+    assert [len(r) for r in runs.values()] == [2, 2]
+    base, eng = runs["baseline"][0], runs["engine"][0]
+    base |= memory(config | {"options": engines["baseline"]})
+    eng |= memory(config | {"options": engines["engine"]})
     return {"baseline": base, "engine": eng}
 
 
