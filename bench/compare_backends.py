@@ -23,13 +23,17 @@ def torch_candidate(folder: Path, fast: bool) -> Callable[[list[int], int], tupl
     import torch
 
     from codegen_ui.hf import TransformersModel
+    from codegen_ui.kvcache import new_cache
 
     model = TransformersModel.load(str(folder), "cpu", precision="fast" if fast else "exact").model
 
     def run(prompt: list[int], new: int) -> tuple[float, float]:
+        cache = new_cache(model.config.n_layer)  # the app's in-place cache
         with torch.inference_mode():
             start = time.perf_counter()
-            out = model(input_ids=torch.tensor([prompt]), use_cache=True, logits_to_keep=1)
+            out = model(
+                input_ids=torch.tensor([prompt]), cache=cache, use_cache=True, logits_to_keep=1
+            )
             token = out.logits[0, -1].argmax().view(1, 1)
             prefill = time.perf_counter() - start
             start = time.perf_counter()

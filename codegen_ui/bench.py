@@ -115,6 +115,11 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
         "engine": eng,
         "runs": runs,
         "ratios": ratios(base, eng, max(plan.histories)),
+        # Each repetition's pair was measured back to back, under the same load.
+        "ratios_by_repetition": [
+            ratios(b, e, max(plan.histories))
+            for b, e in zip(runs["baseline"], runs["engine"], strict=True)
+        ],
         "agreement": agree,
     }
 
@@ -169,6 +174,10 @@ def table(result: dict[str, Any]) -> str:
         f"greedy next token of {agree['describe']} agrees with float32 at "
         f"{agree['agree']:.1%} of {agree['positions']} positions",
         "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),
+        *(
+            f"  repetition {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in rep.items())
+            for i, rep in enumerate(result.get("ratios_by_repetition", []), 1)
+        ),
         f"medians of {result['plan']['repeats']} repetitions on {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores",
     ]
