@@ -77,7 +77,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
-    model = load_model(settings.model, settings.device)
+    model = load_model(
+        settings.model, settings.device, precision=settings.precision, cache_mib=settings.cache_mib
+    )
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
     )
@@ -176,7 +178,13 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         problems = select(load_problems(fetch_data(args.data)), args.problems)
         # A file from another configuration fails here, before the model loads.
         before = set(ResultsFile(out, config).results)
-        model = load_model(settings.model, settings.device, lambda m: print(m, file=sys.stderr))
+        model = load_model(
+            settings.model,
+            settings.device,
+            lambda m: print(m, file=sys.stderr),
+            precision=settings.precision,
+            cache_mib=settings.cache_mib,
+        )
         start = time.monotonic()
         results = run_benchmark(problems, model, config, out, args.samples, args.workers)
         wall = time.monotonic() - start
@@ -327,6 +335,59 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _add_bench(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench", help="measure the engine against plain float32 transformers (slow: minutes)"
+    )
+    bench.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    bench.add_argument(
+        "--model",
+        help="model folder or hub id (default: codegen-350M-mono's architecture "
+        "with random weights, built and cached on first use)",
+    )
+    bench.add_argument("--repeats", type=int, default=3, help="repetitions (medians quoted)")
+    bench.add_argument(
+        "--histories", default="0,500,1000,1500", help="history sizes in tokens, comma-separated"
+    )
+    bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
+    bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
+    bench.add_argument("--turn-tokens", type=int, default=32, help="most tokens a session turn")
+    bench.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from codegen_ui.bench import Plan, run, table
+
+    try:
+        histories = tuple(int(h) for h in args.histories.split(","))
+    except ValueError:
+        raise CliError(f"--histories must be whole numbers, not {args.histories!r}") from None
+    if args.model:
+        model = args.model
+    else:
+        from codegen_ui.benchmodel import build, default_dir
+
+        if not (default_dir() / "config.json").exists():
+            print("building the benchmark model (once, about a minute) ...", file=sys.stderr)
+        model = str(build())
+    plan = Plan(
+        model, args.repeats, histories, args.session_turns, args.new_tokens, args.turn_tokens
+    )
+    try:
+        result = run(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    print(table(result))
+    if args.json_path:
+        out = Path(args.json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
@@ -345,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_replay(sub)
     _add_serve(sub)
+    _add_bench(sub)
     return parser
 
 

@@ -3,8 +3,10 @@
 It owns the tokenizer, the torch model and the decoding loop (greedy or temperature + top-p
 with a seeded generator), and stops as soon as the text is a complete turn. Token ids are the
 source of truth for what the model has seen: `PrefixIds` remembers the ids of recent prompts and
-completions, so the next turn's prompt reuses them instead of re-tokenising decoded text.
-It does not know about sessions, kernels or notebooks.
+completions, so the next turn's prompt reuses them instead of re-tokenising decoded text, and a
+`KVStore` keeps the model state (KV cache) of those ids, so the next turn encodes only its new
+tokens. Weights come in two precisions (see `codegen_ui.weights`): "exact" (float32) and "fast"
+(int8 on CPU, float16 on CUDA). It does not know about sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from codegen_ui.cache import Entry, KVStore
 from codegen_ui.model import (
     Delta,
     Event,
@@ -28,6 +31,8 @@ from codegen_ui.model import (
 )
 from codegen_ui.prefix import PrefixIds
 from codegen_ui.prompt import is_complete
+
+MIB = 2**20
 
 
 def pick_device(requested: str) -> str:
@@ -40,12 +45,15 @@ def pick_device(requested: str) -> str:
     return requested
 
 
-def _load_parts(name: str, device: str) -> tuple[Any, Any]:
+def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, Any]:
     """Tokenizer and model, from the local cache or folder first, the hub second."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    cuda = device.startswith("cuda")
+    dtype = torch.float16 if cuda and precision == "fast" else torch.float32
+    # Memory-mapped weights stay resident (and mapped) after int8 conversion replaces them.
+    extra = {"disable_mmap": True} if not cuda and precision == "fast" else {}
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     # The hub client retries an unreachable host for about a minute; ask the network once first.
     online = not local_only and hub_reachable()
@@ -55,7 +63,7 @@ def _load_parts(name: str, device: str) -> tuple[Any, Any]:
         try:
             tok = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
             model = AutoModelForCausalLM.from_pretrained(
-                name, dtype=dtype, local_files_only=local_files_only
+                name, dtype=dtype, local_files_only=local_files_only, **extra
             )
             return tok, model
         except (OSError, ValueError) as exc:  # not cached, no network, not a model folder
@@ -92,7 +100,15 @@ def _explain(name: str, exc: Exception | None, online: bool) -> str:
 class TransformersModel:
     """A causal LM from transformers behind the CodeModel protocol; one generation at a time."""
 
-    def __init__(self, name: str, tokenizer: Any, model: Any, device: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        tokenizer: Any,
+        model: Any,
+        device: str,
+        cache_mib: int = 512,
+        precision_note: str = "",
+    ) -> None:
         self.name = name
         self.tokenizer = tokenizer
         self.model = model.eval()
@@ -102,28 +118,38 @@ class TransformersModel:
         # Ids past the tokenizer's vocabulary are padding rows of the embedding: never sample them.
         self.valid_vocab = len(tokenizer)
         self.prefixes = PrefixIds(self.encode, self.decode)
+        self.kv = KVStore(cache_mib * MIB)
+        self.n_layers = int(getattr(model.config, "n_layer", 0))
+        self.precision_note = precision_note
         self._lock = threading.Lock()
 
     @classmethod
     def load(
-        cls, name: str, device: str = "auto", progress: Callable[[str], None] | None = None
+        cls,
+        name: str,
+        device: str = "auto",
+        progress: Callable[[str], None] | None = None,
+        precision: str = "fast",
+        cache_mib: int = 512,
     ) -> TransformersModel:
+        from codegen_ui.weights import make_fast
+
         report = progress or (lambda _msg: None)
         report(f"loading {name}")
         try:
             chosen = pick_device(device)
         except ModuleNotFoundError as exc:
-            raise ModelLoadError(
-                f"cannot load model {name!r}: {exc.name} is not installed"
-            ) from exc
-        tok, model = _load_parts(name, chosen)
+            missing = f"{exc.name} is not installed"
+            raise ModelLoadError(f"cannot load model {name!r}: {missing}") from exc
+        tok, model = _load_parts(name, chosen, precision)
         model.to(chosen)
+        note = make_fast(model, chosen) if precision == "fast" else ""
         report(f"loaded {name} on {chosen}")
-        return cls(name, tok, model, chosen)
+        return cls(name, tok, model, chosen, cache_mib=cache_mib, precision_note=note)
 
     def describe(self) -> str:
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
-        return f"{self.name} on {self.device} ({dtype})"
+        return f"{self.name} on {self.device} ({self.precision_note or dtype})"
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
@@ -148,30 +174,35 @@ class TransformersModel:
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None
     ) -> Iterator[Event]:
         start = time.perf_counter()
-        ids, reused = self.prefixes.ids_for(prompt)
+        ids, _ = self.prefixes.ids_for(prompt)
         generated: list[int] = []
         text, first_token_s = "", 0.0
         reason: StopReason = "length"
-        for token in self._tokens(ids, params):
-            if not generated:
-                first_token_s = time.perf_counter() - start
-            if token == self.eos_id:
-                reason = "eos"
-                break
-            generated.append(token)
-            new_text = self.decode(generated)
-            # A trailing U+FFFD is half of a multi-byte character: wait for the rest.
-            if not new_text.endswith("\ufffd") and len(new_text) > len(text):
-                yield Delta(new_text[len(text) :])
-                text = new_text
-            if is_complete(text):
-                reason = "complete"
-                break
-            if cancel is not None and cancel.is_set():
-                reason = "cancelled"
-                break
-            if len(generated) >= params.max_new_tokens:
-                break
+        cache, reused = self._cache_for(ids)
+        tokens = self._tokens(ids, params, cache, reused)
+        try:
+            for token in tokens:
+                if not generated:
+                    first_token_s = time.perf_counter() - start
+                if token == self.eos_id:
+                    reason = "eos"
+                    break
+                generated.append(token)
+                new_text = self.decode(generated)
+                # A trailing U+FFFD is half of a multi-byte character: wait for the rest.
+                if not new_text.endswith("\ufffd") and len(new_text) > len(text):
+                    yield Delta(new_text[len(text) :])
+                    text = new_text
+                if is_complete(text):
+                    reason = "complete"
+                    break
+                if cancel is not None and cancel.is_set():
+                    reason = "cancelled"
+                    break
+                if len(generated) >= params.max_new_tokens:
+                    break
+        finally:
+            tokens.close()  # puts the cache back in the store at once
         self.prefixes.remember(ids + generated)
         yield Finished(
             stop_reason=reason,
@@ -182,20 +213,53 @@ class TransformersModel:
             total_s=time.perf_counter() - start,
         )
 
-    def _tokens(self, ids: list[int], params: SamplingParams) -> Iterator[int]:
-        """Decode token by token with a KV cache; the caller decides when to stop."""
+    def _tokens(
+        self, ids: list[int], params: SamplingParams, cache: Any, start: int
+    ) -> Generator[int, None, None]:
+        """Decode token by token with a KV cache that already holds ids[:start].
+
+        The caller decides when to stop; once the generator is closed the cache goes back to
+        the store holding exactly the ids it has read.
+        """
         import torch
 
         generator = torch.Generator(device=self.device)
         generator.manual_seed(params.seed if params.seed is not None else 0)
-        with torch.inference_mode():
-            inputs = torch.tensor([ids], device=self.device)
-            out = self.model(input_ids=inputs, use_cache=True, logits_to_keep=1)
-            while True:
-                token = self._pick(out.logits[0, -1], params, generator)
-                yield token
-                inputs = torch.tensor([[token]], device=self.device)
-                out = self.model(input_ids=inputs, cache=out.cache, use_cache=True)
+        read = list(ids[:start])  # ids the cache holds; grows only after a forward succeeds
+        try:
+            with torch.inference_mode():
+                inputs = torch.tensor([ids[start:]], device=self.device)
+                out = self.model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
+                read = list(ids)
+                while True:
+                    token = self._pick(out.logits[0, -1], params, generator)
+                    yield token
+                    inputs = torch.tensor([[token]], device=self.device)
+                    out = self.model(input_ids=inputs, cache=cache, use_cache=True)
+                    read.append(token)
+        finally:
+            self._store(cache, read, len(ids))
+
+    def _cache_for(self, ids: list[int]) -> tuple[Any, int]:
+        """A KV cache holding a prefix of `ids` (at most all but the last id) and its length."""
+        from codegen_ui.kvcache import copy_prefix, crop_to, new_cache
+
+        match = self.kv.match(ids)
+        if match is None:
+            return new_cache(self.n_layers), 0
+        # The last prompt id must be fed to the model to get the next token's logits.
+        keep = min(match.shared, len(ids) - 1)
+        if match.owned:
+            crop_to(match.entry.state, keep)
+            return match.entry.state, keep
+        return copy_prefix(match.entry.state, keep), keep
+
+    def _store(self, cache: Any, read: list[int], prompt_len: int) -> None:
+        from codegen_ui.kvcache import cache_nbytes, seq_length
+
+        if seq_length(cache) != len(read):  # a forward pass failed half-way: state unknown
+            return
+        self.kv.put(Entry(tuple(read), min(prompt_len, len(read)), cache, cache_nbytes(cache)))
 
     def _pick(self, logits: Any, params: SamplingParams, generator: Any) -> int:
         import torch

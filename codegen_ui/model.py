@@ -75,9 +75,19 @@ class CodeModel(Protocol):
 
 
 def load_model(
-    name_or_path: str, device: str = "auto", progress: Callable[[str], None] | None = None
+    name_or_path: str,
+    device: str = "auto",
+    progress: Callable[[str], None] | None = None,
+    precision: str = "fast",
+    cache_mib: int = 512,
 ) -> CodeModel:
-    """Load a transformers causal LM by hub id or local folder; raises ModelLoadError."""
+    """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
+
+    `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
+    bounds the KV caches kept across turns (0: none).
+    """
     from codegen_ui.hf import TransformersModel
 
-    return TransformersModel.load(name_or_path, device=device, progress=progress)
+    return TransformersModel.load(
+        name_or_path, device=device, progress=progress, precision=precision, cache_mib=cache_mib
+    )

@@ -69,6 +69,13 @@ class Settings:
     # Largest image (or other rich output) kept, in KiB of its encoded form.
     output_image_kb: int = 5120
 
+    # speed
+    # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere.
+    precision: str = "fast"
+    # MiB of KV caches kept across turns, for all sessions together (least recently used go
+    # first); 0 re-encodes the whole prompt every turn. ~160 KiB a token for codegen-350M.
+    cache_mib: int = 512
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `CODEGEN_UI_<FIELD>` variables over the defaults."""
@@ -106,6 +113,10 @@ class Settings:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
         _validate_kernel(self)
+        if self.precision not in ("fast", "exact"):
+            raise SettingsError(f"precision must be fast or exact, not {self.precision!r}")
+        if self.cache_mib < 0:
+            raise SettingsError("cache_mib must be 0 (no cache) or more")
         return self
 
 

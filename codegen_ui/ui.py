@@ -7,6 +7,7 @@ the app (`build_app`) is separate from launching it (`launch`), so tests can lau
 
 from __future__ import annotations
 
+import functools
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -255,7 +256,12 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
 def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
-        holder = ModelHolder(settings.model, settings.device).start()
+        from codegen_ui.model import load_model
+
+        loader = functools.partial(
+            load_model, precision=settings.precision, cache_mib=settings.cache_mib
+        )
+        holder = ModelHolder(settings.model, settings.device, loader=loader).start()
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()

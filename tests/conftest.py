@@ -22,7 +22,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
     from codegen_ui.model import load_model
 
-    return load_model(str(tiny_model_dir), device="cpu")
+    return load_model(str(tiny_model_dir), device="cpu", precision="exact")
 
 
 @pytest.fixture

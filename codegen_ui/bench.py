@@ -1,0 +1,184 @@
+"""The benchmark: the app's engine against plain float32 transformers, on the same model.
+
+Speed is measured in one child process holding both models, each figure for the baseline and
+then at once for the engine (order alternating by repetition), so the load of a shared machine
+falls on both alike; medians over repetitions. Memory is measured with each engine alone in a
+child of its own. Measured through the model seam (`stream`), greedy, as the session drives it:
+  - decode tokens/s after the first token;
+  - time to first token for a new turn after a history of about H tokens, where the previous
+    turn (the history) has just been generated, as in a conversation;
+  - the total time of a scripted session of several turns;
+  - resident memory after loading, and peak.
+The baseline re-encodes the whole prompt each turn (no cache) in float32; the engine is what
+`load_model` gives by default. A separate child reports how often the fast weights' greedy next
+token agrees with float32. It prints a table and can write the figures as JSON; it does not
+decide anything about the app.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+# The baseline: float32, the whole prompt re-encoded each turn. The engine: Settings' defaults.
+BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0}
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: str  # folder or hub id
+    repeats: int = 3
+    histories: tuple[int, ...] = (0, 500, 1000, 1500)  # history sizes for time to first token
+    session_turns: int = 10
+    new_tokens: int = 64  # decode measurement length
+    turn_tokens: int = 32  # the most tokens of each scripted session turn
+
+
+def engine_options() -> dict[str, dict[str, Any]]:
+    from codegen_ui.settings import Settings
+
+    defaults = Settings.from_env()
+    engine = {"precision": defaults.precision, "cache_mib": defaults.cache_mib}
+    return {"baseline": BASELINE, "engine": engine}
+
+
+def child_config(plan: Plan, task: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "task": task,
+        "model": plan.model,
+        "repeats": plan.repeats,
+        "histories": list(plan.histories),
+        "session_turns": plan.session_turns,
+        "new_tokens": plan.new_tokens,
+        "turn_tokens": plan.turn_tokens,
+        **extra,
+    }
+
+
+def run_child(config: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen_ui.benchwork", json.dumps(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(lines[-1]))
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per metric, the median over repetitions (nested dicts of numbers)."""
+    out: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            out[key] = median_of([r[key] for r in runs])
+        elif isinstance(value, (int, float)):
+            out[key] = statistics.median(r[key] for r in runs)
+        else:
+            out[key] = value
+    return out
+
+
+def ratios(base: dict[str, Any], eng: dict[str, Any], largest: int) -> dict[str, float]:
+    ttft = eng["ttft_s"][str(largest)] / base["ttft_s"][str(largest)]
+    result = {
+        "decode_speedup": eng["decode_tok_s"] / base["decode_tok_s"],
+        f"ttft_{largest}_ratio": ttft,
+        "session_speedup": base["session_s"] / eng["session_s"],
+    }
+    return result
+
+
+def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
+    engines = engine_options()
+    progress(f"speed, {plan.repeats} repetitions, both engines in one process ...")
+    runs = run_child(child_config(plan, "speed", engines=engines))
+    base, eng = median_of(runs["baseline"]), median_of(runs["engine"])
+    for name, figures in (("baseline", base), ("engine", eng)):
+        progress(f"memory of the {name} alone ...")
+        figures |= run_child(child_config(plan, "memory", options=engines[name]))
+    progress("agreement of the engine's greedy next token with float32 ...")
+    agree = run_child({"task": "agreement", "model": plan.model})
+    return {
+        "machine": machine(),
+        "model": plan.model,
+        "plan": plan.__dict__ | {"histories": list(plan.histories)},
+        "baseline": base,
+        "engine": eng,
+        "runs": runs,
+        "ratios": ratios(base, eng, max(plan.histories)),
+        # Each repetition's pair was measured back to back, under the same load.
+        "ratios_by_repetition": [
+            ratios(b, e, max(plan.histories))
+            for b, e in zip(runs["baseline"], runs["engine"], strict=True)
+        ],
+        "agreement": agree,
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The figures as a text table: baseline, engine, and engine over baseline."""
+    base, eng = result["baseline"], result["engine"]
+    rows = [("decode tokens/s", base["decode_tok_s"], eng["decode_tok_s"])]
+    rows += [
+        (f"first token after a {h}-token history (s)", base["ttft_s"][h], eng["ttft_s"][h])
+        for h in base["ttft_s"]
+    ]
+    rows += [
+        (
+            f"{result['plan']['session_turns']}-turn scripted session (s)",
+            base["session_s"],
+            eng["session_s"],
+        ),
+        ("resident after load (MiB)", base["rss_loaded_mib"], eng["rss_loaded_mib"]),
+        ("resident at end (MiB)", base["rss_end_mib"], eng["rss_end_mib"]),
+        ("peak resident, loading included (MiB)", base["peak_rss_mib"], eng["peak_rss_mib"]),
+    ]
+    lines = [f"{'':42}{'baseline':>10}{'engine':>10}{'engine/baseline':>17}"]
+    lines += [
+        f"{n:42}{b:>10.3f}{e:>10.3f}{e / b if b else float('nan'):>17.3f}" for n, b, e in rows
+    ]
+    agree = result["agreement"]
+    lines += [
+        f"baseline: {base['describe']}, whole prompt re-encoded every turn",
+        f"engine: {eng['describe']}, KV cache kept across turns",
+        f"greedy next token of {agree['describe']} agrees with float32 at "
+        f"{agree['agree']:.1%} of {agree['positions']} positions",
+        "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),
+        *(
+            f"  repetition {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in rep.items())
+            for i, rep in enumerate(result.get("ratios_by_repetition", []), 1)
+        ),
+        f"medians of {result['plan']['repeats']} repetitions on {result['machine']['cpu']}, "
+        f"{result['machine']['cores']} cores",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""The benchmark's child processes: measure, print one JSON line.
+
+Run as `python -m codegen_ui.benchwork '<json config>'` by `codegen_ui.bench`. The prompts are
+the app's own conversational format, with code from Python's standard library as the turns, so
+token counts are realistic; completions are cut at a point that moves from turn to turn, as the
+paper's rules cut real ones (random weights rarely trigger those rules themselves).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import resource
+import sys
+import textwrap
+import time
+from typing import Any
+
+from codegen_ui.model import CodeModel, Finished, SamplingParams
+from codegen_ui.prompt import render_prompt
+
+MIB = 2**20
+INSTRUCTIONS = [
+    "Write a function that parses the arguments.",
+    "Print the result.",
+    "Define a class for the table.",
+    "Sort the rows by the second column.",
+    "Count the words in the text.",
+]
+
+
+def snippets() -> list[str]:
+    """Function-sized chunks of standard-library code to stand for turns' code."""
+    import fractions
+    import string
+
+    code = inspect.getsource(fractions) + inspect.getsource(string)
+    chunks = [textwrap.dedent(c.strip("\n")) for c in code.split("\n\n")]
+    # Turns in MTPB are a few lines of code long: keep up to 8 lines of code-like chunks.
+    starts = ("def ", "class ", "if ", "for ", "return ", "self.")
+    return ["\n".join(c.splitlines()[:8]) for c in chunks if c.startswith(starts)]
+
+
+def history_of(model: CodeModel, tokens: int) -> list[tuple[str, str]]:
+    """Whole turns whose prompt is just under `tokens` long (empty for 0)."""
+    history: list[tuple[str, str]] = []
+    for i, code in enumerate(snippets() * 4):
+        turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)
+        if model.count_tokens(render_prompt([*history, turn], "x")) > tokens:
+            break
+        history.append(turn)
+    return history
+
+
+def generate(model: CodeModel, prompt: str, max_new: int) -> tuple[str, Finished]:
+    text, done = "", None
+    for event in model.stream(prompt, SamplingParams(max_new_tokens=max_new)):
+        if isinstance(event, Finished):
+            done = event
+        else:
+            text += event.text
+    assert done is not None
+    return text, done
+
+
+def cut(raw: str, turn: int) -> str:
+    """The code a turn keeps: its first lines, fewer or more from turn to turn."""
+    lines = raw.splitlines()
+    return "\n".join(lines[: max(1, len(lines) * (turn % 3 + 1) // 4)]) or raw[:1]
+
+
+def rss_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss / MIB)
+
+
+def decode_rate(model: CodeModel, config: dict[str, Any]) -> float:
+    """Tokens per second after the first token, from a short prompt."""
+    _, done = generate(model, render_prompt([], INSTRUCTIONS[1]), config["new_tokens"])
+    return (done.new_tokens - 1) / max(done.total_s - done.first_token_s, 1e-9)
+
+
+def first_token(model: CodeModel, size: int, warm: bool) -> float:
+    """Seconds to the first token of a new turn after a history of about `size` tokens."""
+    history = history_of(model, size)
+    if warm:  # the previous turn has just been generated, as in a session: its cache is warm
+        generate(model, render_prompt(history, INSTRUCTIONS[2]), 16)
+    # The same prompt for every engine: the previous turn's code is fixed, not generated,
+    # so the engine re-reads it too (its cache holds the generated code, which differs).
+    history.append((INSTRUCTIONS[2], snippets()[0]))
+    _, done = generate(model, render_prompt(history, INSTRUCTIONS[3]), 1)
+    return done.first_token_s
+
+
+def session(model: CodeModel, config: dict[str, Any]) -> float:
+    """Seconds for a scripted session of `session_turns` turns."""
+    start = time.perf_counter()
+    history: list[tuple[str, str]] = []
+    for turn in range(config["session_turns"]):
+        instruction = INSTRUCTIONS[turn % len(INSTRUCTIONS)]
+        raw, _ = generate(model, render_prompt(history, instruction), config["turn_tokens"])
+        history.append((instruction, cut(raw, turn)))
+    return time.perf_counter() - start
+
+
+def speed(config: dict[str, Any]) -> dict[str, Any]:
+    """Both engines in this one process, each figure measured for one right after the other,
+    so that the load of a shared machine falls on both alike; one dict per repetition."""
+    from codegen_ui.model import load_model
+
+    models = {
+        name: load_model(config["model"], device="cpu", **options)
+        for name, options in config["engines"].items()
+    }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    for model in models.values():
+        generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
+    for rep in range(config["repeats"]):
+        order = list(models.items())[:: 1 if rep % 2 == 0 else -1]
+        figures: dict[str, dict[str, Any]] = {name: {"ttft_s": {}} for name in models}
+        for name, model in order:
+            figures[name]["describe"] = model.describe()
+            figures[name]["decode_tok_s"] = decode_rate(model, config)
+        for size in config["histories"]:
+            for name, model in order:
+                warm = bool(config["engines"][name]["cache_mib"])
+                figures[name]["ttft_s"][str(size)] = first_token(model, size, warm)
+        for name, model in order:
+            figures[name]["session_s"] = session(model, config)
+        for name in models:
+            runs[name].append(figures[name])
+    return runs
+
+
+def memory(config: dict[str, Any]) -> dict[str, Any]:
+    """Resident memory of one engine alone: after loading, and after a long history and a
+    short session (its caches included)."""
+    from codegen_ui.model import load_model
+
+    model = load_model(config["model"], device="cpu", **config["options"])
+    loaded = rss_mib()
+    first_token(model, max(config["histories"]), bool(config["options"]["cache_mib"]))
+    session(model, config | {"session_turns": 3})
+    return {
+        "rss_loaded_mib": loaded,
+        "rss_end_mib": rss_mib(),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def agreement(config: dict[str, Any], positions: int = 128) -> dict[str, Any]:
+    """How often the fast weights' greedy next token equals float32's, decoding token by token
+    (teacher-forced) through standard-library code, and the mean absolute deviation of the fast
+    logits relative to the spread of float32's."""
+    from codegen_ui.hf import TransformersModel
+
+    exact = TransformersModel.load(config["model"], device="cpu", precision="exact")
+    ids = exact.encode("\n\n".join(snippets()))[: 64 + positions]
+    ref = _stepwise_logits(exact, ids)
+    del exact
+    fast = TransformersModel.load(config["model"], device="cpu", precision="fast")
+    got = _stepwise_logits(fast, ids)
+    same = (ref.argmax(-1) == got.argmax(-1)).float().mean().item()
+    return {
+        "describe": fast.describe(),
+        "positions": int(ref.shape[0]),
+        "agree": same,
+        "relative_logit_deviation": ((got - ref).abs().mean() / ref.std()).item(),
+    }
+
+
+def _stepwise_logits(model: Any, ids: list[int]) -> Any:
+    """Logits after each id past the first 64, feeding one id per forward pass as decoding does."""
+    import torch
+
+    rows = []
+    with torch.inference_mode():
+        out = model.model(input_ids=torch.tensor([ids[:64]]), use_cache=True, logits_to_keep=1)
+        for token in ids[64:]:
+            rows.append(out.logits[0, -1, : model.valid_vocab])
+            out = model.model(input_ids=torch.tensor([[token]]), cache=out.cache, use_cache=True)
+    return torch.stack(rows)
+
+
+TASKS = {"speed": speed, "memory": memory, "agreement": agreement}
+
+if __name__ == "__main__":
+    cfg = json.loads(sys.argv[1])
+    print(json.dumps(TASKS[cfg["task"]](cfg)))

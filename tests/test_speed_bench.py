@@ -1,0 +1,84 @@
+"""The benchmark's plumbing on the tiny model: the children's measurements in-process, the
+medians, ratios and table, the CLI's argument errors. No speed is asserted: timings are the
+benchmark's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codegen_ui.bench import median_of, ratios, table
+from codegen_ui.benchwork import cut, history_of, memory, speed
+from codegen_ui.cli import main
+
+
+def test_history_of_stays_under_its_token_size(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    from codegen_ui.prompt import render_prompt
+
+    assert history_of(tiny_model, 0) == []
+    history = history_of(tiny_model, 300)
+    assert history and tiny_model.count_tokens(render_prompt(history, "x")) <= 300
+
+
+def test_cut_keeps_a_leading_part_of_the_completion() -> None:
+    raw = "a = 1\nb = 2\nc = 3\nd = 4"
+    assert [cut(raw, t) for t in range(3)] == ["a = 1", "a = 1\nb = 2", "a = 1\nb = 2\nc = 3"]
+    assert cut("x", 0) == "x"
+
+
+@pytest.fixture(scope="module")
+def figures(tiny_model_dir: Path) -> dict[str, object]:
+    config = {
+        "model": str(tiny_model_dir),
+        "repeats": 2,
+        "histories": [0, 120],
+        "session_turns": 2,
+        "new_tokens": 6,
+        "turn_tokens": 6,
+    }
+    engines = {
+        "baseline": {"precision": "exact", "cache_mib": 0},
+        "engine": {"precision": "fast", "cache_mib": 64},
+    }
+    runs = speed(config | {"engines": engines})
+    assert [len(r) for r in runs.values()] == [2, 2]
+    base, eng = runs["baseline"][0], runs["engine"][0]
+    base |= memory(config | {"options": engines["baseline"]})
+    eng |= memory(config | {"options": engines["engine"]})
+    return {"baseline": base, "engine": eng}
+
+
+def test_one_measurement_has_every_figure(figures) -> None:  # type: ignore[no-untyped-def]
+    base, eng = figures["baseline"], figures["engine"]
+    assert set(base["ttft_s"]) == {"0", "120"}
+    for result in (base, eng):
+        assert result["decode_tok_s"] > 0 and result["session_s"] > 0
+        assert result["peak_rss_mib"] >= result["rss_loaded_mib"] > 0
+    assert "float32" in base["describe"] and "int8" in eng["describe"]
+
+
+def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-def]
+    base, eng = figures["baseline"], figures["engine"]
+    slower = base | {"decode_tok_s": base["decode_tok_s"] / 2, "session_s": 9.0}
+    med = median_of([base, slower, base])
+    assert med["decode_tok_s"] == base["decode_tok_s"] and med["ttft_s"] == base["ttft_s"]
+    got = ratios(base, eng, 120)
+    assert got["decode_speedup"] == eng["decode_tok_s"] / base["decode_tok_s"]
+    assert got["ttft_120_ratio"] == eng["ttft_s"]["120"] / base["ttft_s"]["120"]
+    result = {
+        "baseline": base,
+        "engine": eng,
+        "ratios": got,
+        "plan": {"session_turns": 2, "repeats": 1},
+        "machine": {"cpu": "test cpu", "cores": 2},
+        "agreement": {"describe": "fast", "agree": 0.5, "positions": 4},
+    }
+    text = table(result)
+    assert "first token after a 120-token history" in text and "decode_speedup=" in text
+    assert "agrees with float32 at 50.0% of 4 positions" in text
+
+
+def test_bench_rejects_bad_histories(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--model", "x", "--histories", "0,lots"]) == 2
+    assert "--histories must be whole numbers" in capsys.readouterr().err
