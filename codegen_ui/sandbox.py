@@ -277,9 +277,10 @@ def bwrap_argv(base: Path, cwd: Path) -> list[str]:
             argv += ["--ro-bind", top, top]
     for name in ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # The private /tmp first: a Python or venv that lives under /tmp is bound over it after.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for root in python_roots():
         argv += ["--ro-bind", root, root]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     argv += ["--ro-bind", str(LAUNCHER), str(LAUNCHER)]
     argv += ["--bind", str(base), str(base)]
     if not cwd.is_relative_to(base):  # a folder the caller chose: writable, the only other one

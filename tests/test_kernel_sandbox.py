@@ -308,3 +308,12 @@ def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> Non
             assert result.status == "error", code
             assert "PermissionError" in text(result, "error"), code
         follow_up(two)
+
+
+def test_a_python_under_tmp_is_bound_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A venv in /tmp (a CI clone, say) must not vanish under the sandbox's own /tmp.
+    import codegen_ui.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "python_roots", lambda: ["/tmp/clone/.venv"])
+    argv = sandbox.bwrap_argv(Path("/tmp/kernels"), Path("/tmp/kernels/one"))
+    assert argv.index("--tmpfs") < argv.index("/tmp/clone/.venv")
