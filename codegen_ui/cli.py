@@ -39,7 +39,8 @@ def output_text(output: dict[str, Any]) -> str:
 
 def read_turns_file(path: str) -> list[str]:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # Not splitlines: U+2028 and the like are no line breaks in these files.
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:
         raise CliError(f"turns file {path!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

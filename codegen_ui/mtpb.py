@@ -89,7 +89,8 @@ def parse_problem(raw: dict[str, Any]) -> Problem:
 def load_problems(path: str | Path) -> list[Problem]:
     """Every problem in an MTPB file, in id order; raises MtpbError naming the bad line."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # Not splitlines: U+2028 and the like are no line breaks in these files.
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
     except OSError as exc:
         raise MtpbError(f"cannot read MTPB data {str(path)!r}: {exc.strerror or exc}") from None
     problems = []

@@ -76,7 +76,9 @@ class SampleResult:
         return self.outcome == "pass"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # ASCII only: model-written code may hold U+2028 or U+0085, which split lines for
+        # `str.splitlines` and many JSON-lines readers; escaped, a record stays one line.
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, line: str) -> SampleResult:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 PREAMBLE = "# Import libraries.\n\nimport numpy as np\n\n"
 EOS_TEXT = "<|endoftext|>"
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _PRINT = re.compile(r"^print", re.MULTILINE)
 _DEF = re.compile(r"^def", re.MULTILINE)
 _TERMINALS = [
@@ -58,7 +59,9 @@ def instruction_comment(instruction: str) -> str:
     A one-line instruction gives exactly the paper's `f"# {instruction}\\n"`. Blank lines inside
     a multi-line instruction become a bare `#` so the comment block stays one block.
     """
-    lines = instruction.strip("\n").splitlines() or [""]
+    # Only Python's own line breaks: U+2028 and the like stay inside a comment line, as in the
+    # paper's f"# {instruction}\n" (str.splitlines would break the comment there).
+    lines = _NEWLINE.split(instruction.strip("\r\n")) or [""]
     return "".join(f"# {line.rstrip()}\n" if line.strip() else "#\n" for line in lines)
 
 

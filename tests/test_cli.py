@@ -102,3 +102,11 @@ def test_import_is_light() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_turns_file_splits_on_newlines_only(tmp_path: Path) -> None:
+    from codegen_ui.cli import read_turns_file
+
+    path = tmp_path / "turns.txt"
+    path.write_text("first \u2028 still first\r\n\nsecond\n", encoding="utf-8")
+    assert read_turns_file(str(path)) == ["first \u2028 still first", "second"]

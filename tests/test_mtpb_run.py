@@ -241,3 +241,16 @@ def test_cli_with_the_tiny_model_without_the_shared_data(
     # Another configuration may not be mixed into the same file.
     assert main([*argv, "--seed", "4"]) == 2
     assert "another configuration" in capsys.readouterr().err
+
+
+def test_a_result_with_line_separators_in_its_code_stays_one_line(tmp_path: Path) -> None:
+    # Model-written code can hold U+2028 or U+0085: the results file must still resume.
+    problems = write(tmp_path, problem("1", ["Do it."], [({}, 1)]))
+    out = tmp_path / "r.jsonl"
+    model = ScriptedModel().enqueue("x = '\u2028\x85'\nprint(1)\n")
+    first = run_benchmark(problems, model, CONFIG, out, progress=io.StringIO())
+    (line,) = out.read_text().splitlines()
+    assert line.isascii() and SampleResult.from_json(line) == first[0]
+    idle = ScriptedModel()
+    assert run_benchmark(problems, idle, CONFIG, out, progress=io.StringIO()) == first
+    assert idle.calls == []

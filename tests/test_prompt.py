@@ -66,6 +66,9 @@ def test_is_complete_is_stable_as_text_grows() -> None:
 def test_instruction_comment() -> None:
     assert instruction_comment("Add two numbers.") == "# Add two numbers.\n"
     assert instruction_comment("line one\n\nline two\n") == "# line one\n#\n# line two\n"
+    assert instruction_comment("one\r\ntwo") == "# one\n# two\n"
+    # U+2028 is no line break to Python: it stays inside the comment, as in the paper's format.
+    assert instruction_comment("a\u2028b") == "# a\u2028b\n"
 
 
 # MTPB problem 3 ("Convert time"), test case 1, with a fixed completion per turn.
