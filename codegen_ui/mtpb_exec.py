@@ -17,16 +17,14 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from codegen_ui import mtpb_wire
 from codegen_ui.kernel import Kernel, KernelError, Output, RunResult, error_output
 from codegen_ui.mtpb import is_equivalent
 from codegen_ui.prompt import PREAMBLE, turn_text
-from codegen_ui.session import close_thread_event_loop
 
 Outcome = Literal["pass", "wrong", "no-print", "error", "timeout", "died", "syntax-error"]
 THROUGH = "__mtpb_print_through__"  # prints a value and returns it (for a final assignment)
@@ -107,45 +105,6 @@ def _splice(code: str, node: ast.expr, change: Callable[[str], str]) -> str:
     return (data[:start] + change(data[start:end].decode()).encode() + data[end:]).decode()
 
 
-T = TypeVar("T")
-
-
-class KernelThread:
-    """A Kernel whose every call is made from one thread of its own.
-
-    The session runs each cell from a new thread, and the Jupyter client keeps an asyncio loop
-    per calling thread. Keeping all of a kernel's calls on one long-lived thread gives it one
-    loop for the whole benchmark, closed with the kernel. Not a sandbox and no policy: only
-    where the calls happen.
-    """
-
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mtpb-kernel")
-
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._thread.submit(fn, *args).result()
-
-    def start(self) -> None:
-        self._call(self.kernel.start)
-
-    def run(
-        self, code: str, timeout: float = 20.0, on_output: Callable[[Output], None] | None = None
-    ) -> RunResult:
-        return self._call(self.kernel.run, code, timeout, on_output)
-
-    def restart(self) -> None:
-        self._call(self.kernel.restart)
-
-    def close(self) -> None:
-        """Shut the kernel down and close the thread's event loop, if the client made one."""
-        try:
-            self._call(self.kernel.shutdown)
-        finally:
-            self._call(close_thread_event_loop)
-            self._thread.shutdown()
-
-
 @dataclass(frozen=True)
 class Answer:
     prints: int = 0  # print calls the program made
@@ -157,7 +116,7 @@ class Answer:
 class ProgramRunner:
     """The session's kernel for one MTPB program at a time (see the module docstring)."""
 
-    def __init__(self, kernel: KernelThread, limit: float = 20.0) -> None:
+    def __init__(self, kernel: Kernel, limit: float = 20.0) -> None:
         self.kernel = kernel
         self.limit = limit
         self.final = False  # the next turn is the program's last: print its last value

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from codegen_ui.kernel import Kernel
 from codegen_ui.model import CodeModel, SamplingParams
 from codegen_ui.mtpb import MtpbError, Problem
-from codegen_ui.mtpb_exec import KernelThread, ProgramRunner, Verdict, judge, program_text
+from codegen_ui.mtpb_exec import ProgramRunner, Verdict, judge, program_text
 from codegen_ui.prompt import PromptTooLongError
 from codegen_ui.session import Session, finish
 
@@ -261,15 +261,15 @@ def _run_pool(
         jobs.put(key)
     finished: queue.Queue[SampleResult | BaseException] = queue.Queue()
     stop = threading.Event()
-    kernels: list[KernelThread] = []
+    kernels: list[Kernel] = []
     threads: list[threading.Thread] = []
     try:
         for _ in range(min(workers, len(todo))):
-            kernels.append(KernelThread(kernel_factory()))
+            kernels.append(kernel_factory())
             kernels[-1].start()  # one at a time: a failure surfaces here, plainly
         for n, kernel in enumerate(kernels):
 
-            def work(kernel: KernelThread = kernel) -> None:
+            def work(kernel: Kernel = kernel) -> None:
                 runner = ProgramRunner(kernel, config.limit_s)
                 while not stop.is_set():
                     try:
@@ -297,4 +297,4 @@ def _run_pool(
         for thread in threads:
             thread.join(timeout=60)  # let a sample in flight finish before its kernel goes
         for kernel in kernels:
-            kernel.close()
+            kernel.shutdown()

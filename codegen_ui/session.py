@@ -10,12 +10,10 @@ the `on_change` callback.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import queue
 import secrets
 import threading
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,23 +45,6 @@ class Runner(Protocol):
     ) -> RunResult: ...
 
     def restart(self) -> None: ...
-
-
-def close_thread_event_loop() -> None:
-    """Close the event loop that jupyter-client's sync wrappers left on this thread.
-
-    They create one loop per thread and never close it, which would leak two sockets for every
-    cell run on a short-lived worker thread.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            loop = asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return
-        if not loop.is_running():
-            loop.close()
-            asyncio.set_event_loop(None)
 
 
 def finish(updates: Iterable[Turn]) -> Turn:
@@ -214,8 +195,6 @@ class Session:
                 arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
             except Exception as exc:  # the kernel itself failed: hand it to the caller
                 arrived.put(exc)
-            finally:
-                close_thread_event_loop()
 
         threading.Thread(target=work, daemon=True, name="cell-run").start()
         outputs: list[Output] = []
