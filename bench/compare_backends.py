@@ -5,7 +5,7 @@
 Candidates: transformers float32, transformers with int8 dynamic quantisation (the app's "fast"
 precision), and CTranslate2 int8 when the `ctranslate2` package is installed (it is not a
 dependency of the app; the converted model is cached beside the benchmark model). Uses the
-benchmark model of `codegen_ui.benchmodel` (codegen-350M-mono's architecture, random weights).
+benchmark model of `codegen_ui.bench.model` (codegen-350M-mono's architecture, random weights).
 Each candidate runs alternately in this one process; medians are printed. Not part of the tests.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 def torch_candidate(folder: Path, fast: bool) -> Callable[[list[int], int], tuple[float, float]]:
     import torch
 
-    from codegen_ui.hf import TransformersModel
-    from codegen_ui.kvcache import new_cache
+    from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.engine.kvcache import new_cache
 
     model = TransformersModel.load(str(folder), "cpu", precision="fast" if fast else "exact").model
 
@@ -76,7 +76,7 @@ def ct2_candidate(folder: Path) -> Callable[[list[int], int], tuple[float, float
 
 
 def main() -> None:
-    from codegen_ui.benchmodel import build
+    from codegen_ui.bench.model import build
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)

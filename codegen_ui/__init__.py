@@ -7,9 +7,8 @@ This package imports nothing heavy at import time: torch, transformers and gradi
 inside the functions that need them, so `import codegen_ui` stays fast for the CLI and tests.
 """
 
-from codegen_ui.prompt import PREAMBLE, render_prompt, truncate
+from codegen_ui.core import PREAMBLE, render_prompt, truncate
 from codegen_ui.settings import Settings
-
-__version__ = "0.1.0"
+from codegen_ui.version import __version__
 
 __all__ = ["PREAMBLE", "Settings", "__version__", "render_prompt", "truncate"]

@@ -11,13 +11,22 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from codegen_ui.errors import UserError
 
 DEFAULT_MODEL = "Salesforce/codegen-350M-mono"
+# How kernels are confined (see `codegen_ui.kernel.sandbox`).
+SandboxMode = Literal["auto", "bwrap", "none"]
+SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 ENV_PREFIX = "CODEGEN_UI_"
+# The folder that holds the `codegen_ui` package (the repository, in a checkout): the app's own
+# files, which a kernel's folder must never be inside.
+APP_DIR = Path(__file__).resolve().parents[1]
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
 
 
@@ -121,8 +130,9 @@ class Settings:
 
 
 def _validate_kernel(s: Settings) -> None:
-    if s.sandbox not in ("auto", "bwrap", "none"):
-        raise SettingsError(f"sandbox must be auto, bwrap or none, not {s.sandbox!r}")
+    if s.sandbox not in SANDBOX_MODES:
+        modes = ", ".join(SANDBOX_MODES)
+        raise SettingsError(f"sandbox must be one of {modes}, not {s.sandbox!r}")
     for name in ("kernel_memory_mb", "kernel_cpu_seconds", "kernel_file_mb", "kernel_pool"):
         if getattr(s, name) < 0:
             raise SettingsError(f"{name} must be 0 or more")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import codegen_ui
-from codegen_ui.kernel import Kernel, KernelError
-from codegen_ui.sandbox import (
+from codegen_ui.kernel.client import Kernel, KernelError
+from codegen_ui.kernel.sandbox import (
     KernelConfig,
     KernelDirs,
     Limits,
@@ -212,7 +212,7 @@ def test_mode_none_and_describe() -> None:
 
 
 def test_required_bwrap_that_cannot_run_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    import codegen_ui.kernel as kernel_module
+    import codegen_ui.kernel.client as kernel_module
 
     monkeypatch.setattr(
         kernel_module, "resolve_sandbox", lambda mode: SandboxInfo("none", "no bwrap here")
@@ -235,7 +235,7 @@ def test_sandbox_settings_are_validated() -> None:
 def test_auto_falls_back_to_limits_and_logs_it_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import codegen_ui.sandbox as sandbox
+    import codegen_ui.kernel.sandbox as sandbox
 
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     sandbox._resolve.cache_clear()
@@ -258,7 +258,7 @@ def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
     import sys
     import tempfile
 
-    from codegen_ui.sandbox import LAUNCHER
+    from codegen_ui.kernel.sandbox import LAUNCHER
 
     with tempfile.TemporaryDirectory() as folder:  # pytest's tmp_path is closed to other users
         Path(folder).chmod(0o755)
@@ -286,7 +286,7 @@ def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
 
 
 def _root_can_drop() -> bool:
-    from codegen_ui.sandbox import unprivileged_user
+    from codegen_ui.kernel.sandbox import unprivileged_user
 
     return os.geteuid() == 0 and unprivileged_user("none") is not None
 
@@ -312,7 +312,7 @@ def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> Non
 
 def test_a_python_under_tmp_is_bound_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
     # A venv in /tmp (a CI clone, say) must not vanish under the sandbox's own /tmp.
-    import codegen_ui.sandbox as sandbox
+    import codegen_ui.kernel.sandbox as sandbox
 
     monkeypatch.setattr(sandbox, "python_roots", lambda: ["/tmp/clone/.venv"])
     argv = sandbox.bwrap_argv(Path("/tmp/kernels"), Path("/tmp/kernels/one"))

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codegen_ui.mtpb import (
+from codegen_ui.core.prompt import instruction_comment
+from codegen_ui.mtpb.execute import THROUGH, wrap_last_value
+from codegen_ui.mtpb.problems import (
     MtpbError,
     as_instruction,
     fetch_data,
@@ -24,9 +26,7 @@ from codegen_ui.mtpb import (
     parse_problem,
     select,
 )
-from codegen_ui.mtpb_exec import THROUGH, wrap_last_value
-from codegen_ui.mtpb_wire import Opaque, from_wire, to_wire
-from codegen_ui.prompt import instruction_comment
+from codegen_ui.mtpb.wire import Opaque, from_wire, to_wire
 
 # (printed value, gold output, equivalent?)
 SCORER_TABLE: list[tuple[Any, Any, bool]] = [

@@ -10,8 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from codegen_ui.model import SamplingParams
-from codegen_ui.notebook import (
+from codegen_ui.core.prompt import PREAMBLE
+from codegen_ui.core.session import Session, Turn
+from codegen_ui.engine.api import SamplingParams
+from codegen_ui.notebooks.format import (
     META_KEY,
     NotebookError,
     from_notebook,
@@ -19,9 +21,7 @@ from codegen_ui.notebook import (
     to_notebook,
     to_script,
 )
-from codegen_ui.prompt import PREAMBLE
-from codegen_ui.session import Session, Turn
-from codegen_ui.store import SessionStore
+from codegen_ui.notebooks.store import SessionStore
 from tests.fakes import ScriptedModel
 
 COMPLETIONS = [

@@ -9,9 +9,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from codegen_ui.nbimport import convert, split_instruction
-from codegen_ui.notebook import parse
-from codegen_ui.store import SessionStore, StoreError
+from codegen_ui.notebooks.format import parse
+from codegen_ui.notebooks.nbimport import convert, split_instruction
+from codegen_ui.notebooks.store import SessionStore, StoreError
 
 PNG = (  # a 1x1 image
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -156,9 +156,9 @@ def test_an_invalid_upload_gets_a_clear_error(tmp_path: Path, data: bytes, messa
 def test_an_oversized_upload_is_refused_before_parsing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import codegen_ui.store
+    import codegen_ui.notebooks.store
 
-    monkeypatch.setattr(codegen_ui.store, "MAX_IMPORT_BYTES", 1000)
+    monkeypatch.setattr(codegen_ui.notebooks.store, "MAX_IMPORT_BYTES", 1000)
     with pytest.raises(StoreError, match="larger than"):
         SessionStore(tmp_path / "s").import_notebook(jupyter_notebook(5))
 
@@ -179,7 +179,7 @@ def test_an_oversized_upload_is_refused_before_parsing(
     ],
 )
 def test_split_instruction_never_changes_the_source(source: str, expected: tuple[str, str]) -> None:
-    from codegen_ui.prompt import instruction_comment
+    from codegen_ui.core.prompt import instruction_comment
 
     instruction, code = split_instruction(source)
     assert (instruction, code) == expected
@@ -189,7 +189,7 @@ def test_split_instruction_never_changes_the_source(source: str, expected: tuple
 
 
 def test_convert_keeps_the_preamble_of_an_app_notebook() -> None:
-    from codegen_ui.notebook import to_notebook
+    from codegen_ui.notebooks.format import to_notebook
 
     result = convert(to_notebook([], {"preamble": "import os\n\n", "title": "t"}))
     assert result.meta["preamble"] == "import os\n\n" and result.turns == ()

@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from codegen_ui import render
-from codegen_ui.render import (
+from codegen_ui.core.session import GenerationStats, Turn
+from codegen_ui.web.render import (
     ansi_to_html,
     capped,
     render_notebook,
@@ -15,7 +16,6 @@ from codegen_ui.render import (
     render_turn,
     sanitize_html,
 )
-from codegen_ui.session import GenerationStats, Turn
 
 PNG_1X1 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"

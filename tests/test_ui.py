@@ -12,16 +12,16 @@ from typing import Any
 import nbformat
 import pytest
 
-from codegen_ui.controller import Controller, View
-from codegen_ui.examples import EXAMPLES
-from codegen_ui.kernel import RunResult
-from codegen_ui.model import Delta, Event, Finished, ModelLoadError, SamplingParams
-from codegen_ui.pool import KernelPool, ServerBusy
-from codegen_ui.prompt import PREAMBLE
-from codegen_ui.shelf import Shelf
-from codegen_ui.store import SessionStore
-from codegen_ui.web import FairGate, ModelHolder
-from codegen_ui.workspace import Workspaces
+from codegen_ui.core.prompt import PREAMBLE
+from codegen_ui.engine.api import Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.kernel.client import RunResult
+from codegen_ui.kernel.pool import KernelPool, ServerBusy
+from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.web.controller import Controller, View
+from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.shared import FairGate, ModelHolder
+from codegen_ui.web.shelf import Shelf
+from codegen_ui.web.workspace import Workspaces
 from tests.fakes import ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)

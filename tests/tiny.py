@@ -1,14 +1,14 @@
 """Build a tiny CodeGen checkpoint on disk: random weights from a fixed seed and a byte-level
 BPE tokenizer trained in a second, saved with `save_pretrained` like a real one. The app then
 loads it through its own loader, so the real transformers path runs in tests without a download.
-The tokenizer is the benchmark model's recipe (`codegen_ui.benchmodel`) with a small vocabulary.
+The tokenizer is the benchmark model's recipe (`codegen_ui.bench.model`) with a small vocabulary.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from codegen_ui.benchmodel import build_tokenizer
+from codegen_ui.bench.model import build_tokenizer
 
 
 def build_tiny_model(path: Path, seed: int = 0) -> Path:

@@ -63,7 +63,7 @@ def child_config(plan: Plan, task: str, **extra: Any) -> dict[str, Any]:
 
 def run_child(config: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "codegen_ui.benchwork", json.dumps(config)],
+        [sys.executable, "-m", "codegen_ui.bench.work", json.dumps(config)],
         capture_output=True,
         text=True,
         check=False,

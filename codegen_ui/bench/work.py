@@ -1,6 +1,6 @@
 """The benchmark's child processes: measure, print one JSON line.
 
-Run as `python -m codegen_ui.benchwork '<json config>'` by `codegen_ui.bench`. The prompts are
+Run as `python -m codegen_ui.bench.work '<json config>'` by `codegen_ui.bench.plan`. The prompts are
 the app's own conversational format, with code from Python's standard library as the turns, so
 token counts are realistic; completions are cut at a point that moves from turn to turn, as the
 paper's rules cut real ones (random weights rarely trigger those rules themselves).
@@ -16,8 +16,8 @@ import textwrap
 import time
 from typing import Any
 
-from codegen_ui.model import CodeModel, Finished, SamplingParams
-from codegen_ui.prompt import render_prompt
+from codegen_ui.core import render_prompt
+from codegen_ui.engine import CodeModel, Finished, SamplingParams
 
 MIB = 2**20
 INSTRUCTIONS = [
@@ -107,7 +107,7 @@ def session(model: CodeModel, config: dict[str, Any]) -> float:
 def speed(config: dict[str, Any]) -> dict[str, Any]:
     """Both engines in this one process, each figure measured for one right after the other,
     so that the load of a shared machine falls on both alike; one dict per repetition."""
-    from codegen_ui.model import load_model
+    from codegen_ui.engine import load_model
 
     models = {
         name: load_model(config["model"], device="cpu", **options)
@@ -136,7 +136,7 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
 def memory(config: dict[str, Any]) -> dict[str, Any]:
     """Resident memory of one engine alone: after loading, and after a long history and a
     short session (its caches included)."""
-    from codegen_ui.model import load_model
+    from codegen_ui.engine import load_model
 
     model = load_model(config["model"], device="cpu", **config["options"])
     loaded = rss_mib()
@@ -153,7 +153,7 @@ def agreement(config: dict[str, Any], positions: int = 128) -> dict[str, Any]:
     """How often the fast weights' greedy next token equals float32's, decoding token by token
     (teacher-forced) through standard-library code, and the mean absolute deviation of the fast
     logits relative to the spread of float32's."""
-    from codegen_ui.hf import TransformersModel
+    from codegen_ui.engine import TransformersModel
 
     exact = TransformersModel.load(config["model"], device="cpu", precision="exact")
     ids = exact.encode("\n\n".join(snippets()))[: 64 + positions]

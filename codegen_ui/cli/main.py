@@ -1,6 +1,6 @@
 """The command line: the entry point, `run` and `serve`. Parses flags, wires the seams, prints.
 
-The tool commands (`mtpb`, `export`, `replay`, `bench`) live in `codegen_ui.cli_tools`.
+The tool commands (`mtpb`, `export`, `replay`, `bench`) live in `codegen_ui.cli.tools`.
 
 Domain errors become one clear line on stderr and a non-zero exit, here and nowhere else.
 Errors raised by generated code are results, not failures.
@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli_tools import CliError, add_tool_commands
-from codegen_ui.prompt import PREAMBLE
+from codegen_ui.cli.tools import CliError, add_tool_commands
+from codegen_ui.core import PREAMBLE
 from codegen_ui.settings import Settings, SettingsError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -66,12 +66,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codegen_ui.kernel import Kernel, KernelError
-    from codegen_ui.model import SamplingParams, load_model
-    from codegen_ui.notebook import save, to_notebook
-    from codegen_ui.prompt import PromptTooLongError
-    from codegen_ui.sandbox import KernelConfig
-    from codegen_ui.session import Session, finish
+    from codegen_ui.core import PromptTooLongError, Session, finish
+    from codegen_ui.engine import SamplingParams, load_model
+    from codegen_ui.kernel import Kernel, KernelConfig, KernelError
+    from codegen_ui.notebooks import save, to_notebook
 
     settings = _settings(args)
     instructions = read_turns_file(args.turns_file)
@@ -130,7 +128,7 @@ def _add_serve(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from codegen_ui.ui import serve
+    from codegen_ui.web import serve
 
     settings = Settings.from_env().replace(
         model=args.model, device=args.device, host=args.host, port=args.port
@@ -155,9 +153,8 @@ def _add_resume_flags(run: argparse.ArgumentParser) -> None:
 
 def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
     """The earlier turns and metadata of `--resume NOTEBOOK` (none without it)."""
-    from codegen_ui.nbimport import convert
-    from codegen_ui.notebook import NotebookError, load
-    from codegen_ui.session import now
+    from codegen_ui.core import now
+    from codegen_ui.notebooks import NotebookError, convert, load
 
     fresh = {"title": Path(args.turns_file).stem, "created": now(), "preamble": PREAMBLE}
     if not args.resume:
@@ -206,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from codegen_ui.model import ModelLoadError
+    from codegen_ui.engine import ModelLoadError
 
     args = build_parser().parse_args(argv)
     try:

@@ -1,7 +1,7 @@
 """The command line's tool commands: `mtpb`, `export`, `replay` and `bench`.
 
 Each is an `_add_<name>` that declares its flags and a `cmd_<name>` that wires the seams and
-prints. `codegen_ui.cli` owns the entry point, the conversation commands (`run`, `serve`) and
+prints. `codegen_ui.cli.main` owns the entry point, the conversation commands (`run`, `serve`) and
 the one place where errors become messages; this module only raises `CliError`.
 """
 
@@ -43,11 +43,19 @@ def _add_mtpb(sub: Any) -> None:
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
+    from codegen_ui.engine import load_model
     from codegen_ui.kernel import KernelError
-    from codegen_ui.model import load_model
-    from codegen_ui.mtpb import MtpbError, fetch_data, load_problems, select
-    from codegen_ui.mtpb_report import format_report, summarize
-    from codegen_ui.mtpb_run import ResultsFile, RunConfig, run_benchmark
+    from codegen_ui.mtpb import (
+        MtpbError,
+        ResultsFile,
+        RunConfig,
+        fetch_data,
+        format_report,
+        load_problems,
+        run_benchmark,
+        select,
+        summarize,
+    )
 
     settings = Settings.from_env().replace(model=args.model)
     if args.samples < 1 or args.workers < 1:
@@ -101,8 +109,15 @@ def _add_export(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from codegen_ui.nbimport import convert
-    from codegen_ui.notebook import NotebookError, dumps, load, to_notebook, to_script, write_atomic
+    from codegen_ui.notebooks import (
+        NotebookError,
+        convert,
+        dumps,
+        load,
+        to_notebook,
+        to_script,
+        write_atomic,
+    )
 
     source = Path(args.notebook)
     try:
@@ -144,10 +159,8 @@ def _add_replay(sub: Any) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run."""
-    from codegen_ui.kernel import Kernel, KernelError
-    from codegen_ui.notebook import NotebookError, load, save
-    from codegen_ui.replay import replay_notebook
-    from codegen_ui.sandbox import KernelConfig
+    from codegen_ui.kernel import Kernel, KernelConfig, KernelError
+    from codegen_ui.notebooks import NotebookError, load, replay_notebook, save
 
     settings = Settings.from_env().replace(run_timeout=args.run_timeout)
     try:
@@ -206,7 +219,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.model:
         model = args.model
     else:
-        from codegen_ui.benchmodel import build, default_dir
+        from codegen_ui.bench import build, default_dir
 
         if not (default_dir() / "config.json").exists():
             print("building the benchmark model (once, about a minute) ...", file=sys.stderr)

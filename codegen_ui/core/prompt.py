@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from codegen_ui.errors import UserError
+
 # Exactly the MTPB sampler's prefix (codegen1/benchmark/mtpb_sample.py).
 PREAMBLE = "# Import libraries.\n\nimport numpy as np\n\n"
 EOS_TEXT = "<|endoftext|>"
@@ -24,7 +26,7 @@ _TERMINALS = [
 ]
 
 
-class PromptTooLongError(ValueError):
+class PromptTooLongError(UserError, ValueError):
     """Even with every earlier turn trimmed, the prompt leaves no room to generate."""
 
 
@@ -70,13 +72,19 @@ def turn_text(instruction: str, code: str) -> str:
     return instruction_comment(instruction) + code + "\n\n"
 
 
+def program_text(history: Sequence[tuple[str, str]], preamble: str = PREAMBLE) -> str:
+    """The conversation so far as one program: the preamble, then each turn's comment and code.
+
+    This is the prompt's history, the `.py` export and the program MTPB executes, all one text.
+    """
+    return preamble + "".join(turn_text(i, c) for i, c in history)
+
+
 def render_prompt(
     history: Sequence[tuple[str, str]], instruction: str, preamble: str = PREAMBLE
 ) -> str:
     """The prompt for a new turn: preamble, every finished (instruction, code), new comment."""
-    return (
-        preamble + "".join(turn_text(i, c) for i, c in history) + instruction_comment(instruction)
-    )
+    return program_text(history, preamble) + instruction_comment(instruction)
 
 
 @dataclass(frozen=True)

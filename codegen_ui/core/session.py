@@ -14,80 +14,12 @@ import dataclasses
 import queue
 import secrets
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Literal, Protocol
+from collections.abc import Callable, Iterator
 
-from codegen_ui.kernel import Output, RunResult
-from codegen_ui.model import CodeModel, Delta, Finished, SamplingParams
-from codegen_ui.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
-
-TurnStatus = Literal[
-    "generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled", "not-run"
-]
-DONE: frozenset[str] = frozenset(
-    {"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"}
-)
-
-EMPTY_MESSAGE = (
-    "The model wrote no code for this turn (it went on with a comment or stopped at once). "
-    "Regenerate with a temperature above 0, or rephrase the instruction."
-)
-
-
-class Runner(Protocol):
-    """What the session needs from a kernel (`codegen_ui.kernel.Kernel` is one)."""
-
-    def run(
-        self, code: str, timeout: float = ..., on_output: Callable[[Output], None] | None = ...
-    ) -> RunResult: ...
-
-    def restart(self) -> None: ...
-
-
-def finish(updates: Iterable[Turn]) -> Turn:
-    """Drain an operation's updates and return the final state of the turn."""
-    final = deque(updates, maxlen=1)
-    if not final:
-        raise ValueError("the operation yielded no turn")
-    return final[0]
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class GenerationStats:
-    prompt_tokens: int = 0
-    new_tokens: int = 0
-    trimmed_turns: int = 0  # oldest turns left out of this turn's prompt
-    stop_reason: str = ""
-    first_token_s: float = 0.0
-    generate_s: float = 0.0
-    run_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Turn:
-    instruction: str
-    params: SamplingParams = field(default_factory=SamplingParams)
-    model: str = ""
-    completion: str = ""  # the model's raw text, before the cut
-    code: str = ""  # what runs: the cut completion, or the user's edit
-    outputs: tuple[Output, ...] = ()
-    status: TurnStatus = "generating"
-    message: str = ""  # a note for the user (no code written, state lost, ...)
-    edited: bool = False  # the code was changed by hand after generation
-    execution_count: int | None = None
-    stats: GenerationStats = field(default_factory=GenerationStats)
-    created: str = field(default_factory=now)
-    finished: str = ""
-
-    def replace(self, **changes: object) -> Turn:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
+from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, now
+from codegen_ui.engine.api import CodeModel, Delta, Finished, SamplingParams
+from codegen_ui.kernel.api import Output, Runner, RunResult
 
 
 class Session:

@@ -2,21 +2,23 @@
 
 A model streams the completion of one turn as text deltas and ends with a `Finished` record;
 it stops on its own once the turn is complete by the paper's truncate rules. Nothing above this
-seam sees tensors or token ids. The transformers backend lives in `codegen_ui.hf` and is
+seam sees tensors or token ids. The transformers backend lives in `codegen_ui.engine.hf` and is
 imported only when a model is loaded, so this module stays light.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
+
+from codegen_ui.errors import UserError
 
 StopReason = Literal["complete", "eos", "length", "cancelled"]
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     """The model could not be loaded; the message is one line meant for the user."""
 
 
@@ -72,22 +74,3 @@ class CodeModel(Protocol):
     ) -> Iterator[Event]:
         """Yield Delta events with the completion text, then exactly one Finished."""
         ...
-
-
-def load_model(
-    name_or_path: str,
-    device: str = "auto",
-    progress: Callable[[str], None] | None = None,
-    precision: str = "fast",
-    cache_mib: int = 512,
-) -> CodeModel:
-    """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
-
-    `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
-    bounds the KV caches kept across turns (0: none).
-    """
-    from codegen_ui.hf import TransformersModel
-
-    return TransformersModel.load(
-        name_or_path, device=device, progress=progress, precision=precision, cache_mib=cache_mib
-    )

@@ -5,8 +5,8 @@ with a seeded generator), and stops as soon as the text is a complete turn. Toke
 source of truth for what the model has seen: `PrefixIds` remembers the ids of recent prompts and
 completions, so the next turn's prompt reuses them instead of re-tokenising decoded text, and a
 `KVStore` keeps the model state (KV cache) of those ids, so the next turn encodes only its new
-tokens. Weights come in two precisions (see `codegen_ui.weights`): "exact" (float32) and "fast"
-(int8 on CPU, float16 on CUDA). It does not know about sessions, kernels or notebooks.
+tokens. Weights come in two precisions (see `weights`): "exact" (float32) and "fast" (int8 on
+CPU, float16 on CUDA). It does not know about sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from codegen_ui.cache import Entry, KVStore
-from codegen_ui.model import (
+from codegen_ui.core import is_complete
+from codegen_ui.engine.api import (
     Delta,
     Event,
     Finished,
@@ -29,8 +29,8 @@ from codegen_ui.model import (
     SamplingParams,
     StopReason,
 )
-from codegen_ui.prefix import PrefixIds
-from codegen_ui.prompt import is_complete
+from codegen_ui.engine.cache import Entry, KVStore
+from codegen_ui.engine.prefix import PrefixIds
 
 MIB = 2**20
 
@@ -132,7 +132,7 @@ class TransformersModel:
         precision: str = "fast",
         cache_mib: int = 512,
     ) -> TransformersModel:
-        from codegen_ui.weights import make_fast
+        from codegen_ui.engine.weights import make_fast
 
         report = progress or (lambda _msg: None)
         report(f"loading {name}")
@@ -242,7 +242,7 @@ class TransformersModel:
 
     def _cache_for(self, ids: list[int]) -> tuple[Any, int]:
         """A KV cache holding a prefix of `ids` (at most all but the last id) and its length."""
-        from codegen_ui.kvcache import copy_prefix, crop_to, new_cache
+        from codegen_ui.engine.kvcache import copy_prefix, crop_to, new_cache
 
         match = self.kv.match(ids)
         if match is None:
@@ -255,7 +255,7 @@ class TransformersModel:
         return copy_prefix(match.entry.state, keep), keep
 
     def _store(self, cache: Any, read: list[int], prompt_len: int) -> None:
-        from codegen_ui.kvcache import cache_nbytes, seq_length
+        from codegen_ui.engine.kvcache import cache_nbytes, seq_length
 
         if seq_length(cache) != len(read):  # a forward pass failed half-way: state unknown
             return

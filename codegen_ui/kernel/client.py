@@ -6,7 +6,8 @@ user's code are data (an error output). A run past its deadline is interrupted, 
 restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
 end the run with an error output that says what happened and whether state was lost. Restart and
 shutdown also kill what the kernel left running. How the process is confined lives in
-`sandbox.py`; how many kernels may live, in `pool.py`. Nothing above this seam sees ZMQ messages.
+`sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in `api.py`.
+Nothing above this seam sees ZMQ messages.
 """
 
 from __future__ import annotations
@@ -14,30 +15,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Protocol
 
-from codegen_ui.kernel_outputs import (
-    Collector,
-    Output,
-    error_output,
-    execute_reply,
-    stream_output,
-    wait_idle,
-)
-from codegen_ui.kernel_runtime import (
+from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
+from codegen_ui.kernel.reaper import kill_leftovers, leftovers
+from codegen_ui.kernel.runtime import (
     closes_thread_loop,
     log_tail,
     manager_pid,
     new_manager,
     register,
-    shutdown_all,
     spawned,
     unregister,
 )
-from codegen_ui.reaper import kill_leftovers, leftovers
-from codegen_ui.sandbox import (
+from codegen_ui.kernel.sandbox import (
     KernelConfig,
     KernelDirs,
     SandboxInfo,
@@ -45,23 +38,7 @@ from codegen_ui.sandbox import (
     kernel_env,
     unprivileged_user,
 )
-from codegen_ui.sandbox import sandbox_info as resolve_sandbox
-
-__all__ = [
-    "Kernel",
-    "KernelError",
-    "Output",
-    "RunResult",
-    "RunStatus",
-    "error_output",
-    "shutdown_all",
-]
-
-RunStatus = Literal["ok", "error", "timeout", "died"]
-
-
-class KernelError(RuntimeError):
-    """The kernel could not be started or reached (not an error in the user's code)."""
+from codegen_ui.kernel.sandbox import sandbox_info as resolve_sandbox
 
 
 class Slots(Protocol):
@@ -69,15 +46,6 @@ class Slots(Protocol):
 
     def take(self) -> None: ...
     def give(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class RunResult:
-    status: RunStatus
-    outputs: tuple[Output, ...]
-    execution_count: int | None = None
-    seconds: float = 0.0
-    state_lost: bool = False  # the kernel was restarted: earlier variables are gone
 
 
 class Kernel:
@@ -117,6 +85,10 @@ class Kernel:
         if self.cwd is not None:
             return Path(self.cwd)
         return self.dirs.work if self.dirs is not None else None
+
+    @property
+    def sandbox_mode(self) -> str:
+        return self.info.mode if self.info is not None else "none"
 
     def describe(self) -> str:
         """One line for the UI: the sandbox this kernel runs in."""

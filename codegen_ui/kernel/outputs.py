@@ -15,23 +15,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from codegen_ui.sandbox import OutputCaps
+from codegen_ui.kernel.api import Output, stream_output
+from codegen_ui.kernel.sandbox import OutputCaps
 
-Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
 KINDS = ("stream", "display_data", "execute_result", "error")
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
-
-
-def error_output(ename: str, evalue: str) -> Output:
-    from nbformat.v4 import new_output
-
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def stream_output(name: str, text: str) -> Output:
-    from nbformat.v4 import new_output
-
-    return new_output("stream", name=name, text=text)
 
 
 def _size(n: int) -> str:

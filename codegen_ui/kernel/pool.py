@@ -19,9 +19,13 @@ import time
 from types import FrameType
 from typing import Any
 
-from codegen_ui.kernel import Kernel, KernelError, shutdown_all
-from codegen_ui.sandbox import KernelConfig
+from codegen_ui.kernel.api import KernelError, LiveKernel
+from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.runtime import shutdown_all
+from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.settings import Settings
+
+DEFAULTS = Settings()
 
 log = logging.getLogger("codegen_ui.kernel")
 
@@ -37,7 +41,6 @@ class Capacity:
         self.limit = limit
         self.used = 0
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)  # a kernel became ready, or filling ended
 
     def take(self) -> None:
         with self._lock:
@@ -61,9 +64,9 @@ class KernelPool:
     def __init__(
         self,
         config: KernelConfig | None = None,
-        max_kernels: int = 32,
-        size: int = 2,
-        idle_s: float = 1800.0,
+        max_kernels: int = DEFAULTS.max_kernels,
+        size: int = DEFAULTS.kernel_pool,
+        idle_s: float = DEFAULTS.kernel_idle_minutes * 60,
     ) -> None:
         self.config = config or KernelConfig()
         self.capacity = Capacity(max_kernels)
@@ -114,7 +117,7 @@ class KernelPool:
                     return None
                 self._changed.wait(wait)
 
-    def release(self, kernel: Kernel, keep_folder: bool = False) -> None:
+    def release(self, kernel: LiveKernel, keep_folder: bool = False) -> None:
         """The session ended: stop its kernel and remove its folder unless asked to keep it."""
         with self._lock:
             if kernel in self._leased:
@@ -181,15 +184,6 @@ class KernelPool:
         worker = threading.Thread(target=loop, daemon=True, name="kernel-sweep")
         worker.start()
         return worker
-
-    def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                "live": self.capacity.used,
-                "max": self.capacity.limit,
-                "ready": len(self._ready),
-                "sessions": len(self._leased),
-            }
 
     def close(self) -> None:
         """Shut every kernel of this pool down (ready and leased) and start no more."""

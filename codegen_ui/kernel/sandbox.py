@@ -1,9 +1,9 @@
 """Where and how a kernel process runs: limits, a clean environment, a private folder, bubblewrap.
 
 This module builds what a kernel is started with: its command line (bubblewrap, when used, around
-the launcher in `_launch.py`, which sets resource limits and execs ipykernel), its scrubbed
+the launcher in `launch.py`, which sets resource limits and execs ipykernel), its scrubbed
 environment and its own 0700 folder. It also decides, once per process, which sandbox mode works
-here. It starts no kernel and knows nothing of Jupyter messages; `kernel.py` does that.
+here. It starts no kernel and knows nothing of Jupyter messages; `client.py` does that.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, cast
 
-from codegen_ui.reaper import MARKER_VAR
+from codegen_ui.kernel.reaper import MARKER_VAR
+from codegen_ui.settings import APP_DIR, SandboxMode, Settings
 
-if TYPE_CHECKING:
-    from codegen_ui.settings import Settings
+DEFAULTS = Settings()  # the one source of every default below
+DEFAULT_MODE = cast(SandboxMode, DEFAULTS.sandbox)
 
 log = logging.getLogger("codegen_ui.kernel")
 
-SandboxMode = Literal["auto", "bwrap", "none"]
-LAUNCHER = Path(__file__).with_name("_launch.py")
+LAUNCHER = Path(__file__).with_name("launch.py")
 # Limits-only kernels of a root server each run as a random uid in this range (see below).
 UID_BASE, UID_SPAN = 1_000_000, 1_000_000_000
 # Unix socket paths hold 107 bytes; each kernel adds "/k-XXXXXXXX/ipc/k-N" to its root.
@@ -48,9 +48,10 @@ ETC = (
 class Limits:
     """Resource limits applied in the kernel process itself (0 means no limit)."""
 
-    memory_mb: int = 2048  # address space
-    cpu_seconds: int = 1800  # over the kernel's whole life; it is killed (and restarted) past it
-    file_mb: int = 256  # largest file it may write
+    memory_mb: int = DEFAULTS.kernel_memory_mb  # address space
+    # Over the kernel's whole life; it is killed (and restarted) past it.
+    cpu_seconds: int = DEFAULTS.kernel_cpu_seconds
+    file_mb: int = DEFAULTS.kernel_file_mb  # largest file it may write
     open_files: int = 256
 
 
@@ -58,15 +59,15 @@ class Limits:
 class OutputCaps:
     """How much one run may print or display before the rest is dropped."""
 
-    text_bytes: int = 1 << 20  # stream text; the head and the tail are kept
-    outputs: int = 200  # number of outputs
-    image_bytes: int = 5 << 20  # one image's encoded size
+    text_bytes: int = DEFAULTS.output_text_kb << 10  # stream text; the head and tail are kept
+    outputs: int = DEFAULTS.output_max  # number of outputs
+    image_bytes: int = DEFAULTS.output_image_kb << 10  # one image's encoded size
     rich_bytes: int = 20 << 20  # all images, HTML and other rich data of one run together
 
 
 @dataclass(frozen=True)
 class KernelConfig:
-    sandbox: SandboxMode = "auto"
+    sandbox: SandboxMode = DEFAULT_MODE
     limits: Limits = field(default_factory=Limits)
     caps: OutputCaps = field(default_factory=OutputCaps)
     kernels_dir: str = ""  # "" = a private folder in the system temp folder
@@ -75,11 +76,10 @@ class KernelConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> KernelConfig:
-        if s.sandbox not in ("auto", "bwrap", "none"):
-            raise ValueError(f"sandbox must be auto, bwrap or none, not {s.sandbox!r}")
+        s = s.validated()  # raises SettingsError for an unknown sandbox mode
         return cls(
-            sandbox=s.sandbox,  # type: ignore[arg-type]  # checked above
-            limits=Limits(s.kernel_memory_mb, s.kernel_cpu_seconds, s.kernel_file_mb, 256),
+            sandbox=cast(SandboxMode, s.sandbox),
+            limits=Limits(s.kernel_memory_mb, s.kernel_cpu_seconds, s.kernel_file_mb),
             caps=OutputCaps(s.output_text_kb << 10, s.output_max, s.output_image_kb << 10),
             kernels_dir=s.kernels_dir,
         )
@@ -152,7 +152,7 @@ def kernels_root(kernels_dir: str = "") -> Path:
 def _served_folders() -> list[Path]:
     """The app's own folder and Gradio's file cache: kernel folders must be outside both."""
     gradio = os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio"
-    return [Path(__file__).resolve().parents[1], Path(gradio).resolve()]
+    return [APP_DIR, Path(gradio).resolve()]
 
 
 @dataclass(frozen=True)

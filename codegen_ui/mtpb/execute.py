@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codegen_ui import mtpb_wire
+from codegen_ui.core import PREAMBLE
 from codegen_ui.kernel import Kernel, KernelError, Output, RunResult, error_output
-from codegen_ui.mtpb import is_equivalent
-from codegen_ui.prompt import PREAMBLE, turn_text
+from codegen_ui.mtpb import wire as mtpb_wire
+from codegen_ui.mtpb.problems import is_equivalent
 
 Outcome = Literal["pass", "wrong", "no-print", "error", "timeout", "died", "syntax-error"]
 THROUGH = "__mtpb_print_through__"  # prints a value and returns it (for a final assignment)
@@ -211,11 +211,6 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.outcome == "pass"
-
-
-def program_text(turns: Sequence[tuple[str, str]], preamble: str = PREAMBLE) -> str:
-    """The whole program as the reference executes it: preamble, comments and code."""
-    return preamble + "".join(turn_text(i, c) for i, c in turns)
 
 
 def judge(program: str, runner: ProgramRunner, answer: Answer, gold: Any) -> Verdict:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.mtpb_wire import Opaque, plain
+from codegen_ui.errors import UserError
+from codegen_ui.mtpb.wire import Opaque, plain
 
 MTPB_URL = "https://raw.githubusercontent.com/salesforce/CodeGen/main/codegen1/benchmark/mtpb.jsonl"
 DEFAULT_GEN_LENGTH = 256  # the reference's fallback when a problem has no max_gen_length
@@ -31,7 +32,7 @@ FLOAT_TOLERANCE = 1e-6
 _DATA_FILE = re.compile(r"""["'](\.?/?datasets/[^"']+)["']""")
 
 
-class MtpbError(Exception):
+class MtpbError(UserError):
     """The benchmark data cannot be had or read; the message is one line for the user."""
 
 

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen_ui.mtpb import Problem
-from codegen_ui.mtpb_run import RunConfig, SampleResult
+from codegen_ui.mtpb.problems import Problem
+from codegen_ui.mtpb.run import RunConfig, SampleResult
 
 PAPER_350M_MONO = (16.98, 5.75)  # MTPB pass rate of CodeGen-Mono 350M: multi-turn, single-turn
 

@@ -21,12 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from codegen_ui.core import PromptTooLongError, Session, finish, program_text
+from codegen_ui.engine import CodeModel, SamplingParams
 from codegen_ui.kernel import Kernel
-from codegen_ui.model import CodeModel, SamplingParams
-from codegen_ui.mtpb import MtpbError, Problem
-from codegen_ui.mtpb_exec import ProgramRunner, Verdict, judge, program_text
-from codegen_ui.prompt import PromptTooLongError
-from codegen_ui.session import Session, finish
+from codegen_ui.mtpb.execute import ProgramRunner, Verdict, judge
+from codegen_ui.mtpb.problems import MtpbError, Problem
 
 SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
 

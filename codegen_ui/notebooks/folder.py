@@ -11,8 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
-from codegen_ui.atomic import fsync_dir, write_atomic
-from codegen_ui.names import ID_PATTERN, StoreError, check_id, file_stem, new_id
+from codegen_ui.notebooks.atomic import fsync_dir, write_atomic
+from codegen_ui.notebooks.names import ID_PATTERN, StoreError, check_id, file_stem, new_id
 
 STALE_TEMP_S = 600.0  # temporary files older than this were left by a crash
 Key = tuple[int, int]  # (mtime in ns, size): changes whenever the file does

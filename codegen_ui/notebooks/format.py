@@ -1,34 +1,37 @@
-"""Turns <-> Jupyter notebooks (nbformat v4): the session format, parsing, and atomic saving.
+"""Turns <-> Jupyter notebook cells (nbformat v4): the session format, and the `.py` export.
 
 A session notebook starts with a preamble cell (the prompt's preamble, so "Run all" works in
 Jupyter), then one code cell per turn whose source is the instruction comment followed by the
 code, exactly as the prompt sees it. The turn itself (instruction, raw completion, sampling
 settings, status, timestamps) rides in the cell's metadata under `codegen_ui`, and the notebook's
 `codegen_ui` metadata holds the title, times, app version and the exact preamble; together they
-rebuild exactly the same prompt. Notebooks from Jupyter are converted by `codegen_ui.nbimport`.
-This module does not list, name or find notebooks; that is the store's job.
+rebuild exactly the same prompt. Any other notebook is read by `nbimport`; files are read and
+written by `io`. This module does not list, name or find notebooks; that is the store's job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from codegen_ui.atomic import write_atomic
-from codegen_ui.model import SamplingParams
-from codegen_ui.prompt import PREAMBLE, instruction_comment, turn_text
-from codegen_ui.session import GenerationStats, Turn, now
+from codegen_ui.core import (
+    PREAMBLE,
+    GenerationStats,
+    Turn,
+    instruction_comment,
+    now,
+    program_text,
+)
+from codegen_ui.engine import SamplingParams
+from codegen_ui.errors import UserError
 
 META_KEY = "codegen_ui"
 STATUSES = ("generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled")
 
 
-class NotebookError(ValueError):
+class NotebookError(UserError, ValueError):
     """A file is not a notebook this app can read; the message says why."""
 
 
@@ -138,7 +141,7 @@ def to_notebook(turns: Sequence[Turn], metadata: dict[str, Any] | None = None) -
     """
     from nbformat.v4 import new_notebook
 
-    from codegen_ui import __version__
+    from codegen_ui.version import __version__
 
     stamp = now()
     meta = {
@@ -169,83 +172,9 @@ def to_notebook(turns: Sequence[Turn], metadata: dict[str, Any] | None = None) -
     return nb
 
 
-def from_notebook(nb: Any) -> tuple[list[Turn], dict[str, Any]]:
-    """The turns and the app's notebook metadata (with `preamble` always set).
-
-    Cells this app did not write (added in Jupyter, or a whole notebook from elsewhere) are
-    converted as `codegen_ui.nbimport` says; its notes end up in `meta["notes"]`.
-    """
-    from codegen_ui.nbimport import convert
-
-    result = convert(nb)
-    meta = dict(result.meta)
-    if result.notes:
-        meta["notes"] = list(result.notes)
-    return list(result.turns), meta
-
-
 def to_script(turns: Sequence[Turn], preamble: str = PREAMBLE) -> str:
     """The program in the paper's format: the preamble, then `# instruction` and code per turn.
 
     This is exactly the prompt's history, so it is also what the model saw.
     """
-    return preamble + "".join(turn_text(t.instruction, t.code) for t in turns)
-
-
-def parse(data: bytes | str, name: str = "the file") -> Any:
-    """A validated v4 notebook from file contents, or NotebookError saying what is wrong."""
-    import nbformat
-    from nbformat.warnings import DuplicateCellId, MissingIDFieldWarning
-
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        raw = json.loads(text)
-    except UnicodeDecodeError:
-        raise NotebookError(f"{name} is not a notebook (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise NotebookError(f"{name} is not a notebook (not valid JSON: {exc})") from None
-    except RecursionError:
-        raise NotebookError(f"{name} is not a notebook (JSON nested too deeply)") from None
-    if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise NotebookError(f"{name} is not a notebook (no nbformat version in it)")
-    if raw.get("nbformat") not in (3, 4):
-        raise NotebookError(f"{name} has nbformat {raw.get('nbformat')!r}; only 3 and 4 are read")
-    try:
-        with warnings.catch_warnings():
-            # Notebooks from older Jupyter lack cell ids; nbformat adds them, which is fine.
-            warnings.simplefilter("ignore", MissingIDFieldWarning)
-            warnings.simplefilter("ignore", DuplicateCellId)
-            nb = nbformat.reads(text, as_version=4)
-            nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise NotebookError(f"{name} is not a valid notebook ({exc.message})") from None
-    except Exception as exc:  # nbformat raises assorted errors for malformed notebooks
-        raise NotebookError(f"{name} is not a valid notebook ({exc})") from None
-    return nb
-
-
-def load(path: str | Path) -> Any:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise NotebookError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise NotebookError(f"{path}: cannot be read ({exc.strerror})") from None
-    return parse(data, str(path))
-
-
-def dumps(nb: Any) -> str:
-    import nbformat
-
-    nbformat.validate(nb)
-    text = str(nbformat.writes(nb)) + "\n"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Lone surrogates (a browser can send them) cannot be stored; keep everything else.
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
-def save(nb: Any, path: str | Path) -> None:
-    write_atomic(path, dumps(nb))
+    return program_text([(t.instruction, t.code) for t in turns], preamble)

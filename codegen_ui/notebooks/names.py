@@ -12,12 +12,14 @@ import re
 import secrets
 import unicodedata
 
+from codegen_ui.errors import UserError
+
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_TITLE = 200  # characters
 DEFAULT_TITLE = "Untitled"
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A store operation cannot be done; the message is meant for the user."""
 
 

@@ -14,9 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from codegen_ui.notebook import META_KEY, cell_to_turn, is_preamble_cell, is_turn_cell
-from codegen_ui.prompt import PREAMBLE, instruction_comment
-from codegen_ui.session import Turn
+from codegen_ui.core import PREAMBLE, Turn, instruction_comment
+from codegen_ui.notebooks.format import META_KEY, cell_to_turn, is_preamble_cell, is_turn_cell
 
 _COMMENT = re.compile(r"# (.*\S)")  # one instruction line, as `instruction_comment` writes it
 
@@ -108,3 +107,16 @@ def convert(nb: Any) -> Conversion:
             "so the turn has an empty instruction"
         )
     return Conversion(tuple(turns), meta, tuple(notes), sum(left_out.values()))
+
+
+def from_notebook(nb: Any) -> tuple[list[Turn], dict[str, Any]]:
+    """The turns and the app's notebook metadata (with `preamble` always set).
+
+    Cells this app did not write (added in Jupyter, or a whole notebook from elsewhere) are
+    converted as `codegen_ui.notebooks.nbimport` says; its notes end up in `meta["notes"]`.
+    """
+    result = convert(nb)
+    meta = dict(result.meta)
+    if result.notes:
+        meta["notes"] = list(result.notes)
+    return list(result.turns), meta

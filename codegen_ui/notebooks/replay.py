@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from codegen_ui.kernel import Output, RunResult
-
-
-class Runner(Protocol):
-    def run(
-        self, code: str, timeout: float = ..., on_output: Callable[[Output], None] | None = ...
-    ) -> RunResult: ...
+from codegen_ui.kernel import Runner, RunResult
 
 
 @dataclass(frozen=True)
@@ -52,8 +46,8 @@ def replay_notebook(
     """Run every code cell of `nb` (changed in place); one report per code cell."""
     from nbformat import from_dict
 
-    from codegen_ui.notebook import META_KEY
-    from codegen_ui.session import now
+    from codegen_ui.core import now
+    from codegen_ui.notebooks.format import META_KEY
 
     cells = [c for c in nb.cells if c.get("cell_type") == "code"]
     reports = []

@@ -1,11 +1,11 @@
 """The session store: session notebooks in one folder, each named by an id the server made.
 
 Ids are unguessable and checked on every call, so no name from a user ever becomes a path:
-titles live inside the notebook's metadata (`codegen_ui.names`). Every write is atomic and keeps
-the previous version (`codegen_ui.folder`), so a crash loses at most the change being saved and
-a damaged file can be rolled back. A file that cannot be read is never overwritten without
-keeping it: `list` reports it, `load` raises `StoreError` with a message for the user. This
-module does not run code or models; the web app and the CLI both use it.
+titles live inside the notebook's metadata (`names`). Every write is atomic and keeps the
+previous version (`folder`), so a crash loses at most the change being saved and a damaged
+file can be rolled back. A file that cannot be read is never overwritten without keeping it:
+`list` reports it, `load` raises `StoreError` with a message for the user. This module does
+not run code or models; the web app and the CLI both use it.
 """
 
 from __future__ import annotations
@@ -18,19 +18,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.folder import Key, SessionFolder
-from codegen_ui.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
-from codegen_ui.notebook import (
+from codegen_ui.core import Session, Turn, now
+from codegen_ui.notebooks.folder import Key, SessionFolder
+from codegen_ui.notebooks.format import (
     META_KEY,
     NotebookError,
-    dumps,
-    from_notebook,
     is_preamble_cell,
-    parse,
     to_notebook,
     to_script,
 )
-from codegen_ui.session import Session, Turn, now
+from codegen_ui.notebooks.io import dumps, parse
+from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
+from codegen_ui.notebooks.nbimport import from_notebook
 
 __all__ = ["SessionInfo", "SessionStore", "StoreError", "check_id", "check_title"]
 
@@ -246,7 +245,7 @@ class SessionStore:
 
     def import_notebook(self, data: bytes, title: str = "") -> SessionInfo:
         """A new session from any Jupyter notebook; `notes` say what was left out."""
-        from codegen_ui.nbimport import convert
+        from codegen_ui.notebooks.nbimport import convert
 
         if len(data) > MAX_IMPORT_BYTES:
             raise StoreError(f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB")

@@ -12,16 +12,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from codegen_ui.examples import EXAMPLES
+from codegen_ui.core import PromptTooLongError, Turn
+from codegen_ui.engine import SamplingParams
 from codegen_ui.kernel import KernelError
-from codegen_ui.model import SamplingParams
-from codegen_ui.names import StoreError
-from codegen_ui.prompt import PromptTooLongError
-from codegen_ui.render import render_notebook
-from codegen_ui.session import Turn
-from codegen_ui.shelf import Shelf
-from codegen_ui.web import ModelHolder, ModelNotReady
-from codegen_ui.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
+from codegen_ui.notebooks import StoreError
+from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.render import render_notebook
+from codegen_ui.web.shared import ModelHolder, ModelNotReady
+from codegen_ui.web.shelf import Shelf
+from codegen_ui.web.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
 
 STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
 Action = Callable[[Workspace], Iterator[Turn]]
@@ -60,7 +59,6 @@ class Controller:
         self.holder = holder
         self.workspaces = workspaces
         self.shelf = shelf
-        workspaces.on_change = self.autosave
 
     # ---- views -------------------------------------------------------------------------------
     def status(self, ws: Workspace | None) -> str:
@@ -228,9 +226,6 @@ class Controller:
         return self.view(ws, instruction=ws.pending[0])
 
     # ---- sessions (through the store) ------------------------------------------------------------
-    def autosave(self, ws: Workspace) -> None:
-        self.shelf.autosave(ws)
-
     def new_session(self, key: str) -> View:
         return self._quick(key, self.shelf.new)
 

@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from codegen_ui.session import Turn
+from codegen_ui.core import Turn
+from codegen_ui.settings import Settings
 
 MAX_TEXT_CHARS = 20_000  # longer text outputs are cut here, and say so
-MAX_IMAGE_BYTES = 5_000_000  # a bigger image is replaced by a note
+MAX_IMAGE_BYTES = Settings().output_image_kb << 10  # a bigger image is replaced by a note
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 # What kernel HTML may keep: text formatting and tables, nothing active.
 _TAG_NAMES = (
@@ -196,7 +197,6 @@ def render_output(output: dict[str, Any]) -> str:
 
 
 _STATUS_TEXT = {
-    "queued": "waiting for the model",
     "generating": "writing code",
     "running": "running",
     "ok": "ok",
@@ -283,7 +283,7 @@ CSS = (
   padding:6px 10px;background:#fff;color:#1f2328}
 .cg-cell.cg-ok{border-left-color:#2da44e}.cg-cell.cg-error,.cg-cell.cg-died,
 .cg-cell.cg-timeout{border-left-color:#cf222e}.cg-cell.cg-generating,
-.cg-cell.cg-running,.cg-cell.cg-queued{border-left-color:#0969da}
+.cg-cell.cg-running{border-left-color:#0969da}
 .cg-cell.cg-empty,.cg-cell.cg-cancelled{border-left-color:#bf8700}
 .cg-head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}
 .cg-n{font-weight:700;color:#57606a}.cg-count{font-family:monospace;color:#57606a}

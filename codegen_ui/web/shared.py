@@ -3,7 +3,7 @@
 `ModelHolder` loads the process's model in a background thread and reports progress, so the
 page is usable meanwhile. `FairGate` lets a fixed number of generations run at once and serves
 waiting requests first come, first served; `SharedModel` puts every session's generation behind
-it while kernels run in parallel. Per-browser-session state lives in `codegen_ui.workspace`.
+it while kernels run in parallel. Per-browser-session state lives in `codegen_ui.web.workspace`.
 Nothing here knows about Gradio.
 """
 
@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from codegen_ui.model import CodeModel, Event, ModelLoadError, SamplingParams
+from codegen_ui.engine import CodeModel, Event, ModelLoadError, SamplingParams
+from codegen_ui.errors import UserError
 
 
-class ModelNotReady(RuntimeError):
+class ModelNotReady(UserError, RuntimeError):
     """The model is still loading, or failed to load; the message says which."""
 
 
@@ -56,7 +57,7 @@ class ModelHolder:
         return self
 
     def _load(self) -> None:
-        from codegen_ui.model import load_model
+        from codegen_ui.engine import load_model
 
         loader = self._loader or load_model
         self.started = time.monotonic()

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen_ui.names import DEFAULT_TITLE, StoreError
-from codegen_ui.prompt import PREAMBLE
-from codegen_ui.session import Turn
-from codegen_ui.store import SessionInfo, SessionStore
-from codegen_ui.workspace import Workspace
+from codegen_ui.core import PREAMBLE, Turn
+from codegen_ui.notebooks import DEFAULT_TITLE, SessionInfo, SessionStore, StoreError
+from codegen_ui.web.workspace import Workspace
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 

@@ -1,32 +1,22 @@
 """The Gradio page: components, layout and event wiring, and nothing else.
 
 Each handler is a few lines that call one `Controller` action with the browser session's key and
-show the `View`s it returns. Prompting, parsing, saving and rendering live elsewhere. Building
-the app (`build_app`) is separate from launching it (`launch`), so tests can launch it on any port.
+show the `View`s it returns. Prompting, parsing, saving and rendering live elsewhere; the
+collaborators are built and the server launched in `codegen_ui.web.app`.
 """
 
 from __future__ import annotations
 
-import functools
-import signal
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
-from codegen_ui.controller import Controller, View
-from codegen_ui.examples import EXAMPLES
-from codegen_ui.model import SamplingParams
-from codegen_ui.pool import KernelPool
-from codegen_ui.render import CSS, code_css
-from codegen_ui.sandbox import kernels_root
+from codegen_ui.engine import SamplingParams
 from codegen_ui.settings import Settings
-from codegen_ui.shelf import LOCAL_HOSTS, Shelf
-from codegen_ui.store import SessionStore
-from codegen_ui.web import FairGate, ModelHolder
-from codegen_ui.workspace import Workspaces
+from codegen_ui.web.controller import Controller, View
+from codegen_ui.web.examples import EXAMPLES
 
-MAX_UPLOAD = "5mb"  # the biggest notebook a user may upload
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
 
 
@@ -251,56 +241,3 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     c["cell"].input(h.cell, c["cell"], c["editor"], **instant)
     c["timer"].tick(h.tick, None, [c["status"], c["timer"]], **instant)
     demo.unload(h.unload)
-
-
-def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
-    """The app for these settings; the model starts loading in the background unless given."""
-    if holder is None:
-        from codegen_ui.model import load_model
-
-        loader = functools.partial(
-            load_model, precision=settings.precision, cache_mib=settings.cache_mib
-        )
-        holder = ModelHolder(settings.model, settings.device, loader=loader).start()
-    pool = KernelPool.from_settings(settings)
-    pool.refill()  # pre-start kernels so the first tabs do not wait for one
-    pool.start_sweeper()
-    workspaces = Workspaces(holder, pool, FairGate(1), run_timeout=settings.run_timeout)
-    workspaces.start_sweeper()
-    shelf = Shelf(SessionStore(settings.sessions_dir), guarded=settings.host not in LOCAL_HOSTS)
-    controller = Controller(holder, workspaces, shelf)
-    return build_app(controller, settings), controller
-
-
-def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
-    """Serve the app: no monitoring endpoint, a cap on uploads, nothing but the app served."""
-    options: dict[str, Any] = {
-        "server_name": settings.host,
-        "server_port": settings.port,
-        "max_file_size": MAX_UPLOAD,
-        "enable_monitoring": False,
-        "footer_links": ["gradio", "settings"],  # no API page
-        "blocked_paths": [str(kernels_root(settings.kernels_dir))],
-        "css": CSS + code_css(),
-        "show_error": False,
-        "ssr_mode": False,
-        "mcp_server": False,
-        "run_history": False,
-    }
-    options.update(kwargs)
-    return demo.launch(**options)
-
-
-def serve(settings: Settings) -> None:
-    """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
-    demo, controller = create(settings)
-    # SIGTERM (a container stopping) ends the server like Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        launch(demo, settings)
-    finally:
-        controller.workspaces.shutdown()
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt

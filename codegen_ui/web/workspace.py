@@ -13,18 +13,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import cast
 
-from codegen_ui.kernel import KernelError, Output, RunResult, error_output
-from codegen_ui.model import CodeModel
-from codegen_ui.pool import ServerBusy
-from codegen_ui.session import Session
-from codegen_ui.web import FairGate, ModelHolder, SharedModel
+from codegen_ui.core import Session
+from codegen_ui.engine import CodeModel
+from codegen_ui.errors import UserError
+from codegen_ui.kernel import (
+    KernelError,
+    KernelSource,
+    LiveKernel,
+    Output,
+    RunResult,
+    ServerBusy,
+    error_output,
+)
+from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
 
 CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
 
 __all__ = [
-    "KernelSource",
     "ServerBusy",
     "TrackedKernel",
     "Workspace",
@@ -33,25 +40,15 @@ __all__ = [
 ]
 
 
-class WorkspaceBusy(RuntimeError):
+class WorkspaceBusy(UserError, RuntimeError):
     """This browser session is already running something."""
-
-
-class KernelSource(Protocol):
-    """Where kernels come from (`codegen_ui.pool.KernelPool` is one)."""
-
-    def acquire(self) -> Any: ...  # a started kernel; raises ServerBusy past the cap
-
-    def release(self, kernel: Any) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class TrackedKernel:
     """A session's kernel that remembers its state for the status bar (idle, busy, restarted),
     and turns a kernel that cannot be reached into an error output instead of an exception."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: LiveKernel) -> None:
         self.kernel = kernel
         self.state = "idle"
 
@@ -60,7 +57,7 @@ class TrackedKernel:
     ) -> RunResult:
         self.state = "busy"
         try:
-            result: RunResult = self.kernel.run(code, timeout, on_output)
+            result = self.kernel.run(code, timeout, on_output)
         except Exception as exc:  # e.g. a parked kernel that cannot start again (server busy)
             # An exception here would leave the session waiting for a result forever.
             self.state = "dead"
@@ -72,7 +69,7 @@ class TrackedKernel:
     def restart(self) -> None:
         self.state = "restarting"
         try:
-            if getattr(self.kernel, "parked", False):
+            if self.kernel.parked:
                 self.kernel.start()  # stopped by the idle sweep: a fresh start is a restart
             else:
                 self.kernel.restart()
@@ -86,16 +83,16 @@ class TrackedKernel:
             self.kernel.interrupt()
 
     def describe(self) -> str:
-        if getattr(self.kernel, "parked", False):
+        if self.kernel.parked:
             return "stopped while idle (the next run starts a fresh one)"
         if self.state in ("idle", "busy", "restarted") and not self.kernel.is_alive:
             return "dead"
         return self.state
 
     def sandbox(self) -> str:
-        info = getattr(self.kernel, "info", None)
-        mode = getattr(info, "mode", "none")
-        return "bubblewrap + limits" if mode == "bwrap" else "resource limits only"
+        return (
+            "bubblewrap + limits" if self.kernel.sandbox_mode == "bwrap" else "resource limits only"
+        )
 
 
 class Workspace:
@@ -179,6 +176,7 @@ class Workspaces:
             ws.touch()
             return ws
         kernel = self.kernels.acquire()  # may start a kernel: not under the registry lock
+        spare: LiveKernel | None = None
         with self._lock:
             ws = self._items.get(key)
             if ws is None:
@@ -186,9 +184,10 @@ class Workspaces:
                     key, TrackedKernel(kernel), self.model, self.run_timeout, self.on_change
                 )
                 self._items[key] = ws
-                kernel = None
-        if kernel is not None:  # the same tab asked twice at once: keep one kernel
-            self.kernels.release(kernel)
+            else:  # the same tab asked twice at once: keep one kernel
+                spare = kernel
+        if spare is not None:
+            self.kernels.release(spare)
         return ws
 
     def peek(self, key: str) -> Workspace | None:

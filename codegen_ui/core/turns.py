@@ -1,0 +1,74 @@
+"""A turn of the conversation and its statuses: plain data shared by every seam above it.
+
+A `Turn` is one instruction with the code the model wrote for it (or the user's edit), the
+outputs the kernel gave and how it ended. `TURN_STATUSES` is the one list of statuses, by name:
+`IN_FLIGHT` while the model writes or the kernel runs, `FINISHED` once it has ended. This module
+runs nothing; `core.session` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal, get_args
+
+from codegen_ui.engine.api import SamplingParams
+from codegen_ui.kernel.api import Output
+
+TurnStatus = Literal[
+    "generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled", "not-run"
+]
+TURN_STATUSES: tuple[TurnStatus, ...] = get_args(TurnStatus)
+IN_FLIGHT: frozenset[TurnStatus] = frozenset({"generating", "running"})
+FINISHED: frozenset[TurnStatus] = frozenset(TURN_STATUSES) - IN_FLIGHT
+
+EMPTY_MESSAGE = (
+    "The model wrote no code for this turn (it went on with a comment or stopped at once). "
+    "Regenerate with a temperature above 0, or rephrase the instruction."
+)
+
+
+def finish(updates: Iterable[Turn]) -> Turn:
+    """Drain an operation's updates and return the final state of the turn."""
+    final = deque(updates, maxlen=1)
+    if not final:
+        raise ValueError("the operation yielded no turn")
+    return final[0]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    trimmed_turns: int = 0  # oldest turns left out of this turn's prompt
+    stop_reason: str = ""
+    first_token_s: float = 0.0
+    generate_s: float = 0.0
+    run_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Turn:
+    instruction: str
+    params: SamplingParams = field(default_factory=SamplingParams)
+    model: str = ""
+    completion: str = ""  # the model's raw text, before the cut
+    code: str = ""  # what runs: the cut completion, or the user's edit
+    outputs: tuple[Output, ...] = ()
+    status: TurnStatus = "generating"
+    message: str = ""  # a note for the user (no code written, state lost, ...)
+    edited: bool = False  # the code was changed by hand after generation
+    execution_count: int | None = None
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    created: str = field(default_factory=now)
+    finished: str = ""
+
+    def replace(self, **changes: object) -> Turn:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

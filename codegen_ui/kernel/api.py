@@ -1,0 +1,82 @@
+"""The kernel seam's contract: what a run returns, the errors, and the protocols callers use.
+
+A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
+exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
+reached. `Runner` is what a session or a replay needs (run and restart); `LiveKernel` adds what
+the web app uses to look after a tab's kernel; `KernelSource` hands them out (the pool). This
+module starts nothing and imports nothing heavy: `codegen_ui.kernel.Kernel` is the real thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from codegen_ui.errors import UserError
+
+Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
+RunStatus = Literal["ok", "error", "timeout", "died"]
+
+
+class KernelError(UserError, RuntimeError):
+    """The kernel could not be started or reached (not an error in the user's code)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: RunStatus
+    outputs: tuple[Output, ...]
+    execution_count: int | None = None
+    seconds: float = 0.0
+    state_lost: bool = False  # the kernel was restarted: earlier variables are gone
+
+
+def error_output(ename: str, evalue: str) -> Output:
+    from nbformat.v4 import new_output
+
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def stream_output(name: str, text: str) -> Output:
+    from nbformat.v4 import new_output
+
+    return new_output("stream", name=name, text=text)
+
+
+class Runner(Protocol):
+    """What a session or a replay needs from a kernel."""
+
+    def run(
+        self, code: str, timeout: float = ..., on_output: Callable[[Output], None] | None = ...
+    ) -> RunResult: ...
+
+    def restart(self) -> None: ...
+
+
+class LiveKernel(Runner, Protocol):
+    """A kernel a browser tab holds for its life: it can be started again, interrupted, probed."""
+
+    parked: bool  # stopped by the idle sweep; the next run starts it again
+
+    @property
+    def is_alive(self) -> bool: ...
+
+    @property
+    def sandbox_mode(self) -> str: ...  # "bwrap" or "none", as resolved when it started
+
+    def start(self) -> None: ...
+
+    def interrupt(self) -> None: ...
+
+    def shutdown(self, keep_folder: bool = False) -> None: ...
+
+
+class KernelSource(Protocol):
+    """Where a tab's kernel comes from (`codegen_ui.kernel.KernelPool` is one)."""
+
+    def acquire(self) -> LiveKernel: ...  # a started kernel; raises ServerBusy past the cap
+
+    def release(self, kernel: LiveKernel) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,53 @@
+"""Notebooks: turns to and from `.ipynb` files, the session store, and replaying a notebook.
+
+`format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
+Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe,
+`names` checks ids and titles, `folder` and `store` keep sessions on disk, `replay` re-runs a
+notebook's cells in a kernel. Callers import from here; nothing here knows of the web app.
+"""
+
+from codegen_ui.notebooks.atomic import write_atomic
+from codegen_ui.notebooks.format import (
+    META_KEY,
+    NotebookError,
+    cell_to_turn,
+    is_preamble_cell,
+    is_turn_cell,
+    to_notebook,
+    to_script,
+    turn_to_cell,
+)
+from codegen_ui.notebooks.io import dumps, load, parse, save
+from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
+from codegen_ui.notebooks.nbimport import Conversion, convert, from_notebook, split_instruction
+from codegen_ui.notebooks.replay import CellReport, replay_notebook
+from codegen_ui.notebooks.store import SessionInfo, SessionStore
+
+__all__ = [
+    "DEFAULT_TITLE",
+    "MAX_TITLE",
+    "META_KEY",
+    "CellReport",
+    "Conversion",
+    "NotebookError",
+    "SessionInfo",
+    "SessionStore",
+    "StoreError",
+    "cell_to_turn",
+    "check_id",
+    "check_title",
+    "convert",
+    "dumps",
+    "from_notebook",
+    "is_preamble_cell",
+    "is_turn_cell",
+    "load",
+    "parse",
+    "replay_notebook",
+    "save",
+    "split_instruction",
+    "to_notebook",
+    "to_script",
+    "turn_to_cell",
+    "write_atomic",
+]

@@ -1,0 +1,23 @@
+"""The web app: a Gradio page over the session, one kernel per browser tab, one shared model.
+
+`shared` (the model and its queue), `workspace` (a tab's session and kernel), `shelf` (the
+sessions panel), `controller` (the page's actions, without Gradio), `render` (safe HTML),
+`examples`, `ui` (layout and wiring only) and `app` (the composition root). Importing this
+package does not import Gradio: `serve` does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codegen_ui.settings import Settings
+
+__all__ = ["serve"]
+
+
+def serve(settings: Settings) -> None:
+    """Build the app for these settings, serve it and block (see `codegen_ui.web.app`)."""
+    from codegen_ui.web.app import serve as serve_app
+
+    serve_app(settings)

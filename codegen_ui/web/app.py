@@ -1,0 +1,83 @@
+"""The web app's one composition root: build the collaborators, the page, and serve it.
+
+`create` wires the shared model (loading in the background), the kernel pool, the workspaces,
+the sessions shelf and the controller into the Gradio page of `ui`; `launch` serves it with
+nothing but the app exposed; `serve` does both and shuts every kernel down on exit. Nothing
+else in the package constructs these objects for the app.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+from typing import TYPE_CHECKING, Any
+
+from codegen_ui.engine import load_model
+from codegen_ui.kernel import KernelPool, kernels_root
+from codegen_ui.notebooks import SessionStore
+from codegen_ui.settings import Settings
+from codegen_ui.web.controller import Controller
+from codegen_ui.web.render import CSS, code_css
+from codegen_ui.web.shared import FairGate, ModelHolder
+from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
+from codegen_ui.web.workspace import Workspaces
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+MAX_UPLOAD = "5mb"  # the biggest notebook a user may upload
+
+
+def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
+    """The app for these settings; the model starts loading in the background unless given."""
+    if holder is None:
+        loader = functools.partial(
+            load_model, precision=settings.precision, cache_mib=settings.cache_mib
+        )
+        holder = ModelHolder(settings.model, settings.device, loader=loader).start()
+    pool = KernelPool.from_settings(settings)
+    pool.refill()  # pre-start kernels so the first tabs do not wait for one
+    pool.start_sweeper()
+    shelf = Shelf(SessionStore(settings.sessions_dir), guarded=settings.host not in LOCAL_HOSTS)
+    workspaces = Workspaces(
+        holder, pool, FairGate(1), run_timeout=settings.run_timeout, on_change=shelf.autosave
+    )
+    workspaces.start_sweeper()
+    controller = Controller(holder, workspaces, shelf)
+    from codegen_ui.web.ui import build_app
+
+    return build_app(controller, settings), controller
+
+
+def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
+    """Serve the app: no monitoring endpoint, a cap on uploads, nothing but the app served."""
+    options: dict[str, Any] = {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "max_file_size": MAX_UPLOAD,
+        "enable_monitoring": False,
+        "footer_links": ["gradio", "settings"],  # no API page
+        "blocked_paths": [str(kernels_root(settings.kernels_dir))],
+        "css": CSS + code_css(),
+        "show_error": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "run_history": False,
+    }
+    options.update(kwargs)
+    return demo.launch(**options)
+
+
+def serve(settings: Settings) -> None:
+    """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
+    demo, controller = create(settings)
+    # SIGTERM (a container stopping) ends the server like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        launch(demo, settings)
+    finally:
+        controller.workspaces.shutdown()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
