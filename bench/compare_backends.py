@@ -22,7 +22,7 @@ from typing import Any
 def torch_candidate(folder: Path, fast: bool) -> Callable[[list[int], int], tuple[float, float]]:
     import torch
 
-    from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.engine import TransformersModel
     from codegen_ui.engine.kvcache import new_cache
 
     model = TransformersModel.load(str(folder), "cpu", precision="fast" if fast else "exact").model
@@ -76,7 +76,7 @@ def ct2_candidate(folder: Path) -> Callable[[list[int], int], tuple[float, float
 
 
 def main() -> None:
-    from codegen_ui.bench.model import build
+    from codegen_ui.bench import build
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)

@@ -11,8 +11,7 @@ import argparse
 import statistics
 import time
 
-from codegen_ui.kernel.client import Kernel
-from codegen_ui.kernel.sandbox import KernelConfig, sandbox_info
+from codegen_ui.kernel import Kernel, KernelConfig, sandbox_info
 
 CASES = {
     "timeout -> interrupt": "while True:\n    pass",

@@ -2,6 +2,7 @@
 
 import sys
 
-from codegen_ui.cli import main
+# The package, not `from codegen_ui.cli import main`: `cli.main` is also the name of a module.
+import codegen_ui.cli
 
-sys.exit(main())
+sys.exit(codegen_ui.cli.main())

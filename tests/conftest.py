@@ -20,7 +20,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
-    from codegen_ui.engine.api import load_model
+    from codegen_ui.engine import load_model
 
     return load_model(str(tiny_model_dir), device="cpu", precision="exact")
 
@@ -32,7 +32,7 @@ def scripted() -> ScriptedModel:
 
 @pytest.fixture
 def kernel() -> Iterator[object]:
-    from codegen_ui.kernel.client import Kernel
+    from codegen_ui.kernel import Kernel
 
     with Kernel() as k:
         yield k

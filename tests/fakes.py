@@ -6,8 +6,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from codegen_ui.core.prompt import is_complete
-from codegen_ui.engine.api import Delta, Event, Finished, SamplingParams
+from codegen_ui.core import is_complete
+from codegen_ui.engine import Delta, Event, Finished, SamplingParams
 
 
 @dataclass

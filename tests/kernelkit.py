@@ -8,9 +8,8 @@ from typing import Any
 
 import psutil
 
-from codegen_ui.kernel.client import Kernel, RunResult
+from codegen_ui.kernel import Kernel, RunResult, sandbox_info
 from codegen_ui.kernel.reaper import MARKER_VAR
-from codegen_ui.kernel.sandbox import sandbox_info
 
 HAS_BWRAP = sandbox_info("bwrap").mode == "bwrap"
 MODES = ["bwrap", "none"] if HAS_BWRAP else ["none"]

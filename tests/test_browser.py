@@ -319,7 +319,7 @@ def test_restart_and_undo(tab: Tab) -> None:
 def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     import nbformat
 
-    from codegen_ui.notebooks.format import from_notebook
+    from codegen_ui.notebooks import from_notebook
 
     tab.submit("a step to save")
     tab.run_code("print('saved')", "saved")

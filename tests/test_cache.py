@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core.prompt import render_prompt, truncate
-from codegen_ui.engine.api import Delta, Finished, SamplingParams
+from codegen_ui.core import render_prompt, truncate
+from codegen_ui.engine import Delta, Finished, SamplingParams
 from codegen_ui.engine.cache import Entry, KVStore, shared_prefix
 
 MIB = 2**20
@@ -76,7 +76,7 @@ def test_entry_over_the_whole_budget_is_not_kept() -> None:
 
 @pytest.fixture(scope="module")
 def model(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
-    from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.engine import TransformersModel
 
     return TransformersModel.load(str(tiny_model_dir), device="cpu", precision="exact")
 
@@ -153,7 +153,7 @@ def test_trimmed_history_reuses_only_the_shared_start(model) -> None:  # type: i
 def test_fast_precision_loads_int8_reuses_cache_and_is_deterministic(tiny_model_dir: Path) -> None:
     # int8 dynamic quantisation scales activations per forward pass, so the fast path's logits
     # depend on how the prompt is split into passes: it is repeatable, not chunking-invariant.
-    from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.engine import TransformersModel
 
     fast = TransformersModel.load(str(tiny_model_dir), device="cpu", precision="fast")
     assert "int8" in fast.describe()

@@ -93,7 +93,9 @@ def test_bad_setting_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, codegen_ui, codegen_ui.core.session, codegen_ui.notebooks.format, codegen_ui.cli.main\n"
+        "import sys, codegen_ui, codegen_ui.core, codegen_ui.engine, codegen_ui.kernel\n"
+        "import codegen_ui.notebooks, codegen_ui.web, codegen_ui.mtpb, codegen_ui.bench\n"
+        "import codegen_ui.cli\n"
         "heavy = {'torch', 'transformers', 'gradio'} & set(sys.modules)\n"
         "print(sorted(heavy))"
     )
@@ -105,7 +107,7 @@ def test_import_is_light() -> None:
 
 
 def test_turns_file_splits_on_newlines_only(tmp_path: Path) -> None:
-    from codegen_ui.cli.main import read_turns_file
+    from codegen_ui.cli.session import read_turns_file
 
     path = tmp_path / "turns.txt"
     path.write_text("first \u2028 still first\r\n\nsecond\n", encoding="utf-8")

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codegen_ui.kernel.client import Kernel
-from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
+from codegen_ui.kernel import Kernel, KernelConfig, Limits, OutputCaps
 from tests.kernelkit import follow_up, procs_running, procs_with_marker, text, wait_for
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from codegen_ui.kernel import OutputCaps
 from codegen_ui.kernel.outputs import Collector
-from codegen_ui.kernel.sandbox import OutputCaps
 
 
 def stream(text: str, name: str = "stdout") -> dict[str, Any]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from codegen_ui.kernel import kernels_root
 from codegen_ui.kernel.pool import Capacity, KernelPool, ServerBusy
-from codegen_ui.kernel.sandbox import kernels_root
 from codegen_ui.settings import Settings
 from tests.kernelkit import follow_up, procs_with_marker, text, wait_for
 
@@ -95,8 +95,8 @@ def test_pool_from_settings() -> None:
 
 SERVER = """
 import os, signal, sys, time
-from codegen_ui.kernel.pool import KernelPool, install_exit_handlers
-from codegen_ui.kernel.sandbox import KernelConfig
+from codegen_ui.kernel import KernelPool, install_exit_handlers
+from codegen_ui.kernel import KernelConfig
 pool = KernelPool(KernelConfig(sandbox=sys.argv[1]), max_kernels=2, size=0)
 kernel = pool.acquire()
 install_exit_handlers()

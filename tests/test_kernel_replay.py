@@ -8,10 +8,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from codegen_ui.cli.main import main
-from codegen_ui.core.session import Turn
-from codegen_ui.engine.api import SamplingParams
-from codegen_ui.notebooks.format import META_KEY, from_notebook, save, to_notebook
+from codegen_ui.cli import main
+from codegen_ui.core import Turn
+from codegen_ui.engine import SamplingParams
+from codegen_ui.notebooks import META_KEY, from_notebook, save, to_notebook
 
 pytestmark = pytest.mark.slow
 

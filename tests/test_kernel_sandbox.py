@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import codegen_ui
-from codegen_ui.kernel.client import Kernel, KernelError
+from codegen_ui import settings
+from codegen_ui.kernel import Kernel, KernelError
 from codegen_ui.kernel.sandbox import (
     KernelConfig,
     KernelDirs,
@@ -200,9 +201,13 @@ def test_kernels_root_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(root.stat().st_mode) == 0o711
     with pytest.raises(ValueError, match="too long"):
         KernelDirs.create(str(tmp_path / ("x" * 90)))
-    with pytest.raises(ValueError, match="may be served"):
-        kernels_root(str(APP_DIR / "kernels"))
-    assert not (APP_DIR / "kernels").exists()
+    # The app folder is the one holding the package (the repository in a checkout), derived once
+    # in settings: a kernel folder anywhere under it, inside the package too, is refused.
+    assert settings.APP_DIR == APP_DIR and (settings.APP_DIR / "codegen_ui" / "kernel").is_dir()
+    for inside in (APP_DIR / "kernels", APP_DIR / "codegen_ui" / "kernels"):
+        with pytest.raises(ValueError, match="may be served"):
+            kernels_root(str(inside))
+        assert not inside.exists()
 
 
 def test_mode_none_and_describe() -> None:

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from codegen_ui.core.session import Session, Turn
-from codegen_ui.engine.api import SamplingParams
-from codegen_ui.kernel.client import Kernel
-from codegen_ui.kernel.sandbox import KernelConfig
+from codegen_ui.core import Session, Turn
+from codegen_ui.engine import SamplingParams
+from codegen_ui.kernel import Kernel, KernelConfig
 from tests.fakes import ScriptedModel
 
 pytestmark = pytest.mark.slow

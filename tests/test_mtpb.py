@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codegen_ui.core.prompt import instruction_comment
+from codegen_ui.core import instruction_comment
 from codegen_ui.mtpb.execute import THROUGH, wrap_last_value
 from codegen_ui.mtpb.problems import (
     MtpbError,

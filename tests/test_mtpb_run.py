@@ -10,12 +10,19 @@ from typing import Any
 
 import pytest
 
-from codegen_ui import mtpb
-from codegen_ui.cli.main import main
-from codegen_ui.core.prompt import PREAMBLE
-from codegen_ui.mtpb.problems import MtpbError, Problem, load_problems
-from codegen_ui.mtpb.report import format_report, summarize
-from codegen_ui.mtpb.run import RunConfig, SampleResult, run_benchmark
+from codegen_ui.cli import main
+from codegen_ui.core import PREAMBLE
+from codegen_ui.mtpb import (
+    MtpbError,
+    Problem,
+    RunConfig,
+    SampleResult,
+    format_report,
+    load_problems,
+    run_benchmark,
+    summarize,
+)
+from codegen_ui.mtpb import problems as mtpb
 from tests.fakes import ScriptedModel
 
 CONFIG = RunConfig("scripted", limit_s=3.0)

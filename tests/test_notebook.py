@@ -10,18 +10,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from codegen_ui.core.prompt import PREAMBLE
-from codegen_ui.core.session import Session, Turn
-from codegen_ui.engine.api import SamplingParams
-from codegen_ui.notebooks.format import (
+from codegen_ui.core import PREAMBLE, Session, Turn
+from codegen_ui.engine import SamplingParams
+from codegen_ui.notebooks import (
     META_KEY,
     NotebookError,
+    SessionStore,
     from_notebook,
     parse,
     to_notebook,
     to_script,
 )
-from codegen_ui.notebooks.store import SessionStore
 from tests.fakes import ScriptedModel
 
 COMPLETIONS = [

@@ -7,11 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from codegen_ui.cli.main import main
-from codegen_ui.core.prompt import PREAMBLE
-from codegen_ui.core.session import Turn
-from codegen_ui.notebooks.format import from_notebook, parse, to_script
-from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.cli import main
+from codegen_ui.core import PREAMBLE, Turn
+from codegen_ui.notebooks import SessionStore, from_notebook, parse, to_script
 from tests.test_notebook_import import jupyter_notebook
 
 TURNS = [

@@ -9,9 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from codegen_ui.notebooks.format import parse
-from codegen_ui.notebooks.nbimport import convert, split_instruction
-from codegen_ui.notebooks.store import SessionStore, StoreError
+from codegen_ui.notebooks import SessionStore, StoreError, convert, parse, split_instruction
 
 PNG = (  # a 1x1 image
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -179,7 +177,7 @@ def test_an_oversized_upload_is_refused_before_parsing(
     ],
 )
 def test_split_instruction_never_changes_the_source(source: str, expected: tuple[str, str]) -> None:
-    from codegen_ui.core.prompt import instruction_comment
+    from codegen_ui.core import instruction_comment
 
     instruction, code = split_instruction(source)
     assert (instruction, code) == expected
@@ -189,7 +187,7 @@ def test_split_instruction_never_changes_the_source(source: str, expected: tuple
 
 
 def test_convert_keeps_the_preamble_of_an_app_notebook() -> None:
-    from codegen_ui.notebooks.format import to_notebook
+    from codegen_ui.notebooks import to_notebook
 
     result = convert(to_notebook([], {"preamble": "import os\n\n", "title": "t"}))
     assert result.meta["preamble"] == "import os\n\n" and result.turns == ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_ui.core.prompt import (
+from codegen_ui.core import (
     PREAMBLE,
     PromptTooLongError,
     fit_prompt,

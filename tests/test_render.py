@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from codegen_ui import render
-from codegen_ui.core.session import GenerationStats, Turn
+from codegen_ui.core import GenerationStats, Turn
+from codegen_ui.web import render, style
 from codegen_ui.web.render import (
     ansi_to_html,
     capped,
@@ -180,5 +180,5 @@ def test_the_notebook_lists_cells_pending_turns_and_a_note() -> None:
 
 
 def test_css_covers_code_and_ansi_classes() -> None:
-    assert ".ansi-fg-red" in render.CSS
-    assert ".cg-code .k" in render.code_css()
+    assert ".ansi-fg-red" in style.CSS
+    assert ".cg-code .k" in style.code_css()

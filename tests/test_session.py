@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_ui.core.prompt import PREAMBLE, render_prompt
-from codegen_ui.core.session import EMPTY_MESSAGE, Session, Turn, finish
-from codegen_ui.engine.api import SamplingParams
+from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, finish, render_prompt
+from codegen_ui.engine import SamplingParams
 from tests.fakes import ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
@@ -136,7 +135,7 @@ class BrokenKernel:
     """A runner whose kernel cannot be reached at all."""
 
     def run(self, code, timeout=30.0, on_output=None):  # type: ignore[no-untyped-def]
-        from codegen_ui.kernel.client import KernelError
+        from codegen_ui.kernel import KernelError
 
         raise KernelError("the kernel could not be reached")
 
@@ -145,7 +144,7 @@ class BrokenKernel:
 
 
 def test_a_failing_kernel_raises_and_keeps_the_turn(scripted: ScriptedModel) -> None:
-    from codegen_ui.kernel.client import KernelError
+    from codegen_ui.kernel import KernelError
 
     session = Session(scripted, BrokenKernel(), run_preamble=False)
     scripted.enqueue("a = 1\n\n\n")

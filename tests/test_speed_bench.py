@@ -10,11 +10,11 @@ import pytest
 
 from codegen_ui.bench.plan import median_of, ratios, table
 from codegen_ui.bench.work import cut, history_of, memory, speed
-from codegen_ui.cli.main import main
+from codegen_ui.cli import main
 
 
 def test_history_of_stays_under_its_token_size(tiny_model) -> None:  # type: ignore[no-untyped-def]
-    from codegen_ui.core.prompt import render_prompt
+    from codegen_ui.core import render_prompt
 
     assert history_of(tiny_model, 0) == []
     history = history_of(tiny_model, 300)

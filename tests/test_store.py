@@ -14,10 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from codegen_ui.core.session import Session, Turn
-from codegen_ui.notebooks.format import parse
+from codegen_ui.core import Session, Turn
+from codegen_ui.notebooks import SessionStore, StoreError, parse
 from codegen_ui.notebooks.names import ID_PATTERN, MAX_TITLE
-from codegen_ui.notebooks.store import SessionStore, StoreError
 from codegen_ui.settings import Settings
 from tests.fakes import ScriptedModel
 
@@ -200,8 +199,8 @@ def test_files_that_are_not_sessions_are_not_listed(store: SessionStore) -> None
 # A child process that saves two big versions in turn, forever, until it is killed.
 SAVER = """
 import sys
-from codegen_ui.core.session import Session, Turn
-from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.core import Session, Turn
+from codegen_ui.notebooks import SessionStore
 
 store, sid, mode = SessionStore(sys.argv[1]), sys.argv[2], sys.argv[3]
 big = {"output_type": "stream", "name": "stdout", "text": "y" * 3_000_000}

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from codegen_ui.core.session import Session
-from codegen_ui.engine.api import SamplingParams
-from codegen_ui.kernel.client import Output, RunResult
-from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.core import Session
+from codegen_ui.engine import SamplingParams
+from codegen_ui.kernel import Output, RunResult
+from codegen_ui.notebooks import SessionStore
 from tests.fakes import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,10 +67,10 @@ def test_every_change_is_saved_as_it_happens(tmp_path: Path) -> None:
 # A "server" that autosaves a session, finishes one turn, then hangs in the second one's run.
 SERVER = """
 import sys, time
-from codegen_ui.kernel.client import RunResult
-from codegen_ui.engine.api import SamplingParams
-from codegen_ui.core.session import Session
-from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.kernel import RunResult
+from codegen_ui.engine import SamplingParams
+from codegen_ui.core import Session
+from codegen_ui.notebooks import SessionStore
 from tests.fakes import ScriptedModel
 
 class Runner:

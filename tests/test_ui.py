@@ -12,11 +12,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from codegen_ui.core.prompt import PREAMBLE
-from codegen_ui.engine.api import Delta, Event, Finished, ModelLoadError, SamplingParams
-from codegen_ui.kernel.client import RunResult
-from codegen_ui.kernel.pool import KernelPool, ServerBusy
-from codegen_ui.notebooks.store import SessionStore
+from codegen_ui.core import PREAMBLE
+from codegen_ui.engine import Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.kernel import KernelPool, RunResult, ServerBusy
+from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import FairGate, ModelHolder

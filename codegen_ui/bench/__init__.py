@@ -6,6 +6,6 @@ child; `model` builds the random-weight model with the real codegen-350M archite
 """
 
 from codegen_ui.bench.model import build, default_dir
-from codegen_ui.bench.plan import Plan, run, table
+from codegen_ui.bench.plan import BenchError, Plan, run, table
 
-__all__ = ["Plan", "build", "default_dir", "run", "table"]
+__all__ = ["BenchError", "Plan", "build", "default_dir", "run", "table"]

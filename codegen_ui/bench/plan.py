@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codegen_ui.errors import UserError
+
 # The baseline: float32, the whole prompt re-encoded each turn. The engine: Settings' defaults.
 BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0}
 
@@ -61,6 +63,10 @@ def child_config(plan: Plan, task: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+class BenchError(UserError):
+    """A measurement could not be made; the message holds the child's last words."""
+
+
 def run_child(config: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-m", "codegen_ui.bench.work", json.dumps(config)],
@@ -70,7 +76,7 @@ def run_child(config: dict[str, Any]) -> dict[str, Any]:
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-2000:]}")
+        raise BenchError(f"benchmark child failed:\n{proc.stderr[-2000:]}")
     return dict(json.loads(lines[-1]))
 
 

@@ -1,186 +1,19 @@
-"""The command line: the entry point, `run` and `serve`. Parses flags, wires the seams, prints.
+"""The command line's entry point: the parser of every command, and the one place errors become
+messages.
 
-The tool commands (`mtpb`, `export`, `replay`, `bench`) live in `codegen_ui.cli.tools`.
-
-Domain errors become one clear line on stderr and a non-zero exit, here and nowhere else.
-Errors raised by generated code are results, not failures.
+Each command group lives in its own module (`session`: run and serve; `notebooks`: export and
+replay; `mtpb`; `bench`) and raises the `UserError` family; `main` prints any of them as one line
+on stderr with exit status 2. Errors raised by generated code are results, not failures.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from codegen_ui.cli.tools import CliError, add_tool_commands
-from codegen_ui.core import PREAMBLE
-from codegen_ui.settings import Settings, SettingsError
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def output_text(output: dict[str, Any]) -> str:
-    """A kernel output as plain terminal text."""
-    kind = output.get("output_type")
-    if kind == "stream":
-        return str(output.get("text", ""))
-    if kind == "error":
-        return _ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
-    data = output.get("data", {})
-    if "text/plain" in data:
-        text = data["text/plain"]
-        return ("".join(text) if isinstance(text, list) else str(text)) + "\n"
-    return f"[{', '.join(sorted(data))}]\n"
-
-
-def read_turns_file(path: str) -> list[str]:
-    try:
-        # Not splitlines: U+2028 and the like are no line breaks in these files.
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
-    except FileNotFoundError:
-        raise CliError(f"turns file {path!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read turns file {path!r}: {exc}") from None
-    turns = [line.strip() for line in lines if line.strip()]
-    if not turns:
-        raise CliError(f"turns file {path!r} has no instructions (one per non-empty line)")
-    return turns
-
-
-def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="hub id or local folder of the model")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
-    p.add_argument("--max-new-tokens", type=int, help="most tokens per turn")
-    p.add_argument("--temperature", type=float, help="0 = greedy")
-    p.add_argument("--top-p", type=float, help="nucleus sampling mass")
-    p.add_argument("--seed", type=int, help="sampling seed")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("model", "device", "max_new_tokens", "temperature", "top_p", "seed", "run_timeout")
-    return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from codegen_ui.core import PromptTooLongError, Session, finish
-    from codegen_ui.engine import SamplingParams, load_model
-    from codegen_ui.kernel import Kernel, KernelConfig, KernelError
-    from codegen_ui.notebooks import save, to_notebook
-
-    settings = _settings(args)
-    instructions = read_turns_file(args.turns_file)
-    earlier, meta = _resumed(args)
-    model = load_model(
-        settings.model, settings.device, precision=settings.precision, cache_mib=settings.cache_mib
-    )
-    params = SamplingParams(
-        settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
-    )
-    out = Path(args.out or args.resume or _default_out(settings))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        kernel = Kernel(config=KernelConfig.from_settings(settings))
-        kernel.start()
-    except KernelError as exc:
-        raise CliError(str(exc)) from None
-    try:
-        session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
-        session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
-        if earlier and not args.no_replay:
-            _replay(session)
-        for number, instruction in enumerate(instructions, 1):
-            print(f"\n=== turn {number}: {instruction}", flush=True)
-            try:
-                turn = finish(session.add_turn(instruction, params))
-            except (PromptTooLongError, KernelError) as exc:
-                raise CliError(str(exc)) from None
-            if args.show_prompt and session.last_prompt is not None:
-                print(f"--- prompt ({session.last_prompt.tokens} tokens) ---")
-                print(session.last_prompt.text, end="")
-                print("--- end of prompt ---")
-            print(turn.code if turn.code.strip() else "(no code)")
-            for output in turn.outputs:
-                print(output_text(output), end="")
-            if turn.message:
-                print(f"[{turn.status}] {turn.message}")
-    finally:
-        kernel.shutdown()
-    print(f"\nsaved {len(session.turns)} turns to {out}")
-    return 0
-
-
-def _default_out(settings: Settings) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(settings.sessions_dir) / f"run-{stamp}.ipynb"
-
-
-def _add_serve(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="start the web app")
-    serve.add_argument("--model", help="hub id or local folder of the model")
-    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
-    serve.set_defaults(func=cmd_serve)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from codegen_ui.web import serve
-
-    settings = Settings.from_env().replace(
-        model=args.model, device=args.device, host=args.host, port=args.port
-    )
-    serve(settings)
-    return 0
-
-
-def _add_resume_flags(run: argparse.ArgumentParser) -> None:
-    run.add_argument(
-        "--resume",
-        metavar="NOTEBOOK",
-        help="continue this saved session with the same prompt history; saved back to it "
-        "unless --out is given",
-    )
-    run.add_argument(
-        "--no-replay",
-        action="store_true",
-        help="with --resume: do not re-run the earlier turns to rebuild the kernel's state",
-    )
-
-
-def _resumed(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
-    """The earlier turns and metadata of `--resume NOTEBOOK` (none without it)."""
-    from codegen_ui.core import now
-    from codegen_ui.notebooks import NotebookError, convert, load
-
-    fresh = {"title": Path(args.turns_file).stem, "created": now(), "preamble": PREAMBLE}
-    if not args.resume:
-        return [], fresh
-    try:
-        result = convert(load(args.resume))
-    except NotebookError as exc:
-        raise CliError(str(exc)) from None
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if result.dropped and not args.out:
-        raise CliError(
-            f"{args.resume} has cells a session does not keep; saving back would drop them, "
-            "so give --out for the continued session"
-        )
-    kept = {k: v for k, v in result.meta.items() if k not in ("updated", "version")}
-    return list(result.turns), {**fresh, **kept}
-
-
-def _replay(session: Any) -> None:
-    """Re-run the resumed turns: the kernel's variables are not saved, only the code."""
-    for _ in session.replay():
-        pass
-    ran = [t for t in session.turns if t.code.strip()]
-    failed = sum(t.status != "ok" for t in ran)
-    print(f"replayed {len(ran)} earlier turns" + (f" ({failed} failed)" if failed else ""))
+from codegen_ui.cli import bench, mtpb, notebooks, session
+from codegen_ui.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,27 +21,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help="run the turns of a file, one instruction per line")
-    run.add_argument("turns_file", help="text file, one instruction per non-empty line")
-    run.add_argument("--out", help="notebook to write (default: sessions/run-<time>.ipynb)")
-    run.add_argument("--show-prompt", action="store_true", help="print each exact prompt")
-    run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
-    _add_model_flags(run)
-    run.set_defaults(func=cmd_run)
-    _add_resume_flags(run)
-    _add_serve(sub)
-    add_tool_commands(sub)
+    for group in (session, notebooks, mtpb, bench):
+        group.add(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from codegen_ui.engine import ModelLoadError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (CliError, ModelLoadError, SettingsError) as exc:
+    except UserError as exc:
         print(f"codegen-ui: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

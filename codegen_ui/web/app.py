@@ -17,9 +17,9 @@ from codegen_ui.kernel import KernelPool, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.controller import Controller
-from codegen_ui.web.render import CSS, code_css
 from codegen_ui.web.shared import FairGate, ModelHolder
 from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
+from codegen_ui.web.style import CSS, code_css
 from codegen_ui.web.workspace import Workspaces
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import Any
 
 from codegen_ui.core import Turn
 from codegen_ui.settings import Settings
+from codegen_ui.web.style import ANSI_COLOURS
 
 MAX_TEXT_CHARS = 20_000  # longer text outputs are cut here, and say so
 MAX_IMAGE_BYTES = Settings().output_image_kb << 10  # a bigger image is replaced by a note
@@ -37,7 +38,7 @@ _SAFE_ATTRS = {
     "*": {"title"},
 }
 _ANSI = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])")
-_COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+_COLOURS = ANSI_COLOURS
 
 
 def _text(value: Any) -> str:
@@ -59,12 +60,6 @@ def highlight(code: str) -> str:
     from pygments.lexers import PythonLexer
 
     return str(pyg_highlight(code, PythonLexer(), HtmlFormatter(nowrap=True)))
-
-
-def code_css() -> str:
-    from pygments.formatters import HtmlFormatter
-
-    return str(HtmlFormatter(style="default").get_style_defs(".cg-code"))
 
 
 def _sgr_classes(params: list[int], state: list[str]) -> list[str]:
@@ -264,44 +259,3 @@ def render_notebook(
         rest = f'<div class="cg-pending"><b>Pending turns</b><ol>{items}</ol></div>'
     flag = "true" if busy else "false"
     return f'<div class="cg-nb" data-busy="{flag}">{banner}{cells}{rest}</div>'
-
-
-_COLOUR_CSS = "".join(
-    f".ansi-fg-{c}{{color:var(--cg-{c})}}.ansi-fg-bright-{c}{{color:var(--cg-{c});"
-    f"font-weight:600}}.ansi-bg-{c},.ansi-bg-bright-{c}{{background:var(--cg-{c}-bg)}}"
-    for c in _COLOURS
-)
-
-CSS = (
-    """
-.cg-nb{--cg-black:#333;--cg-red:#c0392b;--cg-green:#1e8449;--cg-yellow:#9a7d0a;
-  --cg-blue:#1f5fa6;--cg-magenta:#8e44ad;--cg-cyan:#117a8b;--cg-white:#777;
-  --cg-black-bg:#ddd;--cg-red-bg:#fadbd8;--cg-green-bg:#d5f5e3;--cg-yellow-bg:#fcf3cf;
-  --cg-blue-bg:#d6eaf8;--cg-magenta-bg:#ebdef0;--cg-cyan-bg:#d1f2eb;--cg-white-bg:#f4f4f4;
-  display:flex;flex-direction:column;gap:10px;font-size:14px}
-.cg-cell{border:1px solid #d0d7de;border-left:4px solid #8c959f;border-radius:6px;
-  padding:6px 10px;background:#fff;color:#1f2328}
-.cg-cell.cg-ok{border-left-color:#2da44e}.cg-cell.cg-error,.cg-cell.cg-died,
-.cg-cell.cg-timeout{border-left-color:#cf222e}.cg-cell.cg-generating,
-.cg-cell.cg-running{border-left-color:#0969da}
-.cg-cell.cg-empty,.cg-cell.cg-cancelled{border-left-color:#bf8700}
-.cg-head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}
-.cg-n{font-weight:700;color:#57606a}.cg-count{font-family:monospace;color:#57606a}
-.cg-instr{font-weight:600;flex:1}.cg-badge{font-size:12px;color:#57606a}
-.cg-nb pre{margin:4px 0;padding:6px 8px;white-space:pre-wrap;word-break:break-word;
-  font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;
-  max-height:24em;overflow:auto;border-radius:4px}
-.cg-code{background:#f6f8fa}.cg-stderr{background:#fff8f0}.cg-error{background:#fff0f0}
-.cg-msg{font-size:13px;color:#9a6700;margin:2px 0}
-.cg-capped{font-size:12px;color:#9a6700;font-style:italic}
-.cg-html{max-height:30em;overflow:auto}.cg-html table{border-collapse:collapse;font-size:13px}
-.cg-html th,.cg-html td{border:1px solid #d0d7de;padding:2px 6px;text-align:right}
-.cg-img{max-width:100%;height:auto;display:block;margin:4px 0}
-.cg-empty,.cg-note{color:#57606a;padding:12px;border:1px dashed #d0d7de;border-radius:6px}
-.cg-note{border-style:solid;background:#fff8c5;color:#4d2d00}
-.cg-pending{color:#57606a;font-size:13px}.cg-caret{animation:cg-blink 1s step-end infinite}
-.ansi-bold{font-weight:700}
-@keyframes cg-blink{50%{opacity:0}}
-"""
-    + _COLOUR_CSS
-)

@@ -1,0 +1,64 @@
+"""`codegen-ui bench`: the speed and memory benchmark against plain float32 transformers.
+
+Parses the flags, builds the benchmark model on first use, runs the plan of `codegen_ui.bench`
+and prints (and optionally writes) its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.cli.common import CliError
+
+
+def add(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench", help="measure the engine against plain float32 transformers (slow: minutes)"
+    )
+    bench.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    bench.add_argument(
+        "--model",
+        help="model folder or hub id (default: codegen-350M-mono's architecture "
+        "with random weights, built and cached on first use)",
+    )
+    bench.add_argument("--repeats", type=int, default=3, help="repetitions (medians quoted)")
+    bench.add_argument(
+        "--histories", default="0,500,1000,1500", help="history sizes in tokens, comma-separated"
+    )
+    bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
+    bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
+    bench.add_argument("--turn-tokens", type=int, default=32, help="most tokens a session turn")
+    bench.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from codegen_ui.bench import Plan, run, table
+
+    try:
+        histories = tuple(int(h) for h in args.histories.split(","))
+    except ValueError:
+        raise CliError(f"--histories must be whole numbers, not {args.histories!r}") from None
+    if args.model:
+        model = args.model
+    else:
+        from codegen_ui.bench import build, default_dir
+
+        if not (default_dir() / "config.json").exists():
+            print("building the benchmark model (once, about a minute) ...", file=sys.stderr)
+        model = str(build())
+    plan = Plan(
+        model, args.repeats, histories, args.session_turns, args.new_tokens, args.turn_tokens
+    )
+    result = run(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(table(result))
+    if args.json_path:
+        out = Path(args.json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+    return 0

@@ -1,0 +1,32 @@
+"""What the command line's groups share: `CliError`, the model flags and the settings they give.
+
+Each group module (`session`, `notebooks`, `mtpb`, `bench`) declares its flags in `add(sub)` and
+wires the seams in its `cmd_*` functions; they raise `UserError`s and never print them, since
+`codegen_ui.cli.main` maps the whole family to one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from codegen_ui.errors import UserError
+from codegen_ui.settings import Settings
+
+
+class CliError(UserError):
+    """A command-line usage failure (a bad flag value, a file that would be overwritten)."""
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="hub id or local folder of the model")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    p.add_argument("--max-new-tokens", type=int, help="most tokens per turn")
+    p.add_argument("--temperature", type=float, help="0 = greedy")
+    p.add_argument("--top-p", type=float, help="nucleus sampling mass")
+    p.add_argument("--seed", type=int, help="sampling seed")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The environment's settings with this command's flags over them (unset flags ignored)."""
+    keys = ("model", "device", "max_new_tokens", "temperature", "top_p", "seed", "run_timeout")
+    return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})

@@ -1,0 +1,101 @@
+"""`codegen-ui export` and `codegen-ui replay`: notebooks as scripts or sessions, and re-run.
+
+`export` converts any Jupyter notebook to the paper's `.py` program or a session notebook;
+`replay` re-runs a notebook's code cells in one fresh sandboxed kernel and saves the outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.cli.common import CliError
+from codegen_ui.settings import Settings
+
+
+def add(sub: Any) -> None:
+    _add_export(sub)
+    _add_replay(sub)
+
+
+def _add_export(sub: Any) -> None:
+    export = sub.add_parser("export", help="write a notebook as a Python script or a session")
+    export.add_argument("notebook", help="a saved session, or any Jupyter notebook")
+    export.add_argument("--to", choices=["py", "ipynb"], required=True, help="what to write")
+    export.add_argument(
+        "--out",
+        help="file to write, '-' for stdout (default: next to NOTEBOOK, .py or .session.ipynb)",
+    )
+    export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    export.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from codegen_ui.notebooks import (
+        convert,
+        dumps,
+        load,
+        to_notebook,
+        to_script,
+        write_atomic,
+    )
+
+    source = Path(args.notebook)
+    result = convert(load(source))
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.to == "py":
+        text, default = to_script(result.turns, result.meta["preamble"]), source.with_suffix(".py")
+    else:
+        text = dumps(to_notebook(result.turns, result.meta))
+        default = source.with_name(source.stem + ".session.ipynb")
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out or default)
+    if out.resolve() == source.resolve():
+        raise CliError(f"{out} is the notebook being exported; choose another --out")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; pass --force to overwrite it")
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {len(result.turns)} turns to {out}")
+    return 0
+
+
+def _add_replay(sub: Any) -> None:
+    p = sub.add_parser(
+        "replay", help="re-run a notebook's code cells in order in one fresh sandboxed kernel"
+    )
+    p.add_argument("notebook", help="the .ipynb to replay")
+    p.add_argument("--out", help="notebook to write (default: the input, in place)")
+    p.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
+    p.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run."""
+    from codegen_ui.kernel import Kernel, KernelConfig
+    from codegen_ui.notebooks import load, replay_notebook, save
+
+    settings = Settings.from_env().replace(run_timeout=args.run_timeout)
+    nb = load(args.notebook)
+    kernel = Kernel(config=KernelConfig.from_settings(settings))
+    kernel.start()
+    print(kernel.describe(), flush=True)
+    try:
+        reports = replay_notebook(
+            nb, kernel, settings.run_timeout, lambda r: print(r.line(), flush=True)
+        )
+    finally:
+        kernel.shutdown()
+    out = Path(args.out or args.notebook)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save(nb, out)
+    bad = [r for r in reports if r.status not in ("ok", "empty")]
+    print(f"replayed {len(reports)} code cells ({len(bad)} not ok) into {out}")
+    return 1 if bad else 0
