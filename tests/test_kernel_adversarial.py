@@ -27,9 +27,19 @@ CONFIG = KernelConfig(
 def k() -> Iterator[Kernel]:
     kernel = Kernel(config=CONFIG)
     kernel.start()
+    yield kernel
+    kernel.shutdown()
+
+
+def test_shutdown_removes_the_folder_and_every_process_the_kernel_left() -> None:
+    kernel = Kernel(config=CONFIG)
+    kernel.start()
     assert kernel.dirs is not None
     marker, folder = kernel.dirs.base.name, kernel.dirs.base
-    yield kernel
+    # A child that left the kernel's process tree (setsid, double fork) must go too.
+    code = "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '300'])"
+    assert kernel.run(code).status == "ok"
+    assert wait_for(lambda: len(procs_with_marker(marker)) >= 2)
     kernel.shutdown()
     assert not folder.exists()
     assert wait_for(lambda: not procs_with_marker(marker)), "kernel processes outlived shutdown"
