@@ -66,6 +66,7 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         lambda m: print(m, file=sys.stderr),
         precision=settings.precision,
         cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
     )
     start = time.monotonic()
     results = run_benchmark(problems, model, config, out, args.samples, args.workers)

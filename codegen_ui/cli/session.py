@@ -59,7 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
     model = load_model(
-        settings.model, settings.device, precision=settings.precision, cache_mib=settings.cache_mib
+        settings.model,
+        settings.device,
+        precision=settings.precision,
+        cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
     )
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.engine.api import (
+    Activity,
     CodeModel,
     Delta,
     Event,
     Finished,
+    GenerationError,
     ModelLoadError,
     SamplingParams,
     StopReason,
@@ -25,10 +27,12 @@ if TYPE_CHECKING:
     from codegen_ui.engine.hf import TransformersModel
 
 __all__ = [
+    "Activity",
     "CodeModel",
     "Delta",
     "Event",
     "Finished",
+    "GenerationError",
     "ModelLoadError",
     "SamplingParams",
     "StopReason",
@@ -43,16 +47,23 @@ def load_model(
     progress: Callable[[str], None] | None = None,
     precision: str = "fast",
     cache_mib: int = 512,
+    batch_size: int = 8,
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
 
     `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
-    bounds the KV caches kept across turns (0: none).
+    bounds the KV caches kept across turns (0: none); `batch_size` is the most generations
+    the engine thread decodes together (1: one at a time, in arrival order).
     """
     from codegen_ui.engine.hf import TransformersModel
 
     return TransformersModel.load(
-        name_or_path, device=device, progress=progress, precision=precision, cache_mib=cache_mib
+        name_or_path,
+        device=device,
+        progress=progress,
+        precision=precision,
+        cache_mib=cache_mib,
+        batch_size=batch_size,
     )
 
 

@@ -17,7 +17,7 @@ from codegen_ui.kernel import KernelPool, KernelSource, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.controller import Controller
-from codegen_ui.web.shared import FairGate, ModelHolder
+from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.web.style import CSS, code_css
 from codegen_ui.web.workspace import Workspaces
@@ -32,7 +32,10 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
         loader = functools.partial(
-            load_model, precision=settings.precision, cache_mib=settings.cache_mib
+            load_model,
+            precision=settings.precision,
+            cache_mib=settings.cache_mib,
+            batch_size=settings.batch_size,
         )
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
     pool = KernelPool.from_settings(settings)
@@ -52,7 +55,6 @@ def assemble(
     kernels: KernelSource,
     store: SessionStore,
     guarded: bool,
-    gate: FairGate | None = None,
     **workspace_options: Any,
 ) -> Controller:
     """The page's controller over these collaborators, with every change autosaved to `store`.
@@ -61,9 +63,7 @@ def assemble(
     Tests build their controllers here too, so they take the app's own wiring.
     """
     shelf = Shelf(store, guarded=guarded)
-    workspaces = Workspaces(
-        holder, kernels, gate or FairGate(1), on_change=shelf.autosave, **workspace_options
-    )
+    workspaces = Workspaces(holder, kernels, on_change=shelf.autosave, **workspace_options)
     return Controller(holder, workspaces, shelf)
 
 

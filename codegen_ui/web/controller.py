@@ -60,9 +60,9 @@ class Controller:
             parts.append("kernel: not started")
         else:
             parts += [f"kernel: {ws.kernel.describe()}", f"sandbox: {ws.kernel.sandbox()}"]
-        waiting = self.workspaces.model.gate.waiting()
-        if waiting:
-            parts.append(f"{waiting} waiting for the model")
+        now = self.workspaces.model.activity()
+        if now.writing or now.waiting:
+            parts.append(f"writing {now.writing} · waiting {now.waiting}")
         return " · ".join(parts)
 
     def view(self, ws: Workspace, note: str = "", busy: bool = False, **extra: object) -> View:
@@ -164,8 +164,8 @@ class Controller:
         # A submitted turn empties the instruction box, or offers the next example turn.
         box = (ws.pending[0] if ws.pending else "") if next_box else None
         note = ""
-        if self.workspaces.model.gate.busy():
-            note = "Waiting for the model: other sessions are generating; yours is queued."
+        if self.workspaces.model.activity().full:
+            note = "Waiting for the model: it is writing for other sessions; yours is queued."
         yield self.view(ws, busy=True, instruction=box, note=note)
         last = 0.0
         turn: Turn | None = None

@@ -28,7 +28,7 @@ from codegen_ui.kernel import (
     error_output,
 )
 from codegen_ui.settings import DEFAULTS
-from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
+from codegen_ui.web.shared import ModelHolder, SharedModel
 
 CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
 
@@ -154,12 +154,11 @@ class Workspaces:
         self,
         holder: ModelHolder,
         kernels: KernelSource,
-        gate: FairGate | None = None,
         idle_ttl_s: float = 3600.0,
         run_timeout: float = DEFAULTS.run_timeout,
         on_change: Callable[[Workspace], None] | None = None,
     ) -> None:
-        self.model = SharedModel(holder, gate or FairGate(1))
+        self.model = SharedModel(holder)
         self.kernels = kernels
         self.idle_ttl_s = idle_ttl_s
         self.run_timeout = run_timeout
