@@ -183,7 +183,13 @@ def _stepwise_logits(model: Any, ids: list[int]) -> Any:
     return torch.stack(rows)
 
 
-TASKS = {"speed": speed, "memory": memory, "agreement": agreement}
+def classroom(config: dict[str, Any]) -> dict[str, Any]:
+    from codegen_ui.bench.classroom import run_classroom
+
+    return run_classroom(config)
+
+
+TASKS = {"speed": speed, "memory": memory, "agreement": agreement, "classroom": classroom}
 
 if __name__ == "__main__":
     cfg = json.loads(sys.argv[1])
