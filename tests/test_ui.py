@@ -3,6 +3,7 @@ per-browser-session workspaces, the shared model's queue, and the Gradio app's w
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ import nbformat
 import pytest
 
 from codegen_ui.core import PREAMBLE
-from codegen_ui.engine import Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.engine import Activity, Delta, Event, Finished, ModelLoadError, SamplingParams
 from codegen_ui.kernel import KernelPool, RunResult
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
@@ -347,3 +348,21 @@ def test_closing_a_tab_mid_run_stops_the_run_before_the_kernel_goes(
     assert not worker.is_alive() and kernel.count("interrupt") == 1 and not kernel.is_alive
     assert not kernel.shut_down_mid_run
     assert 'data-status="error"' in views[-1].notebook and pool.live == []
+
+
+def test_status_shows_how_many_turns_are_written_and_wait(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    @dataclasses.dataclass
+    class Busy(ScriptedModel):
+        def activity(self) -> Activity:
+            return Activity(writing=8, waiting=3, capacity=8)
+
+    c = make(tmp_path, Busy().enqueue("a = 1\n"))
+    controllers.append(c)
+    assert "writing 8 · waiting 3" in c.status(None)
+    views = list(c.submit("k", "set a", GREEDY))
+    assert "yours is queued" in views[0].notebook
+    idle = make(tmp_path, ScriptedModel())
+    controllers.append(idle)
+    assert "writing" not in idle.status(None)
