@@ -46,6 +46,7 @@ class Plan:
     classroom_history: int = 300  # tokens of history each of them has
     classroom_tokens: int = 64  # tokens each of them asks for
     classroom_repeats: int = 1  # repetitions of the classroom (medians quoted)
+    classroom_cache_mib: int = 2048  # KV cache budget of both engines: every session fits
     only_classroom: bool = False  # skip the single-user speed, memory and agreement figures
 
 

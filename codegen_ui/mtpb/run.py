@@ -3,8 +3,9 @@
 Each sample is a conversation built by the app's own `Session` (so the app's prompt rendering,
 model streaming and cutting), run in a kernel through `mtpb_exec.ProgramRunner`, and judged.
 `--workers K` gives K kernels, each in its own thread; they share the one model, whose engine
-thread writes their turns together (up to the `batch_size` setting) while programs run. Results are JSON
-lines, one per sample, appended as they finish: a re-run skips what the file already holds.
+thread writes their turns together (up to the `batch_size` setting) while programs run. Results
+are JSON lines, one per sample, appended as they finish: a re-run skips what the file already
+holds.
 Aggregation and the printed report live in `mtpb_report`.
 """
 
