@@ -1,12 +1,13 @@
 """The transformers backend of the model seam: load a CodeGen checkpoint and stream turns.
 
-It owns the tokenizer, the torch model and the decoding loop (greedy or temperature + top-p
-with a seeded generator), and stops as soon as the text is a complete turn. Token ids are the
-source of truth for what the model has seen: `PrefixIds` remembers the ids of recent prompts and
-completions, so the next turn's prompt reuses them instead of re-tokenising decoded text, and a
-`KVStore` keeps the model state (KV cache) of those ids, so the next turn encodes only its new
-tokens. Weights come in two precisions (see `weights`): "exact" (float32) and "fast" (int8 on
-CPU, float16 on CUDA). It does not know about sessions, kernels or notebooks.
+It owns the tokenizer and the torch model; its engine thread (`batch`) runs every forward pass
+for all callers, several generations in one pass (`forward`, `rows`), and stops each as soon
+as its text is a complete turn. Token ids are the source of truth for what the model has seen:
+`PrefixIds` remembers the ids of recent prompts and completions, so the next turn's prompt
+reuses them instead of re-tokenising decoded text, and a `KVStore` keeps the model state (KV
+cache) of those ids, so the next turn encodes only its new tokens. Weights come in two
+precisions (see `weights`): "exact" (float32) and "fast" (int8 on CPU, float16 on CUDA).
+It does not know about sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
