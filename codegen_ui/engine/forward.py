@@ -47,7 +47,8 @@ class Forward:
             out = self.model(
                 input_ids=torch.tensor(tokens, device=self.device)[:, None],
                 position_ids=torch.tensor(positions, device=self.device),
-                cache=rows_cache(caches),
+                # One row needs no routing: its own cache, and plain sdpa in `rows_attention`.
+                cache=caches[0] if len(caches) == 1 else rows_cache(caches),
                 use_cache=True,
             )
             return out.logits[:, -1]
