@@ -47,7 +47,7 @@ def load_model(
     progress: Callable[[str], None] | None = None,
     precision: str = "fast",
     cache_mib: int = 512,
-    batch_size: int = 8,
+    batch_size: int = 16,
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
 

@@ -67,7 +67,7 @@ class Request:
 
 
 class Scheduler:
-    def __init__(self, backend: Backend, batch_size: int = 8, prefill_chunk: int = 128) -> None:
+    def __init__(self, backend: Backend, batch_size: int = 16, prefill_chunk: int = 128) -> None:
         self.backend = backend
         self.batch_size = max(1, batch_size)
         self.prefill_chunk = max(1, prefill_chunk)

@@ -112,7 +112,7 @@ class TransformersModel:
         device: str,
         cache_mib: int = 512,
         precision_note: str = "",
-        batch_size: int = 8,
+        batch_size: int = 16,
     ) -> None:
         from codegen_ui.engine.batch import Scheduler
         from codegen_ui.engine.forward import Forward
@@ -139,7 +139,7 @@ class TransformersModel:
         progress: Callable[[str], None] | None = None,
         precision: str = "fast",
         cache_mib: int = 512,
-        batch_size: int = 8,
+        batch_size: int = 16,
     ) -> TransformersModel:
         from codegen_ui.engine.weights import make_fast
 
