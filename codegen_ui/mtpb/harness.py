@@ -2,7 +2,7 @@
 
 Its source is sent to the kernel verbatim (with `wire`'s), so it imports only the standard
 library. `run(code, limit)` executes the program in a fresh namespace whose `print` records its
-arguments, under a SIGALRM deadline that raises `ProgramTimeout`, an `Exception` like the
+arguments, under a SIGALRM deadline that raises a `TimeoutError`, an `Exception` like the
 reference's `TimeoutException`: the program stops at its first exception or at the deadline,
 and the prints made before still count. `report(gold_type)` then gives the last print's first
 argument cast to the gold's type (`wire.cast`) as a JSON-able dict. It does not judge.
@@ -24,12 +24,10 @@ stack: list[tuple[Any, ...]] = []  # the args of every print call of the current
 state: dict[str, Any] = {}  # how the current program ended
 
 
-class ProgramTimeout(Exception):  # the reference's TimeoutException, renamed
-    """The program ran past its time limit (an Exception, as the reference's)."""
-
-
 def _alarm(signum: int, frame: Any) -> None:
-    raise ProgramTimeout("Timed out!")
+    # Remembered, so the program's own TimeoutErrors are told apart from the deadline's.
+    state["alarm"] = TimeoutError("Timed out!")
+    raise state["alarm"]
 
 
 def _recording_print(out: Callable[..., None] = print) -> Callable[..., None]:
@@ -50,10 +48,12 @@ def run(code: str, limit: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         exec(compile(code, "<program>", "exec"), namespace)  # the sandboxed kernel
-    except (ProgramTimeout, KeyboardInterrupt):  # KeyboardInterrupt: the host's own deadline
-        state.update(timed_out=True, error="Timed out!")
     except BaseException as exc:  # SystemExit and the like end it the same way
-        state["error"] = _one_line(exc)
+        # KeyboardInterrupt: the host's own deadline interrupted the kernel.
+        if exc is state.get("alarm") or isinstance(exc, KeyboardInterrupt):
+            state.update(timed_out=True, error="Timed out!")
+        else:
+            state["error"] = _one_line(exc)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -1,10 +1,21 @@
-"""Judge a cast answer against the gold, by the reference's rules (host side, pure)."""
+"""The answer the kernel sent, judged against the gold by the reference's rules (this side).
+
+`decode` rebuilds `wire`'s tagged JSON with constructors only (a malformed answer is a
+`WireError`, never code run). The kernel has already applied the reference's first steps and
+the cast to the gold's type, so what is left is `check_equivalence`'s last step: `==` for str,
+int, list and bool (lists exactly, tuples inside them staying tuples), within 1e-6 for floats,
+`np.allclose` for a pandas Series, and a string comparison for a bool gold.
+`reference_equivalent` never passes a dict or None gold, as the reference's scorer;
+`is_equivalent` compares those by `==` too. Pure: no kernel, no files.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+
+from codegen_ui.mtpb.problems import MtpbError
 
 FLOAT_TOLERANCE = 1e-6
 
@@ -25,8 +36,8 @@ class Opaque:
         return self.text
 
 
-class WireError(ValueError):
-    """The kernel's answer is not well-formed."""
+class WireError(MtpbError, ValueError):
+    """The kernel's answer is not well-formed (judged a failure, never shown as an error)."""
 
 
 def decode(data: Any, depth: int = 0) -> Any:
