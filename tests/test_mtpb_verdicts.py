@@ -101,6 +101,8 @@ EQUIVALENCE: list[tuple[Any, ...]] = [
     ("{'1': ['a', 'b', 'c']}", {"1": ["a", "b", "c"]}, False, True),
     ("[('1', ['a'])]", {"1": ["a"]}, False, True),
     ("5", None, False),
+    ("'None'", None, False, True),  # problem 41 asks to print 'None'
+    ("[]", {}, False, True),
 ]
 
 # Whole programs (after the prefix): (program, gold, outcome, the reference passes it).

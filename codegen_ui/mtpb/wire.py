@@ -67,6 +67,8 @@ def cast(value: Any, gold_type: str) -> dict[str, Any]:
     if type(value) is not target:
         if target is bool:
             return {"kind": "str", "value": str(value)}  # bool("False") is True: compare text
+        if target is type(None):  # the reference fails here; the text serves a None gold
+            return {"kind": "str", "value": str(value)}
         value = target(value)
     return {"kind": "value", "value": encode(value)}
 
