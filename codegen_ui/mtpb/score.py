@@ -4,8 +4,9 @@ A samples file is JSON lines in the reference sampler's format (`id`, `input`, `
 `completions`, `prompts_completions`), which this runner's results files also are. Each line
 is one sample; its program is `completions` (else the joined `prompts_completions`), its gold
 the line's `gold_output`, as the reference's scorer reads them. Its test case is the index of
-its `input` among the problem's inputs in the data; the n-th line with the same problem and
-case is sample n. The results go to a results file like a run's, so a re-run resumes.
+its `input` (and gold) among the problem's test cases in the data; the n-th line with the
+same problem and case is sample n. The results go to a results file like a run's, so a re-run
+resumes.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def read_samples(path: Path, problems: list[Problem]) -> list[Sample]:
         problem = by_id.get(pid)
         if problem is None:
             raise MtpbError(f"{path}:{number}: no problem with id {pid} in the data")
-        case = _case(problem, inputs)
+        case = _case(problem, inputs, gold, seen)
         if case is None:
             raise MtpbError(f"{path}:{number}: its input is none of problem {pid}'s test cases")
         n = seen.get((pid, case), 0)
@@ -69,11 +70,13 @@ def read_samples(path: Path, problems: list[Problem]) -> list[Sample]:
     return samples
 
 
-def _case(problem: Problem, inputs: Any) -> int | None:
-    for case, (known, _gold) in enumerate(problem.cases):
-        if known == inputs:
-            return case
-    return None
+def _case(problem: Problem, inputs: Any, gold: Any, seen: dict[tuple[str, int], int]) -> int | None:
+    """The test case with this input (and gold), the least sampled so far when several are
+    alike (problem 10 has the same input twice), so a file with each case once maps one to one."""
+    alike = [c for c, (known, _) in enumerate(problem.cases) if known == inputs]
+    same_gold = [c for c in alike if problem.cases[c][1] == gold]
+    cases = same_gold or alike
+    return min(cases, key=lambda c: seen.get((problem.id, c), 0)) if cases else None
 
 
 def score_config(path: Path, limit_s: float) -> RunConfig:
