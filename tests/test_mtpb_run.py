@@ -213,6 +213,13 @@ def test_cli_on_real_problems_with_the_tiny_model(
     again = capsys.readouterr().out
     assert "this run" not in again
     assert again.splitlines() == [x for x in report.splitlines() if not x.startswith("this run")]
+    # The results are samples in the reference's format: `score` judges them the same way.
+    scored = tmp_path / "scored.jsonl"
+    assert main(["mtpb", "score", str(out), "--data", str(data), "--out", str(scored)]) == 0
+    rescored = [SampleResult.from_json(line) for line in scored.read_text().splitlines()]
+    assert [(r.key, r.outcome, r.answer) for r in rescored] == [
+        (r.key, r.outcome, r.answer) for r in results
+    ]
 
 
 def test_cli_offline_default_data_fails_fast_with_a_hint(

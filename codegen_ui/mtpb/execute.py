@@ -61,6 +61,15 @@ class Verdict:
     def passed(self) -> bool:
         return self.outcome == "pass"
 
+    def fields(self) -> dict[str, Any]:
+        """What a results line records of it."""
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "answer": self.answer,
+            "reference": self.reference,
+        }
+
 
 def gold_type(gold: Any) -> str:
     name = type(gold).__name__
