@@ -44,14 +44,24 @@ def add(sub: Any) -> None:
         "score", help="execute and score samples another engine made (the reference's format)"
     )
     s.add_argument("samples_file", metavar="SAMPLES.jsonl", help="one JSON sample a line")
-    _add_shared(s)
+    _add_shared(s, inherit=True)
     s.set_defaults(func=cmd_score)
 
 
-def _add_shared(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="MTPB jsonl file or URL (default: the CodeGen repository's)")
-    p.add_argument("--out", help="results, one JSON line per sample; a re-run resumes it")
-    p.add_argument("--workers", type=int, default=1, help="kernels running programs at once")
+def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
+    # inherit: a subcommand's flags may also stand before it (`mtpb --workers 2 score F`); no
+    # default of its own, so argparse keeps the value the parent parsed.
+    none: Any = argparse.SUPPRESS if inherit else None
+    p.add_argument(
+        "--data", default=none, help="MTPB jsonl file or URL (default: the CodeGen repository's)"
+    )
+    p.add_argument("--out", default=none, help="results, one JSON line per sample; resumable")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=argparse.SUPPRESS if inherit else 1,
+        help="kernels running programs at once",
+    )
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
