@@ -18,23 +18,20 @@ from codegen_ui.kernel.api import (
     stream_output,
 )
 from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.runtime import shutdown_all
-from codegen_ui.kernel.sandbox import (
-    KernelConfig,
-    Limits,
-    OutputCaps,
-    SandboxInfo,
-    kernels_root,
-    sandbox_info,
-)
+from codegen_ui.kernel.layers import Layer, SandboxInfo, sandbox_info
+from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps, kernels_root
 
 __all__ = [
+    "Check",
     "Kernel",
     "KernelConfig",
     "KernelError",
     "KernelPool",
     "KernelSource",
+    "Layer",
     "Limits",
     "LiveKernel",
     "Output",
@@ -45,6 +42,7 @@ __all__ = [
     "SandboxInfo",
     "ServerBusy",
     "error_output",
+    "escape_checks",
     "install_exit_handlers",
     "kernels_root",
     "sandbox_info",

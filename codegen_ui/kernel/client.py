@@ -18,7 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.kernel.layers import SandboxInfo, hide_server
+from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox
 from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
 from codegen_ui.kernel.reaper import kill_leftovers, leftovers
 from codegen_ui.kernel.runtime import (
@@ -30,15 +33,16 @@ from codegen_ui.kernel.runtime import (
     spawned,
     unregister,
 )
+from codegen_ui.kernel.pyview import python_for_others, server_python
 from codegen_ui.kernel.sandbox import (
     KernelConfig,
     KernelDirs,
-    SandboxInfo,
+    Placement,
     kernel_argv,
     kernel_env,
+    kernels_root,
     unprivileged_user,
 )
-from codegen_ui.kernel.sandbox import sandbox_info as resolve_sandbox
 
 
 class Slots(Protocol):
@@ -71,6 +75,7 @@ class Kernel:
         self._log: IO[bytes] | None = None
         self._slot = False  # holds one of `slots`
         self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
+        self._cgroup: Path | None = None  # its pids cgroup, where the host offers one
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -90,6 +95,11 @@ class Kernel:
     def sandbox_mode(self) -> str:
         return self.info.mode if self.info is not None else "none"
 
+    @property
+    def sandbox_layers(self) -> str:
+        """The layers it runs under ("bubblewrap + process cap + limits"); "" before start."""
+        return self.info.active() if self.info is not None else ""
+
     def describe(self) -> str:
         """One line for the UI: the sandbox this kernel runs in."""
         return (self.info or resolve_sandbox(self.config.sandbox)).describe()
@@ -100,8 +110,9 @@ class Kernel:
         if self._km is not None:
             return
         info = self.info = resolve_sandbox(self.config.sandbox)
-        if self.config.sandbox == "bwrap" and info.mode != "bwrap":
+        if self.config.sandbox in ("bwrap", "landlock") and info.mode != self.config.sandbox:
             raise KernelError(info.reason)
+        hide_server()
         if self.slots is not None:
             self.slots.take()
             self._slot = True
@@ -119,18 +130,27 @@ class Kernel:
             self.dirs = KernelDirs.create(self.config.kernels_dir)
         dirs = self.dirs
         cwd = Path(self.cwd) if self.cwd is not None else dirs.work
-        # One uid for the kernel's whole life: files it made stay its own across restarts.
-        user = self._user = self._user or unprivileged_user(info.mode)
-        if user is not None:
-            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
-                os.chown(folder, *user)
-        km = self._km = new_manager(kernel_argv(self.config, info.mode, dirs, cwd, user), dirs.ipc)
+        place = self._placement(info, dirs)
+        km = self._km = new_manager(kernel_argv(self.config, info, dirs, cwd, place), dirs.ipc)
         log = self._log = (dirs.base / "kernel.log").open("ab")
-        env = kernel_env(dirs, info.mode)
+        env = kernel_env(dirs, info.mode, place.python)
         spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
         self._kc = km.blocking_client()
         self._kc.start_channels()
         self._kc.wait_for_ready(timeout=self.startup_timeout)
+
+    def _placement(self, info: SandboxInfo, dirs: KernelDirs) -> Placement:
+        # One uid for the kernel's whole life: files it made stay its own across restarts.
+        user = self._user = self._user or unprivileged_user(info)
+        python = server_python()
+        if user is not None:
+            python = python_for_others(kernels_root(self.config.kernels_dir)) or python
+            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
+                os.chown(folder, *user)
+        if self._cgroup is None and info.cgroup:
+            lim = self.config.limits
+            self._cgroup = cgroup.create(dirs.base.name, lim.processes, lim.memory_mb << 20)
+        return Placement(python, user, self._cgroup)
 
     def _log_tail(self) -> str:
         return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""
@@ -250,9 +270,9 @@ class Kernel:
         pid = manager_pid(self._km)
         # Without a PID namespace, also look for escaped processes by their environment marker.
         marker = (
-            self.dirs.base.name if self.dirs and self.info and self.info.mode == "none" else None
+            self.dirs.base.name if self.dirs and self.info and self.info.mode != "bwrap" else None
         )
-        return leftovers(pid, marker)
+        return leftovers(pid, marker, cgroup.members(self._cgroup))
 
     @closes_thread_loop
     def park(self) -> None:
@@ -279,6 +299,8 @@ class Kernel:
         if self._slot and self.slots is not None:
             self.slots.give()
             self._slot = False
+        cgroup.remove(self._cgroup)
+        self._cgroup = None
         self.parked = False
         unregister(self)
         if self.dirs is not None and not keep_folder:
