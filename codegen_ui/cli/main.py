@@ -3,7 +3,8 @@ messages.
 
 Each command group lives in its own module (`session`: run and serve; `notebooks`: export and
 replay; `mtpb`; `bench`; `doctor`: the sandbox's layers) and raises the `UserError` family;
-`main` prints any of them as one line on stderr with exit status 2. Errors raised by generated code are results, not failures.
+`main` prints any of them as one line on stderr with exit status 2. Errors raised by generated
+code are results, not failures.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from codegen_ui.kernel.api import (
     stream_output,
 )
 from codegen_ui.kernel.client import Kernel
-from codegen_ui.kernel.probes import Check, escape_checks
-from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
-from codegen_ui.kernel.runtime import shutdown_all
+from codegen_ui.kernel.folders import kernels_root
 from codegen_ui.kernel.layers import Layer, SandboxInfo, sandbox_info
-from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps, kernels_root
+from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
+from codegen_ui.kernel.probes import Check, escape_checks
+from codegen_ui.kernel.runtime import shutdown_all
+from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
 
 __all__ = [
     "Check",

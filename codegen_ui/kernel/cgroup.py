@@ -50,7 +50,7 @@ def _candidates() -> list[Path]:
             continue
         for mount in mounts:
             fields, _, rest = mount.partition(" - ")
-            fstype, _, options = (rest.split(" ") + ["", ""])[:3]
+            fstype, _, options = [*rest.split(" "), "", ""][:3]
             root, point = fields.split(" ")[3:5]
             if (v2 and fstype == "cgroup2") or (
                 not v2 and fstype == "cgroup" and "pids" in options.split(",")

@@ -12,7 +12,6 @@ Nothing above this seam sees ZMQ messages.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO, Any, Protocol
 
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
 from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox
 from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
@@ -33,16 +33,7 @@ from codegen_ui.kernel.runtime import (
     spawned,
     unregister,
 )
-from codegen_ui.kernel.pyview import python_for_others, server_python
-from codegen_ui.kernel.sandbox import (
-    KernelConfig,
-    KernelDirs,
-    Placement,
-    kernel_argv,
-    kernel_env,
-    kernels_root,
-    unprivileged_user,
-)
+from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
 
 
 class Slots(Protocol):
@@ -130,7 +121,8 @@ class Kernel:
             self.dirs = KernelDirs.create(self.config.kernels_dir)
         dirs = self.dirs
         cwd = Path(self.cwd) if self.cwd is not None else dirs.work
-        place = self._placement(info, dirs)
+        place = placement(info, self.config, dirs, self._user, self._cgroup)
+        self._user, self._cgroup = place.user, place.cgroup
         km = self._km = new_manager(kernel_argv(self.config, info, dirs, cwd, place), dirs.ipc)
         log = self._log = (dirs.base / "kernel.log").open("ab")
         env = kernel_env(dirs, info.mode, place.python)
@@ -138,19 +130,6 @@ class Kernel:
         self._kc = km.blocking_client()
         self._kc.start_channels()
         self._kc.wait_for_ready(timeout=self.startup_timeout)
-
-    def _placement(self, info: SandboxInfo, dirs: KernelDirs) -> Placement:
-        # One uid for the kernel's whole life: files it made stay its own across restarts.
-        user = self._user = self._user or unprivileged_user(info)
-        python = server_python()
-        if user is not None:
-            python = python_for_others(kernels_root(self.config.kernels_dir)) or python
-            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
-                os.chown(folder, *user)
-        if self._cgroup is None and info.cgroup:
-            lim = self.config.limits
-            self._cgroup = cgroup.create(dirs.base.name, lim.processes, lim.memory_mb << 20)
-        return Placement(python, user, self._cgroup)
 
     def _log_tail(self) -> str:
         return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""

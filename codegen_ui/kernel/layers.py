@@ -26,7 +26,8 @@ from typing import Literal
 
 from codegen_ui.kernel import cgroup, confine
 from codegen_ui.kernel.bwrap import LAUNCHER, bwrap_problem, system_paths
-from codegen_ui.kernel.pyview import server_python
+from codegen_ui.kernel.folders import kernels_root
+from codegen_ui.kernel.pyview import python_for_others, server_python
 from codegen_ui.settings import SandboxMode
 
 log = logging.getLogger("codegen_ui.kernel")
@@ -117,7 +118,8 @@ def _resolve(mode: SandboxMode) -> SandboxInfo:
         abi = confine.landlock_abi()
         if abi and _probe(no_network=False, landlock=True):
             info = _with_cap(SandboxInfo("landlock", why, abi, seccomp))
-            log.info("kernels: %s", info.describe())
+            if mode == "auto":
+                log.warning("kernels run under Landlock, not bubblewrap (%s): %s", why, info.active())
             return info
         if mode == "landlock":
             return SandboxInfo("none", "Landlock was required but this kernel does not offer it")
@@ -136,9 +138,6 @@ def _with_cap(info: SandboxInfo) -> SandboxInfo:
 
 
 def _others_python() -> object | None:
-    from codegen_ui.kernel.pyview import python_for_others
-    from codegen_ui.kernel.sandbox import kernels_root
-
     return python_for_others(kernels_root())
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from codegen_ui.kernel.api import Runner, RunResult
 
+LOOP = "127.0.0.1"
 FORKS = 300  # the fork loop stops here even without a cap; a cap stops it well before
 
 
@@ -61,9 +62,9 @@ def escape_checks(kernel: Runner, secret_dir: Path) -> list[Check]:
     with _listeners() as (tcp, udp):
         port, uport = tcp.getsockname()[1], udp.getsockname()[1]
         attempts = {
-            "TCP to 127.0.0.1": f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 3)",
-            "UDP to 127.0.0.1": "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-            f"\ns.sendto(b'x', ('127.0.0.1', {uport}))",
+            "TCP to 127.0.0.1": f"import socket\nsocket.create_connection(({LOOP!r}, {port}), 3)",
+            "UDP to 127.0.0.1": "import socket as s\nu = s.socket(s.AF_INET, s.SOCK_DGRAM)\n"
+            f"u.sendto(b'x', ({LOOP!r}, {uport}))",
             "read a folder it must not see": f"print(open({str(secret)!r}).read())",
             "write into that folder": f"open({str(secret_dir / 'planted.txt')!r}, 'w').write('x')",
             "read the server's /proc environ": f"print(len(open('/proc/{pid}/environ').read()))",

@@ -2,35 +2,33 @@
 
 This module builds a kernel's command line (bubblewrap around the launcher, in `bwrap.py`, or the
 launcher alone with its Landlock, seccomp, uid and process-cap options; `launch.py` applies them
-and execs ipykernel), its scrubbed environment and its own 0700 folder. Which layers apply is
-decided once per process in `layers.py`. It starts no kernel and knows nothing of Jupyter
-messages; `client.py` does that.
+and execs ipykernel), its scrubbed environment and its placement (uid, Python, cgroup). Its
+folder is made in `folders.py`; which layers apply is decided once per process in `layers.py`.
+It starts no kernel and knows nothing of Jupyter messages; `client.py` does that.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.bwrap import LAUNCHER, bwrap_argv
+from codegen_ui.kernel.folders import KernelDirs, kernels_root
 from codegen_ui.kernel.layers import Mode, SandboxInfo, landlock_rules, tasks_of
-from codegen_ui.kernel.pyview import KernelPython
+from codegen_ui.kernel.pyview import KernelPython, python_for_others, server_python
 from codegen_ui.kernel.reaper import MARKER_VAR
-from codegen_ui.settings import APP_DIR, SandboxMode, Settings
+from codegen_ui.settings import SandboxMode, Settings
 
 DEFAULTS = Settings()  # the one source of every default below
 DEFAULT_MODE = cast(SandboxMode, DEFAULTS.sandbox)
 
 # Kernels of a root server without bubblewrap each run as a random uid in this range.
 UID_BASE, UID_SPAN = 1_000_000, 1_000_000_000
-# Unix socket paths hold 107 bytes; each kernel adds "/k-XXXXXXXX/ipc/k-N" to its root.
-IPC_ROOT_MAX = 80
 # Only these reach a kernel from the server's environment; everything else (tokens, keys,
 # HF_TOKEN, GRADIO_*, ...) is dropped.
 PASS_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -89,58 +87,6 @@ class KernelConfig:
             caps=OutputCaps(s.output_text_kb << 10, s.output_max, s.output_image_kb << 10),
             kernels_dir=s.kernels_dir,
         )
-
-
-def kernels_root(kernels_dir: str = "") -> Path:
-    """The folder holding every kernel's folder: 0711, outside the app and what Gradio serves."""
-    root = Path(kernels_dir or Path(tempfile.gettempdir()) / f"codegen-ui-kernels-{os.getuid()}")
-    for served in _served_folders():
-        if root.resolve().is_relative_to(served):
-            raise ValueError(f"kernels_dir {str(root)!r} is inside {served}, which may be served")
-    root.mkdir(mode=0o711, parents=True, exist_ok=True)
-    if root.stat().st_uid != os.getuid():
-        raise PermissionError(f"{root} belongs to another user")
-    # Others may pass through to their own folder (kernels with a uid of their own), not list.
-    root.chmod(0o711)
-    return root
-
-
-def _served_folders() -> list[Path]:
-    """The app's own folder and Gradio's file cache: kernel folders must be outside both."""
-    gradio = os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio"
-    return [APP_DIR, Path(gradio).resolve()]
-
-
-@dataclass(frozen=True)
-class KernelDirs:
-    """One kernel's folder: `work` (cwd and HOME), `ipc` (its sockets), `tmp` (its TMPDIR)."""
-
-    base: Path
-
-    @property
-    def work(self) -> Path:
-        return self.base / "work"
-
-    @property
-    def ipc(self) -> Path:
-        return self.base / "ipc"
-
-    @property
-    def tmp(self) -> Path:
-        return self.base / "tmp"
-
-    @classmethod
-    def create(cls, kernels_dir: str = "") -> KernelDirs:
-        root = kernels_root(kernels_dir)
-        if len(str(root)) > IPC_ROOT_MAX:
-            raise ValueError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
-        dirs = cls(Path(tempfile.mkdtemp(prefix="k-", dir=root)))
-        for sub in (dirs.work, dirs.ipc, dirs.tmp):
-            sub.mkdir(mode=0o700)
-        return dirs
-
-    def remove(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def kernel_env(dirs: KernelDirs, mode: Mode, python: KernelPython) -> dict[str, str]:
@@ -211,6 +157,27 @@ def kernel_argv(
         return wrapped
     # The cgroup is joined outside bubblewrap, which hides /sys/fs/cgroup.
     return [sys.executable, "-I", str(LAUNCHER), "--cgroup", str(place.cgroup), "--", *wrapped]
+
+
+def placement(
+    info: SandboxInfo,
+    config: KernelConfig,
+    dirs: KernelDirs,
+    user: tuple[int, int] | None,
+    group: Path | None,
+) -> Placement:
+    """Where the kernel runs: `user` (pass the one it had before, so files it made stay its
+    own across restarts) and `group` likewise; both made here when missing and applicable."""
+    user = user or unprivileged_user(info)
+    python = server_python()
+    if user is not None:
+        python = python_for_others(kernels_root()) or python
+        for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
+            os.chown(folder, *user)
+    if group is None and info.cgroup:
+        lim = config.limits
+        group = cgroup.create(dirs.base.name, lim.processes, lim.memory_mb << 20)
+    return Placement(python, user, group)
 
 
 def unprivileged_user(info: SandboxInfo) -> tuple[int, int] | None:
