@@ -58,7 +58,7 @@ def bwrap_argv(base: Path, cwd: Path) -> list[str]:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     # The private /tmp first: a Python or venv that lives under /tmp is bound over it after.
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for root in python_roots():
+    for root in outermost(python_roots() + site_packages()):  # a symlinked site-packages too
         argv += ["--ro-bind", root, root]
     argv += ["--ro-bind", str(LAUNCHER), str(LAUNCHER)]
     argv += ["--bind", str(base), str(base)]

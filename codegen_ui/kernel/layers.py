@@ -54,6 +54,7 @@ class SandboxInfo:
     seccomp: bool = False  # the socket filter (modes without bubblewrap)
     own_uid: bool = False  # a root server runs each kernel as a uid of its own
     cgroup: bool = False  # each kernel in a pids cgroup of its own (else RLIMIT_NPROC)
+    root: bool = False  # the server runs as root (exempt from RLIMIT_NPROC)
 
     def layers(self) -> tuple[Layer, ...]:
         bwrap = self.mode == "bwrap"
@@ -64,7 +65,7 @@ class SandboxInfo:
             + (", signals and abstract unix sockets scoped to the kernel" if abi >= 6 else "")
         )
         cap = "pids cgroup" if self.cgroup else "RLIMIT_NPROC"
-        capped = self.cgroup or not _server_is_root() or self.own_uid
+        capped = self.cgroup or not self.root or self.own_uid
         return (
             Layer("bubblewrap", bwrap, "namespaces: no network, private /tmp and /proc")
             if bwrap
@@ -75,7 +76,7 @@ class SandboxInfo:
             else Layer("seccomp", False, "bubblewrap has no network" if bwrap else "no libseccomp"),
             Layer("own uid", self.own_uid, "a random uid per kernel")
             if self.own_uid
-            else Layer("own uid", False, "server is not root" if not _server_is_root() else
+            else Layer("own uid", False, "server is not root" if not self.root else
                        "bubblewrap mode" if bwrap else "other uids cannot run this Python"),
             Layer("process cap", capped, cap if capped else "root kernel without a cgroup"),
             Layer("limits", True, "memory, CPU time, file size, open files"),
@@ -133,8 +134,9 @@ def _resolve(mode: SandboxMode) -> SandboxInfo:
 def _with_cap(info: SandboxInfo) -> SandboxInfo:
     from dataclasses import replace
 
-    own = info.mode != "bwrap" and _server_is_root() and _others_python() is not None
-    return replace(info, own_uid=own, cgroup=cgroup.parent() is not None)
+    root = _server_is_root()
+    own = info.mode != "bwrap" and root and _others_python() is not None
+    return replace(info, own_uid=own, cgroup=cgroup.parent() is not None, root=root)
 
 
 def _others_python() -> object | None:
