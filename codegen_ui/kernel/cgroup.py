@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import time
 from pathlib import Path
 
 
@@ -78,11 +79,22 @@ def create(name: str, processes: int, memory_bytes: int) -> Path | None:
     return group
 
 
-def remove(group: Path | None) -> None:
-    """Delete a kernel's group; it must be empty, so call this after its processes are gone."""
-    if group is not None:
-        with contextlib.suppress(OSError):
+def remove(group: Path | None, wait_s: float = 3.0) -> None:
+    """Delete a kernel's group once it is empty: call this after its processes were killed
+    (a killed process still counts until its parent reaps it, so this waits a little)."""
+    if group is None:
+        return
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
             group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return  # still busy: left behind, empty once its processes are reaped
+            time.sleep(0.05)
 
 
 def members(group: Path | None) -> list[int]:

@@ -120,7 +120,9 @@ def _resolve(mode: SandboxMode) -> SandboxInfo:
         if abi and _probe(no_network=False, landlock=True):
             info = _with_cap(SandboxInfo("landlock", why, abi, seccomp))
             if mode == "auto":
-                log.warning("kernels run under Landlock, not bubblewrap (%s): %s", why, info.active())
+                log.warning(
+                    "kernels run under Landlock, not bubblewrap (%s): %s", why, info.active()
+                )
             return info
         if mode == "landlock":
             return SandboxInfo("none", "Landlock was required but this kernel does not offer it")
