@@ -19,7 +19,7 @@ from codegen_ui.kernel.api import (
 )
 from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.folders import kernels_root
-from codegen_ui.kernel.layers import Layer, SandboxInfo, sandbox_info
+from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.runtime import shutdown_all
@@ -44,6 +44,7 @@ __all__ = [
     "ServerBusy",
     "error_output",
     "escape_checks",
+    "hide_server",
     "install_exit_handlers",
     "kernels_root",
     "sandbox_info",
