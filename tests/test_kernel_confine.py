@@ -115,3 +115,22 @@ def test_the_kernel_runs_numpy_and_subprocesses_under_its_layers(k: Kernel) -> N
     assert result.status == "ok", result.outputs
     assert text(result) == "6 hi\n\n"
     follow_up(k)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_doctor_prints_the_layers_and_checks_them(mode: str) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "codegen_ui", "doctor", "--sandbox", mode]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"requested sandbox: {mode}; kernels run in mode: {mode}")
+    assert [line[6:].split()[0] for line in lines[1:7]] == [
+        "bubblewrap", "landlock", "seccomp", "own", "process", "limits",
+    ]  # fmt: skip
+    results = [line for line in lines if line.startswith(("  contained", "  OPEN"))]
+    assert len(results) == 7
+    expected_open = mode == "none"  # the folder it must not see is world-readable
+    assert (done.returncode == 1) == expected_open, done.stdout + done.stderr
+    assert lines[-1] == ("every attempt was contained" if not expected_open else lines[-1])
