@@ -105,6 +105,12 @@ def sandbox_info(mode: SandboxMode = "auto") -> SandboxInfo:
 
 @functools.cache
 def _resolve(mode: SandboxMode) -> SandboxInfo:
+    info = _decide(mode)
+    log.info("kernels (sandbox=%s): %s", mode, info.describe())
+    return info
+
+
+def _decide(mode: SandboxMode) -> SandboxInfo:
     if mode in ("auto", "bwrap"):
         problem = bwrap_problem()
         if problem is None:
