@@ -1,13 +1,15 @@
-"""A scripted stand-in for the model seam: `enqueue` completions, read back `calls`."""
+"""Scripted stand-ins, one per seam, shared by every test: the model (`ScriptedModel`: `enqueue`
+completions, read back `calls`) and the kernel (`EchoKernel`, `EchoPool`: read back `calls`)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from codegen_ui.core import is_complete
 from codegen_ui.engine import Delta, Event, Finished, SamplingParams
+from codegen_ui.kernel import Output, RunResult, ServerBusy, stream_output
 
 
 @dataclass
@@ -40,3 +42,87 @@ class ScriptedModel:
                 return
         reason = "complete" if is_complete(text) else "eos"
         yield Finished(reason, self.count_tokens(prompt), len(text))
+
+
+class EchoKernel:
+    """A scripted stand-in for the kernel seam (`LiveKernel`): each run prints the code it got.
+
+    `calls` records every call in order, as `("run", code)`, `("restart", "")`,
+    `("interrupt", "")`, `("start", "")` or `("shutdown", "")`. `fail_with` makes every run
+    raise that error instead (a kernel that cannot be reached). Execution counts restart at 1
+    after a restart, as a real kernel's do; the contract suite (test_kernel_contract.py) holds
+    this fake and the real `Kernel` to the same rules.
+    """
+
+    sandbox_mode = "none"
+    sandbox_layers = "limits"
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_with = fail_with
+        self.parked = False
+        self._alive = False
+        self._count = 0
+
+    @property
+    def is_alive(self) -> bool:
+        return self._alive
+
+    @property
+    def runs(self) -> list[str]:
+        return [arg for op, arg in self.calls if op == "run"]
+
+    def count(self, op: str) -> int:
+        return sum(1 for name, _ in self.calls if name == op)
+
+    def start(self) -> None:
+        self.calls.append(("start", ""))
+        self._alive, self._count = True, 0
+
+    def run(
+        self, code: str, timeout: float = 30.0, on_output: Callable[[Output], None] | None = None
+    ) -> RunResult:
+        self.calls.append(("run", code))
+        if self.fail_with is not None:
+            raise self.fail_with
+        self._count += 1
+        out = stream_output("stdout", code)
+        if on_output is not None:
+            on_output(out)
+        return RunResult("ok", (out,), self._count, 0.01)
+
+    def restart(self) -> None:
+        self.calls.append(("restart", ""))
+        self._alive, self._count = True, 0
+
+    def interrupt(self) -> None:
+        self.calls.append(("interrupt", ""))
+
+    def shutdown(self, keep_folder: bool = False) -> None:
+        self.calls.append(("shutdown", ""))
+        self._alive = False
+
+
+class EchoPool:
+    """A stand-in kernel source (`KernelSource`): echo kernels under a cap, like `KernelPool`."""
+
+    def __init__(self, limit: int = 32, make: Callable[[], EchoKernel] = EchoKernel) -> None:
+        self.limit = limit
+        self.make = make
+        self.live: list[EchoKernel] = []
+
+    def acquire(self) -> EchoKernel:
+        if len(self.live) >= self.limit:
+            raise ServerBusy(f"the server is busy: all {self.limit} Python kernels are in use.")
+        kernel = self.make()
+        kernel.start()
+        self.live.append(kernel)
+        return kernel
+
+    def release(self, kernel: EchoKernel) -> None:
+        self.live.remove(kernel)
+        kernel.shutdown()
+
+    def close(self) -> None:
+        for kernel in list(self.live):
+            self.release(kernel)

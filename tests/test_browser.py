@@ -319,11 +319,12 @@ def test_restart_and_undo(tab: Tab) -> None:
 def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     import nbformat
 
-    from codegen_ui.notebooks import from_notebook
+    from codegen_ui.core import PREAMBLE
+    from codegen_ui.notebooks import from_notebook, to_script
 
     tab.submit("a step to save")
     tab.run_code("print('saved')", "saved")
-    tab.page.wait_for_timeout(300)  # the download button gets the file with the final view
+    # The file is written when the button is pressed, from the session saved at that moment.
     with tab.page.expect_download(timeout=WAIT_MS) as info:
         tab.page.locator("#download-ipynb").click()
     path = tmp_path / "download.ipynb"
@@ -333,6 +334,11 @@ def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
     turns, _ = from_notebook(nb)
     assert [t.instruction for t in turns] == ["a step to save"]
     assert turns[0].outputs[0]["text"] == "saved\n"
+    with tab.page.expect_download(timeout=WAIT_MS) as info:
+        tab.page.locator("#download-py").click()
+    script = tmp_path / "download.py"
+    info.value.save_as(script)
+    assert script.read_text() == to_script(turns, PREAMBLE)
 
 
 def test_sessions_panel_new_then_open_brings_the_turns_back(tab: Tab) -> None:

@@ -29,9 +29,20 @@ CONFIG = KernelConfig(
 def k(request: pytest.FixtureRequest) -> Iterator[Kernel]:
     kernel = Kernel(config=dataclasses.replace(CONFIG, sandbox=request.param))
     kernel.start()
+    yield kernel
+    kernel.shutdown()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shutdown_removes_the_folder_and_every_process_the_kernel_left(mode: str) -> None:
+    kernel = Kernel(config=dataclasses.replace(CONFIG, sandbox=mode))
+    kernel.start()
     assert kernel.dirs is not None
     marker, folder = kernel.dirs.base.name, kernel.dirs.base
-    yield kernel
+    # A child that left the kernel's process tree (setsid, double fork) must go too.
+    code = "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '300'])"
+    assert kernel.run(code).status == "ok"
+    assert wait_for(lambda: len(procs_with_marker(marker)) >= 2)
     kernel.shutdown()
     assert not folder.exists()
     assert wait_for(lambda: not procs_with_marker(marker)), "kernel processes outlived shutdown"

@@ -27,7 +27,15 @@ def pool() -> Iterator[KernelPool]:
     p = KernelPool(max_kernels=2, size=1, idle_s=60)
     yield p
     p.close()
-    assert p.capacity.used == 0
+
+
+def test_closing_the_pool_gives_every_slot_back() -> None:
+    p = KernelPool(max_kernels=2, size=1, idle_s=60)
+    p.refill(wait=True)
+    leased = p.acquire()
+    assert p.capacity.used >= 1 and leased.is_alive
+    p.close()
+    assert p.capacity.used == 0 and not leased.is_alive and p._ready == []
 
 
 def test_capacity_refuses_past_the_cap() -> None:

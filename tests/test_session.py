@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, finish, render_prompt
+from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
 from codegen_ui.engine import SamplingParams
-from tests.fakes import ScriptedModel
+from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
 
@@ -106,7 +106,7 @@ def test_sampling_records_the_seed_it_drew(session: Session, scripted: ScriptedM
 
 
 def test_empty_instruction_is_refused(session: Session) -> None:
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(TurnError, match="empty"):
         list(session.add_turn("   ", GREEDY))
     assert session.turns == []
 
@@ -131,22 +131,11 @@ def test_the_preamble_runs_in_every_fresh_kernel(scripted: ScriptedModel, kernel
     assert texts(finish(session.add_turn("Sum two ones.", GREEDY))) == "2.0\n"
 
 
-class BrokenKernel:
-    """A runner whose kernel cannot be reached at all."""
-
-    def run(self, code, timeout=30.0, on_output=None):  # type: ignore[no-untyped-def]
-        from codegen_ui.kernel import KernelError
-
-        raise KernelError("the kernel could not be reached")
-
-    def restart(self) -> None:
-        pass
-
-
 def test_a_failing_kernel_raises_and_keeps_the_turn(scripted: ScriptedModel) -> None:
     from codegen_ui.kernel import KernelError
 
-    session = Session(scripted, BrokenKernel(), run_preamble=False)
+    broken = EchoKernel(fail_with=KernelError("the kernel could not be reached"))
+    session = Session(scripted, broken, run_preamble=False)
     scripted.enqueue("a = 1\n\n\n")
     with pytest.raises(KernelError, match="could not be reached"):
         finish(session.add_turn("Set a.", GREEDY))

@@ -14,68 +14,15 @@ import pytest
 
 from codegen_ui.core import PREAMBLE
 from codegen_ui.engine import Delta, Event, Finished, ModelLoadError, SamplingParams
-from codegen_ui.kernel import KernelPool, RunResult, ServerBusy
+from codegen_ui.kernel import KernelPool, RunResult
 from codegen_ui.notebooks import SessionStore
+from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import FairGate, ModelHolder
-from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.workspace import Workspaces
-from tests.fakes import ScriptedModel
+from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
-
-
-class EchoKernel:
-    """A stand-in kernel for tests about bookkeeping: each run prints the code it was given."""
-
-    def __init__(self) -> None:
-        self.cwd = None
-        self.is_alive = False
-        self.runs: list[str] = []
-        self.restarts = 0
-        self.interrupts = 0
-
-    def start(self) -> None:
-        self.is_alive = True
-
-    def run(self, code: str, timeout: float = 30.0, on_output: Any = None) -> RunResult:
-        self.runs.append(code)
-        out = nbformat.v4.new_output("stream", name="stdout", text=code)
-        return RunResult("ok", (out,), len(self.runs), 0.01)
-
-    def restart(self) -> None:
-        self.restarts += 1
-
-    def interrupt(self) -> None:
-        self.interrupts += 1
-
-    def shutdown(self) -> None:
-        self.is_alive = False
-
-
-class EchoPool:
-    """A stand-in kernel pool: echo kernels under a cap, like `KernelPool`."""
-
-    def __init__(self, limit: int = 32) -> None:
-        self.limit = limit
-        self.live: list[EchoKernel] = []
-
-    def acquire(self) -> EchoKernel:
-        if len(self.live) >= self.limit:
-            raise ServerBusy(f"the server is busy: all {self.limit} Python kernels are in use.")
-        kernel = EchoKernel()
-        kernel.start()
-        self.live.append(kernel)
-        return kernel
-
-    def release(self, kernel: EchoKernel) -> None:
-        self.live.remove(kernel)
-        kernel.shutdown()
-
-    def close(self) -> None:
-        for kernel in list(self.live):
-            self.release(kernel)
 
 
 def real_kernels() -> KernelPool:
@@ -91,9 +38,8 @@ def make(
     **kw: Any,
 ) -> Controller:
     holder = holder or ModelHolder.ready(model or ScriptedModel())
-    workspaces = Workspaces(holder, pool or EchoPool(), **kw)
-    shelf = Shelf(SessionStore(tmp_path / "sessions"), guarded=guarded)
-    return Controller(holder, workspaces, shelf)
+    store = SessionStore(tmp_path / "sessions")
+    return assemble(holder, pool or EchoPool(), store, guarded, **kw)
 
 
 @pytest.fixture
@@ -154,10 +100,11 @@ def test_edit_regenerate_undo_restart_and_replay(
     assert model.calls[-1][0].endswith("a = 10\nprint(a)\n\n# set b\n")  # edits reach the prompt
     kernel = ws.kernel.kernel
     view = c.restart("k")
-    assert kernel.restarts == 1 and "kernel: restarted" in view.status
-    kernel.runs.clear()
+    assert kernel.count("restart") == 1 and "kernel: restarted" in view.status
+    kernel.calls.clear()
     last(c.replay("k"))
-    assert kernel.runs == [PREAMBLE, "a = 10\nprint(a)", "b = 3\n"] and kernel.restarts == 2
+    assert kernel.calls[0] == ("restart", "")  # a replay starts from a fresh kernel
+    assert kernel.runs == [PREAMBLE, "a = 10\nprint(a)", "b = 3\n"] and kernel.count("restart") == 1
     view = c.undo("k")
     assert view.cells == 1 and len(ws.session.turns) == 1
     bad = last(c.run_code("k", 5, "x"))
@@ -411,31 +358,24 @@ class SleepyKernel(EchoKernel):
         super().interrupt()
         self.stop_now.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, keep_folder: bool = False) -> None:
         self.shut_down_mid_run = self.running.is_set() and not self.finished.is_set()
-        super().shutdown()
+        super().shutdown(keep_folder)
 
 
 def test_closing_a_tab_mid_run_stops_the_run_before_the_kernel_goes(
     tmp_path: Path, controllers: list[Controller]
 ) -> None:
-    class SleepyPool(EchoPool):
-        def acquire(self) -> EchoKernel:
-            kernel = SleepyKernel()
-            kernel.start()
-            self.live.append(kernel)
-            return kernel
-
-    pool = SleepyPool()
+    pool = EchoPool(make=SleepyKernel)
     c = make(tmp_path, ScriptedModel().enqueue("loop()\n"), pool=pool)
     controllers.append(c)
     views: list[View] = []
     worker = threading.Thread(target=lambda: views.extend(c.submit("k", "spin", GREEDY)))
     worker.start()
     kernel = c.workspaces.get("k").kernel.kernel
-    assert kernel.running.wait(10)
+    assert isinstance(kernel, SleepyKernel) and kernel.running.wait(10)
     c.close_page("k")
     worker.join(10)
-    assert not worker.is_alive() and kernel.interrupts >= 1 and not kernel.is_alive
+    assert not worker.is_alive() and kernel.count("interrupt") == 1 and not kernel.is_alive
     assert not kernel.shut_down_mid_run
     assert 'data-status="error"' in views[-1].notebook and pool.live == []

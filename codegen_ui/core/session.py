@@ -17,9 +17,10 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
-from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, now
+from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, now
 from codegen_ui.engine.api import CodeModel, Delta, Finished, SamplingParams
 from codegen_ui.kernel.api import Output, Runner, RunResult
+from codegen_ui.settings import DEFAULTS
 
 
 class Session:
@@ -30,7 +31,7 @@ class Session:
         model: CodeModel,
         kernel: Runner,
         turns: list[Turn] | None = None,
-        run_timeout: float = 30.0,
+        run_timeout: float = DEFAULTS.run_timeout,
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
         run_preamble: bool = True,
@@ -65,7 +66,7 @@ class Session:
         """Generate, cut and run a new turn, yielding its state after each change."""
         instruction = instruction.strip()
         if not instruction:
-            raise ValueError("the instruction is empty")
+            raise TurnError("the instruction is empty")
         self.cancel.clear()
         fitted = self.prompt_for(instruction, params.max_new_tokens)
         self.last_prompt = fitted
@@ -165,7 +166,7 @@ class Session:
     def regenerate(self, params: SamplingParams) -> Iterator[Turn]:
         """Drop the last turn and ask the model again for the same instruction."""
         if not self.turns:
-            raise ValueError("there is no turn to regenerate")
+            raise TurnError("there is no turn to regenerate")
         last = self.turns.pop()
         yield from self.add_turn(last.instruction, params)
 

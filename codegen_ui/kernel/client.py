@@ -34,6 +34,7 @@ from codegen_ui.kernel.runtime import (
     unregister,
 )
 from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
+from codegen_ui.settings import DEFAULTS
 
 
 class Slots(Protocol):
@@ -146,7 +147,7 @@ class Kernel:
     def run(
         self,
         code: str,
-        timeout: float = 30.0,
+        timeout: float = DEFAULTS.run_timeout,
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         """Run code and wait until the kernel is idle, the deadline passes, or it dies."""

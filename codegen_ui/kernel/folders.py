@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen_ui.settings import APP_DIR
+from codegen_ui.settings import APP_DIR, SettingsError
 
 # Unix socket paths hold 107 bytes; each kernel adds "/k-XXXXXXXX/ipc/k-N" to its root.
 IPC_ROOT_MAX = 80
@@ -25,7 +25,7 @@ def kernels_root(kernels_dir: str = "") -> Path:
     root = Path(kernels_dir or Path(tempfile.gettempdir()) / f"codegen-ui-kernels-{os.getuid()}")
     for served in _served_folders():
         if root.resolve().is_relative_to(served):
-            raise ValueError(f"kernels_dir {str(root)!r} is inside {served}, which may be served")
+            raise SettingsError(f"kernels_dir '{root}' is inside {served}, which may be served")
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
     if root.stat().st_uid != os.getuid():
         raise PermissionError(f"{root} belongs to another user")
@@ -62,7 +62,7 @@ class KernelDirs:
     def create(cls, kernels_dir: str = "") -> KernelDirs:
         root = kernels_root(kernels_dir)
         if len(str(root)) > IPC_ROOT_MAX:
-            raise ValueError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
+            raise SettingsError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
         dirs = cls(Path(tempfile.mkdtemp(prefix="k-", dir=root)))
         for sub in (dirs.work, dirs.ipc, dirs.tmp):
             sub.mkdir(mode=0o700)

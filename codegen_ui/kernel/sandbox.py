@@ -22,9 +22,8 @@ from codegen_ui.kernel.folders import KernelDirs, kernels_root
 from codegen_ui.kernel.layers import Mode, SandboxInfo, landlock_rules, tasks_of
 from codegen_ui.kernel.pyview import KernelPython, python_for_others, server_python
 from codegen_ui.kernel.reaper import MARKER_VAR
-from codegen_ui.settings import SandboxMode, Settings
+from codegen_ui.settings import DEFAULTS, SandboxMode, Settings
 
-DEFAULTS = Settings()  # the one source of every default below
 DEFAULT_MODE = cast(SandboxMode, DEFAULTS.sandbox)
 
 # Kernels of a root server without bubblewrap each run as a random uid in this range.

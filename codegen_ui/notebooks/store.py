@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.core import Session, Turn, now
+from codegen_ui.core import Turn, now
 from codegen_ui.notebooks.folder import Key, SessionFolder
 from codegen_ui.notebooks.format import (
     META_KEY,
@@ -112,29 +112,6 @@ class SessionStore:
             old, notes = self._meta_on_disk(session_id)
             nb = to_notebook(turns, {**old, **_extras(meta), "updated": now()})
             return self._write(session_id, nb, notes)
-
-    def autosaver(
-        self,
-        session_id: str,
-        meta: dict[str, Any] | None = None,
-        on_error: Callable[[StoreError], None] | None = None,
-    ) -> Callable[[Session], None]:
-        """A `Session.on_change` callback that saves the session after every change.
-
-        A failed save raises StoreError, or with `on_error` is handed to it so the turn goes on
-        (the UI can show "not saved" and the next change tries again).
-        """
-        check_id(session_id)
-
-        def save(session: Session) -> None:
-            try:
-                self.save(session_id, session.turns, {**(meta or {}), "preamble": session.preamble})
-            except StoreError as exc:
-                if on_error is None:
-                    raise
-                on_error(exc)
-
-        return save
 
     def _meta_on_disk(self, session_id: str) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The file's own title and creation time; a damaged file is set aside, never lost."""

@@ -13,7 +13,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.engine import load_model
-from codegen_ui.kernel import KernelPool, hide_server, kernels_root
+from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.controller import Controller
@@ -38,15 +38,33 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()
-    shelf = Shelf(SessionStore(settings.sessions_dir), guarded=settings.host not in LOCAL_HOSTS)
-    workspaces = Workspaces(
-        holder, pool, FairGate(1), run_timeout=settings.run_timeout, on_change=shelf.autosave
-    )
-    workspaces.start_sweeper()
-    controller = Controller(holder, workspaces, shelf)
+    store = SessionStore(settings.sessions_dir)
+    guarded = settings.host not in LOCAL_HOSTS
+    controller = assemble(holder, pool, store, guarded, run_timeout=settings.run_timeout)
+    controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 
     return build_app(controller, settings), controller
+
+
+def assemble(
+    holder: ModelHolder,
+    kernels: KernelSource,
+    store: SessionStore,
+    guarded: bool,
+    gate: FairGate | None = None,
+    **workspace_options: Any,
+) -> Controller:
+    """The page's controller over these collaborators, with every change autosaved to `store`.
+
+    `guarded`: other people can reach the server, so a tab may change only what it made.
+    Tests build their controllers here too, so they take the app's own wiring.
+    """
+    shelf = Shelf(store, guarded=guarded)
+    workspaces = Workspaces(
+        holder, kernels, gate or FairGate(1), on_change=shelf.autosave, **workspace_options
+    )
+    return Controller(holder, workspaces, shelf)
 
 
 def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:

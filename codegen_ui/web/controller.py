@@ -12,27 +12,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from codegen_ui.core import PromptTooLongError, Turn
+from codegen_ui.core import Turn, TurnError
 from codegen_ui.engine import SamplingParams
-from codegen_ui.kernel import KernelError
-from codegen_ui.notebooks import StoreError
+from codegen_ui.errors import UserError
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.render import render_notebook
-from codegen_ui.web.shared import ModelHolder, ModelNotReady
+from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
+from codegen_ui.web.workspace import ServerBusy, Workspace, Workspaces
 
 STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
 Action = Callable[[Workspace], Iterator[Turn]]
-EXPECTED = (
-    ModelNotReady,
-    ServerBusy,
-    WorkspaceBusy,
-    PromptTooLongError,
-    StoreError,
-    KernelError,
-    ValueError,
-)
+# Every failure a user may see (model loading, server busy, prompt too long, a bad upload, no
+# such cell) is a UserError: shown as a note on the page, never as a traceback.
+EXPECTED = UserError
 
 
 @dataclass(frozen=True)
@@ -137,7 +130,7 @@ class Controller:
     def run_code(self, key: str, index: int, code: str) -> Iterator[View]:
         def action(ws: Workspace) -> Iterator[Turn]:
             if not 0 <= index < len(ws.session.turns):
-                raise ValueError(f"there is no cell {index + 1} to run")
+                raise TurnError(f"there is no cell {index + 1} to run")
             return ws.session.edit(index, code)
 
         yield from self._stream(key, action)

@@ -51,6 +51,7 @@ CSS = (
 .cg-note{border-style:solid;background:#fff8c5;color:#4d2d00}
 .cg-pending{color:#57606a;font-size:13px}.cg-caret{animation:cg-blink 1s step-end infinite}
 .ansi-bold{font-weight:700}
+.cg-hidden{display:none !important}
 @keyframes cg-blink{50%{opacity:0}}
 """
     + _COLOUR_CSS

@@ -35,8 +35,9 @@ def _key(request: gr.Request) -> str:
 
 Components = dict[str, Any]  # the page's components by name
 OUTPUTS = ("notebook", "status", "prompt", "prompt_info", "cell", "editor", "instruction",
-           "download_ipynb", "download_py", "title", "saved")  # fmt: skip
+           "title", "saved")  # fmt: skip
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
+DOWNLOADS = ("ipynb", "py")
 
 
 def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
@@ -111,8 +112,10 @@ def _session_panel(c: Components) -> None:
             c["copy"] = _button("Copy", "duplicate-session", size="sm", min_width=60)
             c["delete"] = _button("Delete", "delete-session", size="sm", min_width=60,
                                   variant="stop")  # fmt: skip
-        c["download_ipynb"] = gr.DownloadButton("Download .ipynb", elem_id="download-ipynb")
-        c["download_py"] = gr.DownloadButton("Download .py", elem_id="download-py")
+        for fmt in DOWNLOADS:
+            c[f"download_{fmt}"] = _button(f"Download .{fmt}", f"download-{fmt}")
+            # The file is made when the button is pressed, then handed to this hidden one.
+            c[f"file_{fmt}"] = gr.DownloadButton(elem_id=f"file-{fmt}", elem_classes="cg-hidden")
         c["upload"] = gr.UploadButton(
             "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
         )
@@ -143,8 +146,6 @@ class Handlers:
             view.cells if view.code is not None else gr.skip(),
             view.code if view.code is not None else gr.skip(),
             view.instruction if view.instruction is not None else gr.skip(),
-            self.c.export(key, "ipynb") if final else gr.skip(),
-            self.c.export(key, "py") if final else gr.skip(),
             view.title if final else gr.skip(),
             gr.Dropdown(choices=list(sessions), value=view.session_id)
             if sessions is not None
@@ -201,6 +202,13 @@ class Handlers:
     def delete(self, session_id: str | None, request: gr.Request) -> Shown:
         return self.show(self.c.delete_session(_key(request), session_id), _key(request))
 
+    # Written when pressed, from the saved session; None (nothing saved yet) fetches nothing.
+    def download_ipynb(self, request: gr.Request) -> str | None:
+        return self.c.export(_key(request), "ipynb")
+
+    def download_py(self, request: gr.Request) -> str | None:
+        return self.c.export(_key(request), "py")
+
     def stop(self, request: gr.Request) -> None:
         self.c.stop(_key(request))
 
@@ -237,6 +245,12 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     c["open"].click(h.open, c["saved"], out, **work)
     c["copy"].click(h.copy, None, out, **work)
     c["delete"].click(h.delete, c["saved"], out, **work)
+    for fmt in DOWNLOADS:
+        file = c[f"file_{fmt}"]
+        handler = getattr(h, f"download_{fmt}")
+        c[f"download_{fmt}"].click(handler, None, file, **work).then(
+            None, None, None, js=f"() => document.querySelector('#file-{fmt}')?.click()"
+        )
     c["stop"].click(h.stop, None, None, **instant)
     c["cell"].input(h.cell, c["cell"], c["editor"], **instant)
     c["timer"].tick(h.tick, None, [c["status"], c["timer"]], **instant)

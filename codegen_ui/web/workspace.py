@@ -27,6 +27,7 @@ from codegen_ui.kernel import (
     ServerBusy,
     error_output,
 )
+from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
 
 CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
@@ -53,7 +54,10 @@ class TrackedKernel:
         self.state = "idle"
 
     def run(
-        self, code: str, timeout: float = 30.0, on_output: Callable[[Output], None] | None = None
+        self,
+        code: str,
+        timeout: float = DEFAULTS.run_timeout,
+        on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         self.state = "busy"
         try:
@@ -150,7 +154,7 @@ class Workspaces:
         kernels: KernelSource,
         gate: FairGate | None = None,
         idle_ttl_s: float = 3600.0,
-        run_timeout: float = 30.0,
+        run_timeout: float = DEFAULTS.run_timeout,
         on_change: Callable[[Workspace], None] | None = None,
     ) -> None:
         self.model = SharedModel(holder, gate or FairGate(1))
