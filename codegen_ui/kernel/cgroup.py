@@ -11,6 +11,7 @@ Where none of this is possible the kernel gets RLIMIT_NPROC instead (see `layers
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -67,6 +68,7 @@ def create(name: str, processes: int, memory_bytes: int) -> Path | None:
     top = parent()
     if top is None or processes <= 0:
         return None
+    _retry_pending()
     group = top / f"codegen-ui-{name}"
     try:
         group.mkdir(exist_ok=True)
@@ -80,21 +82,38 @@ def create(name: str, processes: int, memory_bytes: int) -> Path | None:
 
 
 def remove(group: Path | None, wait_s: float = 3.0) -> None:
-    """Delete a kernel's group once it is empty: call this after its processes were killed
-    (a killed process still counts until its parent reaps it, so this waits a little)."""
+    """Delete a kernel's group once it is empty: call this after its processes were killed.
+    A killed process counts until it is reaped, so this waits a little; a group still busy then
+    is tried again at the next `create` and at exit."""
     if group is None:
         return
     deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            group.rmdir()
+    while not _rmdir(group):
+        if time.monotonic() > deadline:
+            if not _PENDING:
+                atexit.register(_retry_pending)
+            _PENDING.add(group)
             return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                return  # still busy: left behind, empty once its processes are reaped
-            time.sleep(0.05)
+        time.sleep(0.05)
+
+
+_PENDING: set[Path] = set()
+
+
+def _rmdir(group: Path) -> bool:
+    try:
+        group.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _retry_pending() -> None:
+    for group in list(_PENDING):
+        if _rmdir(group):
+            _PENDING.discard(group)
 
 
 def members(group: Path | None) -> list[int]:
