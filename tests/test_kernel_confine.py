@@ -105,15 +105,16 @@ def test_a_segfault_is_a_death_and_a_fresh_kernel(k: Kernel) -> None:
     follow_up(k)
 
 
-def test_the_kernel_runs_numpy_and_subprocesses_under_its_layers(k: Kernel) -> None:
+def test_the_kernel_runs_numpy_subprocesses_and_a_process_pool_under_its_layers(k: Kernel) -> None:
     code = (
-        "import numpy, subprocess\n"
+        "import multiprocessing, numpy, subprocess\n"
         "out = subprocess.check_output(['echo', 'hi'])\n"
-        "print(numpy.arange(4).sum(), out.decode())"
+        "with multiprocessing.Pool(2) as pool:\n"
+        "    print(numpy.arange(4).sum(), pool.map(abs, [-1, -2]), out.decode())"
     )
     result = k.run(code, timeout=60)
     assert result.status == "ok", result.outputs
-    assert text(result) == "6 hi\n\n"
+    assert text(result) == "6 [1, 2] hi\n\n"
     follow_up(k)
 
 

@@ -85,7 +85,7 @@ def test_landlock_alone_stops_tcp(folder: Path) -> None:
 
 
 def test_a_layer_that_cannot_be_applied_stops_the_launch(folder: Path) -> None:
-    rules = json.dumps({"read": [], "write": [str(folder)], "devices": []})
+    rules = json.dumps({"read": [], "write": [str(folder)], "devices": [], "shared": []})
     done = launch(["--landlock", rules], "print('ran')")
     if confine.landlock_abi() >= 1:  # then Python itself cannot be read: it must not start
         assert "ran" not in done.stdout and done.returncode != 0

@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+from collections.abc import Sequence
 
 # The three Landlock system calls have these numbers on every architecture.
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
@@ -27,10 +28,14 @@ PR_SET_NO_NEW_PRIVS = 38
 
 # Filesystem rights (uapi/linux/landlock.h); each ABI handles the ones below its bound.
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+REMOVE_FILE, MAKE_REG = 1 << 5, 1 << 8
 TRUNCATE, IOCTL_DEV = 1 << 14, 1 << 15
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # allowed on a file
 READ = EXECUTE | READ_FILE | READ_DIR
 DEVICE = READ_FILE | WRITE_FILE  # /dev/null and friends
+# /dev/shm (POSIX semaphores and shared memory, which multiprocessing needs): make, use and
+# remove files there, but not list them.
+SHARED = MAKE_REG | READ_FILE | WRITE_FILE | REMOVE_FILE | TRUNCATE
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
 SCOPE_ABSTRACT_UNIX, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
@@ -74,7 +79,9 @@ def handled_fs(abi: int) -> int:
     return (1 << top) - 1
 
 
-def restrict(read: list[str], write: list[str], devices: list[str]) -> int:
+def restrict(
+    read: list[str], write: list[str], devices: list[str], shared: Sequence[str] = ()
+) -> int:
     """Apply Landlock to this process; returns the ABI used. Missing paths are skipped."""
     abi = landlock_abi()
     if abi < 1:
@@ -91,7 +98,7 @@ def restrict(read: list[str], write: list[str], devices: list[str]) -> int:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for paths, rights in ((read, READ), (write, fs), (devices, DEVICE)):
+        for paths, rights in ((read, READ), (write, fs), (devices, DEVICE), (shared, SHARED)):
             for path in paths:
                 _allow(libc, int(ruleset), path, rights & fs)
         _no_new_privs(libc)

@@ -102,7 +102,7 @@ def main(argv: list[str]) -> None:
             confine.no_network()
         if "--landlock" in opts:
             rules = json.loads(opts["--landlock"])
-            confine.restrict(rules["read"], rules["write"], rules["devices"])
+            confine.restrict(rules["read"], rules["write"], rules["devices"], rules["shared"])
     # ipykernel exits when its "parent" is pid 1, which is what the server looks like from inside
     # a PID namespace; the parent-death signal above (or bubblewrap's) does that job instead.
     os.environ.pop("JPY_PARENT_PID", None)

@@ -154,7 +154,8 @@ def _others_python() -> object | None:
 def landlock_rules(roots: tuple[str, ...], writable: list[Path]) -> str:
     """The launcher's `--landlock` value: what a kernel reads, writes, and which devices."""
     read = system_paths() + list(roots)
-    return json.dumps({"read": read, "write": [str(p) for p in writable], "devices": DEVICES})
+    rules = {"read": read, "write": [str(p) for p in writable], "devices": DEVICES}
+    return json.dumps({**rules, "shared": ["/dev/shm"]})
 
 
 def _probe(no_network: bool, landlock: bool) -> bool:
