@@ -18,7 +18,7 @@ from codegen_ui.errors import UserError
 
 DEFAULT_MODEL = "Salesforce/codegen-350M-mono"
 # How kernels are confined (see `codegen_ui.kernel.sandbox`).
-SandboxMode = Literal["auto", "bwrap", "none"]
+SandboxMode = Literal["auto", "bwrap", "landlock", "none"]
 SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 ENV_PREFIX = "CODEGEN_UI_"
 # The folder that holds the `codegen_ui` package (the repository, in a checkout): the app's own
@@ -52,8 +52,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     # kernel sandbox
-    # "auto" runs kernels in bubblewrap where it works (else limits only, logged once);
-    # "bwrap" refuses to start kernels without it; "none" uses resource limits only.
+    # "auto" runs kernels in bubblewrap where it works, else under Landlock where the Linux
+    # kernel has it, else with limits only (logged once); "bwrap" and "landlock" refuse to start
+    # kernels without that layer; "none" skips both. Without bubblewrap kernels also get the
+    # seccomp socket filter and, under a root server, a uid of their own (see README).
     sandbox: str = "auto"
     # Address-space limit of each kernel process, in MiB (0 = none).
     kernel_memory_mb: int = 2048

@@ -13,7 +13,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.engine import load_model
-from codegen_ui.kernel import KernelPool, KernelSource, kernels_root
+from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.controller import Controller
@@ -88,6 +88,7 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
 
 def serve(settings: Settings) -> None:
     """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
+    hide_server()  # before anything else: no same-user process reads our /proc environ
     demo, controller = create(settings)
     # SIGTERM (a container stopping) ends the server like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)

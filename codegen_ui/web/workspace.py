@@ -94,9 +94,7 @@ class TrackedKernel:
         return self.state
 
     def sandbox(self) -> str:
-        return (
-            "bubblewrap + limits" if self.kernel.sandbox_mode == "bwrap" else "resource limits only"
-        )
+        return self.kernel.sandbox_layers or "not started"
 
 
 class Workspace:
