@@ -2,8 +2,8 @@
 messages.
 
 Each command group lives in its own module (`session`: run and serve; `notebooks`: export and
-replay; `mtpb`; `bench`) and raises the `UserError` family; `main` prints any of them as one line
-on stderr with exit status 2. Errors raised by generated code are results, not failures.
+replay; `mtpb`; `bench`; `convert`) and raises the `UserError` family; `main` prints any of them
+as one line on stderr with exit status 2. Errors raised by generated code are results, not failures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from codegen_ui.cli import bench, mtpb, notebooks, session
+from codegen_ui.cli import bench, convert, mtpb, notebooks, session
 from codegen_ui.errors import UserError
 
 
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (session, notebooks, mtpb, bench):
+    for group in (session, notebooks, mtpb, bench, convert):
         group.add(sub)
     return parser
 

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from codegen_ui.cli.common import CliError
 from codegen_ui.settings import Settings
@@ -34,7 +35,7 @@ def add(sub: Any) -> None:
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
-    from codegen_ui.engine import load_model
+    from codegen_ui.engine import is_server_url, load_model, server_options
     from codegen_ui.mtpb import (
         ResultsFile,
         RunConfig,
@@ -52,7 +53,10 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     if args.temperature < 0 or not 0 < args.top_p <= 1:
         raise CliError("--temperature must be 0 or more and --top-p in (0, 1]")
     config = RunConfig(settings.model, args.temperature, args.top_p, args.seed)
-    stem = re.sub(r"[^\w.-]+", "_", Path(settings.model.rstrip("/")).name)
+    named = settings.model.rstrip("/")
+    if is_server_url(named):  # a server: its model's name, else its address
+        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
+    stem = re.sub(r"[^\w.-]+", "_", Path(named).name)
     out = Path(
         args.out
         or f"mtpb-results/{stem}-t{config.temperature:g}-p{config.top_p:g}-seed{config.seed}.jsonl"
@@ -66,6 +70,7 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         lambda m: print(m, file=sys.stderr),
         precision=settings.precision,
         cache_mib=settings.cache_mib,
+        server=server_options(settings),
     )
     start = time.monotonic()
     results = run_benchmark(problems, model, config, out, args.samples, args.workers)

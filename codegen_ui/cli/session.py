@@ -51,7 +51,7 @@ def read_turns_file(path: str) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.core import Session, finish
-    from codegen_ui.engine import SamplingParams, load_model
+    from codegen_ui.engine import SamplingParams, load_model, server_options
     from codegen_ui.kernel import Kernel, KernelConfig
     from codegen_ui.notebooks import save, to_notebook
 
@@ -59,7 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
     model = load_model(
-        settings.model, settings.device, precision=settings.precision, cache_mib=settings.cache_mib
+        settings.model,
+        settings.device,
+        precision=settings.precision,
+        cache_mib=settings.cache_mib,
+        server=server_options(settings),
     )
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed

@@ -2,10 +2,9 @@
 
 Each sample is a conversation built by the app's own `Session` (so the app's prompt rendering,
 model streaming and cutting), run in a kernel through `mtpb_exec.ProgramRunner`, and judged.
-`--workers K` gives K kernels, each in its own thread; they share the one model, whose lock
-serialises generation, so programs run while the next turn is being written. Results are JSON
-lines, one per sample, appended as they finish: a re-run skips what the file already holds.
-Aggregation and the printed report live in `mtpb_report`.
+`--workers K` gives K kernels, each in its own thread; they share the one model (in process, a
+lock serialises generation; a model server batches them). Results are JSON lines, one per
+sample, appended as they finish: a re-run skips what the file holds. Report: `mtpb_report`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from codegen_ui.core import PromptTooLongError, Session, finish, program_text
-from codegen_ui.engine import CodeModel, SamplingParams
+from codegen_ui.engine import CodeModel, ModelLoadError, SamplingParams
 from codegen_ui.kernel import Kernel
 from codegen_ui.mtpb.execute import ProgramRunner, Verdict, judge
 from codegen_ui.mtpb.problems import MtpbError, Problem
@@ -110,10 +109,12 @@ def run_sample(
     for number, instruction in enumerate(instructions, 1):
         runner.final = number == len(instructions)
         try:
-            finish(session.add_turn(instruction, params))
+            turn = finish(session.add_turn(instruction, params))
         except PromptTooLongError as exc:
             failed = f"turn {number} could not be generated: {exc}"
             break
+        if turn.stats.stop_reason == "error":  # a model server failed: stop, keep what is done
+            raise ModelLoadError(f"{turn.message}; the results so far are kept")
     answer = runner.answer()
     gold = problem.cases[case][1]
     verdict = judge(program_text(session.history()), runner, answer, gold)

@@ -12,7 +12,7 @@ import functools
 import signal
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine import load_model
+from codegen_ui.engine import load_model, server_options
 from codegen_ui.kernel import KernelPool, KernelSource, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
@@ -32,7 +32,10 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
         loader = functools.partial(
-            load_model, precision=settings.precision, cache_mib=settings.cache_mib
+            load_model,
+            precision=settings.precision,
+            cache_mib=settings.cache_mib,
+            server=server_options(settings),
         )
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
     pool = KernelPool.from_settings(settings)
