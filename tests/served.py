@@ -72,19 +72,25 @@ def start_server(model: Path, log: Path, key: str = KEY, wait_s: float = 300) ->
             [sys.executable, str(LAUNCH), *args], stdout=out, stderr=subprocess.STDOUT, env=env
         )
     server = TinyServer(f"http://127.0.0.1:{port}/v1", model, proc, log)
+    wait_until_up(server, port, wait_s)
+    return server
+
+
+def wait_until_up(server: TinyServer, port: int, wait_s: float) -> None:
+    """Return once the server answers HTTP at all; RuntimeError (and stopped) if it never does."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"transformers serve exited: {log.read_text()[-2000:]}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {server.log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
-            return server
+            return
         except urllib.error.HTTPError:  # it answers (401 without the key): it is up
-            return server
+            return
         except OSError:
             time.sleep(0.3)
     server.stop()
-    raise RuntimeError(f"transformers serve did not start in {wait_s:g} s")
+    raise RuntimeError(f"the server did not start in {wait_s:g} s: {server.log}")
 
 
 def server_model(path: Path) -> Path:

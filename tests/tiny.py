@@ -11,11 +11,12 @@ from pathlib import Path
 from codegen_ui.bench.model import build_tokenizer
 
 
-def build_tiny_model(path: Path, seed: int = 0, padding_rows: int = 32) -> Path:
+def build_tiny_model(path: Path, seed: int = 0, padding_rows: int = 32, n_embd: int = 64) -> Path:
     """Write a tiny CodeGen model folder at `path` and return it.
 
     `padding_rows`: embedding rows past the tokenizer. The in-process engine never samples them;
-    a server cannot be told not to, so server tests use a model without them.
+    a server cannot be told not to, so server tests use a model without them. `n_embd` over 4
+    heads: vLLM's CPU attention wants heads of 32 values or more (n_embd 128 and up).
     """
     import torch
     from transformers import CodeGenConfig, CodeGenForCausalLM
@@ -28,7 +29,7 @@ def build_tiny_model(path: Path, seed: int = 0, padding_rows: int = 32) -> Path:
         vocab_size=size + padding_rows,
         n_positions=512,
         n_ctx=512,
-        n_embd=64,
+        n_embd=n_embd,
         n_layer=2,
         n_head=4,
         rotary_dim=8,

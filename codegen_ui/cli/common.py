@@ -18,16 +18,21 @@ class CliError(UserError):
 
 
 def add_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model", help="hub id or local folder of the model, or a model server's URL ending in /v1"
-    )
-    p.add_argument("--served-model", help="the model's name on the server (default: the one)")
-    p.add_argument("--tokenizer", help="the served model's tokenizer, if the server has none")
+    add_server_flags(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.add_argument("--max-new-tokens", type=int, help="most tokens per turn")
     p.add_argument("--temperature", type=float, help="0 = greedy")
     p.add_argument("--top-p", type=float, help="nucleus sampling mass")
     p.add_argument("--seed", type=int, help="sampling seed")
+
+
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    """--model, and what a model server needs besides (its API key comes from the environment)."""
+    p.add_argument(
+        "--model", help="hub id or local folder of the model, or a model server's URL ending in /v1"
+    )
+    p.add_argument("--served-model", help="the model's name on the server (default: the one)")
+    p.add_argument("--tokenizer", help="the served model's tokenizer, if the server has none")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

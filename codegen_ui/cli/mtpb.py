@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from codegen_ui.cli.common import CliError
+from codegen_ui.cli.common import CliError, add_server_flags
 from codegen_ui.settings import Settings
 
 
@@ -28,7 +28,7 @@ def add(sub: Any) -> None:
     p.add_argument("--temperature", type=float, default=0.2, help="0 = greedy (paper: 0.2)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (paper: 0.95)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
-    p.add_argument("--model", help="hub id or local folder of the model")
+    add_server_flags(p)
     p.add_argument("--out", help="results, one JSON line per sample; a re-run resumes it")
     p.add_argument("--workers", type=int, default=1, help="kernels running programs at once")
     p.set_defaults(func=cmd_mtpb)
@@ -47,7 +47,9 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         summarize,
     )
 
-    settings = Settings.from_env().replace(model=args.model)
+    settings = Settings.from_env().replace(
+        model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
+    )
     if args.samples < 1 or args.workers < 1:
         raise CliError("--samples and --workers must be at least 1")
     if args.temperature < 0 or not 0 < args.top_p <= 1:
