@@ -38,3 +38,20 @@ def test_convert_refuses_what_is_not_codegen(tiny_model_dir: Path, tmp_path: Pat
         convert_to_gptj(str(out), tmp_path / "again")
     with pytest.raises(ModelLoadError, match="exists and is not empty"):
         convert_to_gptj(str(tiny_model_dir), out)
+
+
+def test_the_convert_command_writes_a_gptj_folder(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.test_cli import cli
+
+    proc = cli("convert", "gptj", str(tiny_model_dir), str(tmp_path / "gptj"))
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((tmp_path / "gptj" / "config.json").read_text())
+    assert (config["model_type"], config["architectures"]) == ("gptj", ["GPTJForCausalLM"])
+    assert (tmp_path / "gptj" / "tokenizer.json").exists()
+    again = cli("convert", "gptj", str(tiny_model_dir), str(tmp_path / "gptj"))
+    assert again.returncode == 2
+    assert again.stderr.splitlines()[-1] == (
+        f"codegen-ui: error: {tmp_path / 'gptj'} exists and is not empty; choose a new folder"
+    )

@@ -208,3 +208,28 @@ def test_a_model_setting_names_a_server_by_its_v1_url(model: str, server: bool) 
     from codegen_ui.engine import is_server_url
 
     assert is_server_url(model) is server
+
+
+@pytest.mark.slow
+def test_the_run_command_works_unchanged_against_the_server(
+    server: TinyServer, tmp_path: Path
+) -> None:
+    import nbformat
+
+    from tests.test_cli import cli
+
+    turns = tmp_path / "turns.txt"
+    turns.write_text("Set x to 41.\nPrint x.\n")
+    out = tmp_path / "out.ipynb"
+    args = ["run", str(turns), "--model", server.url, "--out", str(out), "--max-new-tokens", "8"]
+    refused = cli(*args, env={"CODEGEN_UI_API_KEY": "wrong"})
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "refused the API key" in refused.stderr and "wrong" not in refused.stderr
+    proc = cli(*args, env={"CODEGEN_UI_API_KEY": KEY})
+    assert proc.returncode == 0, proc.stderr
+    assert "saved 2 turns" in proc.stdout
+    cells = nbformat.read(out, as_version=4).cells
+    assert [c.metadata["codegen_ui"]["instruction"] for c in cells[1:]] == [
+        "Set x to 41.",
+        "Print x.",
+    ]
