@@ -44,6 +44,8 @@ class Settings:
     context_size: int = 0
     # Seconds to wait for the server to connect, answer, or send the next token.
     server_timeout: float = 60.0
+    # Turns the web app lets generate at once on a server, which batches them (in process: one).
+    server_streams: int = 64
     # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
     device: str = "auto"
     # Tokens the model may write for one turn (the paper uses 128, some problems 256/512).
@@ -131,6 +133,8 @@ class Settings:
             raise SettingsError("run_timeout must be positive")
         if self.server_timeout <= 0:
             raise SettingsError("server_timeout must be positive")
+        if self.server_streams < 1:
+            raise SettingsError("server_streams must be at least 1")
         if self.context_size < 0:
             raise SettingsError("context_size must be 0 (the server's or 2048) or more")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

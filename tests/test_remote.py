@@ -233,3 +233,29 @@ def test_the_run_command_works_unchanged_against_the_server(
         "Set x to 41.",
         "Print x.",
     ]
+
+
+@pytest.mark.slow
+def test_mtpb_runs_unchanged_against_the_server_with_workers(
+    server: TinyServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from codegen_ui.cli import main
+    from codegen_ui.mtpb import SampleResult
+
+    raw = {"id": "9", "name": "p", "description": "", "category": "math", "max_gen_length": 8}
+    raw |= {"prompts": ["Print {x}."], "inputs": [{"x": 1}, {"x": 2}], "outputs": [1, 2]}
+    data = tmp_path / "own.jsonl"
+    data.write_text(json.dumps(raw) + "\n")
+    monkeypatch.setenv("CODEGEN_UI_API_KEY", KEY)
+    monkeypatch.setenv("CODEGEN_UI_PRECISION", "exact")  # float32, as the server runs it
+    codes = []
+    for name, model in (("remote", server.url), ("local", str(server.model))):
+        out = tmp_path / f"{name}.jsonl"
+        argv = ["mtpb", "--data", str(data), "--model", model, "--out", str(out)]
+        assert main([*argv, "--temperature", "0", "--workers", "2"]) == 0
+        lines = out.read_text().splitlines()
+        results = sorted((SampleResult.from_json(x) for x in lines), key=lambda r: r.case)
+        codes.append([(r.case, r.turns[0].code) for r in results])
+    assert codes[0] == codes[1] and len(codes[0]) == 2
