@@ -259,3 +259,39 @@ def test_mtpb_runs_unchanged_against_the_server_with_workers(
         results = sorted((SampleResult.from_json(x) for x in lines), key=lambda r: r.case)
         codes.append([(r.case, r.turns[0].code) for r in results])
     assert codes[0] == codes[1] and len(codes[0]) == 2
+
+
+@pytest.mark.slow
+def test_the_web_app_drives_the_served_model_and_shows_a_missing_server(
+    server: TinyServer, tmp_path: Path
+) -> None:
+    import functools
+
+    from codegen_ui.core import truncate
+    from codegen_ui.web.shared import ModelHolder
+    from tests.served import free_port
+    from tests.test_ui import last, make, real_kernels
+
+    loader = functools.partial(load_model, server=ServerOptions(api_key=KEY))
+    holder = ModelHolder(server.url, loader=loader).start()
+    assert holder.wait(60)
+    missing = f"http://127.0.0.1:{free_port()}/v1"
+    gone = ModelHolder(missing, loader=loader).start()
+    assert not gone.wait(60)
+    pages = [make(tmp_path, holder=h, pool=real_kernels()) for h in (holder, gone)]
+    try:
+        assert f"served at {server.url}" in pages[0].open_page("tab").status
+        final = last(pages[0].submit("tab", "Add two numbers.", GREEDY))
+        text, _ = run(fresh_local(server.model), render_prompt([], "Add two numbers."), GREEDY)
+        assert not final.busy and final.code == truncate(text)
+        assert (
+            pages[1]
+            .open_page("tab")
+            .status.endswith(
+                f"model failed to load: cannot reach the model server at {missing} "
+                "(Connection refused)"
+            )
+        )
+    finally:
+        for page in pages:
+            page.workspaces.shutdown()
