@@ -139,3 +139,41 @@ def test_a_local_tokenizer_does_the_counting_and_ids_still_go(
     local = load_model(str(path), device="cpu", precision="exact", cache_mib=0)
     assert session(remote) == session(local)
     assert all(isinstance(i, int) for i in handler.requests[-1]["prompt"])  # type: ignore[attr-defined]
+
+
+class Stalls(BaseHTTPRequestHandler):
+    """Answers a completion with one event, then says nothing more."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        event = {"choices": [{"text": "x = ", "finish_reason": None}]}
+        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        self.wfile.flush()
+        threading.Event().wait(10)
+
+
+def test_a_server_that_stalls_mid_turn_ends_it_after_the_timeout() -> None:
+    from codegen_ui.engine.remote import RemoteModel, Served
+    from codegen_ui.engine.wire import Endpoint
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Stalls)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        served = Served("m", 512, server_tokenizes=False, transformers_serve=False)
+        model = RemoteModel(Endpoint(url, timeout=0.5), served, lambda t: [0] * len(t), str, 512)
+        events = list(model.stream("# Set x.\n", GREEDY))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert events[0] == Delta("x = ")
+    done = events[-1]
+    assert isinstance(done, Finished) and done.stop_reason == "error"
+    assert done.message == f"the model server at {url} sent nothing for 0.5 s; the turn stops here"

@@ -149,12 +149,11 @@ class CompletionStream:
                 item = self._items.get(timeout=0.05)
             except queue.Empty:
                 if time.monotonic() - last > self.ep.timeout:
-                    raise ServerError(
-                        f"the model server at {self.ep.url} sent nothing for "
-                        f"{self.ep.timeout:g} s; the turn stops here"
-                    ) from None
+                    raise self._silent() from None
                 continue
             last = time.monotonic()
+            if isinstance(item, TimeoutError):  # the reader's socket waited as long
+                raise self._silent()
             if item is _END or isinstance(item, Exception):
                 if self.done or self._closed.is_set():
                     return
@@ -167,6 +166,12 @@ class CompletionStream:
             event = self._decode(item)
             if event is not None:
                 yield event
+
+    def _silent(self) -> ServerError:
+        return ServerError(
+            f"the model server at {self.ep.url} sent nothing for {self.ep.timeout:g} s; "
+            "the turn stops here"
+        )
 
     def _decode(self, item: str) -> dict[str, Any] | None:
         try:
