@@ -32,8 +32,20 @@ class SettingsError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    # Hub id or local folder of a CodeGen-style causal LM.
+    # Hub id or local folder of a CodeGen-style causal LM, or a model server's URL ending in
+    # /v1 (vLLM, SGLang, TGI, `transformers serve`); its API key comes from CODEGEN_UI_API_KEY.
     model: str = DEFAULT_MODEL
+    # model server
+    # The name the server knows the model by ("": the only one its /v1/models lists).
+    served_model: str = ""
+    # Hub id or folder of the served model's tokenizer, for servers that cannot tokenize.
+    tokenizer: str = ""
+    # Prompt plus completion tokens of the served model when the server does not say (0: 2048).
+    context_size: int = 0
+    # Seconds to wait for the server to connect, answer, or send the next token.
+    server_timeout: float = 60.0
+    # Turns the web app lets generate at once on a server, which batches them (in process: one).
+    server_streams: int = 64
     # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
     device: str = "auto"
     # Tokens the model may write for one turn (the paper uses 128, some problems 256/512).
@@ -121,6 +133,12 @@ class Settings:
             raise SettingsError("top_p must be in (0, 1]")
         if self.run_timeout <= 0:
             raise SettingsError("run_timeout must be positive")
+        if self.server_timeout <= 0:
+            raise SettingsError("server_timeout must be positive")
+        if self.server_streams < 1:
+            raise SettingsError("server_streams must be at least 1")
+        if self.context_size < 0:
+            raise SettingsError("context_size must be 0 (the server's or 2048) or more")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
         _validate_kernel(self)

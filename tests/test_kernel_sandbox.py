@@ -192,9 +192,11 @@ def test_cpu_and_file_size_limits_in_a_folder_the_caller_chose(tmp_path: Path) -
 
 def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.setenv("CODEGEN_UI_API_KEY", "model-server-key")
     monkeypatch.setenv("TZ", "UTC")
     env = kernel_env(KernelDirs(tmp_path), "none", server_python())
     assert "HF_TOKEN" not in env and env["TZ"] == "UTC"
+    assert "model-server-key" not in env.values()
     assert env["HOME"] == str(tmp_path / "work") and env["TMPDIR"] == str(tmp_path / "tmp")
 
 

@@ -283,3 +283,21 @@ def test_a_result_with_line_separators_in_its_code_stays_one_line(tmp_path: Path
     idle = ScriptedModel()
     assert run_benchmark(problems, idle, CONFIG, out, progress=io.StringIO()) == first
     assert idle.calls == []
+
+
+def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: Path) -> None:
+    from codegen_ui.engine import Delta, Finished, ModelLoadError
+
+    class FailsOnSecondCall(ScriptedModel):
+        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+            if not self.calls:
+                yield from super().stream(prompt, params, cancel)
+                return
+            yield Delta("print(")
+            yield Finished("error", 3, 1, message="the model server broke off the stream")
+
+    problems = write(tmp_path, problem("1", ["Print the answer."], [({}, 10), ({}, 10)]))
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(ModelLoadError, match="broke off the stream; the results so far are kept"):
+        run_benchmark(problems, FailsOnSecondCall().enqueue("print(10)\n"), CONFIG, out)
+    assert [SampleResult.from_json(line).passed for line in out.read_text().splitlines()] == [True]

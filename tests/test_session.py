@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
-from codegen_ui.engine import SamplingParams
+from codegen_ui.engine import Delta, Finished, SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
@@ -145,3 +145,18 @@ def test_a_failing_kernel_raises_and_keeps_the_turn(scripted: ScriptedModel) -> 
         "not-run",
         "the kernel could not be reached",
     )
+
+
+class FailingServer(ScriptedModel):
+    """A model server that breaks off after the first delta."""
+
+    def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+        yield Delta("x = ")
+        yield Finished("error", 3, 1, message="the model server broke off the stream mid-turn")
+
+
+def test_a_server_failure_ends_the_turn_unrun_with_its_text_and_why(kernel) -> None:  # type: ignore[no-untyped-def]
+    session = Session(FailingServer(), kernel, run_timeout=10)
+    turn = finish(session.add_turn("Set x.", GREEDY))
+    assert (turn.status, turn.completion, turn.outputs) == ("not-run", "x = ", ())
+    assert turn.message == "the model server broke off the stream mid-turn"

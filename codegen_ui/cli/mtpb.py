@@ -13,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from codegen_ui.cli.common import CliError
+from codegen_ui.cli.common import CliError, add_server_flags
 from codegen_ui.settings import Settings
 
 
@@ -37,7 +38,7 @@ def add(sub: Any) -> None:
         help="keep the decoded completion as it is (the reference drops spaces before . , ? !)",
     )
     p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
-    p.add_argument("--model", help="hub id or local folder of the model")
+    add_server_flags(p)
     p.set_defaults(func=cmd_mtpb)
     actions = p.add_subparsers(dest="action", metavar="{score}")
     s = actions.add_parser(
@@ -65,10 +66,12 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
-    from codegen_ui.engine import load_model
+    from codegen_ui.engine import is_server_url, load_model, server_options
     from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
 
-    settings = Settings.from_env().replace(model=args.model)
+    settings = Settings.from_env().replace(
+        model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
+    )
     if args.samples < 1 or args.workers < 1:
         raise CliError("--samples and --workers must be at least 1")
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
@@ -77,7 +80,10 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
         clean_up=args.clean_up,
     )  # fmt: skip
-    stem = re.sub(r"[^\w.-]+", "_", Path(settings.model.rstrip("/")).name)
+    named = settings.model.rstrip("/")
+    if is_server_url(named):  # a server: its model's name, else its address
+        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
+    stem = re.sub(r"[^\w.-]+", "_", Path(named).name)
     name = f"{stem}-t{config.temperature:g}-p{config.top_p:g}-k{config.top_k}-seed{config.seed}"
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
@@ -89,6 +95,7 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         lambda m: print(m, file=sys.stderr),
         precision=settings.precision,
         cache_mib=settings.cache_mib,
+        server=server_options(settings),
     )
     start = time.monotonic()
     results = run_benchmark(problems, model, config, out, args.samples, args.workers)

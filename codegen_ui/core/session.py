@@ -99,13 +99,17 @@ class Session:
                     first_token_s=event.first_token_s,
                     generate_s=event.total_s,
                 )
-                yield self._after_generation(turn, raw, stats)
+                yield self._after_generation(turn, raw, stats, event.message)
 
-    def _after_generation(self, turn: Turn, raw: str, stats: GenerationStats) -> Turn:
+    def _after_generation(
+        self, turn: Turn, raw: str, stats: GenerationStats, message: str = ""
+    ) -> Turn:
         code = truncate(raw)
         turn = turn.replace(completion=raw, code=code, stats=stats)
         if stats.stop_reason == "cancelled":
             return turn.replace(status="cancelled", message="stopped", finished=now())
+        if stats.stop_reason == "error":  # a model server failed: keep the text, run nothing
+            return turn.replace(status="not-run", message=message, finished=now())
         if not code.strip():
             return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
         if stats.stop_reason == "length":

@@ -6,7 +6,9 @@ as the reference's decoder does, unless the config says not), cut by the paper's
 and a blank line. Execution results never enter the prompt. When a prompt would not fit the
 model's context, the oldest whole turns are left out of *that prompt* (the reference instead
 cuts every prompt to its first 1024 tokens; the longest prompt is recorded). The whole program
-is then run and judged once (`execute`). Runs resume; `pool` runs samples in parallel.
+is then run and judged once (`execute`). Runs resume; `pool` runs samples in parallel (in
+process the engine serialises generation; a model server batches them). A model server that
+fails mid-turn stops the run, keeping the results so far.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from codegen_ui.core import truncate
-from codegen_ui.engine import CodeModel, Delta, Finished, SamplingParams
+from codegen_ui.engine import CodeModel, Delta, Finished, ModelLoadError, SamplingParams
 from codegen_ui.kernel import Kernel
 from codegen_ui.mtpb.execute import Executor, Verdict
 from codegen_ui.mtpb.pool import run_pool
@@ -76,6 +78,8 @@ def generate(
                 raw += event.text
             elif isinstance(event, Finished):
                 seconds += event.total_s
+                if event.stop_reason == "error":  # a model server failed: stop, keep what is done
+                    raise ModelLoadError(f"{event.message}; the results so far are kept")
         pieces.append(turn_piece(truncate(clean_up(raw) if clean else raw)))
     return Generation(tuple(pieces), longest, trimmed, round(seconds, 3))
 

@@ -12,7 +12,7 @@ import functools
 import signal
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine import load_model
+from codegen_ui.engine import is_server_url, load_model, server_options
 from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
@@ -32,15 +32,22 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
         loader = functools.partial(
-            load_model, precision=settings.precision, cache_mib=settings.cache_mib
+            load_model,
+            precision=settings.precision,
+            cache_mib=settings.cache_mib,
+            server=server_options(settings),
         )
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
+    # In process, one generation at a time; a model server batches many.
+    at_once = settings.server_streams if is_server_url(settings.model) else 1
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()
     store = SessionStore(settings.sessions_dir)
     guarded = settings.host not in LOCAL_HOSTS
-    controller = assemble(holder, pool, store, guarded, run_timeout=settings.run_timeout)
+    controller = assemble(
+        holder, pool, store, guarded, FairGate(at_once), run_timeout=settings.run_timeout
+    )
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 
