@@ -257,7 +257,7 @@ def test_mtpb_runs_unchanged_against_the_server_with_workers(
         assert main([*argv, "--temperature", "0", "--workers", "2"]) == 0
         lines = out.read_text().splitlines()
         results = sorted((SampleResult.from_json(x) for x in lines), key=lambda r: r.case)
-        codes.append([(r.case, r.turns[0].code) for r in results])
+        codes.append([(r.case, r.completions) for r in results])
     assert codes[0] == codes[1] and len(codes[0]) == 2
 
 
