@@ -40,7 +40,14 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     pool.start_sweeper()
     store = SessionStore(settings.sessions_dir)
     guarded = settings.host not in LOCAL_HOSTS
-    controller = assemble(holder, pool, store, guarded, run_timeout=settings.run_timeout)
+    controller = assemble(
+        holder,
+        pool,
+        store,
+        guarded,
+        run_timeout=settings.run_timeout,
+        grace_s=settings.kernel_grace_minutes * 60,
+    )
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 

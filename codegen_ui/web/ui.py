@@ -1,8 +1,9 @@
 """The Gradio page: components, layout and event wiring, and nothing else.
 
 Each handler is a few lines that call one `Controller` action with the browser session's key and
-show the `View`s it returns. Prompting, parsing, saving and rendering live elsewhere; the
-collaborators are built and the server launched in `codegen_ui.web.app`.
+show the `View`s it returns. The notebook is one `gr.HTML` whose script (`web.script`) sends
+every cell's buttons and keys as one `cell` event. Prompting, parsing, saving and rendering live
+elsewhere; the collaborators are built and the server launched in `codegen_ui.web.app`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import gradio as gr
 
 from codegen_ui.engine import SamplingParams
 from codegen_ui.settings import Settings
-from codegen_ui.web.controller import Controller, View
+from codegen_ui.web.cells import render_banner
+from codegen_ui.web.controller import CellEvent, Controller, View
 from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.script import NOTEBOOK_JS
 
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
 
@@ -34,8 +37,9 @@ def _key(request: gr.Request) -> str:
 
 
 Components = dict[str, Any]  # the page's components by name
-OUTPUTS = ("notebook", "status", "prompt", "prompt_info", "cell", "editor", "instruction",
-           "title", "saved")  # fmt: skip
+OUTPUTS = ("notebook", "status", "banner", "prompt", "prompt_info", "instruction", "title",
+           "saved")  # fmt: skip
+BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay")
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
 DOWNLOADS = ("ipynb", "py")
 
@@ -46,10 +50,14 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="codegen-ui", analytics_enabled=False, fill_width=True) as demo:
         gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
         c["status"] = gr.Markdown("starting…", elem_id="status")
+        c["banner"] = gr.HTML("", elem_id="banner", js_on_load=None)
         with gr.Row():
-            with gr.Column(scale=3):
-                _notebook_column(c)
-            with gr.Column(scale=1):
+            with gr.Column(scale=3, min_width=320), gr.Tabs():
+                with gr.Tab("Notebook", elem_id="tab-notebook"):
+                    _notebook_column(c)
+                with gr.Tab("Prompt", elem_id="tab-prompt"):
+                    _prompt_tab(c)
+            with gr.Column(scale=1, min_width=280):
                 _settings_panel(c, settings)
                 _session_panel(c)
         c["timer"] = gr.Timer(TIMER_S)
@@ -59,12 +67,13 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
 
 
 def _button(label: str, elem_id: str, **kw: Any) -> Any:
-    return gr.Button(label, size=kw.pop("size", "md"), min_width=kw.pop("min_width", 90),
+    return gr.Button(label, size=kw.pop("size", "md"), min_width=kw.pop("min_width", 80),
                      elem_id=elem_id, **kw)  # fmt: skip
 
 
 def _notebook_column(c: Components) -> None:
-    c["notebook"] = gr.HTML(elem_id="notebook", js_on_load=None, max_height=720)
+    # No max height: the page has one scroll, on a desktop and on a phone alike.
+    c["notebook"] = gr.HTML(elem_id="notebook", js_on_load=NOTEBOOK_JS)
     c["instruction"] = gr.Textbox(
         elem_id="instruction",
         show_label=False,
@@ -74,15 +83,20 @@ def _notebook_column(c: Components) -> None:
     )
     with gr.Row():
         c["submit"] = _button("Submit", "submit", variant="primary")
-        c["stop"] = _button("Stop", "stop", variant="stop")
-        c["regenerate"] = _button("Regenerate", "regenerate")
-        c["undo"] = _button("Undo", "undo")
+        c["stop"] = _button("Stop", "stop", variant="stop", interactive=False)
+        c["undo"] = _button("Undo", "undo", interactive=False)
+        c["redo"] = _button("Redo", "redo", interactive=False)
         c["restart"] = _button("Restart kernel", "restart-kernel")
         c["replay"] = _button("Replay all", "replay")
-    with gr.Accordion("Edit and re-run a cell", open=True):
-        c["cell"] = gr.Number(label="Cell", value=0, precision=0, elem_id="cell-number")
-        c["editor"] = gr.Code(language="python", label="Code", elem_id="code-editor")
-        c["run_code"] = gr.Button("Run this code in the cell", elem_id="run-code")
+
+
+def _prompt_tab(c: Components) -> None:
+    gr.Markdown(
+        "The prompt the next turn will send, exactly: the preamble, every cell's instruction "
+        "as a comment and its code, then your next instruction. Outputs never enter it."
+    )
+    c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
+    c["prompt"] = gr.Code(label="Next prompt", interactive=False, elem_id="prompt")
 
 
 def _settings_panel(c: Components, s: Settings) -> None:
@@ -94,7 +108,7 @@ def _settings_panel(c: Components, s: Settings) -> None:
         c["max_new"] = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
         seed = -1 if s.seed is None else s.seed
         c["seed"] = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
-    with gr.Accordion("Examples", open=True):
+    with gr.Accordion("Examples", open=False):
         titles = [t for t, _ in EXAMPLES]
         c["example"] = gr.Dropdown(
             titles, value=titles[0], label="Multi-turn example", elem_id="example"
@@ -119,14 +133,15 @@ def _session_panel(c: Components) -> None:
         c["upload"] = gr.UploadButton(
             "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
         )
-    with gr.Accordion("Prompt inspector", open=False):
-        c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
-        c["prompt"] = gr.Code(
-            label="Exact prompt of the last turn", interactive=False, elem_id="prompt"
-        )
 
 
-Shown = tuple[Any, ...]  # one value (or gr.skip()) per name in OUTPUTS
+Shown = tuple[Any, ...]  # one value (or gr.skip()) per name in OUTPUTS, then BUTTONS
+
+
+def _submit_button(blocked: str, busy: bool) -> Any:
+    if blocked:
+        return gr.Button("Submit (unavailable: the model failed to load)", interactive=False)
+    return gr.Button("Submit", interactive=not busy)
 
 
 class Handlers:
@@ -135,48 +150,64 @@ class Handlers:
     def __init__(self, controller: Controller) -> None:
         self.c = controller
 
-    def show(self, view: View, key: str) -> Shown:
+    def show(self, view: View, key: str, buttons: bool = True) -> Shown:
         final = not view.busy  # downloads, title and the session list change only at the end
         sessions = view.sessions
-        return (
+        shown = (
             view.notebook,
             view.status,
-            view.prompt,
-            view.prompt_info,
-            view.cells if view.code is not None else gr.skip(),
-            view.code if view.code is not None else gr.skip(),
+            render_banner(view.blocked),
+            view.prompt if final else gr.skip(),
+            view.prompt_info if final else gr.skip(),
             view.instruction if view.instruction is not None else gr.skip(),
             view.title if final else gr.skip(),
             gr.Dropdown(choices=list(sessions), value=view.session_id)
             if sessions is not None
             else gr.skip(),
         )
+        if not buttons:
+            return shown + (gr.skip(),) * len(BUTTONS)
+        idle = not view.busy
+        return (
+            *shown,
+            _submit_button(view.blocked, view.busy),
+            gr.Button(interactive=view.busy),
+            gr.Button(interactive=idle and view.can_undo),
+            gr.Button(interactive=idle and view.can_redo),
+            gr.Button(interactive=idle),
+            gr.Button(interactive=idle),
+        )
 
     def stream(self, views: Iterator[View], request: gr.Request) -> Iterator[Shown]:
-        for view in views:
-            yield self.show(view, _key(request))
+        busy: bool | None = None
+        for view in views:  # buttons change only when the busy state does
+            yield self.show(view, _key(request), buttons=view.busy != busy)
+            busy = view.busy
 
     def load(self, request: gr.Request) -> Shown:
-        return self.show(self.c.open_page(_key(request)), _key(request))
+        session_id = dict(request.query_params).get("session")
+        return self.show(self.c.open_page(_key(request), session_id), _key(request))
 
     def submit(
         self, text: str, t: float, p: float, n: float, s: float | None, request: gr.Request
     ) -> Iterator[Shown]:
         yield from self.stream(self.c.submit(_key(request), text, _params(t, p, n, s)), request)
 
-    def regenerate(
-        self, t: float, p: float, n: float, s: float | None, request: gr.Request
+    def cell(
+        self, t: float, p: float, n: float, s: float | None, evt: gr.EventData, request: gr.Request
     ) -> Iterator[Shown]:
-        yield from self.stream(self.c.regenerate(_key(request), _params(t, p, n, s)), request)
-
-    def run_code(self, index: float, code: str, request: gr.Request) -> Iterator[Shown]:
-        yield from self.stream(self.c.run_code(_key(request), int(index or 0) - 1, code), request)
+        event = CellEvent.parse(getattr(evt, "_data", None))
+        views = self.c.cell(_key(request), event, _params(t, p, n, s))
+        yield from self.stream(views, request)
 
     def replay(self, request: gr.Request) -> Iterator[Shown]:
         yield from self.stream(self.c.replay(_key(request)), request)
 
     def undo(self, request: gr.Request) -> Shown:
         return self.show(self.c.undo(_key(request)), _key(request))
+
+    def redo(self, request: gr.Request) -> Shown:
+        return self.show(self.c.redo(_key(request)), _key(request))
 
     def restart(self, request: gr.Request) -> Shown:
         return self.show(self.c.restart(_key(request)), _key(request))
@@ -212,31 +243,37 @@ class Handlers:
     def stop(self, request: gr.Request) -> None:
         self.c.stop(_key(request))
 
-    def cell(self, index: float, request: gr.Request) -> str:
-        return self.c.cell_code(_key(request), int(index or 0) - 1)
-
-    def tick(self, request: gr.Request) -> tuple[str, Any]:
+    def tick(self, request: gr.Request) -> tuple[Any, ...]:
         ws = self.c.workspaces.peek(_key(request))
         settling = ws is None or ws.kernel.state == "restarting"
-        return self.c.status(ws), gr.Timer(active=self.c.holder.loading or settling)
+        blocked = self.c.views.blocked()
+        busy = ws is not None and ws.lock.locked()
+        return (
+            self.c.status(ws),
+            render_banner(blocked),
+            _submit_button(blocked, busy),
+            gr.Timer(active=self.c.holder.loading or settling),
+        )
 
     def unload(self, request: gr.Request) -> None:
-        self.c.close_page(_key(request))  # the tab closed: its kernel goes too
+        self.c.close_page(_key(request))  # the tab closed: its kernel waits out the grace
 
 
 def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
-    out = [c[name] for name in OUTPUTS]
+    out = [c[name] for name in OUTPUTS + BUTTONS]
     knobs = [c[name] for name in SETTINGS]
-    private: dict[str, Any] = {"api_visibility": "private"}  # no public API endpoints
+    # No public API endpoints; no progress pulse over the page: the cells show what runs.
+    private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     work = {**private, "concurrency_id": "work"}
-    instant = {**private, "concurrency_limit": None, "show_progress": "hidden"}
+    instant = {**private, "concurrency_limit": None}
     demo.load(h.load, None, out, **private)
     gr.on([c["submit"].click, c["instruction"].submit], h.submit, [c["instruction"], *knobs], out,
           **work)  # fmt: skip
-    c["regenerate"].click(h.regenerate, knobs, out, **work)
-    c["run_code"].click(h.run_code, [c["cell"], c["editor"]], out, **work)
+    # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
+    c["notebook"].cell(h.cell, knobs, out, **instant)
     c["replay"].click(h.replay, None, out, **work)
     c["undo"].click(h.undo, None, out, **work)
+    c["redo"].click(h.redo, None, out, **work)
     c["restart"].click(h.restart, None, out, **work)
     c["load_example"].click(h.example, c["example"], out, **work)
     c["upload"].upload(h.upload, c["upload"], out, **work)
@@ -252,6 +289,5 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
             None, None, None, js=f"() => document.querySelector('#file-{fmt}')?.click()"
         )
     c["stop"].click(h.stop, None, None, **instant)
-    c["cell"].input(h.cell, c["cell"], c["editor"], **instant)
-    c["timer"].tick(h.tick, None, [c["status"], c["timer"]], **instant)
+    c["timer"].tick(h.tick, None, [c["status"], c["banner"], c["submit"], c["timer"]], **instant)
     demo.unload(h.unload)
