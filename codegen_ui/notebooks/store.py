@@ -248,8 +248,12 @@ class SessionStore:
 
     # -- import and export --------------------------------------------------------------------
 
-    def import_notebook(self, data: bytes, title: str = "") -> SessionInfo:
-        """A new session from any Jupyter notebook; `notes` say what was left out."""
+    def import_notebook(
+        self, data: bytes, title: str = "", default_title: str = "Imported notebook"
+    ) -> SessionInfo:
+        """A new session from any Jupyter notebook; `notes` say what was left out.
+
+        The title is `title`, else the notebook's own, else `default_title` (a file name)."""
         from codegen_ui.notebooks.nbimport import convert
 
         if len(data) > MAX_IMPORT_BYTES:
@@ -261,7 +265,12 @@ class SessionStore:
         title = check_title(title)
         if not title:
             try:
-                title = check_title(result.meta.get("title", "")) or "Imported notebook"
+                title = check_title(result.meta.get("title", ""))
+            except StoreError:
+                title = ""
+        if not title:
+            try:
+                title = check_title(default_title) or "Imported notebook"
             except StoreError:
                 title = "Imported notebook"
         info = self.create(title, result.turns, result.meta)

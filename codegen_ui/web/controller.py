@@ -161,7 +161,7 @@ class Controller:
         # A submitted turn empties the instruction box, or offers the next example turn.
         box = (ws.pending[0] if ws.pending else "") if next_box else None
         yield self.view(ws, busy=True, instruction=box, ahead=ahead)
-        last = time.monotonic()
+        last = 0.0
         try:
             for turn in turns:
                 if time.monotonic() - last >= STREAM_EVERY_S or turn.status != "generating":

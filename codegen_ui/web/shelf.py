@@ -144,7 +144,8 @@ class Shelf:
 
     def upload(self, ws: Workspace, path: str) -> str:
         # Gradio keeps the uploaded file's own name: it becomes the title.
-        info: SessionInfo = self.store.import_notebook(Path(path).read_bytes(), Path(path).stem)
+        data = Path(path).read_bytes()
+        info: SessionInfo = self.store.import_notebook(data, default_title=Path(path).stem)
         ws.owned.add(info.id)
         note = self.open(ws, info.id)
         return " ".join(_sentence(n) for n in [note, *info.notes] if n.strip())
