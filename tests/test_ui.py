@@ -18,9 +18,9 @@ from codegen_ui.kernel import KernelPool, RunResult
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import CellEvent, Controller, View
-from codegen_ui.web.views import NEXT
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import FairGate, ModelHolder
+from codegen_ui.web.views import NEXT
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
