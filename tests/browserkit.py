@@ -145,7 +145,7 @@ class Tab:
         if ready:
             self.page.wait_for_function(
                 """() => { const s = document.querySelector('#status').innerText;
-                           return s.includes('kernel: idle') && !s.includes('loading'); }""",
+                           return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }""",
                 timeout=WAIT_MS,
             )
 
@@ -182,9 +182,10 @@ class Tab:
         self.wait_cells(n + 1)
 
     def edit(self, cell: int) -> Any:
-        """Open a cell's editor and return it."""
-        self.cell(cell).locator('[data-action="edit"]').click()
+        """Open a cell's editor (unless it is open) and return it."""
         editor = self.cell(cell).locator("textarea.cg-editor")
+        if not editor.count():
+            self.cell(cell).locator('[data-action="edit"]').click()
         editor.wait_for(timeout=WAIT_MS)
         return editor
 

@@ -173,7 +173,8 @@ class Shelf:
         ws.save_error = ws.conflict = ""
         ws.editing = ws.active = None
         ws.fresh_kernel = False
-        ws.session.restart_kernel()
+        if ws.session.kernel_prepared:  # a kernel that has run nothing yet is fresh already
+            ws.session.restart_kernel()
 
     @staticmethod
     def _opened(turns: list[Turn]) -> str:
