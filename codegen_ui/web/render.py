@@ -10,6 +10,7 @@ pygments. This module knows nothing of Gradio, kernels, turns or sessions.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -52,13 +53,23 @@ def capped(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, str]:
     return text[:limit], f"output capped: showing the first {limit:,} of {len(text):,} characters"
 
 
+@functools.lru_cache(maxsize=2048)
 def highlight(code: str) -> str:
-    """Python source as highlighted HTML (pygments classes under `.cg-code`)."""
+    """Python source as highlighted HTML (pygments classes under `.cg-code`).
+
+    Cached: every streamed view redraws every cell, and most cells' code has not changed."""
     from pygments import highlight as pyg_highlight
+
+    lexer, formatter = _pygments()
+    return str(pyg_highlight(code, lexer, formatter))
+
+
+@functools.cache
+def _pygments() -> tuple[Any, Any]:
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    return str(pyg_highlight(code, PythonLexer(), HtmlFormatter(nowrap=True)))
+    return PythonLexer(), HtmlFormatter(nowrap=True)
 
 
 def _sgr_classes(params: list[int], state: list[str]) -> list[str]:
