@@ -145,7 +145,7 @@ class Tab:
         if ready:
             self.page.wait_for_function(
                 """() => { const s = document.querySelector('#status').innerText;
-                           return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }""",
+                    return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }""",
                 timeout=WAIT_MS,
             )
 

@@ -212,6 +212,9 @@ def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
         return ScriptedModel().enqueue("y = 2\n")
 
     holder = ModelHolder("some/model", loader=slow).start()
+    deadline = time.monotonic() + 10
+    while holder.progress != "downloading" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the loader thread has started
     c = make(tmp_path, holder=holder)
     controllers.append(c)
     view = c.open_page("k")
@@ -344,7 +347,7 @@ def test_new_copy_delete_and_who_may_change_what(
     copy = c.duplicate_session("student")
     assert "copy" in copy.notebook and student.notebook_id not in (None, lesson)
     view = c.delete_session("student", student.notebook_id)
-    assert "Deleted" in view.notebook and student.notebook_id is None and not student.session.turns
+    assert "to the trash" in view.notebook and student.notebook_id is None and not student.session.turns
     view = c.new_session("teacher")
     assert c.workspaces.get("teacher").notebook_id is None
     assert c.workspaces.get("teacher").session.turns == []

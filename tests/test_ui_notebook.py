@@ -150,3 +150,16 @@ def test_two_tabs_on_one_session_lose_nothing(app: Controller) -> None:
         *on_disk,
         "five",
     ]
+
+
+def test_a_deleted_session_goes_to_the_trash_and_comes_back(app: Controller) -> None:
+    three(app)
+    sid = app.workspaces.get("tab").notebook_id
+    assert sid is not None
+    view = app.delete_session("tab", sid)
+    assert "trash" in view.notebook and view.sessions == ()
+    assert view.trash is not None and [i for _, i in view.trash] == [sid]
+    view = app.restore_session("tab", sid)
+    assert "Restored" in view.notebook and view.trash == ()
+    assert view.sessions is not None and [i for _, i in view.sessions] == [sid]
+    assert len(app.shelf.store.load(sid)[0]) == 3

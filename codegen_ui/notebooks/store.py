@@ -30,6 +30,7 @@ from codegen_ui.notebooks.format import (
 from codegen_ui.notebooks.io import dumps, parse
 from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
 from codegen_ui.notebooks.nbimport import from_notebook
+from codegen_ui.notebooks.trash import Trash
 
 __all__ = [
     "SessionInfo",
@@ -88,6 +89,7 @@ class SessionStore:
 
     def __init__(self, root: str | Path) -> None:
         self.files = SessionFolder(root)
+        self.trash = Trash(self.files)
         self.root = self.files.root
         self._lock = threading.RLock()
         # What each file held when this store last wrote or read it, by the file's key.
@@ -233,8 +235,9 @@ class SessionStore:
             return self._write(self.files.new_id(), nb)
 
     def delete(self, session_id: str) -> None:
+        """Move the session to the trash (`self.trash`): restorable for a week."""
         with self._lock:
-            self.files.remove(session_id)
+            self.trash.put(session_id)
             self._summaries.pop(session_id, None)
 
     def restore_previous(self, session_id: str) -> SessionInfo:

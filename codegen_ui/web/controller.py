@@ -234,6 +234,11 @@ class Controller:
             return self.error_view(key, "Pick a session to delete first.")
         return self._quick(key, lambda ws: self.shelf.delete(ws, session_id))
 
+    def restore_session(self, key: str, session_id: str | None) -> View:
+        if not session_id:
+            return self.error_view(key, "Pick a deleted session to restore first.")
+        return self._quick(key, lambda ws: self.shelf.restore(ws, session_id))
+
     def rename(self, key: str, title: str) -> View:
         return self._quick(key, lambda ws: self.shelf.rename(ws, title))
 

@@ -138,9 +138,24 @@ class Shelf:
         title = self.store.info(session_id).title
         self.store.delete(session_id)
         ws.owned.discard(session_id)
+        ws.trashed.add(session_id)
         if ws.notebook_id == session_id:
             self._switch(ws, [], PREAMBLE, DEFAULT_TITLE, None)
-        return f"Deleted {title!r}."
+        return f"Moved {title!r} to the trash: Restore brings it back for a week."
+
+    def trash_choices(self) -> list[tuple[str, str]]:
+        """(label, id) for every deleted session still restorable, latest deleted first."""
+        return [(f"{t.title} · deleted {t.deleted.replace('T', ' ')[:16]}", t.id)
+                for t in self.store.trash.list()]  # fmt: skip
+
+    def restore(self, ws: Workspace, session_id: str) -> str:
+        if self.guarded and session_id not in ws.trashed:
+            raise StoreError("only sessions deleted in this tab can be restored")
+        self.store.trash.restore(session_id)
+        ws.trashed.discard(session_id)
+        ws.owned.add(session_id)
+        title = self.store.info(session_id).title
+        return f"Restored {title!r}: it is in Saved sessions again."
 
     def upload(self, ws: Workspace, path: str) -> str:
         # Gradio keeps the uploaded file's own name: it becomes the title.

@@ -38,7 +38,7 @@ def _key(request: gr.Request) -> str:
 
 Components = dict[str, Any]  # the page's components by name
 OUTPUTS = ("notebook", "status", "banner", "prompt", "prompt_info", "instruction", "title",
-           "saved")  # fmt: skip
+           "saved", "trash")  # fmt: skip
 BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay")
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
 DOWNLOADS = ("ipynb", "py")
@@ -91,10 +91,8 @@ def _notebook_column(c: Components) -> None:
 
 
 def _prompt_tab(c: Components) -> None:
-    gr.Markdown(
-        "The prompt the next turn will send, exactly: the preamble, every cell's instruction "
-        "as a comment and its code, then your next instruction. Outputs never enter it."
-    )
+    text = "The exact prompt of the next turn: the preamble, each cell's instruction as a comment"
+    gr.Markdown(text + " and its code, then your next instruction. Outputs never enter it.")
     c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
     c["prompt"] = gr.Code(label="Next prompt", interactive=False, elem_id="prompt")
 
@@ -133,15 +131,21 @@ def _session_panel(c: Components) -> None:
         c["upload"] = gr.UploadButton(
             "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
         )
+    with gr.Accordion("Trash", open=False):
+        c["trash"] = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
+        c["restore"] = _button("Restore", "restore-session", size="sm")
 
 
 Shown = tuple[Any, ...]  # one value (or gr.skip()) per name in OUTPUTS, then BUTTONS
 
 
 def _submit_button(blocked: str, busy: bool) -> Any:
-    if blocked:
-        return gr.Button("Submit (unavailable: the model failed to load)", interactive=False)
-    return gr.Button("Submit", interactive=not busy)
+    label = "Submit (unavailable: the model failed to load)" if blocked else "Submit"
+    return gr.Button(label, interactive=not (blocked or busy))
+
+
+def _choices(choices: tuple[tuple[str, str], ...] | None, value: str | None) -> Any:
+    return gr.skip() if choices is None else gr.Dropdown(choices=list(choices), value=value)
 
 
 class Handlers:
@@ -152,7 +156,6 @@ class Handlers:
 
     def show(self, view: View, key: str, buttons: bool = True) -> Shown:
         final = not view.busy  # downloads, title and the session list change only at the end
-        sessions = view.sessions
         shown = (
             view.notebook,
             view.status,
@@ -161,9 +164,8 @@ class Handlers:
             view.prompt_info if final else gr.skip(),
             view.instruction if view.instruction is not None else gr.skip(),
             view.title if final else gr.skip(),
-            gr.Dropdown(choices=list(sessions), value=view.session_id)
-            if sessions is not None
-            else gr.skip(),
+            _choices(view.sessions, view.session_id),
+            _choices(view.trash, None),
         )
         if not buttons:
             return shown + (gr.skip(),) * len(BUTTONS)
@@ -240,6 +242,9 @@ class Handlers:
     def download_py(self, request: gr.Request) -> str | None:
         return self.c.export(_key(request), "py")
 
+    def restore(self, session_id: str | None, request: gr.Request) -> Shown:
+        return self.show(self.c.restore_session(_key(request), session_id), _key(request))
+
     def stop(self, request: gr.Request) -> None:
         self.c.stop(_key(request))
 
@@ -282,6 +287,7 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     c["open"].click(h.open, c["saved"], out, **work)
     c["copy"].click(h.copy, None, out, **work)
     c["delete"].click(h.delete, c["saved"], out, **work)
+    c["restore"].click(h.restore, c["trash"], out, **work)
     for fmt in DOWNLOADS:
         file = c[f"file_{fmt}"]
         handler = getattr(h, f"download_{fmt}")

@@ -33,6 +33,7 @@ class View:
     can_redo: bool = False
     blocked: str = ""  # why Submit cannot act at all (the model failed to load); "" if it can
     sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
+    trash: tuple[tuple[str, str], ...] | None = None  # (label, id) of deleted sessions
     session_id: str | None = None  # the store id of this tab's session, once saved
 
 
@@ -120,6 +121,7 @@ class Views:
             can_redo=ws.session.history_log.can_redo,
             blocked=self.blocked(),
             sessions=None if busy else tuple(self.shelf.choices()),
+            trash=None if busy else tuple(self.shelf.trash_choices()),
             session_id=ws.notebook_id,
         )
 

@@ -59,6 +59,7 @@ class Workspace:
         self.pending: list[str] = []  # example instructions still to run, in order
         self.notebook_id: str | None = None  # the store's id; set by the first save
         self.owned: set[str] = set()  # store ids this tab created, imported or copied
+        self.trashed: set[str] = set()  # store ids this tab deleted (it may restore them)
         self.title = "Untitled"
         self.save_error = ""  # why the last autosave failed, shown until one succeeds
         self.saved_revision: int | None = None  # the store revision this tab last read or wrote
