@@ -347,7 +347,11 @@ def test_new_copy_delete_and_who_may_change_what(
     copy = c.duplicate_session("student")
     assert "copy" in copy.notebook and student.notebook_id not in (None, lesson)
     view = c.delete_session("student", student.notebook_id)
-    assert "to the trash" in view.notebook and student.notebook_id is None and not student.session.turns
+    assert (
+        "to the trash" in view.notebook
+        and student.notebook_id is None
+        and not student.session.turns
+    )
     view = c.new_session("teacher")
     assert c.workspaces.get("teacher").notebook_id is None
     assert c.workspaces.get("teacher").session.turns == []

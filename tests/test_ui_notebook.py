@@ -163,3 +163,19 @@ def test_a_deleted_session_goes_to_the_trash_and_comes_back(app: Controller) -> 
     assert "Restored" in view.notebook and view.trash == ()
     assert view.sessions is not None and [i for _, i in view.sessions] == [sid]
     assert len(app.shelf.store.load(sid)[0]) == 3
+
+
+def test_a_cell_of_ones_own_code_at_the_foot(app: Controller) -> None:
+    three(app)
+    view = app.add_code("tab", "Show the three values.")
+    assert view.instruction == "" and 'data-cell="4" data-status="not-run"' in view.notebook
+    assert 'data-editing="true"' in view.notebook.split('data-cell="4"')[1]
+    view = press(app, "tab", "run", 4, code="print(v0, v1, v2)")
+    turn = app.workspaces.get("tab").session.turns[3]
+    assert (turn.instruction, turn.code, turn.status) == (
+        "Show the three values.",
+        "print(v0, v1, v2)",
+        "ok",
+    )
+    prompt = app.workspaces.get("tab").session.prompt_for("next", 32).text
+    assert "# Show the three values.\nprint(v0, v1, v2)\n\n# next\n" in prompt

@@ -37,6 +37,16 @@ class Cells:
         self._changed()
         return turn
 
+    def add_code_cell(self, instruction: str) -> int:
+        """A cell of the user's own code at the foot (its code is written in the editor; until
+        then it is empty and in the prompt as its comment alone); returns its index."""
+        self.record()
+        note = "your own code: write it in the editor, then Shift+Enter runs it"
+        turn = Turn(instruction.strip() or "My own code.", status="not-run", edited=True)
+        self.turns.append(turn.replace(message=note))
+        self._changed()
+        return len(self.turns) - 1
+
     def set_code(self, index: int, code: str) -> None:
         """Keep hand-written code in a cell without running it (empty code is refused)."""
         self._check(index)

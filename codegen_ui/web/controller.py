@@ -9,6 +9,7 @@ actions are in `web.cellevents`. It does not lay out the page.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -175,6 +176,17 @@ class Controller:
         if first is None:
             note = "Nothing to run."
         yield self.view(ws, note)
+
+    def add_code(self, key: str, instruction: str) -> View:
+        """A new cell at the foot for the user's own code, its editor open; the instruction
+        box's text (if any) becomes its comment in the prompt."""
+
+        def action(ws: Workspace) -> str:
+            ws.editing = ws.active = ws.session.add_code_cell(instruction)
+            return ""
+
+        view = self._quick(key, action)
+        return dataclasses.replace(view, instruction="") if instruction.strip() else view
 
     def undo(self, key: str) -> View:
         return self._quick(key, lambda ws: "" if ws.session.undo() else "Nothing to undo.")

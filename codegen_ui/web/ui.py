@@ -17,8 +17,14 @@ from codegen_ui.engine import SamplingParams
 from codegen_ui.settings import Settings
 from codegen_ui.web.cells import render_banner
 from codegen_ui.web.controller import CellEvent, Controller, View
-from codegen_ui.web.examples import EXAMPLES
-from codegen_ui.web.script import NOTEBOOK_JS
+from codegen_ui.web.layout import (
+    DOWNLOADS,
+    Components,
+    notebook_column,
+    prompt_tab,
+    session_panel,
+    settings_panel,
+)
 
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
 
@@ -36,12 +42,10 @@ def _key(request: gr.Request) -> str:
     return str(request.session_hash)
 
 
-Components = dict[str, Any]  # the page's components by name
 OUTPUTS = ("notebook", "status", "banner", "prompt", "prompt_info", "instruction", "title",
            "saved", "trash")  # fmt: skip
-BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay")
+BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay", "add_code")
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
-DOWNLOADS = ("ipynb", "py")
 
 
 def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
@@ -54,92 +58,22 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3, min_width=320), gr.Tabs():
                 with gr.Tab("Notebook", elem_id="tab-notebook"):
-                    _notebook_column(c)
+                    notebook_column(c)
                 with gr.Tab("Prompt", elem_id="tab-prompt"):
-                    _prompt_tab(c)
+                    prompt_tab(c)
             with gr.Column(scale=1, min_width=280):
-                _settings_panel(c, settings)
-                _session_panel(c)
+                settings_panel(c, settings)
+                session_panel(c)
         c["timer"] = gr.Timer(TIMER_S)
         _wire(demo, c, Handlers(controller))
     demo.queue(default_concurrency_limit=settings.max_kernels)
     return demo
 
 
-def _button(label: str, elem_id: str, **kw: Any) -> Any:
-    return gr.Button(label, size=kw.pop("size", "md"), min_width=kw.pop("min_width", 80),
-                     elem_id=elem_id, **kw)  # fmt: skip
-
-
-def _notebook_column(c: Components) -> None:
-    # No max height: the page has one scroll, on a desktop and on a phone alike.
-    c["notebook"] = gr.HTML(elem_id="notebook", js_on_load=NOTEBOOK_JS)
-    c["instruction"] = gr.Textbox(
-        elem_id="instruction",
-        show_label=False,
-        lines=1,
-        max_lines=8,
-        placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
-    )
-    with gr.Row():
-        c["submit"] = _button("Submit", "submit", variant="primary")
-        c["stop"] = _button("Stop", "stop", variant="stop", interactive=False)
-        c["undo"] = _button("Undo", "undo", interactive=False)
-        c["redo"] = _button("Redo", "redo", interactive=False)
-        c["restart"] = _button("Restart kernel", "restart-kernel")
-        c["replay"] = _button("Replay all", "replay")
-
-
-def _prompt_tab(c: Components) -> None:
-    text = "The exact prompt of the next turn: the preamble, each cell's instruction as a comment"
-    gr.Markdown(text + " and its code, then your next instruction. Outputs never enter it.")
-    c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
-    c["prompt"] = gr.Code(label="Next prompt", interactive=False, elem_id="prompt")
-
-
-def _settings_panel(c: Components, s: Settings) -> None:
-    with gr.Accordion("Settings", open=True):
-        c["temperature"] = gr.Slider(
-            0, 1.5, s.temperature, step=0.05, label="Temperature (0 = greedy)"
-        )
-        c["top_p"] = gr.Slider(0.05, 1, s.top_p, step=0.05, label="Top-p")
-        c["max_new"] = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
-        seed = -1 if s.seed is None else s.seed
-        c["seed"] = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
-    with gr.Accordion("Examples", open=False):
-        titles = [t for t, _ in EXAMPLES]
-        c["example"] = gr.Dropdown(
-            titles, value=titles[0], label="Multi-turn example", elem_id="example"
-        )
-        c["load_example"] = gr.Button("Load as pending turns", elem_id="load-example")
-
-
-def _session_panel(c: Components) -> None:
-    with gr.Accordion("Session", open=True):
-        c["title"] = gr.Textbox(label="Title (saved when you leave the box)", elem_id="title")
-        c["saved"] = gr.Dropdown([], label="Saved sessions", elem_id="session-list")
-        with gr.Row():
-            c["open"] = _button("Open", "open-session", size="sm", min_width=60)
-            c["new"] = _button("New", "new-session", size="sm", min_width=60)
-            c["copy"] = _button("Copy", "duplicate-session", size="sm", min_width=60)
-            c["delete"] = _button("Delete", "delete-session", size="sm", min_width=60,
-                                  variant="stop")  # fmt: skip
-        for fmt in DOWNLOADS:
-            c[f"download_{fmt}"] = _button(f"Download .{fmt}", f"download-{fmt}")
-            # The file is made when the button is pressed, then handed to this hidden one.
-            c[f"file_{fmt}"] = gr.DownloadButton(elem_id=f"file-{fmt}", elem_classes="cg-hidden")
-        c["upload"] = gr.UploadButton(
-            "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
-        )
-    with gr.Accordion("Trash", open=False):
-        c["trash"] = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
-        c["restore"] = _button("Restore", "restore-session", size="sm")
-
-
 Shown = tuple[Any, ...]  # one value (or gr.skip()) per name in OUTPUTS, then BUTTONS
 
 
-def _submit_button(blocked: str, busy: bool) -> Any:
+def _submitbutton(blocked: str, busy: bool) -> Any:
     label = "Submit (unavailable: the model failed to load)" if blocked else "Submit"
     return gr.Button(label, interactive=not (blocked or busy))
 
@@ -172,10 +106,11 @@ class Handlers:
         idle = not view.busy
         return (
             *shown,
-            _submit_button(view.blocked, view.busy),
+            _submitbutton(view.blocked, view.busy),
             gr.Button(interactive=view.busy),
             gr.Button(interactive=idle and view.can_undo),
             gr.Button(interactive=idle and view.can_redo),
+            gr.Button(interactive=idle),
             gr.Button(interactive=idle),
             gr.Button(interactive=idle),
         )
@@ -204,6 +139,9 @@ class Handlers:
 
     def replay(self, request: gr.Request) -> Iterator[Shown]:
         yield from self.stream(self.c.replay(_key(request)), request)
+
+    def add_code(self, text: str, request: gr.Request) -> Shown:
+        return self.show(self.c.add_code(_key(request), text), _key(request))
 
     def undo(self, request: gr.Request) -> Shown:
         return self.show(self.c.undo(_key(request)), _key(request))
@@ -256,7 +194,7 @@ class Handlers:
         return (
             self.c.status(ws),
             render_banner(blocked),
-            _submit_button(blocked, busy),
+            _submitbutton(blocked, busy),
             gr.Timer(active=self.c.holder.loading or settling),
         )
 
@@ -276,6 +214,7 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
           **work)  # fmt: skip
     # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
     c["notebook"].cell(h.cell, knobs, out, **instant)
+    c["add_code"].click(h.add_code, c["instruction"], out, **work)
     c["replay"].click(h.replay, None, out, **work)
     c["undo"].click(h.undo, None, out, **work)
     c["redo"].click(h.redo, None, out, **work)
