@@ -156,3 +156,6 @@ def _parse(name: str, raw: str, type_name: str) -> Any:
     except ValueError:
         raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
     return raw
+
+
+DEFAULTS = Settings()  # every default, for modules that need one without a settings object

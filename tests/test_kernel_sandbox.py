@@ -199,13 +199,13 @@ def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_kernels_root_is_private(tmp_path: Path) -> None:
     root = kernels_root(str(tmp_path / "kernels"))
     assert stat.S_IMODE(root.stat().st_mode) == 0o711
-    with pytest.raises(ValueError, match="too long"):
+    with pytest.raises(SettingsError, match="too long"):
         KernelDirs.create(str(tmp_path / ("x" * 90)))
     # The app folder is the one holding the package (the repository in a checkout), derived once
     # in settings: a kernel folder anywhere under it, inside the package too, is refused.
     assert settings.APP_DIR == APP_DIR and (settings.APP_DIR / "codegen_ui" / "kernel").is_dir()
     for inside in (APP_DIR / "kernels", APP_DIR / "codegen_ui" / "kernels"):
-        with pytest.raises(ValueError, match="may be served"):
+        with pytest.raises(SettingsError, match="may be served"):
             kernels_root(str(inside))
         assert not inside.exists()
 

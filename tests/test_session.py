@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, finish, render_prompt
+from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
 from codegen_ui.engine import SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
@@ -105,7 +105,7 @@ def test_sampling_records_the_seed_it_drew(session: Session, scripted: ScriptedM
 
 
 def test_empty_instruction_is_refused(session: Session) -> None:
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(TurnError, match="empty"):
         list(session.add_turn("   ", GREEDY))
     assert session.turns == []
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codegen_ui.core.history import History
-from codegen_ui.core.turns import IN_FLIGHT, Turn, now
+from codegen_ui.core.turns import IN_FLIGHT, Turn, TurnError, now
 
 Notebook = tuple[Turn, ...]  # one state of the notebook, as the history keeps it
 
@@ -51,7 +51,7 @@ class Cells:
         """Keep hand-written code in a cell without running it (empty code is refused)."""
         self._check(index)
         if not code.strip():
-            raise ValueError(f"cell {index + 1}'s editor is empty: its code was left as it was")
+            raise TurnError(f"cell {index + 1}'s editor is empty: its code was left as it was")
         self.record()
         turn = self.turns[index]
         message = "edited; not run since"
@@ -98,7 +98,7 @@ class Cells:
 
     def _check(self, index: int) -> None:
         if not 0 <= index < len(self.turns):
-            raise ValueError(f"there is no cell {index + 1}")
+            raise TurnError(f"there is no cell {index + 1}")
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
-from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnStatus, now
+from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
 from codegen_ui.engine.api import CodeModel, Delta, Finished, SamplingParams
 from codegen_ui.errors import UserError
 from codegen_ui.kernel.api import Output, Runner, RunResult
+from codegen_ui.settings import DEFAULTS
 
 
 def one_line(exc: BaseException) -> str:
@@ -40,7 +41,7 @@ class Session(Cells):
         model: CodeModel,
         kernel: Runner,
         turns: list[Turn] | None = None,
-        run_timeout: float = 30.0,
+        run_timeout: float = DEFAULTS.run_timeout,
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
         run_preamble: bool = True,
@@ -77,7 +78,7 @@ class Session(Cells):
         """Generate, cut and run a new turn, yielding its state after each change."""
         instruction = instruction.strip()
         if not instruction:
-            raise ValueError("the instruction is empty")
+            raise TurnError("the instruction is empty")
         fitted = self.prompt_for(instruction, params.max_new_tokens)
         self.record()
         self.turns.append(Turn(instruction, params, self.model.name))
@@ -208,10 +209,10 @@ class Session(Cells):
     def edit(self, index: int, code: str) -> Iterator[Turn]:
         """Replace a turn's code by hand and run it; later prompts use the new code.
 
-        Empty code is refused (ValueError): an empty editor never wipes a cell."""
+        Empty code is refused (TurnError): an empty editor never wipes a cell."""
         self._check(index)
         if not code.strip():
-            raise ValueError(f"cell {index + 1}'s editor is empty: its code was left as it was")
+            raise TurnError(f"cell {index + 1}'s editor is empty: its code was left as it was")
         self.record()
         self.turns[index] = self.turns[index].replace(code=code, edited=True, message="")
         yield from self.run(index)
@@ -220,7 +221,7 @@ class Session(Cells):
         """Run one cell's code again as it is."""
         self._check(index)
         if not self.turns[index].code.strip():
-            raise ValueError(f"cell {index + 1} has no code to run")
+            raise TurnError(f"cell {index + 1} has no code to run")
         self.cancel.clear()
         yield from self.run_cell(index)
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Literal, get_args
 
 from codegen_ui.engine.api import SamplingParams
+from codegen_ui.errors import UserError
 from codegen_ui.kernel.api import Output
 
 TurnStatus = Literal[
@@ -24,6 +25,11 @@ TurnStatus = Literal[
 TURN_STATUSES: tuple[TurnStatus, ...] = get_args(TurnStatus)
 IN_FLIGHT: frozenset[TurnStatus] = frozenset({"generating", "running"})
 FINISHED: frozenset[TurnStatus] = frozenset(TURN_STATUSES) - IN_FLIGHT
+
+
+class TurnError(UserError, ValueError):
+    """An operation the session cannot do now: an empty instruction, no such cell, no turn."""
+
 
 EMPTY_MESSAGE = (
     "The model wrote no code for this turn (it went on with a comment or stopped at once). "

@@ -28,6 +28,7 @@ class SamplingParams:
     temperature: float = 0.0  # 0 means greedy
     top_p: float = 0.95  # nucleus mass when sampling
     seed: int | None = None  # sampling seed; the same seed gives the same completion
+    top_k: int = 0  # when sampling, only the k likeliest tokens (0: no limit); before top-p
 
     @property
     def greedy(self) -> bool:

@@ -39,6 +39,7 @@ from codegen_ui.kernel.sandbox import (
     unprivileged_user,
 )
 from codegen_ui.kernel.sandbox import sandbox_info as resolve_sandbox
+from codegen_ui.settings import DEFAULTS
 
 
 class Slots(Protocol):
@@ -147,7 +148,7 @@ class Kernel:
     def run(
         self,
         code: str,
-        timeout: float = 30.0,
+        timeout: float = DEFAULTS.run_timeout,
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         """Run code and wait until the kernel is idle, the deadline passes, or it dies."""

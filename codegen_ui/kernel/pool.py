@@ -23,9 +23,7 @@ from codegen_ui.kernel.api import KernelError, LiveKernel
 from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig
-from codegen_ui.settings import Settings
-
-DEFAULTS = Settings()
+from codegen_ui.settings import DEFAULTS, Settings
 
 log = logging.getLogger("codegen_ui.kernel")
 

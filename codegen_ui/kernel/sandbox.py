@@ -21,13 +21,10 @@ from pathlib import Path
 from typing import Literal, cast
 
 from codegen_ui.kernel.reaper import MARKER_VAR
-from codegen_ui.settings import APP_DIR, SandboxMode, Settings
+from codegen_ui.settings import APP_DIR, DEFAULTS, SandboxMode, Settings, SettingsError
 
-DEFAULTS = Settings()  # the one source of every default below
 DEFAULT_MODE = cast(SandboxMode, DEFAULTS.sandbox)
-
 log = logging.getLogger("codegen_ui.kernel")
-
 LAUNCHER = Path(__file__).with_name("launch.py")
 # Limits-only kernels of a root server each run as a random uid in this range (see below).
 UID_BASE, UID_SPAN = 1_000_000, 1_000_000_000
@@ -140,7 +137,7 @@ def kernels_root(kernels_dir: str = "") -> Path:
     root = Path(kernels_dir or Path(tempfile.gettempdir()) / f"codegen-ui-kernels-{os.getuid()}")
     for served in _served_folders():
         if root.resolve().is_relative_to(served):
-            raise ValueError(f"kernels_dir {str(root)!r} is inside {served}, which may be served")
+            raise SettingsError(f"kernels_dir '{root}' is inside {served}, which may be served")
     root.mkdir(mode=0o711, parents=True, exist_ok=True)
     if root.stat().st_uid != os.getuid():
         raise PermissionError(f"{root} belongs to another user")
@@ -177,7 +174,7 @@ class KernelDirs:
     def create(cls, kernels_dir: str = "") -> KernelDirs:
         root = kernels_root(kernels_dir)
         if len(str(root)) > IPC_ROOT_MAX:
-            raise ValueError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
+            raise SettingsError(f"kernels_dir {str(root)!r} is too long for IPC socket paths")
         dirs = cls(Path(tempfile.mkdtemp(prefix="k-", dir=root)))
         for sub in (dirs.work, dirs.ipc, dirs.tmp):
             sub.mkdir(mode=0o700)

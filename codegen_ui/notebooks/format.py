@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from codegen_ui.core import (
+    FINISHED,
     PREAMBLE,
     GenerationStats,
     Turn,
@@ -28,7 +29,6 @@ from codegen_ui.engine import SamplingParams
 from codegen_ui.errors import UserError
 
 META_KEY = "codegen_ui"
-STATUSES = ("generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled")
 
 
 class NotebookError(UserError, ValueError):
@@ -85,7 +85,7 @@ def cell_to_turn(cell: Any) -> Turn:
         code=_code_of(cell, meta),
         outputs=tuple(cell.get("outputs", [])),
         # A turn saved mid-flight (the server died) is finished now: it will never run on.
-        status=status if status in STATUSES[2:] else "not-run",
+        status=status if status in FINISHED else "not-run",
         message=_str(meta.get("message")),
         edited=bool(meta.get("edited", False)),
         execution_count=execution_count if isinstance(execution_count, int) else None,

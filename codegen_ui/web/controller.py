@@ -15,30 +15,24 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from codegen_ui.core import PromptTooLongError, Turn, one_line
+from codegen_ui.core import Turn, one_line
 from codegen_ui.engine import SamplingParams
-from codegen_ui.kernel import KernelError
+from codegen_ui.errors import UserError
 from codegen_ui.notebooks import StoreError, check_id
 from codegen_ui.web.cellevents import CellActions, CellEvent
 from codegen_ui.web.examples import EXAMPLES
-from codegen_ui.web.shared import ModelHolder, ModelNotReady
+from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.views import View, Views
-from codegen_ui.web.workspace import ServerBusy, Workspace, WorkspaceBusy, Workspaces
+from codegen_ui.web.workspace import ServerBusy, Workspace, Workspaces
 
 log = logging.getLogger(__name__)
 
 STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
 Action = Callable[[Workspace], Iterator[Turn]]
-EXPECTED = (
-    ModelNotReady,
-    ServerBusy,
-    WorkspaceBusy,
-    PromptTooLongError,
-    StoreError,
-    KernelError,
-    ValueError,
-)
+# Every failure a user may see (model loading, server busy, prompt too long, a bad upload, no
+# such cell) is a UserError: shown as a note on the page, never as a traceback.
+EXPECTED = UserError
 UNFINISHED = "the action ended before this cell finished"
 
 __all__ = ["CellEvent", "Controller", "View"]

@@ -16,11 +16,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from codegen_ui.settings import Settings
+from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.style import ANSI_COLOURS
 
 MAX_TEXT_CHARS = 20_000  # longer text outputs are cut here, and say so
-MAX_IMAGE_BYTES = Settings().output_image_kb << 10  # a bigger image is replaced by a note
+MAX_IMAGE_BYTES = DEFAULTS.output_image_kb << 10  # a bigger image is replaced by a note
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 # What kernel HTML may keep: text formatting and tables, nothing active.
 _TAG_NAMES = (

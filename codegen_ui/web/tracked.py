@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from codegen_ui.kernel import KernelError, LiveKernel, Output, RunResult, error_output
+from codegen_ui.settings import DEFAULTS
 
 
 class TrackedKernel:
@@ -21,7 +22,10 @@ class TrackedKernel:
         self.state = "idle"
 
     def run(
-        self, code: str, timeout: float = 30.0, on_output: Callable[[Output], None] | None = None
+        self,
+        code: str,
+        timeout: float = DEFAULTS.run_timeout,
+        on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         self.state = "busy"
         try:

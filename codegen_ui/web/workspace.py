@@ -22,6 +22,7 @@ from codegen_ui.core import Session
 from codegen_ui.engine import CodeModel
 from codegen_ui.errors import UserError
 from codegen_ui.kernel import KernelSource, LiveKernel, ServerBusy
+from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
 from codegen_ui.web.tracked import TrackedKernel
 
@@ -105,7 +106,7 @@ class Workspaces:
         kernels: KernelSource,
         gate: FairGate | None = None,
         idle_ttl_s: float = 3600.0,
-        run_timeout: float = 30.0,
+        run_timeout: float = DEFAULTS.run_timeout,
         on_change: Callable[[Workspace], None] | None = None,
         grace_s: float = 0.0,
     ) -> None:
