@@ -241,3 +241,18 @@ def test_a_model_that_cannot_load_is_a_banner_and_submit_is_disabled(
     finally:
         t.close()
     assert "no-such-org/no-such-model" in broken.log.read_text()  # the terminal says it too
+
+
+def test_a_deleted_session_is_restored_from_the_trash(tab: Tab, app: Server) -> None:
+    tab.submit("a step worth keeping")
+    sid = tab.page.url.split("session=")[1]
+    tab.page.locator("#delete-session").click()  # the list shows this tab's session
+    expect(tab.page.locator("#notebook .cg-toast")).to_contain_text("trash", timeout=WAIT_MS)
+    assert not SessionStore(app.sessions).path(sid).exists()
+    tab.page.get_by_text("Trash", exact=True).click()
+    tab.page.locator("#trash-list input").click()
+    tab.page.get_by_role("option").filter(has_text="deleted").first.click()
+    tab.page.locator("#restore-session").click()
+    expect(tab.page.locator("#notebook .cg-toast")).to_contain_text("Restored", timeout=WAIT_MS)
+    turns, _ = SessionStore(app.sessions).load(sid)
+    assert [t.instruction for t in turns] == ["a step worth keeping"]
