@@ -82,6 +82,8 @@ class Settings:
     # Minutes a session's kernel may sit idle before the sweep stops it (0 = never); its folder
     # is kept and its next run starts a fresh kernel.
     kernel_idle_minutes: float = 30.0
+    # Minutes a closed browser tab's kernel is kept, so a reload finds its variables (0 = none).
+    kernel_grace_minutes: float = 2.0
     # Folder holding each kernel's private 0700 folder ("" = one in the system temp folder).
     # Keep it outside the app folder and anything the web server serves.
     kernels_dir: str = ""
@@ -161,6 +163,8 @@ def _validate_kernel(s: Settings) -> None:
             raise SettingsError(f"{name} must be at least 1")
     if s.kernel_idle_minutes < 0:
         raise SettingsError("kernel_idle_minutes must be 0 (never) or more")
+    if s.kernel_grace_minutes < 0:
+        raise SettingsError("kernel_grace_minutes must be 0 (none) or more")
 
 
 def _parse(name: str, raw: str, type_name: str) -> Any:

@@ -46,7 +46,13 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     store = SessionStore(settings.sessions_dir)
     guarded = settings.host not in LOCAL_HOSTS
     controller = assemble(
-        holder, pool, store, guarded, FairGate(at_once), run_timeout=settings.run_timeout
+        holder,
+        pool,
+        store,
+        guarded,
+        FairGate(at_once),
+        run_timeout=settings.run_timeout,
+        grace_s=settings.kernel_grace_minutes * 60,
     )
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app

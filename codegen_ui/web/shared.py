@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from contextlib import contextmanager
 
 from codegen_ui.engine import CodeModel, Event, ModelLoadError, SamplingParams
 from codegen_ui.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 class ModelNotReady(UserError, RuntimeError):
@@ -70,6 +73,8 @@ class ModelHolder:
             self.error = f"cannot load model {self.name!r}: {type(exc).__name__}: {exc}"
         finally:
             self.loaded_s = time.monotonic() - self.started
+            if self.error:  # the terminal says it too, not only the page
+                log.error("%s", self.error)
             self._done.set()
 
     def _report(self, message: str) -> None:
@@ -103,7 +108,8 @@ class ModelHolder:
             return f"model: {self.model.describe()}"
         if self.error:
             return f"model failed to load: {self.error}"
-        return f"model: loading {self.name} ({self.progress}, {self.elapsed():.0f} s)"
+        progress = self.progress if self.name not in self.progress else "loading"
+        return f"model: loading {self.name} ({progress}, {self.elapsed():.0f} s)"
 
 
 class FairGate:
