@@ -283,7 +283,8 @@ def test_the_web_app_drives_the_served_model_and_shows_a_missing_server(
         assert f"served at {server.url}" in pages[0].open_page("tab").status
         final = last(pages[0].submit("tab", "Add two numbers.", GREEDY))
         text, _ = run(fresh_local(server.model), render_prompt([], "Add two numbers."), GREEDY)
-        assert not final.busy and final.code == truncate(text)
+        (turn,) = pages[0].workspaces.get("tab").session.turns
+        assert not final.busy and turn.code == truncate(text)
         status = pages[1].open_page("tab").status
         reason = f"cannot reach the model server at {missing} (Connection refused)"
         assert status.startswith(f"model failed to load: {reason} · ")
