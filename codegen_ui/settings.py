@@ -18,7 +18,7 @@ from codegen_ui.errors import UserError
 
 DEFAULT_MODEL = "Salesforce/codegen-350M-mono"
 # How kernels are confined (see `codegen_ui.kernel.sandbox`).
-SandboxMode = Literal["auto", "bwrap", "none"]
+SandboxMode = Literal["auto", "bwrap", "landlock", "none"]
 SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 ENV_PREFIX = "CODEGEN_UI_"
 # The folder that holds the `codegen_ui` package (the repository, in a checkout): the app's own
@@ -32,8 +32,20 @@ class SettingsError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    # Hub id or local folder of a CodeGen-style causal LM.
+    # Hub id or local folder of a CodeGen-style causal LM, or a model server's URL ending in
+    # /v1 (vLLM, SGLang, TGI, `transformers serve`); its API key comes from CODEGEN_UI_API_KEY.
     model: str = DEFAULT_MODEL
+    # model server
+    # The name the server knows the model by ("": the only one its /v1/models lists).
+    served_model: str = ""
+    # Hub id or folder of the served model's tokenizer, for servers that cannot tokenize.
+    tokenizer: str = ""
+    # Prompt plus completion tokens of the served model when the server does not say (0: 2048).
+    context_size: int = 0
+    # Seconds to wait for the server to connect, answer, or send the next token.
+    server_timeout: float = 60.0
+    # Turns the web app lets generate at once on a server, which batches them (in process: one).
+    server_streams: int = 64
     # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
     device: str = "auto"
     # Tokens the model may write for one turn (the paper uses 128, some problems 256/512).
@@ -52,8 +64,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     # kernel sandbox
-    # "auto" runs kernels in bubblewrap where it works (else limits only, logged once);
-    # "bwrap" refuses to start kernels without it; "none" uses resource limits only.
+    # "auto" runs kernels in bubblewrap where it works, else under Landlock where the Linux
+    # kernel has it, else with limits only (logged once); "bwrap" and "landlock" refuse to start
+    # kernels without that layer; "none" skips both. Without bubblewrap kernels also get the
+    # seccomp socket filter and, under a root server, a uid of their own (see README).
     sandbox: str = "auto"
     # Address-space limit of each kernel process, in MiB (0 = none).
     kernel_memory_mb: int = 2048
@@ -68,6 +82,8 @@ class Settings:
     # Minutes a session's kernel may sit idle before the sweep stops it (0 = never); its folder
     # is kept and its next run starts a fresh kernel.
     kernel_idle_minutes: float = 30.0
+    # Minutes a closed browser tab's kernel is kept, so a reload finds its variables (0 = none).
+    kernel_grace_minutes: float = 2.0
     # Folder holding each kernel's private 0700 folder ("" = one in the system temp folder).
     # Keep it outside the app folder and anything the web server serves.
     kernels_dir: str = ""
@@ -123,6 +139,12 @@ class Settings:
             raise SettingsError("top_p must be in (0, 1]")
         if self.run_timeout <= 0:
             raise SettingsError("run_timeout must be positive")
+        if self.server_timeout <= 0:
+            raise SettingsError("server_timeout must be positive")
+        if self.server_streams < 1:
+            raise SettingsError("server_streams must be at least 1")
+        if self.context_size < 0:
+            raise SettingsError("context_size must be 0 (the server's or 2048) or more")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
         _validate_kernel(self)
@@ -147,6 +169,8 @@ def _validate_kernel(s: Settings) -> None:
             raise SettingsError(f"{name} must be at least 1")
     if s.kernel_idle_minutes < 0:
         raise SettingsError("kernel_idle_minutes must be 0 (never) or more")
+    if s.kernel_grace_minutes < 0:
+        raise SettingsError("kernel_grace_minutes must be 0 (none) or more")
 
 
 def _parse(name: str, raw: str, type_name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pytest
 from tests.fakes import ScriptedModel
 from tests.tiny import build_tiny_model
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The checkout's sibling shared/ folder; SHARED_DATA_DIR points elsewhere (a worktree, say).
+SHARED_DATA = Path(
+    os.environ.get("SHARED_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 @pytest.fixture(scope="session")

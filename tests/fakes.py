@@ -58,6 +58,7 @@ class EchoKernel:
     """
 
     sandbox_mode = "none"
+    sandbox_layers = "limits"
 
     def __init__(self, fail_with: Exception | None = None) -> None:
         self.calls: list[tuple[str, str]] = []

@@ -1,16 +1,12 @@
 """End to end in a real Chromium: the app on a free local port with the tiny model, driven by
-Playwright. Each test opens its own browser context, so each is its own browser session with its
-own kernel. Skipped where Chromium or Playwright is missing."""
+Playwright (`tests.browserkit`). Each test opens its own browser context, so each is its own
+browser session with its own kernel. Skipped where Chromium or Playwright is missing."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
+import statistics
 import time
 import urllib.error
 import urllib.request
@@ -20,196 +16,20 @@ from typing import Any
 
 import pytest
 
+from tests.browserkit import DONE, OUT, WAIT_MS, Server, Tab, chromium, serve
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-DONE = ["ok", "error", "timeout", "died", "empty", "cancelled", "not-run"]
-OUT = Path(__file__).resolve().parents[1] / "test-output" / "browser"
-WAIT_MS = 120_000  # generous: the machine is shared
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """The app in its own process, as users run it: `codegen-ui serve`."""
-
-    def __init__(self, model: Path, sessions: Path, log: Path) -> None:
-        env = {
-            **os.environ,
-            "CODEGEN_UI_SESSIONS_DIR": str(sessions),
-            "CODEGEN_UI_MAX_NEW_TOKENS": "32",
-            "CODEGEN_UI_DEVICE": "cpu",
-            "CODEGEN_UI_KERNEL_POOL": "0",  # so the kernels counted are the tabs' own
-            "GRADIO_ANALYTICS_ENABLED": "False",
-        }
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}/"
-        self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "codegen_ui",
-                    "serve",
-                    "--model",
-                    str(model),
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the server did not answer within 120 s")
-
-    def kernels(self) -> int:
-        import psutil
-
-        # One direct child per kernel: the kernel itself, or bubblewrap around it.
-        count = 0
-        for child in psutil.Process(self.proc.pid).children():
-            try:
-                if child.status() != psutil.STATUS_ZOMBIE:
-                    count += "ipykernel" in " ".join(child.cmdline())
-            except psutil.Error:  # gone (or just reaped) meanwhile
-                continue
-        return count
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(scope="module")
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("browser")
-    server = Server(tiny_model_dir, folder / "sessions", folder / "server.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.proc.returncode == 0, server.log.read_text()[-2000:]
+    yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
 def browser(app: Any) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-class Tab:
-    """One browser session on the app, with its console messages collected."""
-
-    def __init__(self, browser: Any, url: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                self.problems.append(f"console {m.type}: {m.text}")
-                if m.type in ("error", "warning")
-                else None
-            ),
-        )
-        self.page.goto(url)
-        self.page.wait_for_selector("#notebook .cg-nb", timeout=WAIT_MS)
-        self.page.wait_for_function(
-            """() => { const s = document.querySelector('#status').innerText;
-                       return s.includes('kernel: idle') && !s.includes('loading'); }""",
-            timeout=WAIT_MS,
-        )
-
-    def cells(self) -> Any:
-        return self.page.locator("#notebook .cg-cell")
-
-    def wait_cells(self, n: int) -> None:
-        """Wait until the last action is over and the notebook has n cells, the last one done."""
-        self.page.wait_for_function(
-            """([n, done]) => {
-                const nb = document.querySelector('#notebook .cg-nb');
-                const c = document.querySelectorAll('#notebook .cg-cell');
-                return nb.dataset.busy === 'false' && c.length === n
-                    && done.includes(c[n - 1].dataset.status);
-            }""",
-            arg=[n, DONE],
-            timeout=WAIT_MS,
-        )
-
-    def submit(self, text: str) -> None:
-        n = self.cells().count()
-        box = self.page.locator("#instruction textarea")
-        box.fill(text)
-        box.press("Enter")
-        self.wait_cells(n + 1)
-
-    def set_code(self, code: str, cell: int = 1) -> None:
-        number = self.page.locator("#cell-number input")
-        if number.input_value() != str(cell):
-            before = self.page.locator("#code-editor .cm-content").inner_text()
-            number.fill(str(cell))  # the editor then loads that cell's code
-            self.page.wait_for_function(
-                "b => document.querySelector('#code-editor .cm-content').innerText !== b",
-                arg=before,
-                timeout=WAIT_MS,
-            )
-        self.page.locator("#code-editor .cm-content").click()
-        self.page.keyboard.press("Control+A")
-        self.page.keyboard.press("Delete")
-        self.page.keyboard.insert_text(code)
-
-    def run_code(self, code: str, expect: str, cell: int = 1) -> Any:
-        """Put code in a cell, run it, and wait until its outputs show `expect`."""
-        self.set_code(code, cell)
-        self.page.locator("#run-code").click()
-        self.page.wait_for_function(
-            """([i, text, done]) => {
-                const nb = document.querySelector('#notebook .cg-nb');
-                const c = document.querySelectorAll('#notebook .cg-cell')[i];
-                return nb.dataset.busy === 'false' && c && done.includes(c.dataset.status)
-                    && c.querySelector('.cg-outputs').innerText.includes(text);
-            }""",
-            arg=[cell - 1, expect, DONE],
-            timeout=WAIT_MS,
-        )
-        return self.cells().nth(cell - 1).locator(".cg-outputs")
-
-    def close(self) -> None:
-        self.context.close()
+    yield from chromium()
 
 
 @pytest.fixture
@@ -227,9 +47,11 @@ def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:
             window.__seen = [];
             window.__t0 = performance.now();
             new MutationObserver(() => {
-                const c = document.querySelector('#notebook .cg-cell');
-                if (c) window.__seen.push([c.dataset.status, performance.now(),
-                                           c.querySelector('.cg-code').innerText.length]);
+                const c = document.querySelector('#notebook [data-cell]');
+                const code = c && c.querySelector('.cg-code');
+                if (code) window.__seen.push([c.dataset.state, performance.now(),
+                    code.innerText.length, c.querySelector('.cg-count').innerText,
+                    c.dataset.status]);
             }).observe(document.querySelector('#notebook'),
                        {subtree: true, childList: true, characterData: true});
         }"""
@@ -247,6 +69,8 @@ def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:
     t0 = page.evaluate("() => window.__t0")
     generating = [s for s in seen if s[0] == "generating"]
     assert len({s[2] for s in generating}) >= 2, "the code did not stream in"
+    assert {s[3] for s in generating} == {"[*]"}  # a working cell says so
+    assert {s[4] for s in generating} == {"running"}
     cell = tab.cells().first
     status = cell.get_attribute("data-status")
     assert status in ("ok", "error", "empty")
@@ -256,7 +80,7 @@ def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:
         assert cell.locator(".cg-outputs > *, .cg-msg").count() >= 1
     assert page.locator("#instruction textarea").input_value() == ""
     # The turn's overhead outside generation and execution, for the record (never asserted).
-    end = next(s[1] for s in seen if s[0] in DONE)
+    end = next(s[1] for s in seen if s[4] in DONE)
     gen = float(cell.get_attribute("data-generate-s") or 0)
     run = float(cell.get_attribute("data-run-s") or 0)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -269,7 +93,7 @@ def test_edited_code_runs_and_shows_its_output_and_a_plot(tab: Tab) -> None:
     tab.submit("make a list")
     out = tab.run_code("print(6 * 7)", "42")
     expect(out).to_have_text("42\n")
-    expect(tab.cells().first.locator(".cg-badge")).to_contain_text("edited")
+    expect(tab.cell(1).locator(".cg-badge")).to_contain_text("edited")
     plot = "import matplotlib.pyplot as plt\nplt.plot([1, 4, 9, 16])\nplt.show()\n"
     img = tab.run_code(plot, "").locator("img.cg-img")
     expect(img).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
@@ -277,9 +101,9 @@ def test_edited_code_runs_and_shows_its_output_and_a_plot(tab: Tab) -> None:
     tab.submit("make a table")
     table = "import pandas as pd\npd.DataFrame({'name': ['Ann', 'Bob'], 'mark': [72, 58]})"
     expect(tab.run_code(table, "Ann", cell=2).locator("table")).to_have_count(1)
-    tab.page.get_by_text("Prompt inspector").click()
-    OUT.mkdir(parents=True, exist_ok=True)
-    tab.page.screenshot(path=str(OUT / "main-view.png"), full_page=True)
+    tab.page.locator("#tab-prompt-button, button[role=tab]:has-text('Prompt')").first.click()
+    expect(tab.page.locator("#prompt")).to_contain_text("# make a table")
+    expect(tab.page.locator("#prompt")).to_contain_text("<your next instruction>")
 
 
 def test_kernel_html_is_sanitised_and_templates_are_not_evaluated(tab: Tab) -> None:
@@ -299,7 +123,7 @@ def test_kernel_html_is_sanitised_and_templates_are_not_evaluated(tab: Tab) -> N
     expect(out.locator("script")).to_have_count(0)
 
 
-def test_restart_and_undo(tab: Tab) -> None:
+def test_restart_undo_and_redo(tab: Tab) -> None:
     tab.submit("first step")
     tab.run_code("kept = 5\nprint(kept)", "5")
     tab.page.locator("#restart-kernel").click()
@@ -310,10 +134,12 @@ def test_restart_and_undo(tab: Tab) -> None:
     tab.run_code("print(kept)", "NameError")
     tab.submit("second step")
     expect(tab.cells()).to_have_count(2)
+    expect(tab.page.locator("#redo")).to_be_disabled()
     tab.page.locator("#undo").click()
-    tab.page.wait_for_function(
-        "() => document.querySelectorAll('#notebook .cg-cell').length === 1", timeout=WAIT_MS
-    )
+    expect(tab.cells()).to_have_count(1, timeout=WAIT_MS)
+    tab.page.locator("#redo").click()
+    expect(tab.cells()).to_have_count(2, timeout=WAIT_MS)
+    expect(tab.cell(2).locator(".cg-instr")).to_have_text("second step")
 
 
 def test_download_gives_a_valid_notebook(tab: Tab, tmp_path: Path) -> None:
@@ -350,11 +176,49 @@ def test_sessions_panel_new_then_open_brings_the_turns_back(tab: Tab) -> None:
         "() => document.querySelectorAll('#notebook .cg-cell').length === 0", timeout=WAIT_MS
     )
     page.locator("#session-list input").click()
-    page.get_by_role("option").filter(has_text="1 turns").first.click()
+    page.get_by_role("option").filter(has_text="1 turn ·").first.click()
     page.locator("#open-session").click()
     tab.wait_cells(1)
-    expect(tab.cells().first.locator(".cg-instr")).to_have_text("a step to keep")
-    expect(page.locator("#notebook .cg-note")).to_contain_text("Replay all")
+    expect(tab.cell(1).locator(".cg-instr")).to_have_text("a step to keep")
+    expect(page.locator("#notebook .cg-toast")).to_contain_text("Replay all")
+    expect(page.locator('#notebook .cg-replay [data-action="replay"]')).to_be_visible()
+
+
+def test_enter_to_finished_cell_is_measured(tab: Tab) -> None:
+    """The time from Enter to a finished cell, five turns, for the record (never asserted)."""
+    page = tab.page
+    page.evaluate(
+        """() => { window.__done = {}; new MutationObserver(() => {
+            const nb = document.querySelector('#notebook .cg-nb');
+            document.querySelectorAll('#notebook [data-cell]').forEach((c) => {
+                const n = c.dataset.cell;
+                const working = ['running', 'waiting'].includes(c.dataset.status);
+                if (nb.dataset.busy === 'false' && !working && !(n in window.__done))
+                    window.__done[n] = performance.now();
+            }); }).observe(document.querySelector('#notebook'),
+                           {subtree: true, childList: true, attributes: true}); }"""
+    )
+    rows = []
+    box = page.locator("#instruction textarea")
+    for n in range(1, 6):
+        box.fill(f"print the number {n}")
+        t0 = page.evaluate("() => performance.now()")
+        box.press("Enter")
+        tab.wait_cells(n)
+        end = page.evaluate(f"() => window.__done['{n}']")
+        cell = tab.cell(n)
+        gen = float(cell.get_attribute("data-generate-s") or 0)
+        run = float(cell.get_attribute("data-run-s") or 0)
+        rows.append({"total_s": (end - t0) / 1000, "generate_s": gen, "run_s": run})
+    for row in rows:
+        row["overhead_s"] = row["total_s"] - row["generate_s"] - row["run_s"]
+    summary = {
+        "turns": rows,
+        "median_total_s": statistics.median(r["total_s"] for r in rows),
+        "median_overhead_s": statistics.median(r["overhead_s"] for r in rows),
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "enter-to-finished.json").write_text(json.dumps(summary, indent=1))
 
 
 def _wait_kernels(app: Server, n: int) -> int:
@@ -377,7 +241,8 @@ def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) ->
         assert app.kernels() == 2
     finally:
         first.close()
-    assert _wait_kernels(app, 1) == 1  # closing a tab shuts its kernel down
+    # Closing a tab shuts its kernel down once the grace period for a reload is over.
+    assert _wait_kernels(app, 1) == 1
     second.run_code("print('still here')", "still here")
     second.close()
 
@@ -400,7 +265,7 @@ def test_a_dozen_tabs_submitting_at_once_all_finish(browser: Any, app: Server) -
         for t in tabs:
             t.wait_cells(1)
         statuses = [t.cells().nth(0).get_attribute("data-status") for t in tabs]
-        assert all(s in DONE and s != "cancelled" for s in statuses), statuses
+        assert all(s in DONE and s != "stopped" for s in statuses), statuses
         assert [p for t in tabs for p in t.problems] == []
     finally:
         for t in tabs:
@@ -428,8 +293,8 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
         "submit",
         "stop",
         "notebook",
-        "code-editor",
-        "run-code",
+        "undo",
+        "redo",
         "restart-kernel",
         "download-ipynb",
     } <= ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +12,16 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "codegen_ui", *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
     )
 
 

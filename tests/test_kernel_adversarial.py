@@ -1,4 +1,5 @@
-"""Adversarial cells against one real kernel in the default sandbox (bubblewrap where it runs).
+"""Adversarial cells against one real kernel in each sandbox mode this host offers (bubblewrap,
+Landlock, limits only; `tests/test_kernel_confine.py` has the escapes).
 
 Each case ends with a follow-up run that must succeed. Deadlines are short so the suite stays
 bounded; nothing here forks without bound.
@@ -6,12 +7,13 @@ bounded; nothing here forks without bound.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
 from codegen_ui.kernel import Kernel, KernelConfig, Limits, OutputCaps
-from tests.kernelkit import follow_up, procs_running, procs_with_marker, text, wait_for
+from tests.kernelkit import MODES, follow_up, procs_running, procs_with_marker, text, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +25,17 @@ CONFIG = KernelConfig(
 )
 
 
-@pytest.fixture(scope="module")
-def k() -> Iterator[Kernel]:
-    kernel = Kernel(config=CONFIG)
+@pytest.fixture(scope="module", params=MODES)
+def k(request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    kernel = Kernel(config=dataclasses.replace(CONFIG, sandbox=request.param))
     kernel.start()
     yield kernel
     kernel.shutdown()
 
 
-def test_shutdown_removes_the_folder_and_every_process_the_kernel_left() -> None:
-    kernel = Kernel(config=CONFIG)
+@pytest.mark.parametrize("mode", MODES)
+def test_shutdown_removes_the_folder_and_every_process_the_kernel_left(mode: str) -> None:
+    kernel = Kernel(config=dataclasses.replace(CONFIG, sandbox=mode))
     kernel.start()
     assert kernel.dirs is not None
     marker, folder = kernel.dirs.base.name, kernel.dirs.base

@@ -33,7 +33,8 @@ def _valid(outputs: tuple[Output, ...]) -> None:
 
 def test_started_kernel_is_alive_unparked_and_says_how_it_is_confined(live: LiveKernel) -> None:
     assert live.is_alive and not live.parked
-    assert live.sandbox_mode in ("bwrap", "none")
+    assert live.sandbox_mode in ("bwrap", "landlock", "none")
+    assert live.sandbox_layers.endswith("limits")
 
 
 def test_a_run_streams_the_outputs_it_returns_as_valid_notebook_outputs(live: LiveKernel) -> None:

@@ -12,16 +12,18 @@ import pytest
 
 import codegen_ui
 from codegen_ui import settings
-from codegen_ui.kernel import Kernel, KernelError
-from codegen_ui.kernel.sandbox import (
+from codegen_ui.kernel import (
+    Kernel,
     KernelConfig,
-    KernelDirs,
+    KernelError,
     Limits,
     SandboxInfo,
-    kernel_env,
     kernels_root,
     sandbox_info,
 )
+from codegen_ui.kernel.folders import KernelDirs
+from codegen_ui.kernel.pyview import server_python
+from codegen_ui.kernel.sandbox import kernel_env
 from codegen_ui.settings import Settings, SettingsError
 from tests.kernelkit import (
     HAS_BWRAP,
@@ -190,9 +192,11 @@ def test_cpu_and_file_size_limits_in_a_folder_the_caller_chose(tmp_path: Path) -
 
 def test_env_is_the_allow_list_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.setenv("CODEGEN_UI_API_KEY", "model-server-key")
     monkeypatch.setenv("TZ", "UTC")
-    env = kernel_env(KernelDirs(tmp_path), "none")
+    env = kernel_env(KernelDirs(tmp_path), "none", server_python())
     assert "HF_TOKEN" not in env and env["TZ"] == "UTC"
+    assert "model-server-key" not in env.values()
     assert env["HOME"] == str(tmp_path / "work") and env["TMPDIR"] == str(tmp_path / "tmp")
 
 
@@ -212,18 +216,26 @@ def test_kernels_root_is_private(tmp_path: Path) -> None:
 
 def test_mode_none_and_describe() -> None:
     info = sandbox_info("none")
-    assert info == SandboxInfo("none", "sandbox=none was chosen")
-    assert "resource limits only" in info.describe()
+    assert (info.mode, info.reason, info.landlock_abi) == ("none", "sandbox=none was chosen", 0)
+    assert info.describe().startswith("sandbox: none: ")
+    assert info.describe().endswith("limits (sandbox=none was chosen)")
+    assert [layer.name for layer in info.layers() if not layer.active][:2] == [
+        "bubblewrap",
+        "landlock",
+    ]
 
 
-def test_required_bwrap_that_cannot_run_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("mode", ["bwrap", "landlock"])
+def test_a_required_layer_that_cannot_run_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
     import codegen_ui.kernel.client as kernel_module
 
     monkeypatch.setattr(
-        kernel_module, "resolve_sandbox", lambda mode: SandboxInfo("none", "no bwrap here")
+        kernel_module, "resolve_sandbox", lambda mode: SandboxInfo("none", f"no {mode} here")
     )
-    with pytest.raises(KernelError, match="no bwrap here"):
-        Kernel(config=KernelConfig(sandbox="bwrap")).start()
+    with pytest.raises(KernelError, match=f"no {mode} here"):
+        Kernel(config=KernelConfig(sandbox=mode)).start()  # type: ignore[arg-type]
 
 
 def test_sandbox_settings_are_validated() -> None:
@@ -240,21 +252,25 @@ def test_sandbox_settings_are_validated() -> None:
 def test_auto_falls_back_to_limits_and_logs_it_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import codegen_ui.kernel.sandbox as sandbox
+    import codegen_ui.kernel.bwrap as bwrap
+    import codegen_ui.kernel.layers as layers
 
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
-    sandbox._resolve.cache_clear()
+    monkeypatch.setattr(bwrap.shutil, "which", lambda name: None)
+    monkeypatch.setattr(layers.confine, "landlock_abi", lambda: 0)  # nor Landlock
+    layers._resolve.cache_clear()
     try:
         with caplog.at_level("WARNING", logger="codegen_ui.kernel"):
             first, again = sandbox_info("auto"), sandbox_info("auto")
-        required = sandbox_info("bwrap")
+        required = sandbox_info("bwrap"), sandbox_info("landlock")
     finally:
-        sandbox._resolve.cache_clear()
+        layers._resolve.cache_clear()
     assert first is again and first.mode == "none"
-    assert "bubblewrap (bwrap) is not installed" in first.describe()
+    assert "bubblewrap (bwrap) is not installed; Landlock is not available" in first.describe()
     assert len(caplog.records) == 1  # two lookups, one warning
-    assert "resource limits only" in caplog.records[0].message
-    assert required.mode == "none" and required.reason.startswith("bubblewrap was required")
+    assert "without a filesystem sandbox" in caplog.records[0].message
+    assert [info.mode for info in required] == ["none", "none"]
+    assert required[0].reason.startswith("bubblewrap was required")
+    assert required[1].reason.startswith("Landlock was required")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dropping root needs root")
@@ -263,7 +279,7 @@ def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
     import sys
     import tempfile
 
-    from codegen_ui.kernel.sandbox import LAUNCHER
+    from codegen_ui.kernel.bwrap import LAUNCHER
 
     with tempfile.TemporaryDirectory() as folder:  # pytest's tmp_path is closed to other users
         Path(folder).chmod(0o755)
@@ -293,7 +309,7 @@ def test_launcher_drops_root_for_a_uid_of_its_own() -> None:
 def _root_can_drop() -> bool:
     from codegen_ui.kernel.sandbox import unprivileged_user
 
-    return os.geteuid() == 0 and unprivileged_user("none") is not None
+    return os.geteuid() == 0 and unprivileged_user(sandbox_info("none")) is not None
 
 
 def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> None:
@@ -317,8 +333,8 @@ def test_limits_only_kernels_of_a_root_server_run_as_users_of_their_own() -> Non
 
 def test_a_python_under_tmp_is_bound_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
     # A venv in /tmp (a CI clone, say) must not vanish under the sandbox's own /tmp.
-    import codegen_ui.kernel.sandbox as sandbox
+    import codegen_ui.kernel.bwrap as bwrap
 
-    monkeypatch.setattr(sandbox, "python_roots", lambda: ["/tmp/clone/.venv"])
-    argv = sandbox.bwrap_argv(Path("/tmp/kernels"), Path("/tmp/kernels/one"))
+    monkeypatch.setattr(bwrap, "python_roots", lambda: ["/tmp/clone/.venv"])
+    argv = bwrap.bwrap_argv(Path("/tmp/kernels"), Path("/tmp/kernels/one"))
     assert argv.index("--tmpfs") < argv.index("/tmp/clone/.venv")

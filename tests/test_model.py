@@ -47,6 +47,17 @@ def test_same_seed_same_sample_other_seed_other_sample(tiny_model) -> None:  # t
     assert len({sample(s) for s in range(4)}) > 1
 
 
+def test_top_k_one_is_greedy_and_top_k_limits_what_is_drawn(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    greedy, _ = complete(tiny_model, PROMPT, SamplingParams(max_new_tokens=16))
+    hot = dict(max_new_tokens=16, temperature=5.0, top_p=1.0)
+    for seed in (1, 2, 3):
+        one, _ = complete(tiny_model, PROMPT, SamplingParams(**hot, seed=seed, top_k=1))
+        assert one == greedy  # only the likeliest token is left to draw
+    # With the same seed, a wide top-k and none draw differently at this temperature.
+    wide = [complete(tiny_model, PROMPT, SamplingParams(**hot, seed=4, top_k=k))[0] for k in (0, 2)]
+    assert wide[0] != wide[1]
+
+
 def test_greedy_equals_reference_argmax_loop(tiny_model) -> None:  # type: ignore[no-untyped-def]
     # Token for token against a plain no-cache forward pass over the whole sequence.
     import torch

@@ -1,8 +1,7 @@
-"""MTPB data, scorer, wire format and the last-value rule: pure functions, no kernel or model."""
+"""MTPB data, the reference's prompt bytes and last-value rule: pure functions, no kernel."""
 
 from __future__ import annotations
 
-import ast
 import http.server
 import json
 import socket
@@ -11,122 +10,59 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from codegen_ui.core import instruction_comment
-from codegen_ui.mtpb.execute import THROUGH, wrap_last_value
-from codegen_ui.mtpb.problems import (
-    MtpbError,
-    as_instruction,
-    fetch_data,
-    is_equivalent,
-    load_problems,
-    parse_problem,
-    select,
-)
-from codegen_ui.mtpb.wire import Opaque, from_wire, to_wire
+from codegen_ui.mtpb.problems import MtpbError, fetch_data, load_problems, parse_problem, select
+from codegen_ui.mtpb.program import PREFIX, clean_up, pieces, with_last_print, wrap
 
-# (printed value, gold output, equivalent?)
-SCORER_TABLE: list[tuple[Any, Any, bool]] = [
-    ([1, 2], [1, 2], True),
-    ([1, 2], [2, 1], False),
-    ((1, 2), [1, 2], True),  # tuples count as lists
-    ([(1, 2), (3, 4)], [[1, 2], [3, 4]], True),
-    (np.array([1, 2, 3]), [1, 2, 3], True),  # numpy to plain Python
-    (np.int64(7), 7, True),
-    (np.float32(0.5), 0.5, True),
-    (np.bool_(True), True, True),
-    (pd.Series([1.5, 2.5]), [1.5, 2.5], True),  # pandas too
-    (pd.Series(["a", "b"]), ["a", "b"], True),
-    ("7", 7, True),  # cast to the gold's type
-    (7, "7", True),
-    (3.0, 3, True),
-    (3.9, 3, True),  # the reference's int() cast truncates
-    (3, 3.0, True),
-    (0.1 + 0.2, 0.3, True),  # floats within 1e-6
-    (0.3001, 0.3, False),
-    ([0.1 + 0.2, 1], [0.3, 1], True),  # ... inside lists too
-    ([1, 2], "[1, 2]", True),
-    ("abc", ["a", "b", "c"], True),  # list("abc"), as the reference casts
-    ({1, 2}, [1, 2], True),
-    ("True", True, True),  # booleans compare as strings
-    (True, True, True),
-    (1, True, False),
-    ("False", False, True),
-    (False, True, False),
-    (None, None, True),  # the reference's scorer rejects None and dict golds
-    ("None", None, True),
-    (0, None, False),
-    ({"1": ["a", "b"]}, {"1": ["a", "b"]}, True),
-    ({"1": ["a"]}, {"1": ["b"]}, False),
-    ("abc", "abd", False),
-    ("abc", 5, False),  # the cast fails: not equivalent, no exception
-    (Opaque("DataFrame", "  a\n0 1"), "  a\n0 1", True),
-    (Opaque("DataFrame", "  a\n0 1"), [1], False),
-    ([1, 2, 3], [1, 2], False),
-]
-
-
-@pytest.mark.parametrize(("output", "gold", "expected"), SCORER_TABLE)
-def test_is_equivalent(output: Any, gold: Any, expected: bool) -> None:
-    assert is_equivalent(output, gold) is expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        None,
-        True,
-        3,
-        2**70,
-        1.25,
-        float("inf"),
-        "é",
-        [1, [2, (3, 4)]],
-        (1, "a"),
-        {1, 2},
-        {"k": [1], 2: (3,)},
-        {(1, 2): "tuple key"},
-    ],
-)
-def test_wire_round_trip(value: Any) -> None:
-    encoded = json.loads(json.dumps(to_wire(value), allow_nan=False))
-    assert from_wire(encoded) == value
-
-
-def test_wire_makes_numpy_and_pandas_plain_and_others_opaque() -> None:
-    assert from_wire(to_wire(np.array([[1, 2]]))) == [[1, 2]]
-    assert type(from_wire(to_wire(np.float64(0.5)))) is float
-    assert from_wire(to_wire(pd.Series([1, 2]))) == [1, 2]
-    frame = pd.DataFrame({"a": [1]})
-    assert from_wire(to_wire(frame)) == Opaque("DataFrame", str(frame))
-    with pytest.raises(ValueError):
-        from_wire({"__nonsense__": 1})
-
-
-WRAP_TABLE = [
-    ("f(2)", "print((f(2)))"),
-    ("x = 1\nx", "x = 1\nprint((x))"),
-    ("a, b", "print((a, b))"),  # one argument: the tuple
-    ("print(x)", "print(x)"),
-    ("print_result(x)", "print_result(x)"),  # the reference's test: the name starts with print
-    ("y = x + 1", f"y = {THROUGH}((x + 1))"),
-    ("y += 'é'", f"y += {THROUGH}(('é'))"),  # byte offsets after a non-ASCII character
-    ("z = 'é'; w = len(\n  z)", f"z = 'é'; w = {THROUGH}((len(\n  z)))"),
-    ("for i in x:\n    pass", "for i in x:\n    pass"),
+# (program, what the reference's try_rewrite_ast_with_print makes of it)
+LAST_PRINT_TABLE = [
+    ("f(2)", "print(f(2))"),
+    ("x = 3", "x = print(3)"),
+    ("x += 1", "x += print(1)"),
+    ("a, b = 1, 2", "a, b = print((1, 2))"),
+    ("x: int", "x: int"),
+    ("x: int = 5", "x: int = print(5)"),
+    ("print(1)", "print(1)"),
+    ("y = print(2)", "y = print(2)"),
+    ("print_result(3)", "print_result(3)"),  # the reference's test: the name starts with print
+    ("pprint(3)", "print(pprint(3))"),
+    ("df.head()", "print(df.head())"),
+    ("for i in range(3):\n    print(i)", "for i in range(3):\n    print(i)"),
     ("def f():\n    return 1", "def f():\n    return 1"),
+    ("import os", "import os"),
     ("", ""),
-    ("x = (", "x = ("),  # not Python: left for the run to report
+    ("x = (1,\n  2)  # c", "x = print((1, 2))"),  # the whole program is unparsed
+    ("x = 1\n\n\n# Print x\n\n\n", "x = print(1)"),  # an empty last turn
+    ("x = (", "x = ("),  # not Python: left for the run to fail
+    ("obj.print(3)", "print(obj.print(3))"),
+    ("z = 'é'; w = len(\n  z)", "z = 'é'\nw = print(len(z))"),
 ]
 
 
-@pytest.mark.parametrize(("code", "expected"), WRAP_TABLE)
-def test_wrap_last_value(code: str, expected: str) -> None:
-    assert wrap_last_value(code) == expected
-    if expected != "x = (":
-        ast.parse(expected)
+@pytest.mark.parametrize(("code", "expected"), LAST_PRINT_TABLE)
+def test_with_last_print_as_the_reference(code: str, expected: str) -> None:
+    assert with_last_print(code) == expected
+
+
+CLEAN_UP_TABLE = [
+    ("f(a , b)", "f(a, b)"),
+    ("return ' '.join(w)", "return''.join(w)"),  # the reference's decoder changes the code
+    ("x = 1 . real", "x = 1. real"),
+    ("s = 'it 's'", "s = 'it's'"),
+    ("print(x)\n", "print(x)\n"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CLEAN_UP_TABLE)
+def test_clean_up_as_the_reference_decoder(raw: str, expected: str) -> None:
+    assert clean_up(raw) == expected
+
+
+def test_pieces_are_the_reference_sample_layout() -> None:
+    got = pieces(["Do a. ", "Do b."], ["a = 1", ""])
+    assert got == [PREFIX, "# Do a. \n", "a = 1\n\n", "# Do b.\n", "\n\n"]
+    assert wrap("x\n# y ") == "# x\n# y \n"
 
 
 def raw_problem(**changes: Any) -> dict[str, Any]:
@@ -145,7 +81,7 @@ def raw_problem(**changes: Any) -> dict[str, Any]:
 
 def test_parse_problem_fills_templates_and_defaults_the_length() -> None:
     problem = parse_problem(raw_problem())
-    assert problem.instructions(1) == ["Assign 2 to x.", "Print x doubled."]
+    assert problem.filled(1) == ["Assign 2 to x.", "Print x doubled."]
     assert problem.max_gen_length == 256  # missing: the reference's fallback
     assert problem.defects == () and problem.runnable
     assert parse_problem(raw_problem(max_gen_length=512)).max_gen_length == 512
@@ -168,14 +104,47 @@ def test_real_data_defects(mtpb_path: Path) -> None:
     assert problems["39"].max_gen_length == 256
 
 
-def test_multi_line_prompt_keeps_the_reference_comment_block(mtpb_path: Path) -> None:
-    problem = next(p for p in load_problems(mtpb_path) if p.id == "17")
-    filled = problem.prompts[0].format(**problem.cases[0][0])
-    reference = f"# {filled}\n"
-    ours = instruction_comment(problem.instructions(0)[0])
-    # Only the trailing space the app trims from the first line differs.
-    assert ours == reference.replace(": \n", ":\n")
-    assert as_instruction("a\n# b\nc") == "a\nb\nc"
+PROMPT_17 = (
+    "# Import libraries.\n\nimport numpy as np\n\n"
+    "# Python got drunk and the built-in functions str() and int() are acting odd: \n"
+    '# str(4) = 4\n# str("4") = 4\n# int("4") = "4"\n# int(4) = "4".\n'
+)
+PROMPT_58_TURN_2 = (
+    "# Import libraries.\n\nimport numpy as np\n\n"
+    '# Assign the positive number "1" to a variable named "my_number".\n'
+    "CODE1\n\n"
+    "# Compute the squre root of the number and store as square_root. \n"
+)
+PROMPT_102_TURN_4_END = "CODE3\n\n# Print out the largest element in prefix_sum_list. \n"
+
+
+def test_prompts_of_problems_17_58_102_byte_for_byte(mtpb_path: Path) -> None:
+    problems = {p.id: p for p in load_problems(mtpb_path)}
+
+    def prompt(pid: str, turn: int) -> str:
+        filled = problems[pid].filled(0)
+        codes = [f"CODE{n}" for n in range(1, turn)]
+        return "".join(pieces(filled[:turn], codes))
+
+    assert prompt("17", 1) == PROMPT_17
+    assert prompt("58", 2) == PROMPT_58_TURN_2
+    assert prompt("102", 4).endswith(PROMPT_102_TURN_4_END)
+
+
+def test_every_prompt_is_the_reference_construction(mtpb_path: Path) -> None:
+    # The reference: history = prefix; per turn history += f"# {p.format(**input)}\n".
+    count = 0
+    for raw in map(json.loads, mtpb_path.read_text(encoding="utf-8").split("\n")[:-1]):
+        problem = parse_problem(raw)
+        for case, inputs in enumerate(raw["inputs"][: len(problem.cases)]):
+            history = "# Import libraries.\n\nimport numpy as np\n\n"
+            for turn, template in enumerate(raw["prompts"], 1):
+                history += "# " + template.format(**inputs) + "\n"
+                codes = [""] * (turn - 1)
+                assert "".join(pieces(problem.filled(case)[:turn], codes)) == history
+                history += "\n\n"
+                count += 1
+    assert count == 2570
 
 
 def test_select_problems() -> None:

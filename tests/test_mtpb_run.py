@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from codegen_ui.cli import main
-from codegen_ui.core import PREAMBLE
 from codegen_ui.mtpb import (
     MtpbError,
     Problem,
@@ -23,6 +22,7 @@ from codegen_ui.mtpb import (
     summarize,
 )
 from codegen_ui.mtpb import problems as mtpb
+from codegen_ui.mtpb.program import PREFIX
 from tests.fakes import ScriptedModel
 
 CONFIG = RunConfig("scripted", limit_s=3.0)
@@ -96,11 +96,12 @@ def test_pipeline_gives_exactly_the_expected_pass_rate(
     results = run_benchmark(problems, model, CONFIG, out, progress=io.StringIO())
     assert [r.outcome for r in results] == [outcome for _, outcome in SCRIPT]
     assert not model.queue  # every scripted turn was asked for, none more
-    # The conversation is the app's: preamble, filled template as a comment, code, blank line.
-    assert model.calls[0][0] == PREAMBLE + "# Assign 1 to a variable named x.\n"
+    # The reference's history: prefix, `# {prompt}\n`, cut code, blank line.
+    assert model.calls[0][0] == PREFIX + "# Assign 1 to a variable named x.\n"
     second = "# Assign 1 to a variable named x.\nx = 1\n\n\n# Print x doubled.\n"
-    assert model.calls[1][0] == PREAMBLE + second
+    assert model.calls[1][0] == PREFIX + second
     assert {params.max_new_tokens for _, params in model.calls} == {64}
+    assert {params.top_k for _, params in model.calls} == {50}  # transformers' default
     assert len({params.seed for _, params in model.calls[::2][:3]}) == 3  # a seed per sample
 
     report = summarize(problems, results, CONFIG, 1)
@@ -110,9 +111,18 @@ def test_pipeline_gives_exactly_the_expected_pass_rate(
     assert "pass rate  50.00 %  (5 / 10)" in text
     assert "6 problem 6: reads ./datasets/gone.csv" in text and "3 outputs for 2 inputs" in text
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(lines) == 10 and lines[2]["answer"] == "4" and lines[2]["gold"] == 6
+    assert len(lines) == 10 and lines[2]["answer"] == "4" and lines[2]["gold_output"] == 6
     assert lines[4]["reason"].startswith("NameError")
-    assert [t["status"] for t in lines[4]["turns"]] == ["ok", "error"]
+    # Each line is also a sample in the reference sampler's format.
+    assert lines[0]["prompts_completions"] == [
+        PREFIX,
+        "# Assign 1 to a variable named x.\n",
+        "x = 1\n\n\n",
+        "# Print x doubled.\n",
+        "print(x * 2)\n\n\n",
+    ]
+    assert lines[0]["completions"] == "".join(lines[0]["prompts_completions"])
+    assert (lines[0]["id"], lines[0]["input"], lines[0]["config"]["top_k"]) == ("1", {"x": 1}, 50)
 
 
 def test_resume_skips_samples_already_in_the_file(problems: list[Problem], tmp_path: Path) -> None:
@@ -186,10 +196,15 @@ def test_cli_on_real_problems_with_the_tiny_model(
     report = capsys.readouterr().out
     results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
     assert sorted(r.key for r in results) == [(p, c, 0) for p in ("1", "57") for c in range(5)]
-    assert all(len(r.turns) == 5 and r.max_new_tokens == 12 for r in results if r.problem == "1")
+    assert all(
+        len(r.prompts_completions) == 11 and r.max_new_tokens == 12
+        for r in results
+        if r.problem == "1"
+    )
     assert all(r.outcome in ("pass", "wrong", "no-print", "error", "syntax-error") for r in results)
     passed = sum(r.passed for r in results)
     assert f"pass rate {100 * passed / 10:6.2f} %  ({passed} / 10)" in report
+    assert f"{100 * passed / 15:6.2f} %  ({passed} / 15)  over all 3 problems" in report
     assert "38 Load dataset: reads ./datasets/mlbootcamp5_train.csv" in report
     assert "57 Maximum subarray: 6 outputs for 5 inputs" in report
     assert "this run: 10 samples of 2 problems in" in report
@@ -198,6 +213,13 @@ def test_cli_on_real_problems_with_the_tiny_model(
     again = capsys.readouterr().out
     assert "this run" not in again
     assert again.splitlines() == [x for x in report.splitlines() if not x.startswith("this run")]
+    # The results are samples in the reference's format: `score` judges them the same way.
+    scored = tmp_path / "scored.jsonl"
+    assert main(["mtpb", "score", str(out), "--data", str(data), "--out", str(scored)]) == 0
+    rescored = [SampleResult.from_json(line) for line in scored.read_text().splitlines()]
+    assert [(r.key, r.outcome, r.answer) for r in rescored] == [
+        (r.key, r.outcome, r.answer) for r in results
+    ]
 
 
 def test_cli_offline_default_data_fails_fast_with_a_hint(
@@ -227,7 +249,7 @@ def test_a_program_that_kills_its_kernel_fails_and_the_next_one_runs(tmp_path: P
     results = run_benchmark(problems, model, CONFIG, tmp_path / "r.jsonl")
     assert [r.outcome for r in results] == ["died", "no-print", "pass"]
     assert results[0].reason.startswith("KernelDied")
-    assert results[2].answer == "1" and results[2].turns[1].code == "x = x + 1\n"
+    assert results[2].answer == "1" and results[2].prompts_completions[4] == "x = x + 1\n\n\n"
 
 
 def test_cli_with_the_tiny_model_without_the_shared_data(
@@ -261,3 +283,21 @@ def test_a_result_with_line_separators_in_its_code_stays_one_line(tmp_path: Path
     idle = ScriptedModel()
     assert run_benchmark(problems, idle, CONFIG, out, progress=io.StringIO()) == first
     assert idle.calls == []
+
+
+def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: Path) -> None:
+    from codegen_ui.engine import Delta, Finished, ModelLoadError
+
+    class FailsOnSecondCall(ScriptedModel):
+        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+            if not self.calls:
+                yield from super().stream(prompt, params, cancel)
+                return
+            yield Delta("print(")
+            yield Finished("error", 3, 1, message="the model server broke off the stream")
+
+    problems = write(tmp_path, problem("1", ["Print the answer."], [({}, 10), ({}, 10)]))
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(ModelLoadError, match="broke off the stream; the results so far are kept"):
+        run_benchmark(problems, FailsOnSecondCall().enqueue("print(10)\n"), CONFIG, out)
+    assert [SampleResult.from_json(line).passed for line in out.read_text().splitlines()] == [True]

@@ -6,14 +6,12 @@ import base64
 
 import pytest
 
-from codegen_ui.core import GenerationStats, Turn
 from codegen_ui.web import render, style
 from codegen_ui.web.render import (
     ansi_to_html,
     capped,
-    render_notebook,
     render_output,
-    render_turn,
+    render_outputs,
     sanitize_html,
 )
 
@@ -149,34 +147,10 @@ def test_unknown_mime_bundles_say_what_was_not_shown() -> None:
     assert "application/x-thing" in out and "not shown" in out
 
 
-def test_a_turn_renders_instruction_highlighted_code_badge_and_outputs() -> None:
-    turn = Turn(
-        "add <two> numbers",
-        code="x = 1 + 2\nprint(x)\n",
-        outputs=(stream("3\n"),),
-        status="ok",
-        execution_count=4,
-        message="a note",
-        stats=GenerationStats(new_tokens=9, generate_s=0.5, run_s=0.25, trimmed_turns=2),
-    )
-    out = render_turn(turn, 2)
-    assert 'data-index="2"' in out and 'data-status="ok"' in out
-    assert 'data-generate-s="0.5000"' in out and 'data-run-s="0.2500"' in out
-    assert "add &lt;two&gt; numbers" in out
-    assert '<span class="n">x</span>' in out  # pygments token classes
-    assert "[4]" in out and "9 tokens in 0.5 s" in out and "2 early turns left out" in out
-    assert '<div class="cg-msg">a note</div>' in out
-    assert "3\n</pre>" in out
-    assert "cg-caret" in render_turn(turn.replace(status="generating"), 0)
-
-
-def test_the_notebook_lists_cells_pending_turns_and_a_note() -> None:
-    turns = [Turn("one", code="a = 1", status="ok"), Turn("two", code="b = 2", status="error")]
-    out = render_notebook(turns, ["next <step>"], note="heads up")
-    assert out.count('class="cg-cell') == 2
-    assert "<li>next &lt;step&gt;</li>" in out
-    assert '<div class="cg-note">heads up</div>' in out
-    assert "No turns yet" in render_notebook([])
+def test_consecutive_prints_to_one_stream_show_as_one_block() -> None:
+    out = render_outputs([stream("a\n"), stream("b\n"), stream("oops\n", "stderr"), stream("c")])
+    assert out.count("<pre") == 3
+    assert "a\nb\n</pre>" in out
 
 
 def test_css_covers_code_and_ansi_classes() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
-from codegen_ui.engine import Delta, GenerationError, SamplingParams
+from codegen_ui.engine import Delta, Finished, GenerationError, SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
@@ -93,8 +93,7 @@ def test_regenerate_edit_undo_replay(session: Session, scripted: ScriptedModel) 
     finish(session.add_turn("Double it.", GREEDY))
     replayed = list(session.replay())
     assert texts(replayed[-1]) == "20\n"
-    undone = session.undo()
-    assert undone is not None and undone.instruction == "Double it."
+    assert session.undo()  # the last change: the turn "Double it." was added
     assert [t.instruction for t in session.turns] == ["Set y."]
 
 
@@ -142,12 +141,27 @@ def test_a_failing_kernel_raises_and_keeps_the_turn(scripted: ScriptedModel) -> 
     (turn,) = session.turns
     assert (turn.code, turn.status, turn.message) == (
         "a = 1",
-        "not-run",
-        "the kernel could not be reached",
+        "error",
+        "the kernel failed: the kernel could not be reached",
     )
 
 
-def test_a_generation_failure_ends_the_turn_as_an_error(kernel) -> None:  # type: ignore[no-untyped-def]
+class FailingServer(ScriptedModel):
+    """A model server that breaks off after the first delta."""
+
+    def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+        yield Delta("x = ")
+        yield Finished("error", 3, 1, message="the model server broke off the stream mid-turn")
+
+
+def test_a_server_failure_ends_the_turn_unrun_with_its_text_and_why(kernel) -> None:  # type: ignore[no-untyped-def]
+    session = Session(FailingServer(), kernel, run_timeout=10)
+    turn = finish(session.add_turn("Set x.", GREEDY))
+    assert (turn.status, turn.completion, turn.outputs) == ("not-run", "x = ", ())
+    assert turn.message == "the model server broke off the stream mid-turn"
+
+
+def test_a_generation_failure_ends_the_turn_unrun(kernel) -> None:  # type: ignore[no-untyped-def]
     class Failing(ScriptedModel):
         def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
             yield Delta("x = 1")  # some text, then the engine reports this request failed
@@ -155,5 +169,5 @@ def test_a_generation_failure_ends_the_turn_as_an_error(kernel) -> None:  # type
 
     session = Session(Failing(), kernel, run_timeout=10)
     turn = finish(session.add_turn("Set x.", GREEDY))
-    assert (turn.status, turn.code) == ("error", "x = 1") and "boom" in turn.message
+    assert (turn.status, turn.code) == ("not-run", "x = 1") and "boom" in turn.message
     assert turn.outputs == ()  # nothing ran

@@ -69,6 +69,11 @@ def test_the_store_api_end_to_end(store: SessionStore) -> None:
     with pytest.raises(StoreError, match="deleted"):
         store.save(first.id, [])  # an autosave after a delete does not bring it back
     assert not store.path(first.id).exists()
+    assert [t.id for t in store.trash.list()] == [first.id]  # but the trash can
+    store.trash.restore(first.id)
+    assert store.load(first.id)[0][0].instruction == "a" and store.trash.list() == []
+    with pytest.raises(StoreError, match="not in the trash"):
+        store.trash.restore(first.id)
 
 
 def test_the_default_folder_comes_from_the_setting(tmp_path: Path) -> None:
@@ -184,7 +189,9 @@ def test_saving_over_a_damaged_file_keeps_it_aside(store: SessionStore, kind: st
     assert kept.read_bytes() == damage
     assert [t.instruction for t in store.load(info.id)[0]] == ["a", "b"]
     store.delete(info.id)
-    assert not kept.exists()
+    assert not kept.exists()  # it went to the trash with the session
+    store.trash.restore(info.id)
+    assert kept.exists() and [t.instruction for t in store.load(info.id)[0]] == ["a", "b"]
 
 
 def test_files_that_are_not_sessions_are_not_listed(store: SessionStore) -> None:
@@ -348,3 +355,17 @@ def test_a_full_disk_is_a_store_error_and_the_old_file_stays(
     assert store.path(info.id).read_bytes() == before
     assert not list(store.root.glob(".*.tmp"))
     assert store.info(info.id) == store.list()[0]
+
+
+def test_the_trash_keeps_a_deleted_session_for_a_week(store: SessionStore) -> None:
+    import os
+    import time
+
+    info = store.create("old", _turns("a"))
+    store.delete(info.id)
+    (trashed,) = store.trash.list()
+    week = 7 * 86400
+    os.utime(trashed.path, (time.time() - week + 60, time.time() - week + 60))
+    assert [t.id for t in store.trash.list()] == [info.id]  # not quite a week
+    os.utime(trashed.path, (time.time() - week - 60, time.time() - week - 60))
+    assert store.trash.list() == [] and not trashed.path.exists()  # gone for good

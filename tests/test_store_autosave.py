@@ -17,6 +17,7 @@ from codegen_ui.core import Session
 from codegen_ui.engine import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
+from codegen_ui.web.controller import CellEvent
 from codegen_ui.web.shared import ModelHolder
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
@@ -39,9 +40,12 @@ def test_every_change_is_saved_as_it_happens(tmp_path: Path) -> None:
 
         assert on_disk() == [("Set a.", "a = 1", "ok")]
         list(c.submit("tab", "Set b.", GREEDY))
-        list(c.run_code("tab", 1, "b = 20"))
+        edit = CellEvent("run", 2, ws.session.revision, "b = 20")
+        list(c.cell("tab", edit, GREEDY))
         assert on_disk() == [("Set a.", "a = 1", "ok"), ("Set b.", "b = 20", "ok")]
-        c.undo("tab")
+        c.undo("tab")  # the edit
+        assert on_disk() == [("Set a.", "a = 1", "ok"), ("Set b.", "b = 2", "ok")]
+        c.undo("tab")  # the second turn
         assert on_disk() == [("Set a.", "a = 1", "ok")]
         turns, meta = store.load(sid)
         resumed = Session(model, EchoKernel(), turns, preamble=meta["preamble"])

@@ -3,7 +3,6 @@ per-browser-session workspaces, the shared model's queue, and the Gradio app's w
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,13 +13,14 @@ import nbformat
 import pytest
 
 from codegen_ui.core import PREAMBLE
-from codegen_ui.engine import Activity, Delta, Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.engine import Delta, Event, Finished, ModelLoadError, SamplingParams
 from codegen_ui.kernel import KernelPool, RunResult
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import Controller, View
+from codegen_ui.web.controller import CellEvent, Controller, View
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import ModelHolder
+from codegen_ui.web.views import NEXT
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -57,6 +57,15 @@ def last(views: Iterator[View]) -> View:
     return items[-1]
 
 
+def press(
+    c: Controller, key: str, action: str, cell: int, code: str | None = None, **kw: Any
+) -> Iterator[View]:
+    """What the page sends when a cell's button is pressed, on the notebook as drawn now."""
+    revision = c.workspaces.get(key).session.revision
+    event = CellEvent(action, cell, revision, code, kw.pop("instruction", None))
+    return c.cell(key, event, kw.pop("params", GREEDY))
+
+
 def test_a_turn_streams_views_runs_in_a_real_kernel_and_autosaves(
     tmp_path: Path, controllers: list[Controller]
 ) -> None:
@@ -65,13 +74,16 @@ def test_a_turn_streams_views_runs_in_a_real_kernel_and_autosaves(
     controllers.append(c)
     views = list(c.submit("tab", "add forty and two", GREEDY))
     assert views[0].busy and views[0].instruction == ""  # the box empties at once
-    assert any("cg-generating" in v.notebook for v in views[1:-1]), "no streaming view"
+    assert any('data-state="generating"' in v.notebook for v in views[1:-1]), "no streaming view"
     final = views[-1]
-    assert not final.busy and final.code == "total = 40 + 2\nprint(total)\n"
+    assert not final.busy and final.can_undo and not final.can_redo
     assert 'data-status="ok"' in final.notebook and "42\n</pre>" in final.notebook
     ws = c.workspaces.get("tab")
-    assert final.prompt == ws.session.last_prompt.text and final.prompt.endswith(
-        "# add forty and two\n"
+    assert ws.session.turns[0].code == "total = 40 + 2\nprint(total)\n"
+    # The inspector shows the prompt the next turn will send.
+    assert final.prompt == ws.session.prompt_for(NEXT, 32).text
+    assert final.prompt.endswith(
+        "# add forty and two\ntotal = 40 + 2\nprint(total)\n\n\n# " + NEXT + "\n"
     )
     assert (
         "prompt tokens" in final.prompt_info and "every turn is in the prompt" in final.prompt_info
@@ -92,11 +104,11 @@ def test_edit_regenerate_undo_restart_and_replay(
     controllers.append(c)
     last(c.submit("k", "set a", GREEDY))
     last(c.submit("k", "set b", GREEDY))
-    view = last(c.run_code("k", 0, "a = 10\nprint(a)"))
+    view = last(press(c, "k", "run", 1, "a = 10\nprint(a)"))
     ws = c.workspaces.get("k")
     assert ws.session.turns[0].code == "a = 10\nprint(a)" and ws.session.turns[0].edited
     assert "edited" in view.notebook
-    view = last(c.regenerate("k", GREEDY))
+    view = last(press(c, "k", "regenerate", 2))
     assert [t.code for t in ws.session.turns] == ["a = 10\nprint(a)", "b = 3\n"]
     assert model.calls[-1][0].endswith("a = 10\nprint(a)\n\n# set b\n")  # edits reach the prompt
     kernel = ws.kernel.kernel
@@ -106,10 +118,12 @@ def test_edit_regenerate_undo_restart_and_replay(
     last(c.replay("k"))
     assert kernel.calls[0] == ("restart", "")  # a replay starts from a fresh kernel
     assert kernel.runs == [PREAMBLE, "a = 10\nprint(a)", "b = 3\n"] and kernel.count("restart") == 1
-    view = c.undo("k")
-    assert view.cells == 1 and len(ws.session.turns) == 1
-    bad = last(c.run_code("k", 5, "x"))
-    assert "there is no cell 6" in bad.notebook
+    view = c.undo("k")  # the regeneration
+    assert [t.code for t in ws.session.turns] == ["a = 10\nprint(a)", "b = 2\n"]
+    view = c.undo("k")  # the edit
+    assert [t.code for t in ws.session.turns] == ["a = 1\n", "b = 2\n"] and view.can_redo
+    bad = last(press(c, "k", "run", 6, "x"))
+    assert "nothing was done" in bad.notebook
 
 
 def test_examples_load_as_pending_turns_offered_one_by_one(
@@ -163,7 +177,7 @@ def test_stop_cancels_generation_and_a_busy_tab_is_told_to_wait(
     c.stop("k")
     model.go.set()
     worker.join(10)
-    assert 'data-status="cancelled"' in views[-1].notebook
+    assert 'data-status="stopped"' in views[-1].notebook
 
 
 def test_stop_interrupts_a_running_cell(tmp_path: Path, controllers: list[Controller]) -> None:
@@ -172,7 +186,7 @@ def test_stop_interrupts_a_running_cell(tmp_path: Path, controllers: list[Contro
     last(c.submit("k", "nothing", GREEDY))
     views: list[View] = []
     worker = threading.Thread(
-        target=lambda: views.extend(c.run_code("k", 0, "import time\ntime.sleep(60)"))
+        target=lambda: views.extend(press(c, "k", "run", 1, "import time\ntime.sleep(60)"))
     )
     start = time.monotonic()
     worker.start()
@@ -183,8 +197,8 @@ def test_stop_interrupts_a_running_cell(tmp_path: Path, controllers: list[Contro
     c.stop("k")
     worker.join(30)
     assert not worker.is_alive()
-    assert "KeyboardInterrupt" in views[-1].notebook
-    assert 'data-status="error"' in views[-1].notebook
+    assert "KeyboardInterrupt" not in views[-1].notebook  # Stop is a choice, not an error
+    assert 'data-status="stopped"' in views[-1].notebook
 
 
 def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
@@ -198,6 +212,9 @@ def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
         return ScriptedModel().enqueue("y = 2\n")
 
     holder = ModelHolder("some/model", loader=slow).start()
+    deadline = time.monotonic() + 10
+    while holder.progress != "downloading" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the loader thread has started
     c = make(tmp_path, holder=holder)
     controllers.append(c)
     view = c.open_page("k")
@@ -298,9 +315,14 @@ def test_new_copy_delete_and_who_may_change_what(
     copy = c.duplicate_session("student")
     assert "copy" in copy.notebook and student.notebook_id not in (None, lesson)
     view = c.delete_session("student", student.notebook_id)
-    assert "Deleted" in view.notebook and student.notebook_id is None and not student.session.turns
+    assert (
+        "to the trash" in view.notebook
+        and student.notebook_id is None
+        and not student.session.turns
+    )
     view = c.new_session("teacher")
-    assert c.workspaces.get("teacher").notebook_id is None and view.cells == 0
+    assert c.workspaces.get("teacher").notebook_id is None
+    assert c.workspaces.get("teacher").session.turns == []
     assert "Pick a session" in c.open_session("teacher", None).notebook
 
 
@@ -347,22 +369,4 @@ def test_closing_a_tab_mid_run_stops_the_run_before_the_kernel_goes(
     worker.join(10)
     assert not worker.is_alive() and kernel.count("interrupt") == 1 and not kernel.is_alive
     assert not kernel.shut_down_mid_run
-    assert 'data-status="error"' in views[-1].notebook and pool.live == []
-
-
-def test_status_shows_how_many_turns_are_written_and_wait(
-    tmp_path: Path, controllers: list[Controller]
-) -> None:
-    @dataclasses.dataclass
-    class Busy(ScriptedModel):
-        def activity(self) -> Activity:
-            return Activity(writing=8, waiting=3, capacity=8)
-
-    c = make(tmp_path, Busy().enqueue("a = 1\n"))
-    controllers.append(c)
-    assert "writing 8 · waiting 3" in c.status(None)
-    views = list(c.submit("k", "set a", GREEDY))
-    assert "yours is queued" in views[0].notebook
-    idle = make(tmp_path, ScriptedModel())
-    controllers.append(idle)
-    assert "writing" not in idle.status(None)
+    assert 'data-status="stopped"' in views[-1].notebook and pool.live == []

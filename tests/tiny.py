@@ -11,8 +11,13 @@ from pathlib import Path
 from codegen_ui.bench.model import build_tokenizer
 
 
-def build_tiny_model(path: Path, seed: int = 0) -> Path:
-    """Write a tiny CodeGen model folder at `path` and return it."""
+def build_tiny_model(path: Path, seed: int = 0, padding_rows: int = 32, n_embd: int = 64) -> Path:
+    """Write a tiny CodeGen model folder at `path` and return it.
+
+    `padding_rows`: embedding rows past the tokenizer. The in-process engine never samples them;
+    a server cannot be told not to, so server tests use a model without them. `n_embd` over 4
+    heads: vLLM's CPU attention wants heads of 32 values or more (n_embd 128 and up).
+    """
     import torch
     from transformers import CodeGenConfig, CodeGenForCausalLM
 
@@ -21,10 +26,10 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     eos_id = 0  # the first special token trained gets id 0
     config = CodeGenConfig(
         # Like the real model, the embedding has more rows than the tokenizer has tokens.
-        vocab_size=size + 32,
+        vocab_size=size + padding_rows,
         n_positions=512,
         n_ctx=512,
-        n_embd=64,
+        n_embd=n_embd,
         n_layer=2,
         n_head=4,
         rotary_dim=8,

@@ -18,7 +18,7 @@ class CliError(UserError):
 
 
 def add_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="hub id or local folder of the model")
+    add_server_flags(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.add_argument("--max-new-tokens", type=int, help="most tokens per turn")
     p.add_argument("--temperature", type=float, help="0 = greedy")
@@ -26,7 +26,19 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="sampling seed")
 
 
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    """--model, and what a model server needs besides (its API key comes from the environment)."""
+    p.add_argument(
+        "--model", help="hub id or local folder of the model, or a model server's URL ending in /v1"
+    )
+    p.add_argument("--served-model", help="the model's name on the server (default: the one)")
+    p.add_argument("--tokenizer", help="the served model's tokenizer, if the server has none")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The environment's settings with this command's flags over them (unset flags ignored)."""
-    keys = ("model", "device", "max_new_tokens", "temperature", "top_p", "seed", "run_timeout")
+    keys = (
+        "model", "served_model", "tokenizer", "device", "max_new_tokens", "temperature",
+        "top_p", "seed", "run_timeout",
+    )  # fmt: skip
     return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})

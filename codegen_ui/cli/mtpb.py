@@ -1,6 +1,7 @@
-"""`codegen-ui mtpb`: the paper's Multi-Turn Programming Benchmark through the app's engine.
+"""`codegen-ui mtpb` (sample with the app's engine, then score) and `codegen-ui mtpb score`
+(score samples made elsewhere), the paper's Multi-Turn Programming Benchmark.
 
-Parses the flags, loads the problems and the model, runs (or resumes) the samples and prints
+Parses the flags, loads the problems (and the model), runs or resumes the samples and prints
 the report; the benchmark itself lives in `codegen_ui.mtpb`.
 """
 
@@ -12,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from codegen_ui.cli.common import CliError
+from codegen_ui.cli.common import CliError, add_server_flags
 from codegen_ui.settings import Settings
 
 
@@ -21,43 +23,70 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "mtpb", help="the paper's Multi-Turn Programming Benchmark, through the app's engine"
     )
-    p.add_argument("--data", help="MTPB jsonl file or URL (default: the CodeGen repository's)")
+    _add_shared(p)
     p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
     p.add_argument("--samples", type=int, default=1, help="samples per test case")
     p.add_argument("--temperature", type=float, default=0.2, help="0 = greedy (paper: 0.2)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (paper: 0.95)")
+    p.add_argument(
+        "--top-k", type=int, default=50, help="likeliest tokens kept (reference: 50; 0 = off)"
+    )
+    p.add_argument(
+        "--no-clean-up",
+        dest="clean_up",
+        action="store_false",
+        help="keep the decoded completion as it is (the reference drops spaces before . , ? !)",
+    )
     p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
-    p.add_argument("--model", help="hub id or local folder of the model")
-    p.add_argument("--out", help="results, one JSON line per sample; a re-run resumes it")
-    p.add_argument("--workers", type=int, default=1, help="kernels running programs at once")
+    add_server_flags(p)
     p.set_defaults(func=cmd_mtpb)
+    actions = p.add_subparsers(dest="action", metavar="{score}")
+    s = actions.add_parser(
+        "score", help="execute and score samples another engine made (the reference's format)"
+    )
+    s.add_argument("samples_file", metavar="SAMPLES.jsonl", help="one JSON sample a line")
+    _add_shared(s, inherit=True)
+    s.set_defaults(func=cmd_score)
+
+
+def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
+    # inherit: a subcommand's flags may also stand before it (`mtpb --workers 2 score F`); no
+    # default of its own, so argparse keeps the value the parent parsed.
+    none: Any = argparse.SUPPRESS if inherit else None
+    p.add_argument(
+        "--data", default=none, help="MTPB jsonl file or URL (default: the CodeGen repository's)"
+    )
+    p.add_argument("--out", default=none, help="results, one JSON line per sample; resumable")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=argparse.SUPPRESS if inherit else 1,
+        help="kernels running programs at once",
+    )
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
-    from codegen_ui.engine import load_model
-    from codegen_ui.mtpb import (
-        ResultsFile,
-        RunConfig,
-        fetch_data,
-        format_report,
-        load_problems,
-        run_benchmark,
-        select,
-        summarize,
-    )
+    from codegen_ui.engine import is_server_url, load_model, server_options
+    from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
 
-    settings = Settings.from_env().replace(model=args.model)
+    settings = Settings.from_env().replace(
+        model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
+    )
     if args.samples < 1 or args.workers < 1:
         raise CliError("--samples and --workers must be at least 1")
-    if args.temperature < 0 or not 0 < args.top_p <= 1:
-        raise CliError("--temperature must be 0 or more and --top-p in (0, 1]")
-    config = RunConfig(settings.model, args.temperature, args.top_p, args.seed)
-    stem = re.sub(r"[^\w.-]+", "_", Path(settings.model.rstrip("/")).name)
-    out = Path(
-        args.out
-        or f"mtpb-results/{stem}-t{config.temperature:g}-p{config.top_p:g}-seed{config.seed}.jsonl"
-    )
-    problems = select(load_problems(fetch_data(args.data)), args.problems)
+    if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
+        raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
+    config = RunConfig(
+        settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
+        clean_up=args.clean_up,
+    )  # fmt: skip
+    named = settings.model.rstrip("/")
+    if is_server_url(named):  # a server: its model's name, else its address
+        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
+    stem = re.sub(r"[^\w.-]+", "_", Path(named).name)
+    name = f"{stem}-t{config.temperature:g}-p{config.top_p:g}-k{config.top_k}-seed{config.seed}"
+    out = Path(args.out or f"mtpb-results/{name}.jsonl")
+    universe, problems = _problems(args.data, args.problems)
     # A file from another configuration fails here, before the model loads.
     before = set(ResultsFile(out, config).results)
     model = load_model(
@@ -67,17 +96,61 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         precision=settings.precision,
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
+        server=server_options(settings),
     )
     start = time.monotonic()
     results = run_benchmark(problems, model, config, out, args.samples, args.workers)
+    _print_report(problems, universe, results, config, args.samples, before, start, args.workers)
+    print(f"results: {out}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from codegen_ui.mtpb import ResultsFile, read_samples, score_config, score_samples
+
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    source = Path(args.samples_file)
+    universe, _ = _problems(args.data, None)
+    samples = read_samples(source, universe)
+    config = score_config(source, 20.0)
+    out = Path(args.out or source.with_name(source.stem + ".scored.jsonl"))
+    if out.resolve() == source.resolve():
+        raise CliError(f"{out} is the samples file; choose another --out")
+    before = set(ResultsFile(out, config).results)
+    start = time.monotonic()
+    results = score_samples(samples, config, out, args.workers)
+    per_case = max(s.key[2] for s in samples) + 1
+    _print_report(universe, universe, results, config, per_case, before, start, args.workers)
+    print(f"results: {out}")
+    return 0
+
+
+def _problems(data: str | None, spec: str | None) -> tuple[list[Any], list[Any]]:
+    from codegen_ui.mtpb import fetch_data, load_problems, select
+
+    universe = load_problems(fetch_data(data))
+    return universe, select(universe, spec)
+
+
+def _print_report(
+    problems: list[Any],
+    universe: list[Any],
+    results: list[Any],
+    config: Any,
+    samples: int,
+    before: set[Any],
+    start: float,
+    workers: int,
+) -> None:
+    from codegen_ui.mtpb import format_report, summarize
+
     wall = time.monotonic() - start
-    print(format_report(summarize(problems, results, config, args.samples)), end="")
+    print(format_report(summarize(problems, results, config, samples, universe)), end="")
     new = [r for r in results if r.key not in before]
     if new:
         ran = len({r.problem for r in new})
         print(
             f"this run: {len(new)} samples of {ran} problems in {wall:.1f} s wall with "
-            f"{args.workers} worker(s), {wall / ran:.1f} s per problem"
+            f"{workers} worker(s), {wall / ran:.1f} s per problem"
         )
-    print(f"results: {out}")
-    return 0

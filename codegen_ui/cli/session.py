@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError, add_model_flags, settings_from
+from codegen_ui.cli.common import CliError, add_model_flags, add_server_flags, settings_from
 from codegen_ui.core import PREAMBLE
 from codegen_ui.settings import Settings
 
@@ -51,7 +51,7 @@ def read_turns_file(path: str) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.core import Session, finish
-    from codegen_ui.engine import SamplingParams, load_model
+    from codegen_ui.engine import SamplingParams, load_model, server_options
     from codegen_ui.kernel import Kernel, KernelConfig
     from codegen_ui.notebooks import save, to_notebook
 
@@ -64,6 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         precision=settings.precision,
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
+        server=server_options(settings),
     )
     params = SamplingParams(
         settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
@@ -102,7 +103,7 @@ def _default_out(settings: Settings) -> Path:
 
 def _add_serve(sub: Any) -> None:
     serve = sub.add_parser("serve", help="start the web app")
-    serve.add_argument("--model", help="hub id or local folder of the model")
+    add_server_flags(serve)
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
@@ -113,7 +114,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from codegen_ui.web import serve
 
     settings = Settings.from_env().replace(
-        model=args.model, device=args.device, host=args.host, port=args.port
+        model=args.model,
+        served_model=args.served_model,
+        tokenizer=args.tokenizer,
+        device=args.device,
+        host=args.host,
+        port=args.port,
     )
     serve(settings)
     return 0

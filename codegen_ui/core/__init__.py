@@ -18,7 +18,7 @@ from codegen_ui.core.prompt import (
     truncate,
     turn_text,
 )
-from codegen_ui.core.session import Session
+from codegen_ui.core.session import Session, one_line
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     FINISHED,
@@ -51,6 +51,7 @@ __all__ = [
     "instruction_comment",
     "is_complete",
     "now",
+    "one_line",
     "program_text",
     "render_prompt",
     "truncate",

@@ -2,10 +2,12 @@
 
 Every turn in the session is in the prompt, in order (the notebook *is* the conversation), except
 that the oldest turns are left out of the prompt when it would not fit the context. The
-operations are add a turn, regenerate the last, edit a cell's code and re-run it, undo, and
-replay all. Each yields `Turn` snapshots as it goes so a UI can stream them. It orchestrates a
-`CodeModel` and a `Kernel` but knows nothing of tensors, ZMQ, files or HTML; saving is left to
-the `on_change` callback.
+operations act on one cell each: add a turn, regenerate any cell (its prompt is the turns before
+it), edit a cell's code and run it, run it again, delete it; undo and redo any of those, many
+steps back (`core.history`); replay all. Each yields `Turn` snapshots as it goes so a UI can
+stream them; whatever fails behind a turn ends that turn in `error` with a one-line reason. It
+orchestrates a `CodeModel` and a `Runner` but knows nothing of tensors, ZMQ, files or HTML;
+saving is left to the `on_change` callback.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 
+from codegen_ui.core.cells import Cells
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
-from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, now
+from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
 from codegen_ui.engine.api import CodeModel, Delta, Finished, GenerationError, SamplingParams
+from codegen_ui.errors import UserError
 from codegen_ui.kernel.api import Output, Runner, RunResult
 from codegen_ui.settings import DEFAULTS
 
 
-class Session:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for the user: its message, with its type unless it is ours."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
+
+
+class Session(Cells):
     """A conversation: turns, the model that writes them and the kernel that runs them."""
 
     def __init__(
@@ -36,25 +46,27 @@ class Session:
         on_change: Callable[[Session], None] | None = None,
         run_preamble: bool = True,
     ) -> None:
+        super().__init__(turns, on_change)
         self.model = model
         self.kernel = kernel
-        self.turns: list[Turn] = list(turns or [])
         self.run_timeout = run_timeout
         self.preamble = preamble
-        self.on_change = on_change
         self.last_prompt: FittedPrompt | None = None
         self.cancel = threading.Event()
         # Whether the preamble has run in the current kernel process (or need not run at all).
         self.kernel_prepared = not run_preamble
         self.run_preamble = run_preamble
+        self._count_base = 0  # the kernel's execution count after the preamble ran
 
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
 
-    def prompt_for(self, instruction: str, max_new_tokens: int) -> FittedPrompt:
-        """The exact prompt the model would see for a new turn now."""
+    def prompt_for(
+        self, instruction: str, max_new_tokens: int, upto: int | None = None
+    ) -> FittedPrompt:
+        """The exact prompt the model would see for a turn after the first `upto` turns (all)."""
         return fit_prompt(
-            self.history(),
+            self.history(upto),
             instruction,
             self.model.count_tokens,
             self.model.context_size,
@@ -67,18 +79,42 @@ class Session:
         instruction = instruction.strip()
         if not instruction:
             raise TurnError("the instruction is empty")
-        self.cancel.clear()
         fitted = self.prompt_for(instruction, params.max_new_tokens)
+        self.record()
+        self.turns.append(Turn(instruction, params, self.model.name))
+        yield from self._write(len(self.turns) - 1, fitted, params)
+
+    def regenerate(
+        self, params: SamplingParams, index: int | None = None, instruction: str | None = None
+    ) -> Iterator[Turn]:
+        """Ask the model again for one cell (the last by default), from its instruction or a new
+        one; the prompt is the turns before it. The old code stays in the undo history."""
+        index = len(self.turns) - 1 if index is None else index
+        self._check(index)
+        instruction = (instruction or "").strip() or self.turns[index].instruction
+        fitted = self.prompt_for(instruction, params.max_new_tokens, upto=index)
+        self.record()
+        self.turns[index] = Turn(instruction, params, self.model.name)
+        yield from self._write(index, fitted, params)
+
+    def _write(self, index: int, fitted: FittedPrompt, params: SamplingParams) -> Iterator[Turn]:
+        self.cancel.clear()
         self.last_prompt = fitted
         if params.seed is None and not params.greedy:
             # Record the seed actually drawn so the turn can be reproduced later.
             params = dataclasses.replace(params, seed=secrets.randbelow(2**31))
-        turn = Turn(instruction, params, self.model.name)
-        self.turns.append(turn)
-        index = len(self.turns) - 1
-        for update in self._generate(turn, fitted):
-            self.turns[index] = turn = update
-            yield turn
+        turn = self.turns[index] = self.turns[index].replace(params=params)
+        yield turn
+        try:
+            for update in self._generate(turn, fitted):
+                self.turns[index] = turn = update
+                yield turn
+        except Exception as exc:  # the model or its queue failed: the turn ends, visibly
+            turn = turn.replace(status="error", message=f"the model failed: {one_line(exc)}")
+            self.turns[index] = turn.replace(finished=now())
+            self._changed()
+            yield self.turns[index]
+            return
         # Save the generated code before running it: a crash mid-run keeps the turn.
         self._changed()
         if turn.status == "running":
@@ -100,21 +136,26 @@ class Session:
                         first_token_s=event.first_token_s,
                         generate_s=event.total_s,
                     )
-                    yield self._after_generation(turn, raw, stats)
+                    yield self._after_generation(turn, raw, stats, event.message)
         except GenerationError as exc:  # this turn alone failed; the model carries on
+            # As for a model server's failure: keep the text, run nothing.
             yield turn.replace(
                 completion=raw,
                 code=truncate(raw),
-                status="error",
+                status="not-run",
                 message=str(exc),
                 finished=now(),
             )
 
-    def _after_generation(self, turn: Turn, raw: str, stats: GenerationStats) -> Turn:
+    def _after_generation(
+        self, turn: Turn, raw: str, stats: GenerationStats, message: str = ""
+    ) -> Turn:
         code = truncate(raw)
         turn = turn.replace(completion=raw, code=code, stats=stats)
         if stats.stop_reason == "cancelled":
             return turn.replace(status="cancelled", message="stopped", finished=now())
+        if stats.stop_reason == "error":  # a model server failed: keep the text, run nothing
+            return turn.replace(status="not-run", message=message, finished=now())
         if not code.strip():
             return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
         if stats.stop_reason == "length":
@@ -143,7 +184,8 @@ class Session:
         while True:
             item = arrived.get()
             if isinstance(item, Exception):
-                self.turns[index] = turn.replace(status="not-run", message=str(item))
+                message = f"the kernel failed: {one_line(item)}"
+                self.turns[index] = turn.replace(status="error", message=message, finished=now())
                 self._changed()
                 raise item
             if isinstance(item, RunResult):
@@ -163,36 +205,53 @@ class Session:
             self.kernel_prepared = not self.run_preamble
             message = "the kernel was restarted: variables from earlier turns are gone"
         stats = dataclasses.replace(turn.stats, run_s=result.seconds)
+        status: TurnStatus = result.status
+        outputs = result.outputs
+        if self.cancel.is_set() and status == "error" and _interrupted(outputs):
+            # Stop interrupted the cell: that is the user's choice, not an error in the code.
+            status, outputs, message = "cancelled", outputs[:-1], "stopped"
+        count = result.execution_count
         return turn.replace(
-            outputs=result.outputs,
-            status=result.status,
-            execution_count=result.execution_count,
+            outputs=outputs,
+            status=status,
+            execution_count=None if count is None else max(1, count - self._count_base),
             message=message,
             stats=stats,
             finished=now(),
         )
 
-    def regenerate(self, params: SamplingParams) -> Iterator[Turn]:
-        """Drop the last turn and ask the model again for the same instruction."""
-        if not self.turns:
-            raise TurnError("there is no turn to regenerate")
-        last = self.turns.pop()
-        yield from self.add_turn(last.instruction, params)
-
     def edit(self, index: int, code: str) -> Iterator[Turn]:
-        """Replace a turn's code by hand and run it; later prompts use the new code."""
+        """Replace a turn's code by hand and run it; later prompts use the new code.
+
+        Empty code is refused (TurnError): an empty editor never wipes a cell."""
+        self._check(index)
+        if not code.strip():
+            raise TurnError(f"cell {index + 1}'s editor is empty: its code was left as it was")
+        self.record()
         self.turns[index] = self.turns[index].replace(code=code, edited=True, message="")
+        yield from self.run(index)
+
+    def run(self, index: int) -> Iterator[Turn]:
+        """Run one cell's code again as it is."""
+        self._check(index)
+        if not self.turns[index].code.strip():
+            raise TurnError(f"cell {index + 1} has no code to run")
+        self.cancel.clear()
         yield from self.run_cell(index)
 
-    def undo(self) -> Turn | None:
-        turn = self.turns.pop() if self.turns else None
-        self._changed()
-        return turn
+    def reset(self, turns: list[Turn], preamble: str = PREAMBLE) -> None:
+        """Another notebook in this session: its turns and preamble, the same kernel."""
+        super().reset(turns)
+        self.preamble = preamble
+        self.last_prompt = None
 
     def replay(self) -> Iterator[Turn]:
         """Restart the kernel and run every turn's code in order, rebuilding its state."""
+        self.cancel.clear()
         self.restart_kernel()
         for index, turn in enumerate(self.turns):
+            if self.cancel.is_set():
+                break
             if turn.code.strip():
                 yield from self.run_cell(index)
 
@@ -200,14 +259,17 @@ class Session:
         """A fresh kernel: every variable is gone; the preamble runs again before the next cell."""
         self.kernel.restart()
         self.kernel_prepared = not self.run_preamble
+        self._count_base = 0
 
     def _prepare_kernel(self) -> None:
         # The prompt's preamble (`import numpy as np`) is code the model relies on: run it once
         # per fresh kernel, so cells behave as the program the prompt describes.
         if not self.kernel_prepared:
-            self.kernel.run(self.preamble, self.run_timeout)
+            result = self.kernel.run(self.preamble, self.run_timeout)
+            self._count_base = result.execution_count or 0
             self.kernel_prepared = True
 
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change(self)
+
+def _interrupted(outputs: tuple[Output, ...]) -> bool:
+    last = outputs[-1] if outputs else {}
+    return last.get("output_type") == "error" and last.get("ename") == "KeyboardInterrupt"

@@ -1,13 +1,16 @@
 """The model seam: the contract (`api`) and the backends behind it, chosen by `load_model`.
 
 Callers import from here: the protocol and its frozen types, and `load_model`, which imports
-the transformers backend only when a model is loaded, so `import codegen_ui.engine` pulls no
-torch or transformers. `TransformersModel` itself is offered lazily for tools that measure the
+a backend only when a model is loaded: the in-process transformers one (`hf`), or for a model
+setting that is a server's `.../v1` URL the remote one (`remote`), so `import codegen_ui.engine`
+pulls no torch or transformers. `convert_to_gptj` rewrites a CodeGen checkpoint for servers
+that know GPT-J. `TransformersModel` itself is offered lazily for tools that measure the
 backend (the benchmark). Nothing outside this package imports its modules directly.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +23,16 @@ from codegen_ui.engine.api import (
     GenerationError,
     ModelLoadError,
     SamplingParams,
+    ServerOptions,
     StopReason,
 )
 
 if TYPE_CHECKING:
+    from codegen_ui.engine.convert import convert_to_gptj
     from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.settings import Settings
+
+API_KEY_VAR = "CODEGEN_UI_API_KEY"  # a model server's key: read here only, never a setting
 
 __all__ = [
     "Activity",
@@ -35,9 +43,13 @@ __all__ = [
     "GenerationError",
     "ModelLoadError",
     "SamplingParams",
+    "ServerOptions",
     "StopReason",
     "TransformersModel",
+    "convert_to_gptj",
+    "is_server_url",
     "load_model",
+    "server_options",
 ]
 
 
@@ -48,13 +60,20 @@ def load_model(
     precision: str = "fast",
     cache_mib: int = 512,
     batch_size: int = 16,
+    server: ServerOptions | None = None,
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
 
     `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
     bounds the KV caches kept across turns (0: none); `batch_size` is the most generations
-    the engine thread decodes together (1: one at a time, in arrival order).
+    the engine thread decodes together (1: one at a time, in arrival order). A name that is an
+    http(s) URL ending in /v1 is a model server instead, reached with `server` (device,
+    precision, cache and batching are the server's business then).
     """
+    if is_server_url(name_or_path):
+        from codegen_ui.engine.remote import RemoteModel
+
+        return RemoteModel.connect(name_or_path, server or ServerOptions(), progress)
     from codegen_ui.engine.hf import TransformersModel
 
     return TransformersModel.load(
@@ -67,8 +86,28 @@ def load_model(
     )
 
 
+def server_options(settings: Settings) -> ServerOptions:
+    """How to reach a model server, from the settings and the API key in the environment."""
+    return ServerOptions(
+        served_model=settings.served_model,
+        tokenizer=settings.tokenizer,
+        context_size=settings.context_size,
+        timeout=settings.server_timeout,
+        api_key=os.environ.get(API_KEY_VAR, ""),
+    )
+
+
+def is_server_url(model: str) -> bool:
+    """Whether a model setting names a server (http(s)://.../v1), not a hub id or folder."""
+    return model.startswith(("http://", "https://")) and model.rstrip("/").endswith("/v1")
+
+
 def __getattr__(name: str) -> Any:
     # Lazy, so that importing the seam does not import torch.
+    if name == "convert_to_gptj":
+        from codegen_ui.engine.convert import convert_to_gptj
+
+        return convert_to_gptj
     if name == "TransformersModel":
         from codegen_ui.engine.hf import TransformersModel
 

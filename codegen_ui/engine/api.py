@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from codegen_ui.errors import UserError
 
-StopReason = Literal["complete", "eos", "length", "cancelled"]
+# "error": a model server failed mid-turn; `Finished.message` says how.
+StopReason = Literal["complete", "eos", "length", "cancelled", "error"]
 
 
 class ModelLoadError(UserError, RuntimeError):
@@ -32,6 +33,7 @@ class SamplingParams:
     temperature: float = 0.0  # 0 means greedy
     top_p: float = 0.95  # nucleus mass when sampling
     seed: int | None = None  # sampling seed; the same seed gives the same completion
+    top_k: int = 0  # when sampling, only the k likeliest tokens (0: no limit); before top-p
 
     @property
     def greedy(self) -> bool:
@@ -55,6 +57,18 @@ class Finished:
     reused_tokens: int = 0  # prompt tokens whose encoding was served from a cache
     first_token_s: float = 0.0  # seconds from the call to the first generated token
     total_s: float = 0.0  # seconds for the whole generation
+    message: str = ""  # why a generation ended early with an error, one line for the user
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to reach a model server (a model setting that is an http(s) URL ending in /v1)."""
+
+    served_model: str = ""  # the name the server knows the model by ("": the one it lists)
+    tokenizer: str = ""  # hub id or folder of the model's tokenizer ("": the server's, if any)
+    context_size: int = 0  # prompt plus completion tokens, when the server does not say
+    timeout: float = 60.0  # seconds to wait for a connection, an answer or the next token
+    api_key: str = field(default="", repr=False)  # from CODEGEN_UI_API_KEY; never shown
 
 
 Event = Delta | Finished

@@ -64,6 +64,11 @@ class Forward:
             if params.greedy:
                 return int(torch.argmax(logits))
             probs = torch.softmax(logits / params.temperature, dim=-1)
+            if 0 < params.top_k < probs.numel():
+                # transformers' order: temperature, then top-k (ties with the k-th kept), then
+                # top-p over what is left.
+                probs[probs < torch.topk(probs, params.top_k).values[-1]] = 0.0
+                probs = probs / probs.sum()
             sorted_probs, order = torch.sort(probs, descending=True)
             # Keep the smallest set of tokens whose mass reaches top_p (always at least one).
             outside = torch.cumsum(sorted_probs, dim=-1) - sorted_probs > params.top_p

@@ -18,23 +18,21 @@ from codegen_ui.kernel.api import (
     stream_output,
 )
 from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.folders import kernels_root
+from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
+from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.runtime import shutdown_all
-from codegen_ui.kernel.sandbox import (
-    KernelConfig,
-    Limits,
-    OutputCaps,
-    SandboxInfo,
-    kernels_root,
-    sandbox_info,
-)
+from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
 
 __all__ = [
+    "Check",
     "Kernel",
     "KernelConfig",
     "KernelError",
     "KernelPool",
     "KernelSource",
+    "Layer",
     "Limits",
     "LiveKernel",
     "Output",
@@ -45,6 +43,8 @@ __all__ = [
     "SandboxInfo",
     "ServerBusy",
     "error_output",
+    "escape_checks",
+    "hide_server",
     "install_exit_handlers",
     "kernels_root",
     "sandbox_info",

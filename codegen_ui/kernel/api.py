@@ -63,7 +63,10 @@ class LiveKernel(Runner, Protocol):
     def is_alive(self) -> bool: ...
 
     @property
-    def sandbox_mode(self) -> str: ...  # "bwrap" or "none", as resolved when it started
+    def sandbox_mode(self) -> str: ...  # "bwrap", "landlock" or "none", as resolved at start
+
+    @property
+    def sandbox_layers(self) -> str: ...  # the active layers, "landlock ABI 7 + seccomp + ..."
 
     def start(self) -> None: ...
 

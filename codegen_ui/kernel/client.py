@@ -12,13 +12,16 @@ Nothing above this seam sees ZMQ messages.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.kernel.folders import KernelDirs
+from codegen_ui.kernel.layers import SandboxInfo, hide_server
+from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox
 from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
 from codegen_ui.kernel.reaper import kill_leftovers, leftovers
 from codegen_ui.kernel.runtime import (
@@ -30,15 +33,7 @@ from codegen_ui.kernel.runtime import (
     spawned,
     unregister,
 )
-from codegen_ui.kernel.sandbox import (
-    KernelConfig,
-    KernelDirs,
-    SandboxInfo,
-    kernel_argv,
-    kernel_env,
-    unprivileged_user,
-)
-from codegen_ui.kernel.sandbox import sandbox_info as resolve_sandbox
+from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
 from codegen_ui.settings import DEFAULTS
 
 
@@ -72,6 +67,7 @@ class Kernel:
         self._log: IO[bytes] | None = None
         self._slot = False  # holds one of `slots`
         self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
+        self._cgroup: Path | None = None  # its pids cgroup, where the host offers one
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -91,6 +87,11 @@ class Kernel:
     def sandbox_mode(self) -> str:
         return self.info.mode if self.info is not None else "none"
 
+    @property
+    def sandbox_layers(self) -> str:
+        """The layers it runs under ("bubblewrap + process cap + limits"); "" before start."""
+        return self.info.active() if self.info is not None else ""
+
     def describe(self) -> str:
         """One line for the UI: the sandbox this kernel runs in."""
         return (self.info or resolve_sandbox(self.config.sandbox)).describe()
@@ -101,8 +102,9 @@ class Kernel:
         if self._km is not None:
             return
         info = self.info = resolve_sandbox(self.config.sandbox)
-        if self.config.sandbox == "bwrap" and info.mode != "bwrap":
+        if self.config.sandbox in ("bwrap", "landlock") and info.mode != self.config.sandbox:
             raise KernelError(info.reason)
+        hide_server()
         if self.slots is not None:
             self.slots.take()
             self._slot = True
@@ -120,14 +122,11 @@ class Kernel:
             self.dirs = KernelDirs.create(self.config.kernels_dir)
         dirs = self.dirs
         cwd = Path(self.cwd) if self.cwd is not None else dirs.work
-        # One uid for the kernel's whole life: files it made stay its own across restarts.
-        user = self._user = self._user or unprivileged_user(info.mode)
-        if user is not None:
-            for folder in (dirs.base, dirs.work, dirs.ipc, dirs.tmp):
-                os.chown(folder, *user)
-        km = self._km = new_manager(kernel_argv(self.config, info.mode, dirs, cwd, user), dirs.ipc)
+        place = placement(info, self.config, dirs, self._user, self._cgroup)
+        self._user, self._cgroup = place.user, place.cgroup
+        km = self._km = new_manager(kernel_argv(self.config, info, dirs, cwd, place), dirs.ipc)
         log = self._log = (dirs.base / "kernel.log").open("ab")
-        env = kernel_env(dirs, info.mode)
+        env = kernel_env(dirs, info.mode, place.python)
         spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
         self._kc = km.blocking_client()
         self._kc.start_channels()
@@ -251,9 +250,9 @@ class Kernel:
         pid = manager_pid(self._km)
         # Without a PID namespace, also look for escaped processes by their environment marker.
         marker = (
-            self.dirs.base.name if self.dirs and self.info and self.info.mode == "none" else None
+            self.dirs.base.name if self.dirs and self.info and self.info.mode != "bwrap" else None
         )
-        return leftovers(pid, marker)
+        return leftovers(pid, marker, cgroup.members(self._cgroup))
 
     @closes_thread_loop
     def park(self) -> None:
@@ -280,6 +279,8 @@ class Kernel:
         if self._slot and self.slots is not None:
             self.slots.give()
             self._slot = False
+        cgroup.remove(self._cgroup)
+        self._cgroup = None
         self.parked = False
         unregister(self)
         if self.dirs is not None and not keep_folder:

@@ -1,9 +1,10 @@
-"""Find and kill what a kernel left running: its descendants, and (without a PID namespace)
-processes that still carry its environment marker after escaping with `setsid` or a double fork.
+"""Find and kill what a kernel left running: its descendants, the processes of its cgroup (where
+it has one), and (without a PID namespace) processes that still carry its environment marker
+after escaping with `setsid` or a double fork.
 
 Bubblewrap's PID namespace already kills everything inside when the kernel goes; this is the
-layer that also works without it. It cannot find a process that both left the kernel's tree and
-scrubbed its environment; the README says so.
+layer that also works without it. Without a cgroup it cannot find a process that both left the
+kernel's tree and scrubbed its environment; the README says so.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 MARKER_VAR = "CODEGEN_UI_KERNEL"  # set in every kernel's environment to its folder's name
 
 
-def leftovers(pid: int | None, marker: str | None) -> list[Any]:
-    """Processes to kill once the kernel `pid` is gone (collected before, while the tree exists)."""
+def leftovers(pid: int | None, marker: str | None, members: Sequence[int] = ()) -> list[Any]:
+    """Processes to kill once the kernel `pid` is gone (collected before, while the tree exists):
+    its descendants, those carrying `marker`, and `members` (its cgroup's processes)."""
     import psutil
 
     found: dict[int, Any] = {}
+    for member in members:
+        try:
+            found[member] = psutil.Process(member)
+        except psutil.Error:
+            continue
     if pid is not None:
         try:
             for child in psutil.Process(pid).children(recursive=True):

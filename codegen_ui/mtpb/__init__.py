@@ -1,33 +1,36 @@
-"""MTPB, the CodeGen paper's multi-turn programming benchmark, run with the app's own engine.
+"""MTPB, the CodeGen paper's multi-turn programming benchmark, run as its reference runs it.
 
-`problems` reads the benchmark file and holds the equivalence rules, `wire` carries values out
-of the kernel as plain data, `execute` runs a program and finds its answer, `run` drives the
-samples (resumable, in parallel), `report` summarises them. The CLI imports from here.
+`problems` reads the benchmark file; `program` builds a sample's text byte for byte as the
+reference sampler does and makes a program print its last value; `wire` and `harness` run
+*inside the kernel* (the program, then its answer cast to the gold's type, as tagged JSON);
+`scoring` judges that answer here; `execute` drives one program in one kernel; `run` samples
+with the app's engine, `score` takes samples made elsewhere; `results`, `pool` and `report`
+hold, parallelise and summarise them. The CLI imports from here.
 """
 
-from codegen_ui.mtpb.problems import (
-    MtpbError,
-    Problem,
-    fetch_data,
-    is_equivalent,
-    load_problems,
-    select,
-)
+from codegen_ui.mtpb.execute import Executor, Verdict
+from codegen_ui.mtpb.problems import MtpbError, Problem, fetch_data, load_problems, select
 from codegen_ui.mtpb.report import Report, format_report, summarize
-from codegen_ui.mtpb.run import ResultsFile, RunConfig, SampleResult, run_benchmark
+from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleResult
+from codegen_ui.mtpb.run import run_benchmark
+from codegen_ui.mtpb.score import read_samples, score_config, score_samples
 
 __all__ = [
+    "Executor",
     "MtpbError",
     "Problem",
     "Report",
     "ResultsFile",
     "RunConfig",
     "SampleResult",
+    "Verdict",
     "fetch_data",
     "format_report",
-    "is_equivalent",
     "load_problems",
+    "read_samples",
     "run_benchmark",
+    "score_config",
+    "score_samples",
     "select",
     "summarize",
 ]

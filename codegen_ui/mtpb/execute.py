@@ -1,197 +1,140 @@
-"""One MTPB program in a kernel, executed and judged the way the reference executes it.
+"""One whole MTPB program in a kernel, executed and judged the way the reference's scorer does.
 
-The reference runs the whole program (preamble and every turn) as one `exec` with a 20 s
-limit and a `print` that records its arguments; the answer is the first argument of the last
-`print` call, and when the program does not end with a print call its last statement's value
-is printed. It stops at the first exception, yet still scores the last print made before it.
-
-Here the turns run one by one in a kernel, as the app runs them, through `ProgramRunner` (the
-session's kernel): a fresh namespace with the recording `print` and the preamble per program,
-one 20 s budget shared by all turns, nothing run after the first failure, and the final turn's
-last value printed. `judge` then reads the answer back (as JSON, see `mtpb_wire`) and scores it.
-It does not generate code or write results.
+The program (prefix, every prompt and every cut completion) is rewritten to print its last
+value (`program.with_last_print`) and run once in a kernel by `harness.run`: a fresh namespace,
+a recording `print`, a 20 s deadline inside the kernel that stops the program like any other
+exception, the prints before it still scored. `harness.report` then casts the last print's
+first argument to the gold's type in the kernel and sends it back as tagged JSON (`wire`);
+`judge` compares it with the gold here (`scoring`). A deadline on this side, past the kernel's
+own, catches code that no signal can stop. It does not generate code or write results.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codegen_ui.core import PREAMBLE
-from codegen_ui.kernel import Kernel, KernelError, Output, RunResult, error_output
-from codegen_ui.mtpb import wire as mtpb_wire
-from codegen_ui.mtpb.problems import is_equivalent
+from codegen_ui.kernel import KernelError, Runner, RunResult
+from codegen_ui.mtpb import harness, wire
+from codegen_ui.mtpb.program import with_last_print
+from codegen_ui.mtpb.scoring import is_equivalent, reference_equivalent
 
 Outcome = Literal["pass", "wrong", "no-print", "error", "timeout", "died", "syntax-error"]
-THROUGH = "__mtpb_print_through__"  # prints a value and returns it (for a final assignment)
+LIMIT_S = 20.0  # the reference's time limit per program
+BACKSTOP_S = 10.0  # past the kernel's own deadline, this side interrupts the kernel
+REPORT_S = 30.0  # for the answer's cast (an endless iterator hits the kernel's own alarm)
 
-# Run first in every program: a fresh namespace, the wire encoder in a module of its own (so the
-# program cannot clobber it), the recording print, then the preamble the model was shown.
 _SETUP = """\
-get_ipython().run_line_magic("reset", "-f")
 import sys as _sys, types as _types
-_m = _sys.modules["__mtpb__"] = _types.ModuleType("__mtpb__")
-exec(compile({source!r}, "mtpb_wire", "exec"), _m.__dict__)
-def _hook(stack=_m.stack, _print=print):
-    def print(*args, **kwargs):
-        stack.append(args)
-        return _print(*args, **kwargs)
-    return print
-print = _hook()
-def {through}(value):
-    print(value)
-    return value
-def _report(stack=_m.stack, to_wire=_m.to_wire):
-    if not stack or not stack[-1]:
-        return {{"prints": len(stack)}}
-    return {{"prints": len(stack), "value": to_wire(stack[-1][0])}}
-_m.report = _report
-del _sys, _types, _m, _hook, _report
+for _name, _source in {sources!r}:
+    _module = _sys.modules[_name] = _types.ModuleType(_name)
+    exec(compile(_source, _name, "exec"), _module.__dict__)
+del _sys, _types, _name, _source, _module
 """
-_FETCH = """\
+_RUN = '__import__("sys").modules["__mtpb__"].run({code!r}, {limit!r})\n'
+_REPORT = """\
 __import__("IPython.display", fromlist=["display"]).display(
-    {{{mime!r}: __import__("sys").modules["__mtpb__"].report()}}, raw=True)
+    {{{mime!r}: __import__("sys").modules["__mtpb__"].report({gold_type!r})}}, raw=True)
 """
 
 
-def setup_code(preamble: str = PREAMBLE) -> str:
-    source = Path(mtpb_wire.__file__).read_text(encoding="utf-8") + "\nstack = []\n"
-    return _SETUP.format(source=source, through=THROUGH) + preamble
-
-
-def wrap_last_value(code: str) -> str:
-    """Print the last statement's value unless it is a print call, as the reference does.
-
-    An expression `x` becomes `print((x))`; an assignment's value goes through a helper that
-    prints it and returns it, so the name is still bound. Anything else is left as it is.
-    """
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return code
-    last = tree.body[-1] if tree.body else None
-    value = getattr(last, "value", None)
-    if last is None or not isinstance(value, ast.expr) or _is_print_call(value):
-        return code
-    if not isinstance(last, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        return code
-    call = "print" if isinstance(last, ast.Expr) else THROUGH
-    return _splice(code, value, lambda text: f"{call}(({text}))")
-
-
-def _is_print_call(value: ast.expr) -> bool:
-    # The reference's test: the called name starts with "print" (print_result(...) counts).
-    return (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Name)
-        and value.func.id.startswith("print")
-    )
-
-
-def _splice(code: str, node: ast.expr, change: Callable[[str], str]) -> str:
-    # ast positions are UTF-8 byte offsets within lines.
-    lines = code.encode().split(b"\n")
-
-    def at(line: int, col: int) -> int:
-        return sum(len(x) + 1 for x in lines[: line - 1]) + col
-
-    data = code.encode()
-    start = at(node.lineno, node.col_offset)
-    end = at(node.end_lineno or node.lineno, node.end_col_offset or 0)
-    return (data[:start] + change(data[start:end].decode()).encode() + data[end:]).decode()
+def setup_code() -> str:
+    """Installs `wire` and `harness` in the kernel as modules of their own."""
+    sources = [
+        (wire.KERNEL_NAME, Path(wire.__file__).read_text(encoding="utf-8")),
+        (harness.KERNEL_NAME, Path(harness.__file__).read_text(encoding="utf-8")),
+    ]
+    return _SETUP.format(sources=sources)
 
 
 @dataclass(frozen=True)
-class Answer:
-    prints: int = 0  # print calls the program made
-    value: Any = None  # first argument of the last one (as read back)
-    has_value: bool = False  # False when there was no print, or it had no argument
-    error: str = ""  # why the answer could not be read back
+class Verdict:
+    outcome: Outcome
+    reason: str  # one line: what went wrong, or what was printed
+    answer: str = ""  # repr of the printed value, "" when there was none
+    reference: bool = False  # the verdict by the reference's rules exactly
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "pass"
+
+    def fields(self) -> dict[str, Any]:
+        """What a results line records of it."""
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "answer": self.answer,
+            "reference": self.reference,
+        }
 
 
-class ProgramRunner:
-    """The session's kernel for one MTPB program at a time (see the module docstring)."""
+def gold_type(gold: Any) -> str:
+    name = type(gold).__name__
+    return name if name in wire.GOLD_TYPES else "NoneType"
 
-    def __init__(self, kernel: Kernel, limit: float = 20.0) -> None:
+
+class Executor:
+    """Runs programs one at a time in one kernel (see the module docstring)."""
+
+    def __init__(self, kernel: Runner, limit: float = LIMIT_S) -> None:
         self.kernel = kernel
         self.limit = limit
-        self.final = False  # the next turn is the program's last: print its last value
-        self.results: list[RunResult] = []
-        self._reusable = True  # False after a timeout or a death: restart before the next
+        self.seconds = 0.0  # time the last program ran
+        self._ready = False  # the harness is installed in the kernel's current process
 
-    def begin(self, preamble: str = PREAMBLE) -> None:
-        """Start a new program: fresh namespace, recording print, preamble; raises KernelError."""
+    def _setup(self) -> None:
         for attempt in range(2):
-            if not self._reusable or attempt:
+            if attempt:
                 self.kernel.restart()  # a new process, rather than trust a disturbed one
-            result = self.kernel.run(setup_code(preamble), timeout=60)
+            result = self.kernel.run(setup_code(), timeout=60)
             if result.status == "ok":
-                break
-        else:
-            raise KernelError(f"the benchmark could not set up the kernel: {error_text(result)}")
-        self.final, self.results, self._reusable = False, [], True
+                self._ready = True
+                return
+        raise KernelError(f"the benchmark could not set up the kernel: {error_text(result)}")
 
-    @property
-    def failure(self) -> RunResult | None:
-        return next((r for r in self.results if r.status != "ok"), None)
+    def score(self, program: str, gold: Any) -> Verdict:
+        """Run one program and judge its answer; raises KernelError if no kernel can run it."""
+        self.seconds = 0.0
+        try:
+            ast.parse(program)
+        except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
+            # The reference runs it anyway; it fails before its first print all the same.
+            line = getattr(exc, "lineno", None)
+            where = f" (program line {line})" if line else ""
+            return Verdict("syntax-error", f"SyntaxError: {getattr(exc, 'msg', exc)}{where}")
+        if not self._ready:
+            self._setup()
+        code = _RUN.format(code=with_last_print(program), limit=self.limit)
+        result = self.kernel.run(code, timeout=self.limit + BACKSTOP_S)
+        self.seconds = result.seconds
+        if result.state_lost or result.status == "died":
+            self._ready = False
+            if result.status == "died":
+                return Verdict("died", error_text(result))
+            return Verdict("timeout", f"the program could not be stopped: {error_text(result)}")
+        report = self._report(gold)
+        if report is None:
+            return Verdict("error", "the answer could not be read back from the kernel")
+        return judge(report, gold)
 
-    @property
-    def used(self) -> float:
-        return sum(r.seconds for r in self.results)
-
-    def run(
-        self, code: str, timeout: float = 20.0, on_output: Callable[[Output], None] | None = None
-    ) -> RunResult:
-        if self.failure is not None:
-            # The reference's single exec stops at the first exception; so do we.
-            note = error_output("NotRun", "an earlier turn failed, so the program stops there")
-            return RunResult("error", (note,))
-        remaining = min(timeout, self.limit - self.used)
-        if remaining <= 0:
-            note = error_output("TimeoutError", f"the program used all of its {self.limit:g} s")
-            result = RunResult("timeout", (note,))
-        else:
-            code = wrap_last_value(code) if self.final else code
-            result = self.kernel.run(code, remaining, on_output)
-        self.results.append(result)
-        if result.status in ("timeout", "died"):
-            self._reusable = False
-        return result
-
-    def restart(self) -> None:
-        self.kernel.restart()
-
-    def answer(self) -> Answer:
-        """The value of the last print, read back from the kernel."""
-        failure = self.failure
-        if failure is not None and failure.status in ("timeout", "died"):
-            return Answer(
-                error="the program " + ("timed out" if failure.status == "timeout" else "died")
-            )
-        result = self.kernel.run(_FETCH.format(mime=mtpb_wire.MIME), timeout=30)
+    def _report(self, gold: Any) -> dict[str, Any] | None:
+        code = _REPORT.format(mime=wire.MIME, gold_type=gold_type(gold))
+        result = self.kernel.run(code, timeout=REPORT_S)
         data = next(
-            (
-                o["data"][mtpb_wire.MIME]
-                for o in result.outputs
-                if mtpb_wire.MIME in o.get("data", {})
-            ),
+            (o["data"][wire.MIME] for o in result.outputs if wire.MIME in o.get("data", {})),
             None,
         )
         if data is None:
-            self._reusable = False
-            return Answer(error=f"the answer could not be read back: {error_text(result)}")
+            self._ready = False  # restart before the next program
+            if not result.state_lost:
+                self.kernel.restart()
+            return None
         if isinstance(data, str):  # a JSON mimetype may arrive still encoded
             data = json.loads(data)
-        if "value" not in data:
-            return Answer(prints=int(data["prints"]))
-        try:
-            return Answer(int(data["prints"]), mtpb_wire.from_wire(data["value"]), True)
-        except (ValueError, TypeError) as exc:
-            return Answer(int(data["prints"]), error=f"the answer could not be decoded: {exc}")
+        return data if isinstance(data, dict) else None
 
 
 def error_text(result: RunResult) -> str:
@@ -202,46 +145,31 @@ def error_text(result: RunResult) -> str:
     return result.status
 
 
-@dataclass(frozen=True)
-class Verdict:
-    outcome: Outcome
-    reason: str  # one line: what went wrong, or what was printed
-    answer: str = ""  # repr of the printed value, "" when there was none
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome == "pass"
-
-
-def judge(program: str, runner: ProgramRunner, answer: Answer, gold: Any) -> Verdict:
-    """Score one executed program against its gold output."""
-    try:
-        ast.parse(program)
-    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, on older Pythons
-        # The reference compiles the whole program first: one bad turn and nothing runs.
-        line = getattr(exc, "lineno", None)
-        where = f" (program line {line})" if line else ""
-        return Verdict("syntax-error", f"SyntaxError: {getattr(exc, 'msg', exc)}{where}")
-    failure = runner.failure
-    if failure is not None and failure.status == "timeout":
-        return Verdict("timeout", error_text(failure))
-    if failure is not None and failure.status == "died":
-        return Verdict("died", error_text(failure))
-    then = f"; then {error_text(failure)}" if failure is not None else ""
-    if not answer.has_value:
-        if failure is not None:
-            return Verdict("error", error_text(failure))
-        return Verdict("no-print", answer.error or _no_print(answer))
-    shown = _short(repr(answer.value))
-    if is_equivalent(answer.value, gold):
-        return Verdict("pass", f"printed {shown}{then}", shown)
-    return Verdict("wrong", f"printed {shown}, expected {_short(repr(gold))}{then}", shown)
-
-
-def _no_print(answer: Answer) -> str:
-    if answer.prints:
-        return "the last print call had no argument"
-    return "the program printed nothing and its last statement has no value"
+def judge(report: dict[str, Any], gold: Any) -> Verdict:
+    """A verdict from the kernel's report (see `harness.report`) and the gold output."""
+    error = str(report.get("error") or "")
+    timed_out = bool(report.get("timed_out"))
+    then = "; then it timed out" if timed_out else (f"; then {error}" if error else "")
+    kind = report.get("kind")
+    if kind == "none":
+        if timed_out:
+            return Verdict("timeout", "it timed out before any print with an argument")
+        if error:
+            return Verdict("error", error)
+        if report.get("prints"):
+            return Verdict("no-print", "the last print call had no argument")
+        nothing = "the program printed nothing and its last statement has no value"
+        return Verdict("no-print", nothing)
+    shown = str(report.get("shown", ""))
+    if kind == "cast-error":
+        why = str(report.get("cast_error", ""))
+        reason = f"printed {shown}, which is no {gold_type(gold)}: {why}{then}"
+        return Verdict("wrong", reason, shown)
+    reference = reference_equivalent(report, gold)
+    if is_equivalent(report, gold):
+        return Verdict("pass", f"printed {shown}{then}", shown, reference)
+    reason = f"printed {shown}, expected {_short(repr(gold))}{then}"
+    return Verdict("wrong", reason, shown, reference)
 
 
 def _short(text: str, limit: int = 200) -> str:

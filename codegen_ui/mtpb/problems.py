@@ -1,12 +1,9 @@
-"""The Multi-Turn Programming Benchmark (MTPB) of the CodeGen paper: its data and its scorer.
+"""The Multi-Turn Programming Benchmark (MTPB) of the CodeGen paper: its data.
 
-Data: 115 problems, one JSON object a line, each with `str.format` prompt templates and five
-test cases (inputs and gold outputs). `load_problems` reads a local file; `fetch_data` downloads
-the file from the CodeGen repository once into a cache folder. Defects in the data are found and
-described, not crashed on (`Problem.defects`).
-
-Scorer: `is_equivalent(output, gold)` is the reference's equivalence, pure. It does not run
-code or talk to kernels or models: see `mtpb_exec` and `mtpb_run` for that.
+115 problems, one JSON object a line, each with `str.format` prompt templates and five test
+cases (inputs and gold outputs). `load_problems` reads a local file; `fetch_data` downloads the
+file from the CodeGen repository once into a cache folder. Defects in the data are found and
+described, not crashed on (`Problem.defects`). It does not score: see `scoring` and `execute`.
 """
 
 from __future__ import annotations
@@ -23,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.errors import UserError
-from codegen_ui.mtpb.wire import Opaque, plain
 
 MTPB_URL = "https://raw.githubusercontent.com/salesforce/CodeGen/main/codegen1/benchmark/mtpb.jsonl"
 DEFAULT_GEN_LENGTH = 256  # the reference's fallback when a problem has no max_gen_length
-FLOAT_TOLERANCE = 1e-6
 # A prompt that reads a data file the benchmark does not ship (problems 38 and 46).
 _DATA_FILE = re.compile(r"""["'](\.?/?datasets/[^"']+)["']""")
 
@@ -47,21 +42,10 @@ class Problem:
     defects: tuple[str, ...] = ()  # what is wrong with this problem's data
     runnable: bool = True  # False when no model could pass it (a data file is missing)
 
-    def instructions(self, case: int) -> list[str]:
-        """The turns of one test case: every template filled with that case's inputs."""
+    def filled(self, case: int) -> list[str]:
+        """The prompts of one test case, `template.format(**inputs)`, byte for byte."""
         inputs = self.cases[case][0]
-        return [as_instruction(p.format(**inputs)) for p in self.prompts]
-
-
-def as_instruction(text: str) -> str:
-    """A filled prompt as the app's instruction, so its comment block equals the reference's.
-
-    The reference writes `# {prompt}`; a prompt with line breaks whose later lines already start
-    with `# ` (problem 17) then reads as a comment block. The app prefixes every line with `# `,
-    so that prefix is taken off here instead of doubling it.
-    """
-    first, *rest = text.split("\n")
-    return "\n".join([first] + [line[2:] if line.startswith("# ") else line for line in rest])
+        return [p.format(**inputs) for p in self.prompts]
 
 
 def parse_problem(raw: dict[str, Any]) -> Problem:
@@ -163,52 +147,3 @@ def fetch_data(source: str | None = None, cache: Path | None = None, timeout: fl
         raise MtpbError(f"{source} did not answer with MTPB data; pass --data PATH") from None
     partial.replace(target)
     return target
-
-
-def is_equivalent(output: Any, gold: Any) -> bool:
-    """Whether a printed value counts as the gold output, by the reference's rules.
-
-    numpy and pandas values become plain Python and tuples lists; booleans (and None) are
-    compared as strings, since bool("False") is True; on any other type mismatch the output is
-    cast to the gold's type (so 3.0 passes for 3, and "7" for 7); floats agree within 1e-6.
-    Inside lists and dicts, numbers agree within 1e-6 and everything else by ==, uncast.
-    Unlike the reference, a dict or None gold can pass (its scorer rejects both types).
-    """
-    try:
-        return _equivalent(_normal(output), gold)
-    except Exception:  # a cast that fails, or a value whose == raises: not equivalent
-        return False
-
-
-def _normal(value: Any) -> Any:
-    """Plain Python, with tuples inside lists (and dicts) as lists, at every depth."""
-    value = plain(value)
-    if isinstance(value, list):
-        return [_normal(list(v) if isinstance(v, tuple) else v) for v in value]
-    if isinstance(value, dict):
-        return {plain(k): _normal(list(v) if isinstance(v, tuple) else v) for k, v in value.items()}
-    return value
-
-
-def _equivalent(output: Any, gold: Any) -> bool:
-    if isinstance(gold, bool) or gold is None:
-        return str(output) == str(gold)
-    if isinstance(output, Opaque):  # only its text is known here
-        return isinstance(gold, str) and output.text == gold
-    if type(output) is not type(gold):
-        output = type(gold)(output)
-    return _same(output, gold)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if _is_number(a) and _is_number(b):
-        return bool(abs(a - b) < FLOAT_TOLERANCE) if float in (type(a), type(b)) else a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

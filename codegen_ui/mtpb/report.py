@@ -1,9 +1,11 @@
 """The MTPB report: pass rates overall, per category and per problem, from sample results.
 
-The pass rate is the paper's: passed samples over all samples of the problems run (each
-sample is one test case of one problem). Problems whose data are defective are listed with
-what is wrong; those that cannot be run at all are left out of every rate. Pure: it reads
-results and problems, and returns data or text.
+The pass rate is passed samples over samples (each one test case of one problem), first over
+the runnable problems run, then on the paper's basis: over every test case of all the
+problems in the data (115), a sample not run or not runnable counting as failed. Beside it,
+the rate by the reference's rules exactly (which never pass a dict or None gold). Problems
+whose data are defective are listed with what is wrong. Pure: it reads results and problems,
+and returns data or text.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen_ui.mtpb.problems import Problem
-from codegen_ui.mtpb.run import RunConfig, SampleResult
+from codegen_ui.mtpb.results import RunConfig, SampleResult
 
 PAPER_350M_MONO = (16.98, 5.75)  # MTPB pass rate of CodeGen-Mono 350M: multi-turn, single-turn
+REFERENCE_PROMPT_TOKENS = 1024  # the reference's tokenizer cuts every prompt to this many
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class Report:
     outcomes: dict[str, int]
     defective: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, name, what is wrong)
     samples_per_case: int = 1
+    paper_basis: Tally = Tally()  # passed over every test case of every problem in the data
+    basis_problems: int = 0  # how many problems that basis counts
+    reference: Tally = Tally()  # the runnable rate by the reference's rules exactly
+    long_prompts: int = 0  # samples with a prompt over REFERENCE_PROMPT_TOKENS tokens
 
 
 def _tally(results: Sequence[SampleResult]) -> Tally:
@@ -57,10 +64,20 @@ def _tally(results: Sequence[SampleResult]) -> Tally:
 
 
 def summarize(
-    problems: Sequence[Problem], results: Sequence[SampleResult], config: RunConfig, samples: int
+    problems: Sequence[Problem],
+    results: Sequence[SampleResult],
+    config: RunConfig,
+    samples: int,
+    universe: Sequence[Problem] | None = None,
 ) -> Report:
+    """The report of `results` for `problems`; `universe`: every problem in the data."""
+    runnable = {p.id for p in problems if p.runnable}
+    everything = universe or problems
+    basis = samples * sum(len(p.cases) for p in everything)
+    results = list(results)
+    kept = [r for r in results if r.id in runnable]
     by_problem: dict[str, list[SampleResult]] = {}
-    for r in results:
+    for r in kept:
         by_problem.setdefault(r.problem, []).append(r)
     lines = tuple(
         ProblemLine(
@@ -74,28 +91,43 @@ def summarize(
         for p in problems
         if p.runnable
     )
-    categories = sorted({r.category for r in results})
+    categories = sorted({r.category for r in kept})
     return Report(
         config=config,
-        overall=_tally(results),
-        by_category={c: _tally([r for r in results if r.category == c]) for c in categories},
+        overall=_tally(kept),
+        by_category={c: _tally([r for r in kept if r.category == c]) for c in categories},
         problems=lines,
-        outcomes=dict(Counter(r.outcome for r in results).most_common()),
+        outcomes=dict(Counter(r.outcome for r in kept).most_common()),
         defective=tuple((p.id, p.name, p.defects) for p in problems if p.defects),
         samples_per_case=samples,
+        paper_basis=Tally(sum(r.passed for r in results), max(basis, len(results))),
+        basis_problems=len(everything),
+        reference=Tally(sum(r.reference for r in kept), len(kept)),
+        long_prompts=sum(r.prompt_tokens > REFERENCE_PROMPT_TOKENS for r in results),
+    )
+
+
+def _settings_line(c: RunConfig) -> str:
+    if c.model.startswith("samples:"):
+        return f"scored {c.model.removeprefix('samples:')}, {c.limit_s:g} s per program"
+    return (
+        f"model {c.model}, temperature {c.temperature:g}, top-p {c.top_p:g}, "
+        f"top-k {c.top_k or 'off'}, seed {c.seed}, {c.limit_s:g} s per program"
+        + ("" if c.clean_up else ", no decode clean-up")
     )
 
 
 def format_report(report: Report) -> str:
-    c = report.config
     run = [p for p in report.problems if p.tally.total]
     out = [
         f"MTPB: {len(run)} problems, {report.overall.total} samples "
         f"({report.samples_per_case} per test case)",
-        f"model {c.model}, temperature {c.temperature:g}, top-p {c.top_p:g}, seed {c.seed}, "
-        f"{c.limit_s:g} s per program",
+        _settings_line(report.config),
         "",
-        f"pass rate {report.overall}",
+        f"pass rate {report.overall}  over the runnable problems run",
+        f"          {report.paper_basis}  over all {report.basis_problems} problems' test cases "
+        "(the paper's basis; not run = failed)",
+        f"reference rules {report.reference}  (dict and None golds never pass)",
         "outcomes: " + ", ".join(f"{k} {v}" for k, v in report.outcomes.items()),
         "",
         "by category:",
@@ -117,6 +149,11 @@ def format_report(report: Report) -> str:
             f"time summed over samples: {seconds:.1f} s, {seconds / len(run):.1f} s per "
             f"problem, {seconds / max(report.overall.total, 1):.2f} s per sample",
         ]
+    if report.long_prompts:
+        out.append(
+            f"{report.long_prompts} samples had a prompt over {REFERENCE_PROMPT_TOKENS} tokens, "
+            "which the reference's tokenizer would have cut"
+        )
     multi, single = PAPER_350M_MONO
     out.append(
         f"paper, CodeGen-Mono 350M over 115 problems: {multi} % multi-turn, {single} % single-turn"

@@ -1,91 +1,34 @@
-"""The MTPB pipeline: every (problem, test case, sample) as its own app session, in parallel.
+"""The MTPB sampler: every (problem, test case, sample) generated turn by turn, then scored.
 
-Each sample is a conversation built by the app's own `Session` (so the app's prompt rendering,
-model streaming and cutting), run in a kernel through `mtpb_exec.ProgramRunner`, and judged.
-`--workers K` gives K kernels, each in its own thread; they share the one model, whose engine
-thread writes their turns together (up to the `batch_size` setting) while programs run. Results
-are JSON lines, one per sample, appended as they finish: a re-run skips what the file already
-holds.
-Aggregation and the printed report live in `mtpb_report`.
+Each sample's history is built as the reference sampler builds it (`program`): the prefix, then
+per turn the filled prompt as `# {prompt}\\n` byte for byte, the model's completion (cleaned up
+as the reference's decoder does, unless the config says not), cut by the paper's `truncate`,
+and a blank line. Execution results never enter the prompt. When a prompt would not fit the
+model's context, the oldest whole turns are left out of *that prompt* (the reference instead
+cuts every prompt to its first 1024 tokens; the longest prompt is recorded). The whole program
+is then run and judged once (`execute`). Runs resume; `pool` runs samples in parallel (in
+process the engine thread writes their turns together, up to the `batch_size` setting; a model
+server batches them). A model server that fails mid-turn stops the run, keeping the results so
+far.
 """
 
 from __future__ import annotations
 
-import json
-import queue
-import sys
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from codegen_ui.core import PromptTooLongError, Session, finish, program_text
-from codegen_ui.engine import CodeModel, SamplingParams
+from codegen_ui.core import truncate
+from codegen_ui.engine import CodeModel, Delta, Finished, ModelLoadError, SamplingParams
 from codegen_ui.kernel import Kernel
-from codegen_ui.mtpb.execute import ProgramRunner, Verdict, judge
-from codegen_ui.mtpb.problems import MtpbError, Problem
-
-SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What makes two runs' samples comparable; a results file holds one config only."""
-
-    model: str
-    temperature: float = 0.2  # the paper's sampling
-    top_p: float = 0.95
-    seed: int = 0  # each sample's seed is derived from this and the sample's key
-    limit_s: float = 20.0  # the reference's time limit per program
-
-
-@dataclass(frozen=True)
-class TurnRecord:
-    instruction: str
-    code: str
-    status: str
-
-
-@dataclass(frozen=True)
-class SampleResult:
-    problem: str
-    case: int
-    sample: int
-    category: str
-    outcome: str  # pass, wrong, no-print, error, timeout, died, syntax-error
-    reason: str
-    answer: str  # repr of the printed value
-    gold: Any
-    seed: int
-    max_new_tokens: int
-    turns: tuple[TurnRecord, ...]
-    generate_s: float
-    run_s: float
-    seconds: float  # wall time of the whole sample
-    config: RunConfig = field(default_factory=lambda: RunConfig(""))
-
-    @property
-    def key(self) -> SampleKey:
-        return (self.problem, self.case, self.sample)
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome == "pass"
-
-    def to_json(self) -> str:
-        # ASCII only: model-written code may hold U+2028 or U+0085, which split lines for
-        # `str.splitlines` and many JSON-lines readers; escaped, a record stays one line.
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, line: str) -> SampleResult:
-        raw = json.loads(line)
-        raw["turns"] = tuple(TurnRecord(**t) for t in raw["turns"])
-        raw["config"] = RunConfig(**raw["config"])
-        return cls(**raw)
+from codegen_ui.mtpb.execute import Executor, Verdict
+from codegen_ui.mtpb.pool import run_pool
+from codegen_ui.mtpb.problems import Problem
+from codegen_ui.mtpb.program import PREFIX, clean_up, turn_piece, wrap
+from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult
 
 
 def sample_seed(base: int, key: SampleKey) -> int:
@@ -93,126 +36,88 @@ def sample_seed(base: int, key: SampleKey) -> int:
     return zlib.crc32(f"{base}:{key[0]}:{key[1]}:{key[2]}".encode()) & 0x7FFFFFFF
 
 
+@dataclass(frozen=True)
+class Generation:
+    pieces: tuple[str, ...]  # prompts_completions
+    prompt_tokens: int  # the longest prompt
+    trimmed_turns: int  # turns left out of prompts, summed
+    generate_s: float
+    failed: str = ""  # why the sample stopped before its last turn
+
+
+def fit(pieces: list[str], count: Callable[[str], int], budget: int) -> tuple[str, int, int]:
+    """The prompt from `pieces` (prefix, then wrapped prompt and code pairs, then the new
+    prompt), dropping the oldest pairs until it fits `budget` tokens: (text, tokens, dropped)."""
+    pairs = (len(pieces) - 2) // 2
+    for dropped in range(pairs + 1):
+        text = pieces[0] + "".join(pieces[1 + 2 * dropped :])
+        tokens = count(text)
+        if tokens <= budget:
+            return text, tokens, dropped
+    return text, tokens, -1
+
+
+def generate(
+    model: CodeModel, prompts: list[str], params: SamplingParams, clean: bool = True
+) -> Generation:
+    """One conversation: each prompt wrapped into the history, completed, cut, appended."""
+    pieces = [PREFIX]
+    longest = trimmed = 0
+    seconds = 0.0
+    budget = model.context_size - params.max_new_tokens
+    for number, prompt in enumerate(prompts, 1):
+        pieces.append(wrap(prompt))
+        text, tokens, dropped = fit(pieces, model.count_tokens, budget)
+        longest = max(longest, tokens)
+        if dropped < 0:
+            failed = f"turn {number}'s prompt needs {tokens} tokens; only {budget} fit"
+            return Generation(tuple(pieces), longest, trimmed, seconds, failed)
+        trimmed += dropped
+        raw = ""
+        for event in model.stream(text, params):
+            if isinstance(event, Delta):
+                raw += event.text
+            elif isinstance(event, Finished):
+                seconds += event.total_s
+                if event.stop_reason == "error":  # a model server failed: stop, keep what is done
+                    raise ModelLoadError(f"{event.message}; the results so far are kept")
+        pieces.append(turn_piece(truncate(clean_up(raw) if clean else raw)))
+    return Generation(tuple(pieces), longest, trimmed, round(seconds, 3))
+
+
 def run_sample(
-    model: CodeModel, runner: ProgramRunner, problem: Problem, key: SampleKey, config: RunConfig
+    model: CodeModel, executor: Executor, problem: Problem, key: SampleKey, config: RunConfig
 ) -> SampleResult:
-    """Generate one test case's conversation turn by turn, run it, and judge its answer."""
+    """Generate one test case's conversation, run its program, and judge its answer."""
     start = time.monotonic()
     case = key[1]
+    inputs, gold = problem.cases[case]
     seed = sample_seed(config.seed, key)
     # A small-context model could not fit 512 new tokens at all; CodeGen (2048) never hits this.
     max_new = min(problem.max_gen_length, model.context_size // 2)
-    params = SamplingParams(max_new, config.temperature, config.top_p, seed)
-    runner.begin()
-    # The runner's begin() already set up the namespace and ran the preamble for this program.
-    session = Session(model, runner, run_timeout=config.limit_s, run_preamble=False)
-    instructions = problem.instructions(case)
-    failed = ""
-    for number, instruction in enumerate(instructions, 1):
-        runner.final = number == len(instructions)
-        try:
-            finish(session.add_turn(instruction, params))
-        except PromptTooLongError as exc:
-            failed = f"turn {number} could not be generated: {exc}"
-            break
-    answer = runner.answer()
-    gold = problem.cases[case][1]
-    verdict = judge(program_text(session.history()), runner, answer, gold)
-    if failed:
-        verdict = Verdict("error", failed)
+    params = SamplingParams(max_new, config.temperature, config.top_p, seed, config.top_k)
+    made = generate(model, problem.filled(case), params, config.clean_up)
+    program = "".join(made.pieces)
+    verdict = Verdict("error", made.failed) if made.failed else executor.score(program, gold)
     return SampleResult(
-        problem=problem.id,
+        id=problem.id,
         case=case,
         sample=key[2],
         category=problem.category,
-        outcome=verdict.outcome,
-        reason=verdict.reason,
-        answer=verdict.answer,
-        gold=gold,
+        input=inputs,
+        gold_output=gold,
+        completions=program,
+        prompts_completions=made.pieces,
+        **verdict.fields(),
         seed=seed,
         max_new_tokens=max_new,
-        turns=tuple(TurnRecord(t.instruction, t.code, t.status) for t in session.turns),
-        generate_s=round(sum(t.stats.generate_s for t in session.turns), 3),
-        run_s=round(sum(r.seconds for r in runner.results), 3),
+        prompt_tokens=made.prompt_tokens,
+        trimmed_turns=made.trimmed_turns,
+        generate_s=made.generate_s,
+        run_s=round(executor.seconds, 3),
         seconds=round(time.monotonic() - start, 3),
         config=config,
     )
-
-
-class ResultsFile:
-    """The JSON lines file of one run: read on open, appended to sample by sample."""
-
-    def __init__(self, path: Path, config: RunConfig) -> None:
-        self.path = path
-        self.config = config
-        self.results: dict[SampleKey, SampleResult] = {}
-        self._lock = threading.Lock()
-        if path.exists():
-            self._load()
-
-    def _load(self) -> None:
-        text = self.path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):
-            # The last line was cut by a crash mid-write: drop it, so that sample runs again.
-            text = text[: text.rfind("\n") + 1]
-            self.path.write_text(text, encoding="utf-8")
-        for number, line in enumerate(text.splitlines(), 1):
-            try:
-                result = SampleResult.from_json(line)
-            except (ValueError, TypeError, KeyError) as exc:
-                raise MtpbError(f"{self.path}:{number} is not an MTPB result ({exc})") from None
-            if result.config != self.config:
-                raise MtpbError(
-                    f"{self.path} holds results of another configuration ({result.config}); "
-                    "pass a different --out, or delete the file to start again"
-                )
-            self.results[result.key] = result
-
-    def add(self, result: SampleResult) -> None:
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(result.to_json() + "\n")
-            self.results[result.key] = result
-
-
-class Progress:
-    """A one-line progress bar with the time left, on stderr (one line per update off a TTY)."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, every_s: float = 10.0) -> None:
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.every_s = every_s
-        self.start = time.monotonic()
-        self.done = self.passed = 0
-        self._last = 0.0
-
-    def update(self, result: SampleResult) -> None:
-        self.done += 1
-        self.passed += result.passed
-        now = time.monotonic()
-        if not self.tty and now - self._last < self.every_s and self.done < self.total:
-            return
-        self._last = now
-        line = self.line(now - self.start)
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-    def line(self, elapsed: float) -> str:
-        left = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        filled = int(30 * self.done / self.total) if self.total else 30
-        return (
-            f"mtpb [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-            f"passed {self.passed}  elapsed {_clock(elapsed)}  left ~{_clock(left)}"
-        )
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def sample_keys(problems: Iterable[Problem], samples: int) -> list[SampleKey]:
@@ -242,59 +147,9 @@ def run_benchmark(
     todo = [k for k in keys if k not in results.results]
     if todo:
         by_id = {p.id: p for p in problems}
-        _run_pool(todo, by_id, model, config, results, max(1, workers), progress, kernel_factory)
+
+        def job(executor: Executor, key: SampleKey) -> SampleResult:
+            return run_sample(model, executor, by_id[key[0]], key, config)
+
+        run_pool(todo, job, results, workers, progress, kernel_factory, config.limit_s)
     return [results.results[k] for k in keys]
-
-
-def _run_pool(
-    todo: list[SampleKey],
-    problems: dict[str, Problem],
-    model: CodeModel,
-    config: RunConfig,
-    results: ResultsFile,
-    workers: int,
-    stream: TextIO | None,
-    kernel_factory: Callable[[], Kernel],
-) -> None:
-    jobs: queue.Queue[SampleKey] = queue.Queue()
-    for key in todo:
-        jobs.put(key)
-    finished: queue.Queue[SampleResult | BaseException] = queue.Queue()
-    stop = threading.Event()
-    kernels: list[Kernel] = []
-    threads: list[threading.Thread] = []
-    try:
-        for _ in range(min(workers, len(todo))):
-            kernels.append(kernel_factory())
-            kernels[-1].start()  # one at a time: a failure surfaces here, plainly
-        for n, kernel in enumerate(kernels):
-
-            def work(kernel: Kernel = kernel) -> None:
-                runner = ProgramRunner(kernel, config.limit_s)
-                while not stop.is_set():
-                    try:
-                        key = jobs.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        finished.put(run_sample(model, runner, problems[key[0]], key, config))
-                    except BaseException as exc:  # surfaced by the main thread
-                        finished.put(exc)
-                        return
-
-            thread = threading.Thread(target=work, daemon=True, name=f"mtpb-worker-{n}")
-            thread.start()
-            threads.append(thread)
-        progress = Progress(len(todo), stream)
-        for _ in todo:
-            item = finished.get()
-            if isinstance(item, BaseException):
-                raise item
-            results.add(item)
-            progress.update(item)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)  # let a sample in flight finish before its kernel goes
-        for kernel in kernels:
-            kernel.shutdown()

@@ -1,111 +1,138 @@
-"""A JSON wire format for one printed value, so it can leave the kernel without pickle.
+"""The printed answer of an MTPB program, cast to the gold's type inside the kernel, as JSON.
 
-The benchmark's answer is a Python object that lives inside the sandboxed kernel. Unpickling
-it here would run whatever the generated code put in it, so the kernel sends JSON instead:
-`to_wire` runs *inside the kernel* (its source is sent there verbatim, which is why this module
-imports nothing but the standard library and nothing from codegen_ui) and `from_wire` rebuilds
-the value on this side.
-
-`to_wire` also applies the scorer's first step, numpy and pandas values to plain Python, by duck
-typing so neither library is imported. Tuples, sets, dicts and non-finite floats keep their type
-through tags; anything else (a DataFrame, a function, a class instance) arrives as `Opaque`,
-holding its type name and `str()`. It does not decide what is correct: see `mtpb.is_equivalent`.
+The reference scores the live object the program printed: it turns numpy and pandas values
+into plain Python, then calls the gold's type on it (`list(map(...))`, `float(Decimal(...))`,
+`str(Counter(...))`). That can only happen where the object lives, so `answer` runs *inside the
+kernel* (its source is sent there verbatim, which is why this module imports nothing but the
+standard library and nothing from codegen_ui). It is told the gold's type name, never the gold,
+and sends back tagged JSON that `decode` rebuilds here with constructors only: nothing the
+kernel sends is ever executed or unpickled. It does not decide what is correct: see `scoring`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 MIME = "application/vnd.codegen-ui.mtpb+json"  # the display type the kernel answers with
-MAX_ITEMS = 100_000  # containers larger than this arrive as Opaque
+KERNEL_NAME = "__mtpb_wire__"  # this module's name in the kernel's sys.modules
+MAX_ITEMS = 100_000  # containers larger than this arrive as opaque
+MAX_DEPTH = 50
+GOLD_TYPES = ("str", "int", "float", "bool", "list", "dict", "NoneType")
+# The numpy types the reference turns into int, float and bool (others stay numpy).
+_NP_INT = ("uint8", "int16", "int32", "int64")
+_NP_FLOAT = ("float16", "float32", "float64")
+_ARRAY_KINDS = "biufU"  # dtypes sent as data: bool, ints, floats, unicode
 
 
-@dataclass(frozen=True)
-class Opaque:
-    """A value with no plain-Python form: its type name and its str()."""
-
-    type_name: str
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
+def _numpy_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if getattr(kind, "__module__", "") == "numpy" else ""
 
 
-def _module(value: Any) -> str:
-    return type(value).__module__.split(".")[0]
+def _is_series(value: Any) -> bool:
+    # The reference tests str(type(o)) == "<class 'pandas.core.series.Series'>" (pandas < 3).
+    kind = type(value)
+    return kind.__name__ == "Series" and str(getattr(kind, "__module__", "")).startswith("pandas")
 
 
-def plain(value: Any) -> Any:
-    """numpy scalars and arrays, pandas Series and Index as plain Python; others unchanged."""
-    module = _module(value)
-    if module == "numpy":
-        if hasattr(value, "tolist"):  # ndarray and numpy scalars alike
-            return value.tolist()
-    elif module == "pandas" and type(value).__name__ in ("Series", "Index"):
-        return value.tolist()
-    return value
+def normalize(value: Any) -> tuple[str, Any]:
+    """The reference's first steps: a Series as an array, tuples in a list as lists, numpy
+    scalars and arrays as Python. Returns ("series", array) or ("value", value)."""
+    if _is_series(value):
+        return "series", value.to_numpy()
+    if type(value) is list:
+        if value and type(value[0]) is tuple:
+            value = [list(t) for t in value]
+        return "value", value
+    name = _numpy_name(value)
+    if name in _NP_INT:
+        return "value", int(value)
+    if name in _NP_FLOAT:
+        return "value", float(value)
+    if name == "bool_" or name == "bool":
+        return "value", bool(value)
+    if name == "ndarray":
+        return "value", value.tolist()
+    return "value", value
 
 
-def to_wire(value: Any, depth: int = 0) -> Any:
-    """A JSON-able form of value (inside the kernel)."""
-    value = plain(value)
+def cast(value: Any, gold_type: str) -> dict[str, Any]:
+    """Steps (1)-(3) and the cast to the gold's type, as the reference does them."""
+    kind, value = normalize(value)
+    if kind == "series":
+        return {"kind": "series", "value": encode(value)}
+    types = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
+    target = types.get(gold_type, type(None))
+    if type(value) is not target:
+        if target is bool:
+            return {"kind": "str", "value": str(value)}  # bool("False") is True: compare text
+        if target is type(None):  # the reference fails here; the text serves a None gold
+            return {"kind": "str", "value": str(value)}
+        value = target(value)
+    return {"kind": "value", "value": encode(value)}
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    """A JSON form of value that keeps the types == cares about."""
     if value is None or isinstance(value, (bool, str)):
-        return value
+        return str(value) if isinstance(value, str) and type(value) is not str else value
+    name = _numpy_name(value)
+    if name.startswith(("int", "uint")):
+        value = int(value)
+    elif name.startswith("float"):
+        value = float(value)
+    elif name in ("bool_", "bool"):
+        return bool(value)
+    elif name == "str_":
+        return str(value)
     if isinstance(value, int):
-        # Bigger than a double can hold exactly: send digits so nothing is rounded on the way.
-        return value if abs(value) < 2**53 else {"__int__": str(value)}
+        value = int(value)
+        return value if abs(value) < 2**53 else {"$int": str(value)}
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"__float__": repr(value)}
-    containers = (list, tuple, set, frozenset, dict)
-    if depth < 50 and isinstance(value, containers) and len(value) <= MAX_ITEMS:
-        if isinstance(value, dict):
-            pairs = [[to_wire(k, depth + 1), to_wire(v, depth + 1)] for k, v in value.items()]
-            return {"__dict__": pairs}
-        items = [to_wire(v, depth + 1) for v in value]
-        if isinstance(value, list):
-            return items
-        return {("__tuple__" if isinstance(value, tuple) else "__set__"): items}
+        value = float(value)
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if depth >= MAX_DEPTH:
+        return _opaque(value)
+    sized = isinstance(value, (list, tuple, set, frozenset, dict))
+    if sized and len(value) > MAX_ITEMS:
+        return _opaque(value)
+    if isinstance(value, dict):
+        return {"$dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, list):
+        return [encode(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(v, depth + 1) for v in value]}
+    if isinstance(value, frozenset):
+        return {"$frozenset": [encode(v, depth + 1) for v in value]}
+    if isinstance(value, set):
+        return {"$set": [encode(v, depth + 1) for v in value]}
+    if isinstance(value, complex):
+        return {"$complex": [encode(value.real), encode(value.imag)]}
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    module = str(getattr(type(value), "__module__", ""))
+    if module == "decimal" and type(value).__name__ == "Decimal":
+        return {"$decimal": str(value)}
+    if module == "fractions" and type(value).__name__ == "Fraction":
+        return {"$fraction": str(value)}
+    if name == "ndarray" and value.dtype.kind in _ARRAY_KINDS and value.size <= MAX_ITEMS:
+        return {"$ndarray": {"dtype": value.dtype.str, "data": encode(value.tolist(), depth + 1)}}
+    return _opaque(value)
+
+
+def _opaque(value: Any) -> dict[str, str]:
     try:
-        text = str(value)
-    except Exception as exc:  # a broken __str__ in generated code
-        text = f"<str() failed: {type(exc).__name__}>"
-    return {"__opaque__": type(value).__name__, "text": text[:10_000]}
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ in generated code
+        text = f"<repr() failed: {type(exc).__name__}>"
+    return {"$opaque": type(value).__name__, "repr": text[:1000]}
 
 
-def from_wire(data: Any) -> Any:
-    """The value `to_wire` encoded (on this side); raises ValueError on a malformed tag."""
-    if isinstance(data, list):
-        return [from_wire(v) for v in data]
-    if not isinstance(data, dict):
-        return data
-    if "__int__" in data:
-        return int(data["__int__"])
-    if "__float__" in data:
-        return float(data["__float__"])
-    if "__tuple__" in data:
-        return tuple(from_wire(v) for v in data["__tuple__"])
-    if "__set__" in data:
-        return _set(from_wire(v) for v in data["__set__"])
-    if "__dict__" in data:
-        pairs = [(_key(from_wire(k)), from_wire(v)) for k, v in data["__dict__"]]
-        try:
-            return dict(pairs)
-        except TypeError:  # a key that was hashable there but is a list here
-            return Opaque("dict", str(pairs))
-    if "__opaque__" in data:
-        return Opaque(str(data["__opaque__"]), str(data.get("text", "")))
-    raise ValueError(f"unknown wire value: {sorted(data)}")
-
-
-def _set(items: Any) -> Any:
-    values = list(items)
+def shown(value: Any, limit: int = 200) -> str:
+    """repr of the printed value, shortened, for the results file."""
     try:
-        return set(values)
-    except TypeError:  # members that were hashable there but are lists here
-        return Opaque("set", str(values))
-
-
-def _key(key: Any) -> Any:
-    return tuple(_key(k) for k in key) if isinstance(key, (list, tuple)) else key
+        text = repr(value)
+    except Exception as exc:
+        text = f"<repr() failed: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -21,7 +21,7 @@ from codegen_ui.notebooks.io import dumps, load, parse, save
 from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
 from codegen_ui.notebooks.nbimport import Conversion, convert, from_notebook, split_instruction
 from codegen_ui.notebooks.replay import CellReport, replay_notebook
-from codegen_ui.notebooks.store import SessionInfo, SessionStore
+from codegen_ui.notebooks.store import SessionInfo, SessionStore, StaleSession
 
 __all__ = [
     "DEFAULT_TITLE",
@@ -32,6 +32,7 @@ __all__ = [
     "NotebookError",
     "SessionInfo",
     "SessionStore",
+    "StaleSession",
     "StoreError",
     "cell_to_turn",
     "check_id",

@@ -7,11 +7,10 @@ errors become `StoreError`s. This module knows nothing about what is inside the 
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-from codegen_ui.notebooks.atomic import fsync_dir, write_atomic
+from codegen_ui.notebooks.atomic import write_atomic
 from codegen_ui.notebooks.names import ID_PATTERN, StoreError, check_id, file_stem, new_id
 
 STALE_TEMP_S = 600.0  # temporary files older than this were left by a crash
@@ -93,18 +92,6 @@ class SessionFolder:
         kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         path.replace(kept)
         return kept.name
-
-    def remove(self, session_id: str) -> None:
-        """Delete a session's file, its earlier version, damaged copies and exports."""
-        try:
-            self.path(session_id).unlink()
-        except FileNotFoundError:
-            raise StoreError(f"there is no session {session_id}") from None
-        self.previous(session_id).unlink(missing_ok=True)
-        for kept in self.root.glob(f"{session_id}.ipynb.damaged-*"):
-            kept.unlink(missing_ok=True)
-        shutil.rmtree(self.exports_dir / session_id, ignore_errors=True)
-        fsync_dir(self.root)
 
     def export(self, session_id: str, title: str, suffix: str, text: str) -> Path:
         """Write a download under `exports_dir/<id>/`, named after the title."""

@@ -30,12 +30,24 @@ from codegen_ui.notebooks.format import (
 from codegen_ui.notebooks.io import dumps, parse
 from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
 from codegen_ui.notebooks.nbimport import from_notebook
+from codegen_ui.notebooks.trash import Trash
 
-__all__ = ["SessionInfo", "SessionStore", "StoreError", "check_id", "check_title"]
+__all__ = [
+    "SessionInfo",
+    "SessionStore",
+    "StaleSession",
+    "StoreError",
+    "check_id",
+    "check_title",
+]
 
 MAX_IMPORT_BYTES = 64 * 2**20
 # Metadata the store owns: `save` keeps these from the file, whatever the caller passes.
-_OWNED = ("title", "created", "updated", "version", "notes")
+_OWNED = ("title", "created", "updated", "version", "notes", "revision")
+
+
+class StaleSession(StoreError):
+    """The file was saved by someone else (another tab) since this copy was read."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class SessionInfo:
     updated: str  # ISO 8601, UTC
     error: str = ""  # why the file cannot be opened; empty when it is fine
     notes: tuple[str, ...] = ()  # what an import left out or guessed, or a save set aside
+    revision: int = 0  # counts the saves of the turns; a save can insist on the one it saw
 
 
 def _info(session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
@@ -59,6 +72,7 @@ def _info(session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
         created=str(meta.get("created", "")),
         updated=str(meta.get("updated", "")),
         notes=tuple(notes),
+        revision=int(meta.get("revision") or 0),
     )
 
 
@@ -75,6 +89,7 @@ class SessionStore:
 
     def __init__(self, root: str | Path) -> None:
         self.files = SessionFolder(root)
+        self.trash = Trash(self.files)
         self.root = self.files.root
         self._lock = threading.RLock()
         # What each file held when this store last wrote or read it, by the file's key.
@@ -94,7 +109,7 @@ class SessionStore:
     ) -> SessionInfo:
         title = check_title(title) or DEFAULT_TITLE
         stamp = now()
-        owned = {"title": title, "created": stamp, "updated": stamp}
+        owned = {"title": title, "created": stamp, "updated": stamp, "revision": 1}
         nb = to_notebook(turns, {**_extras(meta), **owned})
         with self._lock:
             session_id = self.files.new_id()
@@ -105,11 +120,25 @@ class SessionStore:
         return from_notebook(self._read(session_id))
 
     def save(
-        self, session_id: str, turns: Sequence[Turn], meta: dict[str, Any] | None = None
+        self,
+        session_id: str,
+        turns: Sequence[Turn],
+        meta: dict[str, Any] | None = None,
+        expect: int | None = None,
     ) -> SessionInfo:
-        """Replace the session's turns; `meta` adds to its metadata (title and times are kept)."""
+        """Replace the session's turns; `meta` adds to its metadata (title and times are kept).
+
+        With `expect`, the file must still be at that revision (what the caller last read or
+        wrote), else StaleSession: someone else saved in between and nothing is overwritten."""
         with self._lock:
             old, notes = self._meta_on_disk(session_id)
+            revision = int(old.get("revision") or 0)
+            if expect is not None and revision != expect:
+                raise StaleSession(
+                    "this session was changed in another tab or window since this page "
+                    "loaded it; your change was not saved over it"
+                )
+            old["revision"] = revision + 1
             nb = to_notebook(turns, {**old, **_extras(meta), "updated": now()})
             return self._write(session_id, nb, notes)
 
@@ -120,11 +149,12 @@ class SessionStore:
         key = self.files.key(session_id)
         cached = self._summaries.get(session_id)
         if cached is not None and cached[0] == key and not cached[1].error:
-            return {"title": cached[1].title, "created": cached[1].created}, ()
+            info = cached[1]
+            return {"title": info.title, "created": info.created, "revision": info.revision}, ()
         try:
             # Changed since this store saw it: check it as strictly as opening would.
             meta = parse(self.files.read(session_id)).metadata.get(META_KEY, {})
-            return {k: meta[k] for k in ("title", "created") if k in meta}, ()
+            return {k: meta[k] for k in ("title", "created", "revision") if k in meta}, ()
         except NotebookError:
             kept = self.files.set_aside(session_id)
             note = f"the saved file was damaged; it was kept as {kept} and saved afresh"
@@ -205,8 +235,9 @@ class SessionStore:
             return self._write(self.files.new_id(), nb)
 
     def delete(self, session_id: str) -> None:
+        """Move the session to the trash (`self.trash`): restorable for a week."""
         with self._lock:
-            self.files.remove(session_id)
+            self.trash.put(session_id)
             self._summaries.pop(session_id, None)
 
     def restore_previous(self, session_id: str) -> SessionInfo:
@@ -220,8 +251,12 @@ class SessionStore:
 
     # -- import and export --------------------------------------------------------------------
 
-    def import_notebook(self, data: bytes, title: str = "") -> SessionInfo:
-        """A new session from any Jupyter notebook; `notes` say what was left out."""
+    def import_notebook(
+        self, data: bytes, title: str = "", default_title: str = "Imported notebook"
+    ) -> SessionInfo:
+        """A new session from any Jupyter notebook; `notes` say what was left out.
+
+        The title is `title`, else the notebook's own, else `default_title` (a file name)."""
         from codegen_ui.notebooks.nbimport import convert
 
         if len(data) > MAX_IMPORT_BYTES:
@@ -233,7 +268,12 @@ class SessionStore:
         title = check_title(title)
         if not title:
             try:
-                title = check_title(result.meta.get("title", "")) or "Imported notebook"
+                title = check_title(result.meta.get("title", ""))
+            except StoreError:
+                title = ""
+        if not title:
+            try:
+                title = check_title(default_title) or "Imported notebook"
             except StoreError:
                 title = "Imported notebook"
         info = self.create(title, result.turns, result.meta)

@@ -12,12 +12,12 @@ import functools
 import signal
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine import load_model
-from codegen_ui.kernel import KernelPool, KernelSource, kernels_root
+from codegen_ui.engine import is_server_url, load_model, server_options
+from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.controller import Controller
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.web.shared import FairGate, ModelHolder
 from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.web.style import CSS, code_css
 from codegen_ui.web.workspace import Workspaces
@@ -36,14 +36,26 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
             precision=settings.precision,
             cache_mib=settings.cache_mib,
             batch_size=settings.batch_size,
+            server=server_options(settings),
         )
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
+    # In process, the engine thread writes up to batch_size turns together (more wait here, in
+    # arrival order); a model server batches as many as it is sent.
+    at_once = settings.server_streams if is_server_url(settings.model) else settings.batch_size
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()
     store = SessionStore(settings.sessions_dir)
     guarded = settings.host not in LOCAL_HOSTS
-    controller = assemble(holder, pool, store, guarded, run_timeout=settings.run_timeout)
+    controller = assemble(
+        holder,
+        pool,
+        store,
+        guarded,
+        FairGate(at_once),
+        run_timeout=settings.run_timeout,
+        grace_s=settings.kernel_grace_minutes * 60,
+    )
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 
@@ -55,6 +67,7 @@ def assemble(
     kernels: KernelSource,
     store: SessionStore,
     guarded: bool,
+    gate: FairGate | None = None,
     **workspace_options: Any,
 ) -> Controller:
     """The page's controller over these collaborators, with every change autosaved to `store`.
@@ -63,7 +76,9 @@ def assemble(
     Tests build their controllers here too, so they take the app's own wiring.
     """
     shelf = Shelf(store, guarded=guarded)
-    workspaces = Workspaces(holder, kernels, on_change=shelf.autosave, **workspace_options)
+    workspaces = Workspaces(
+        holder, kernels, gate or FairGate(1), on_change=shelf.autosave, **workspace_options
+    )
     return Controller(holder, workspaces, shelf)
 
 
@@ -88,6 +103,7 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
 
 def serve(settings: Settings) -> None:
     """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
+    hide_server()  # before anything else: no same-user process reads our /proc environ
     demo, controller = create(settings)
     # SIGTERM (a container stopping) ends the server like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)

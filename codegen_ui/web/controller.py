@@ -2,47 +2,40 @@
 
 A handler in `ui.py` calls one method here and shows the `View`s it gets. This is where domain
 errors (model still loading, server busy, prompt too long, a bad upload) become one line for the
-user, where streaming updates are paced, and where sessions are autosaved after every change.
-It does not lay out the page.
+user, where streaming updates are paced, where a turn that fails for any reason is ended in
+`error` (never left "writing code"), and where a page reload finds its session again. Per-cell
+actions are in `web.cellevents`. It does not lay out the page.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import Any
 
-from codegen_ui.core import Turn, TurnError
+from codegen_ui.core import Turn, one_line
 from codegen_ui.engine import SamplingParams
 from codegen_ui.errors import UserError
+from codegen_ui.notebooks import StoreError, check_id
+from codegen_ui.web.cellevents import CellActions, CellEvent
 from codegen_ui.web.examples import EXAMPLES
-from codegen_ui.web.render import render_notebook
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
+from codegen_ui.web.views import View, Views
 from codegen_ui.web.workspace import ServerBusy, Workspace, Workspaces
+
+log = logging.getLogger(__name__)
 
 STREAM_EVERY_S = 0.08  # the most often a streaming action sends the page a new view
 Action = Callable[[Workspace], Iterator[Turn]]
 # Every failure a user may see (model loading, server busy, prompt too long, a bad upload, no
 # such cell) is a UserError: shown as a note on the page, never as a traceback.
 EXPECTED = UserError
+UNFINISHED = "the action ended before this cell finished"
 
-
-@dataclass(frozen=True)
-class View:
-    """What the page shows for one browser session after an action."""
-
-    notebook: str  # the notebook HTML
-    status: str  # model, kernel, sandbox, queue
-    prompt: str = ""  # the exact prompt of the last turn
-    prompt_info: str = ""  # its token count and trimmed turns
-    cells: int = 0  # number of turns (for the cell picker)
-    code: str | None = None  # new editor content, None to leave the editor alone
-    instruction: str | None = None  # new instruction box content, None to leave it alone
-    title: str = ""
-    busy: bool = False  # an action is running (Stop is the useful button)
-    sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
-    session_id: str | None = None  # the store id of this tab's session, once saved
+__all__ = ["CellEvent", "Controller", "View"]
 
 
 class Controller:
@@ -52,59 +45,48 @@ class Controller:
         self.holder = holder
         self.workspaces = workspaces
         self.shelf = shelf
+        self.views = Views(holder, workspaces.model.gate, shelf)
+        self.cell_actions = CellActions(self)
 
-    # ---- views -------------------------------------------------------------------------------
+    def view(self, ws: Workspace, note: str = "", **extra: Any) -> View:
+        return self.views.of(ws, note, **extra)
+
     def status(self, ws: Workspace | None) -> str:
-        parts = [self.holder.status()]
-        if ws is None:
-            parts.append("kernel: not started")
-        else:
-            parts += [f"kernel: {ws.kernel.describe()}", f"sandbox: {ws.kernel.sandbox()}"]
-        now = self.workspaces.model.activity()
-        if now.writing or now.waiting:
-            parts.append(f"writing {now.writing} · waiting {now.waiting}")
-        return " · ".join(parts)
-
-    def view(self, ws: Workspace, note: str = "", busy: bool = False, **extra: object) -> View:
-        prompt = ws.session.last_prompt
-        info = ""
-        if prompt is not None:
-            info = (
-                f"{prompt.tokens} prompt tokens; {prompt.budget} fit "
-                "(the context window minus max new tokens)"
-            )
-            if prompt.trimmed:
-                info += f"; the oldest {prompt.trimmed} turn(s) were left out of the prompt to fit"
-            else:
-                info += "; every turn is in the prompt"
-        return View(
-            notebook=render_notebook(ws.session.turns, ws.pending, note, busy),
-            status=self.status(ws) + (f" · {ws.save_error}" if ws.save_error else ""),
-            prompt=prompt.text if prompt is not None else "",
-            prompt_info=info,
-            cells=len(ws.session.turns),
-            title=ws.title,
-            busy=busy,
-            sessions=None if busy else tuple(self.shelf.choices()),
-            session_id=ws.notebook_id,
-            **extra,  # type: ignore[arg-type]
-        )
+        return self.views.status(ws)
 
     def error_view(self, key: str, message: str) -> View:
         ws = self.workspaces.peek(key)
-        if ws is None:
-            return View(render_notebook([], (), message), self.status(None))
-        return self.view(ws, note=message)
+        return self.views.empty(message) if ws is None else self.view(ws, message)
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def open_page(self, key: str) -> View:
+    def open_page(self, key: str, session_id: str | None = None) -> View:
+        """A tab opened; with the address's `session` it shows that session again: the same
+        workspace and kernel when the tab was closed less than the grace period ago."""
+        note = ""
+        if session_id:
+            try:
+                check_id(session_id)
+            except StoreError:
+                session_id = None
+                note = "The address names no valid session; this is a new one."
+        if session_id:
+            ws = self.workspaces.attach(key, session_id)
+            if ws is not None:
+                ws.editing = None
+                return self.view(ws, "Welcome back: your variables are still here.")
         try:
-            return self.view(self.workspaces.get(key))
+            ws = self.workspaces.get(key)
         except ServerBusy as exc:
             return self.error_view(key, str(exc))
+        if session_id and ws.notebook_id != session_id:
+            try:
+                note = self.shelf.open(ws, session_id)
+            except StoreError as exc:
+                note = f"Cannot open that session: {exc}"
+        return self.view(ws, note)
 
     def close_page(self, key: str) -> None:
-        self.workspaces.close(key)
+        self.workspaces.leave(key)
 
     def stop(self, key: str) -> None:
         ws = self.workspaces.peek(key)
@@ -120,23 +102,21 @@ class Controller:
         def action(ws: Workspace) -> Iterator[Turn]:
             if ws.pending and ws.pending[0].strip() == instruction.strip():
                 ws.pending.pop(0)  # the next example turn is being run
+            ws.max_new_tokens = params.max_new_tokens
             return ws.session.add_turn(instruction, params)
 
         yield from self._stream(key, action, uses_model=True, next_box=True)
 
-    def regenerate(self, key: str, params: SamplingParams) -> Iterator[View]:
-        yield from self._stream(key, lambda ws: ws.session.regenerate(params), uses_model=True)
-
-    def run_code(self, key: str, index: int, code: str) -> Iterator[View]:
-        def action(ws: Workspace) -> Iterator[Turn]:
-            if not 0 <= index < len(ws.session.turns):
-                raise TurnError(f"there is no cell {index + 1} to run")
-            return ws.session.edit(index, code)
-
-        yield from self._stream(key, action)
+    def cell(self, key: str, event: CellEvent, params: SamplingParams) -> Iterator[View]:
+        """A press on one cell's button or key; it acts on that cell alone (`web.cellevents`)."""
+        yield from self.cell_actions.handle(key, event, params)
 
     def replay(self, key: str) -> Iterator[View]:
-        yield from self._stream(key, lambda ws: ws.session.replay())
+        def action(ws: Workspace) -> Iterator[Turn]:
+            ws.fresh_kernel = False
+            return ws.session.replay()
+
+        yield from self._stream(key, action)
 
     def _stream(
         self, key: str, action: Action, uses_model: bool = False, next_box: bool = False
@@ -151,39 +131,70 @@ class Controller:
             yield self.error_view(key, str(exc))
             return
         try:
-            yield from self._paced(ws, action, next_box)
+            yield from self._paced(ws, action, next_box, uses_model)
+        except Exception as exc:  # anything else: the turn ends visibly and the page goes on
+            log.exception("an action failed")
+            reason = one_line(exc)
+            ws.session.fail_unfinished(reason)
+            yield self.view(ws, f"That failed: {reason}")
         finally:
+            ws.session.fail_unfinished(UNFINISHED)  # a closed page, say: never left running
             ws.release()
 
-    def _paced(self, ws: Workspace, action: Action, next_box: bool) -> Iterator[View]:
+    def _paced(
+        self, ws: Workspace, action: Action, next_box: bool, uses_model: bool
+    ) -> Iterator[View]:
+        ahead = self.views.ahead() if uses_model else 0
         try:
             turns = action(ws)
+            first = next(turns, None)  # starts the action: the new cell exists from here on
         except EXPECTED as exc:
-            yield self.view(ws, note=str(exc))
+            yield self.view(ws, str(exc))
             return
+        if next_box:
+            ws.active = len(ws.session.turns) - 1  # the new cell
         # A submitted turn empties the instruction box, or offers the next example turn.
         box = (ws.pending[0] if ws.pending else "") if next_box else None
-        note = ""
-        if self.workspaces.model.activity().full:
-            note = "Waiting for the model: it is writing for other sessions; yours is queued."
-        yield self.view(ws, busy=True, instruction=box, note=note)
+        yield self.view(ws, busy=True, instruction=box, ahead=ahead)
         last = 0.0
-        turn: Turn | None = None
         try:
             for turn in turns:
                 if time.monotonic() - last >= STREAM_EVERY_S or turn.status != "generating":
                     last = time.monotonic()
                     yield self.view(ws, busy=True)
         except EXPECTED as exc:
-            yield self.view(ws, note=str(exc))
+            ws.session.fail_unfinished(str(exc))
+            yield self.view(ws, str(exc))
             return
-        yield self.view(ws, code=turn.code if turn is not None else None)
+        note = ""
+        if first is None:
+            note = "Nothing to run."
+        yield self.view(ws, note)
+
+    def add_code(self, key: str, instruction: str) -> View:
+        """A new cell at the foot for the user's own code, its editor open; the instruction
+        box's text (if any) becomes its comment in the prompt."""
+
+        def action(ws: Workspace) -> str:
+            ws.editing = ws.active = ws.session.add_code_cell(instruction)
+            return ""
+
+        view = self._quick(key, action)
+        return dataclasses.replace(view, instruction="") if instruction.strip() else view
 
     def undo(self, key: str) -> View:
-        return self._quick(key, lambda ws: ws.session.undo())
+        return self._quick(key, lambda ws: "" if ws.session.undo() else "Nothing to undo.")
+
+    def redo(self, key: str) -> View:
+        return self._quick(key, lambda ws: "" if ws.session.redo() else "Nothing to redo.")
 
     def restart(self, key: str) -> View:
-        return self._quick(key, lambda ws: ws.session.restart_kernel())
+        def action(ws: Workspace) -> str:
+            ws.session.restart_kernel()
+            ws.fresh_kernel = False
+            return "A fresh kernel: every variable is gone."
+
+        return self._quick(key, action)
 
     def _quick(self, key: str, action: Callable[[Workspace], object]) -> View:
         """A short action on this tab's workspace; a string it returns is a note for the user."""
@@ -199,13 +210,7 @@ class Controller:
             note = str(exc)
         finally:
             ws.release()
-        return self.view(ws, note=note, code="")
-
-    def cell_code(self, key: str, index: int) -> str:
-        ws = self.workspaces.peek(key)
-        if ws is None or not 0 <= index < len(ws.session.turns):
-            return ""
-        return ws.session.turns[index].code
+        return self.view(ws, note)
 
     def load_example(self, key: str, title: str) -> View:
         instructions = dict(EXAMPLES).get(title)
@@ -214,7 +219,7 @@ class Controller:
         except ServerBusy as exc:
             return self.error_view(key, str(exc))
         if instructions is None:
-            return self.view(ws, note=f"no example named {title!r}")
+            return self.view(ws, f"no example named {title!r}")
         ws.pending = list(instructions)
         return self.view(ws, instruction=ws.pending[0])
 
@@ -234,6 +239,11 @@ class Controller:
         if not session_id:
             return self.error_view(key, "Pick a session to delete first.")
         return self._quick(key, lambda ws: self.shelf.delete(ws, session_id))
+
+    def restore_session(self, key: str, session_id: str | None) -> View:
+        if not session_id:
+            return self.error_view(key, "Pick a deleted session to restore first.")
+        return self._quick(key, lambda ws: self.shelf.restore(ws, session_id))
 
     def rename(self, key: str, title: str) -> View:
         return self._quick(key, lambda ws: self.shelf.rename(ws, title))

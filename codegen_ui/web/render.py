@@ -1,21 +1,21 @@
-"""Turns and their outputs as safe HTML for the notebook view.
+"""Cell outputs and code as safe HTML for the notebook view (`web.cells` lays out the cells).
 
 Everything the kernel or the model produced is treated as untrusted text: plain text is escaped,
 ANSI colours become `<span>`s with fixed classes, images become `data:` URIs in `<img>` (an SVG
 loaded that way cannot run script), and kernel HTML (a DataFrame, say) goes through nh3 with a
 small allowlist, so kernel HTML never runs script in the app's page. Code is highlighted with
-pygments. This module knows nothing of Gradio, kernels or sessions beyond the `Turn` dataclass.
+pygments. This module knows nothing of Gradio, kernels, turns or sessions.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from codegen_ui.core import Turn
 from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.style import ANSI_COLOURS
 
@@ -53,13 +53,23 @@ def capped(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, str]:
     return text[:limit], f"output capped: showing the first {limit:,} of {len(text):,} characters"
 
 
+@functools.lru_cache(maxsize=2048)
 def highlight(code: str) -> str:
-    """Python source as highlighted HTML (pygments classes under `.cg-code`)."""
+    """Python source as highlighted HTML (pygments classes under `.cg-code`).
+
+    Cached: every streamed view redraws every cell, and most cells' code has not changed."""
     from pygments import highlight as pyg_highlight
+
+    lexer, formatter = _pygments()
+    return str(pyg_highlight(code, lexer, formatter))
+
+
+@functools.cache
+def _pygments() -> tuple[Any, Any]:
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    return str(pyg_highlight(code, PythonLexer(), HtmlFormatter(nowrap=True)))
+    return PythonLexer(), HtmlFormatter(nowrap=True)
 
 
 def _sgr_classes(params: list[int], state: list[str]) -> list[str]:
@@ -191,71 +201,20 @@ def render_output(output: dict[str, Any]) -> str:
     return f'<pre class="cg-out">[{html.escape(str(kind))} output]</pre>'
 
 
-_STATUS_TEXT = {
-    "generating": "writing code",
-    "running": "running",
-    "ok": "ok",
-    "error": "error",
-    "timeout": "timed out",
-    "died": "kernel died",
-    "empty": "no code",
-    "cancelled": "stopped",
-    "not-run": "not run",
-}
-
-
-def _badge(turn: Turn) -> str:
-    parts = [_STATUS_TEXT.get(turn.status, turn.status)]
-    s = turn.stats
-    if s.new_tokens:
-        parts.append(f"{s.new_tokens} tokens in {s.generate_s:.1f} s")
-    if s.run_s:
-        parts.append(f"ran {s.run_s:.2f} s")
-    if s.trimmed_turns:
-        parts.append(f"{s.trimmed_turns} early turns left out of the prompt")
-    if turn.edited:
-        parts.append("edited")
-    return " · ".join(parts)
-
-
-def render_turn(turn: Turn, index: int) -> str:
-    """One turn as a notebook cell: instruction, highlighted code, message, outputs."""
-    count = "" if turn.execution_count is None else str(turn.execution_count)
-    code = highlight(turn.code) if turn.code else ""
-    if turn.status == "generating":
-        code += '<span class="cg-caret">▍</span>'
-    message = f'<div class="cg-msg">{html.escape(turn.message)}</div>' if turn.message else ""
-    outputs = "".join(render_output(o) for o in turn.outputs)
-    return (
-        f'<div class="cg-cell cg-{html.escape(turn.status)}" data-index="{index}" '
-        f'data-status="{html.escape(turn.status)}" data-generate-s="{turn.stats.generate_s:.4f}" '
-        f'data-run-s="{turn.stats.run_s:.4f}">'
-        f'<div class="cg-head"><span class="cg-n">{index + 1}</span>'
-        f'<span class="cg-count">[{count}]</span>'
-        f'<span class="cg-instr">{html.escape(turn.instruction)}</span>'
-        f'<span class="cg-badge">{html.escape(_badge(turn))}</span></div>'
-        f'<pre class="cg-code">{code}</pre>{message}'
-        f'<div class="cg-outputs">{outputs}</div></div>'
-    )
-
-
-def render_notebook(
-    turns: Sequence[Turn], pending: Sequence[str] = (), note: str = "", busy: bool = False
-) -> str:
-    """The whole session; `pending` are example instructions still to run, `note` a banner.
-
-    `data-busy` says whether an action is still under way (for automation and tests)."""
-    cells = "".join(render_turn(t, i) for i, t in enumerate(turns))
-    if not turns:
-        cells = (
-            '<div class="cg-empty">No turns yet. Describe a step in plain English below '
-            "(for example <i>define a list of the numbers 1 to 10</i>) and press Enter; "
-            "the model writes the Python and the kernel runs it.</div>"
-        )
-    banner = f'<div class="cg-note">{html.escape(note)}</div>' if note else ""
-    rest = ""
-    if pending:
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in pending)
-        rest = f'<div class="cg-pending"><b>Pending turns</b><ol>{items}</ol></div>'
-    flag = "true" if busy else "false"
-    return f'<div class="cg-nb" data-busy="{flag}">{banner}{cells}{rest}</div>'
+def render_outputs(outputs: Sequence[dict[str, Any]]) -> str:
+    """A cell's outputs; consecutive prints to one stream show as one block, as in Jupyter
+    (a streamed print arrives in pieces, and a block per piece would show gaps between them)."""
+    merged: list[dict[str, Any]] = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and output.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and output.get("name") == last.get("name")
+        ):
+            text = _text(last.get("text", "")) + _text(output.get("text", ""))
+            merged[-1] = {**last, "text": text}
+        else:
+            merged.append(dict(output))
+    return "".join(render_output(o) for o in merged)

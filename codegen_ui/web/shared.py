@@ -1,20 +1,26 @@
-"""What the web app shares between browser sessions: the one model.
+"""What the web app shares between browser sessions: the one model and the queue in front of it.
 
 `ModelHolder` loads the process's model in a background thread and reports progress, so the
-page is usable meanwhile. `SharedModel` hands every session the holder's model; the model's own
-engine thread writes their turns together and queues the rest in arrival order (see
-`codegen_ui.engine`), while kernels run in parallel. Per-browser-session state lives in
-`codegen_ui.web.workspace`. Nothing here knows about Gradio.
+page is usable meanwhile. `FairGate` lets a fixed number of generations run at once and serves
+waiting requests first come, first served; `SharedModel` puts every session's generation behind
+it while kernels run in parallel. Per-browser-session state lives in `codegen_ui.web.workspace`.
+Nothing here knows about Gradio.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from codegen_ui.engine import Activity, CodeModel, Event, ModelLoadError, SamplingParams
 from codegen_ui.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 class ModelNotReady(UserError, RuntimeError):
@@ -67,6 +73,8 @@ class ModelHolder:
             self.error = f"cannot load model {self.name!r}: {type(exc).__name__}: {exc}"
         finally:
             self.loaded_s = time.monotonic() - self.started
+            if self.error:  # the terminal says it too, not only the page
+                log.error("%s", self.error)
             self._done.set()
 
     def _report(self, message: str) -> None:
@@ -100,14 +108,51 @@ class ModelHolder:
             return f"model: {self.model.describe()}"
         if self.error:
             return f"model failed to load: {self.error}"
-        return f"model: loading {self.name} ({self.progress}, {self.elapsed():.0f} s)"
+        progress = self.progress if self.name not in self.progress else "loading"
+        return f"model: loading {self.name} ({progress}, {self.elapsed():.0f} s)"
+
+
+class FairGate:
+    """At most `limit` holders at once; waiters are served in the order they arrived."""
+
+    def __init__(self, limit: int = 1) -> None:
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._queue: collections.deque[int] = collections.deque()
+        self._tickets = itertools.count()
+        self._active = 0
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def busy(self) -> bool:
+        with self._cond:
+            return self._active >= self.limit
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._cond:
+            ticket = next(self._tickets)
+            self._queue.append(ticket)
+            self._cond.wait_for(lambda: self._queue[0] == ticket and self._active < self.limit)
+            self._queue.popleft()
+            self._active += 1
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
 
 
 class SharedModel:
-    """The holder's model, as a `CodeModel` a `Session` can be given before it has loaded."""
+    """The holder's model behind the gate, as a `CodeModel` a `Session` can be given."""
 
-    def __init__(self, holder: ModelHolder) -> None:
+    def __init__(self, holder: ModelHolder, gate: FairGate) -> None:
         self.holder = holder
+        self.gate = gate
 
     @property
     def name(self) -> str:
@@ -130,4 +175,6 @@ class SharedModel:
     def stream(
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        yield from self.holder.get().stream(prompt, params, cancel)
+        model = self.holder.get()
+        with self.gate.hold():
+            yield from model.stream(prompt, params, cancel)

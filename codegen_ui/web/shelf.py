@@ -1,6 +1,10 @@
 """The web app's sessions panel over the notebook store: autosave, list, new, open, rename,
 duplicate, delete, upload and download, for one browser tab's workspace at a time.
 
+Each save insists on the revision the tab last read or wrote, so two tabs on one session never
+overwrite each other silently: the tab that is behind is told (`Workspace.conflict`) and may
+reload the saved version or keep its own as a copy.
+
 A tab owns the sessions it created, imported or copied. When the server is reachable by others
 (`guarded`), a tab may rename or delete only what it owns, and opening someone else's session
 opens a copy, so nobody's work is changed from another tab. On a server bound to this machine
@@ -13,7 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from codegen_ui.core import PREAMBLE, Turn
-from codegen_ui.notebooks import DEFAULT_TITLE, SessionInfo, SessionStore, StoreError
+from codegen_ui.notebooks import (
+    DEFAULT_TITLE,
+    SessionInfo,
+    SessionStore,
+    StaleSession,
+    StoreError,
+)
 from codegen_ui.web.workspace import Workspace
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -32,6 +42,8 @@ class Shelf:
     # ---- autosave ----------------------------------------------------------------------------
     def autosave(self, ws: Workspace) -> None:
         """Save the tab's session after a change; a failure is remembered and shown, not raised."""
+        if ws.conflict:
+            return  # refused until the user picks reload or copy
         meta = {"preamble": ws.session.preamble}
         try:
             if ws.notebook_id is None:
@@ -39,10 +51,35 @@ class Shelf:
                 ws.notebook_id = info.id
                 ws.owned.add(info.id)
             else:
-                self.store.save(ws.notebook_id, ws.session.turns, meta)
+                info = self.store.save(
+                    ws.notebook_id, ws.session.turns, meta, expect=ws.saved_revision
+                )
+            ws.saved_revision = info.revision
             ws.save_error = ""
+        except StaleSession as exc:
+            ws.conflict = f"Not saved: {exc}."
         except StoreError as exc:
             ws.save_error = f"not saved: {exc}"
+
+    def reload(self, ws: Workspace) -> str:
+        """Drop this tab's unsaved changes for the saved version (the kernel is kept)."""
+        if ws.notebook_id is None:
+            raise StoreError("this session has not been saved yet")
+        turns, meta = self.store.load(ws.notebook_id)
+        ws.session.reset(turns, str(meta.get("preamble", PREAMBLE)))
+        ws.saved_revision = self.store.info(ws.notebook_id).revision
+        ws.conflict = ""
+        ws.editing = None
+        return "Reloaded the saved version."
+
+    def keep_copy(self, ws: Workspace) -> str:
+        """Save this tab's version as a new session of its own; the other stays as saved."""
+        title = f"{ws.title} (copy)"
+        info = self.store.create(title, ws.session.turns, {"preamble": ws.session.preamble})
+        ws.owned.add(info.id)
+        ws.notebook_id, ws.title, ws.saved_revision = info.id, info.title, info.revision
+        ws.conflict = ""
+        return f"Your version is saved as a new session, {info.title!r}."
 
     # ---- the list ----------------------------------------------------------------------------
     def choices(self) -> list[tuple[str, str]]:
@@ -50,7 +87,8 @@ class Shelf:
         out = []
         for info in self.store.list():
             when = info.updated.replace("T", " ")[:16]
-            label = f"{info.title} · {info.turns} turns · {when}"
+            turns = f"{info.turns} turn" + ("" if info.turns == 1 else "s")
+            label = f"{info.title} · {turns} · {when}"
             out.append((f"{label} · cannot be opened" if info.error else label, info.id))
         return out
 
@@ -69,6 +107,8 @@ class Shelf:
         turns, meta = self.store.load(session_id)
         info = self.store.info(session_id)
         self._switch(ws, turns, str(meta.get("preamble", PREAMBLE)), info.title, session_id)
+        ws.saved_revision = info.revision
+        ws.fresh_kernel = bool(turns)
         return note + self._opened(turns)
 
     def duplicate(self, ws: Workspace) -> str:
@@ -78,6 +118,7 @@ class Shelf:
         ws.owned.add(copy.id)
         ws.notebook_id = copy.id
         ws.title = copy.title
+        ws.saved_revision = copy.revision
         return f"You are now working on a copy, {copy.title!r}."
 
     def rename(self, ws: Workspace, title: str) -> str:
@@ -97,15 +138,32 @@ class Shelf:
         title = self.store.info(session_id).title
         self.store.delete(session_id)
         ws.owned.discard(session_id)
+        ws.trashed.add(session_id)
         if ws.notebook_id == session_id:
             self._switch(ws, [], PREAMBLE, DEFAULT_TITLE, None)
-        return f"Deleted {title!r}."
+        return f"Moved {title!r} to the trash: Restore brings it back for a week."
+
+    def trash_choices(self) -> list[tuple[str, str]]:
+        """(label, id) for every deleted session still restorable, latest deleted first."""
+        return [(f"{t.title} · deleted {t.deleted.replace('T', ' ')[:16]}", t.id)
+                for t in self.store.trash.list()]  # fmt: skip
+
+    def restore(self, ws: Workspace, session_id: str) -> str:
+        if self.guarded and session_id not in ws.trashed:
+            raise StoreError("only sessions deleted in this tab can be restored")
+        self.store.trash.restore(session_id)
+        ws.trashed.discard(session_id)
+        ws.owned.add(session_id)
+        title = self.store.info(session_id).title
+        return f"Restored {title!r}: it is in Saved sessions again."
 
     def upload(self, ws: Workspace, path: str) -> str:
-        info: SessionInfo = self.store.import_notebook(Path(path).read_bytes())
+        # Gradio keeps the uploaded file's own name: it becomes the title.
+        data = Path(path).read_bytes()
+        info: SessionInfo = self.store.import_notebook(data, default_title=Path(path).stem)
         ws.owned.add(info.id)
         note = self.open(ws, info.id)
-        return " ".join([note, *info.notes])
+        return " ".join(_sentence(n) for n in [note, *info.notes] if n.strip())
 
     def export(self, ws: Workspace, fmt: str) -> str | None:
         """A file to download, or None while the session has never been saved."""
@@ -122,18 +180,26 @@ class Shelf:
         self, ws: Workspace, turns: list[Turn], preamble: str, title: str, sid: str | None
     ) -> None:
         # Another session's code must not find this one's variables: start a fresh kernel.
-        session = ws.session
-        session.turns = list(turns)
-        session.preamble = preamble
-        session.last_prompt = None
+        ws.session.reset(turns, preamble)
         ws.pending = []
         ws.title = title
         ws.notebook_id = sid
-        ws.save_error = ""
-        session.restart_kernel()
+        ws.saved_revision = None
+        ws.save_error = ws.conflict = ""
+        ws.editing = ws.active = None
+        ws.fresh_kernel = False
+        if ws.session.kernel_prepared:  # a kernel that has run nothing yet is fresh already
+            ws.session.restart_kernel()
 
     @staticmethod
     def _opened(turns: list[Turn]) -> str:
         if not turns:
             return "Opened an empty session."
-        return f"Opened {len(turns)} turns. Press Replay all to rebuild the kernel's variables."
+        n = f"{len(turns)} turn" + ("" if len(turns) == 1 else "s")
+        return f"Opened {n}. Press Replay all to rebuild the kernel's variables."
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

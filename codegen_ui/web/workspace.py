@@ -4,8 +4,11 @@ A `Workspace` is what one browser tab works on: its session (turns), its kernel,
 turns still pending, and which stored session it autosaves to. Actions on a workspace run one at
 a time (its lock); Stop is the exception and only sets flags. `Workspaces` creates them on demand
 with a kernel from the kernel pool (which holds the cap on live kernels and says "server busy"),
-gives the kernel back when the tab closes, and sweeps workspaces idle past a TTL (Gradio's own
-state eviction skips callbacks, so it cannot be the only cleanup). Nothing here knows Gradio.
+keeps a closed tab's workspace for a grace period (a reload of the page re-attaches it, variables
+and all) before giving its kernel back, and sweeps workspaces idle past a TTL (Gradio's own
+state eviction skips callbacks, so it cannot be the only cleanup). It also holds what the page
+shows of a tab beyond its turns: the open editor, the cell being worked on, a save conflict.
+Nothing here knows Gradio.
 """
 
 from __future__ import annotations
@@ -18,17 +21,10 @@ from typing import cast
 from codegen_ui.core import Session
 from codegen_ui.engine import CodeModel
 from codegen_ui.errors import UserError
-from codegen_ui.kernel import (
-    KernelError,
-    KernelSource,
-    LiveKernel,
-    Output,
-    RunResult,
-    ServerBusy,
-    error_output,
-)
+from codegen_ui.kernel import KernelSource, LiveKernel, ServerBusy
 from codegen_ui.settings import DEFAULTS
-from codegen_ui.web.shared import ModelHolder, SharedModel
+from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
+from codegen_ui.web.tracked import TrackedKernel
 
 CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
 
@@ -43,60 +39,6 @@ __all__ = [
 
 class WorkspaceBusy(UserError, RuntimeError):
     """This browser session is already running something."""
-
-
-class TrackedKernel:
-    """A session's kernel that remembers its state for the status bar (idle, busy, restarted),
-    and turns a kernel that cannot be reached into an error output instead of an exception."""
-
-    def __init__(self, kernel: LiveKernel) -> None:
-        self.kernel = kernel
-        self.state = "idle"
-
-    def run(
-        self,
-        code: str,
-        timeout: float = DEFAULTS.run_timeout,
-        on_output: Callable[[Output], None] | None = None,
-    ) -> RunResult:
-        self.state = "busy"
-        try:
-            result = self.kernel.run(code, timeout, on_output)
-        except Exception as exc:  # e.g. a parked kernel that cannot start again (server busy)
-            # An exception here would leave the session waiting for a result forever.
-            self.state = "dead"
-            message = str(exc) if isinstance(exc, KernelError) else f"{type(exc).__name__}: {exc}"
-            return RunResult("died", (error_output("KernelError", message),), state_lost=True)
-        self.state = "restarted" if result.state_lost else "idle"
-        return result
-
-    def restart(self) -> None:
-        self.state = "restarting"
-        try:
-            if self.kernel.parked:
-                self.kernel.start()  # stopped by the idle sweep: a fresh start is a restart
-            else:
-                self.kernel.restart()
-        except KernelError:
-            self.state = "dead"
-            raise
-        self.state = "restarted"
-
-    def interrupt(self) -> None:
-        if self.state == "busy":
-            self.kernel.interrupt()
-
-    def describe(self) -> str:
-        if self.kernel.parked:
-            return "stopped while idle (the next run starts a fresh one)"
-        if self.state in ("idle", "busy", "restarted") and not self.kernel.is_alive:
-            return "dead"
-        return self.state
-
-    def sandbox(self) -> str:
-        return (
-            "bubblewrap + limits" if self.kernel.sandbox_mode == "bwrap" else "resource limits only"
-        )
 
 
 class Workspace:
@@ -118,8 +60,16 @@ class Workspace:
         self.pending: list[str] = []  # example instructions still to run, in order
         self.notebook_id: str | None = None  # the store's id; set by the first save
         self.owned: set[str] = set()  # store ids this tab created, imported or copied
+        self.trashed: set[str] = set()  # store ids this tab deleted (it may restore them)
         self.title = "Untitled"
         self.save_error = ""  # why the last autosave failed, shown until one succeeds
+        self.saved_revision: int | None = None  # the store revision this tab last read or wrote
+        self.conflict = ""  # another tab saved first: this tab's changes are not being saved
+        self.editing: int | None = None  # the cell whose editor is open
+        self.active: int | None = None  # the cell the last action worked on
+        self.fresh_kernel = False  # the turns came back without their variables (offer replay)
+        self.max_new_tokens = 128  # of the last turn, for the prompt inspector
+        self.grace: threading.Timer | None = None  # set while the tab is closed and parked
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
         self._on_change = on_change
@@ -154,11 +104,15 @@ class Workspaces:
         self,
         holder: ModelHolder,
         kernels: KernelSource,
+        gate: FairGate | None = None,
         idle_ttl_s: float = 3600.0,
         run_timeout: float = DEFAULTS.run_timeout,
         on_change: Callable[[Workspace], None] | None = None,
+        grace_s: float = 0.0,
     ) -> None:
-        self.model = SharedModel(holder)
+        self.model = SharedModel(holder, gate or FairGate(1))
+        self.grace_s = grace_s  # how long a closed tab's kernel waits for the page to come back
+        self._parked: dict[str, Workspace] = {}  # closed tabs in their grace, by notebook id
         self.kernels = kernels
         self.idle_ttl_s = idle_ttl_s
         self.run_timeout = run_timeout
@@ -196,18 +150,66 @@ class Workspaces:
     def peek(self, key: str) -> Workspace | None:
         return self._items.get(key)
 
+    def leave(self, key: str) -> None:
+        """The tab closed: keep its workspace for the grace period if it has a saved notebook
+        (a reload re-attaches it, variables and all), else close it now."""
+        with self._lock:
+            ws = self._items.get(key)
+            nid = ws.notebook_id if ws is not None else None
+            if ws is None or nid is None or self.grace_s <= 0:
+                ws = None
+            else:
+                del self._items[key]
+                old = self._parked.pop(nid, None)
+                self._parked[nid] = ws
+                ws.grace = threading.Timer(self.grace_s, self._expire, (nid, ws))
+                ws.grace.daemon = True
+                ws.grace.start()
+        if ws is None:
+            self.close(key)
+            return
+        ws.stop()
+        if old is not None:
+            self._release(old)
+
+    def attach(self, key: str, notebook_id: str) -> Workspace | None:
+        """The parked workspace of this notebook, now this tab's; None when there is none."""
+        with self._lock:
+            ws = self._parked.pop(notebook_id, None)
+            if ws is None or key in self._items:
+                if ws is not None:
+                    self._parked[notebook_id] = ws
+                return None
+            if ws.grace is not None:
+                ws.grace.cancel()
+                ws.grace = None
+            ws.key = key
+            self._items[key] = ws
+        ws.touch()
+        return ws
+
+    def _expire(self, notebook_id: str, ws: Workspace) -> None:
+        with self._lock:
+            if self._parked.get(notebook_id) is not ws:
+                return  # re-attached meanwhile
+            del self._parked[notebook_id]
+        self._release(ws)
+
     def close(self, key: str) -> bool:
         """Give this browser session's kernel back (the tab closed); False if there was none."""
         with self._lock:
             ws = self._items.pop(key, None)
         if ws is None:
             return False
+        self._release(ws)
+        return True
+
+    def _release(self, ws: Workspace) -> None:
         ws.stop()
         # Let a running action end (Stop interrupts it) before its kernel goes away under it.
         if ws.lock.acquire(timeout=CLOSE_WAIT_S):
             ws.lock.release()
         self.kernels.release(ws.kernel.kernel)
-        return True
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Close workspaces idle for longer than the TTL (not while they are working)."""
@@ -234,4 +236,10 @@ class Workspaces:
         self._stop.set()
         for key in list(self._items):
             self.close(key)
+        with self._lock:
+            parked, self._parked = list(self._parked.values()), {}
+        for ws in parked:
+            if ws.grace is not None:
+                ws.grace.cancel()
+            self._release(ws)
         self.kernels.close()

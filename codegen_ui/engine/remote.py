@@ -1,0 +1,258 @@
+"""The remote backend of the model seam: a CodeGen model on an OpenAI-compatible server.
+
+A model setting that is an `http(s)://...` URL ending in `/v1` names a server (vLLM, SGLang,
+TGI, `transformers serve`). `RemoteModel.connect` asks `/v1/models` for the served model and
+its context size, and whether the server tokenizes (vLLM's `/tokenize`): then prompts go as
+token ids, kept across turns as the in-process engine keeps them, so ids stay the record of what
+the model saw; else as text, counted by a local tokenizer. `stream` posts one streamed
+`/v1/completions` request with the turn's sampling (temperature, top-p, top-k off, seed, max
+tokens) and closes it the moment the text is a complete turn by the paper's cut rules, or on
+Stop. Failures end the turn with what it had and one line saying why. HTTP lives in
+`codegen_ui.engine.wire`; this module knows nothing of sessions or kernels.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.core import is_complete
+from codegen_ui.engine.api import (
+    Activity,
+    Delta,
+    Event,
+    Finished,
+    SamplingParams,
+    ServerOptions,
+    StopReason,
+)
+from codegen_ui.engine.prefix import PrefixIds
+from codegen_ui.engine.wire import CompletionStream, Endpoint, ServerError, call
+
+DEFAULT_CONTEXT = 2048  # CodeGen's n_positions, when neither server nor setting says
+
+
+@dataclass(frozen=True)
+class Served:
+    """What `/v1/models` and a probe of `/tokenize` told about the server."""
+
+    name: str  # the model name requests must carry
+    context: int  # max_model_len where the server reports it, else 0
+    server_tokenizes: bool  # /tokenize answers (vLLM, SGLang): prompts go as ids
+    transformers_serve: bool  # `transformers serve`: sampling goes in generation_config
+
+
+def probe(ep: Endpoint, wanted: str) -> Served:
+    """Ask the server what it serves; ServerError when it is not there or lacks `wanted`."""
+    listing = call(ep, "GET", "/v1/models")
+    entries = [e for e in listing.get("data", []) if isinstance(e, dict) and e.get("id")]
+    names = [str(e["id"]) for e in entries]
+    if wanted and names and wanted not in names:
+        raise ServerError(
+            f"the model server at {ep.url} does not serve {wanted!r}; it serves: "
+            + ", ".join(names)
+        )
+    if not wanted:
+        if len(names) != 1:
+            which = ", ".join(names) if names else "no model list"
+            raise ServerError(
+                f"the model server at {ep.url} has {which}; name the model with --served-model"
+            )
+        wanted = names[0]
+    entry = next((e for e in entries if e["id"] == wanted), {})
+    try:
+        call(ep, "POST", "/tokenize", {"model": wanted, "prompt": "#", "add_special_tokens": False})
+        tokenizes = True
+    except ServerError:
+        tokenizes = False
+    return Served(
+        name=wanted,
+        context=int(entry.get("max_model_len") or 0),
+        server_tokenizes=tokenizes,
+        transformers_serve="status" in entry,  # only `transformers serve` reports load status
+    )
+
+
+class RemoteModel:
+    """A served model behind the CodeModel protocol; many turns at once (the server batches)."""
+
+    def __init__(
+        self,
+        ep: Endpoint,
+        served: Served,
+        encode: Callable[[str], list[int]],
+        decode: Callable[[list[int]], str],
+        context_size: int,
+    ) -> None:
+        self.ep = ep
+        self.served = served
+        self.name = ep.url
+        self.context_size = context_size
+        self.encode = encode
+        self.decode = decode
+        self.prefixes = PrefixIds(encode, decode, capacity=8)
+        self._lock = threading.Lock()  # guards `prefixes` across concurrent turns
+
+    @classmethod
+    def connect(
+        cls, url: str, options: ServerOptions, progress: Callable[[str], None] | None = None
+    ) -> RemoteModel:
+        """Reach the server and learn what it serves; raises ServerError (one line)."""
+        report = progress or (lambda _msg: None)
+        ep = Endpoint(url.rstrip("/"), options.api_key, options.timeout)
+        report(f"connecting to {ep.url}")
+        served = probe(ep, options.served_model)
+        if options.tokenizer:
+            encode, decode = local_tokenizer(options.tokenizer)
+        elif served.server_tokenizes:
+            encode, decode = server_tokenizer(ep, served.name)
+        elif Path(served.name).is_dir():  # `transformers serve PATH` on this machine
+            encode, decode = local_tokenizer(served.name)
+        else:
+            raise ServerError(
+                f"the model server at {ep.url} cannot count tokens; pass the model's "
+                "tokenizer with --tokenizer (hub id or folder)"
+            )
+        context = served.context or options.context_size or local_context(served.name)
+        report(f"connected to {served.name} at {ep.url}")
+        return cls(ep, served, encode, decode, context)
+
+    def activity(self) -> Activity:
+        return Activity()  # the server's own queue is not visible from here
+
+    def describe(self) -> str:
+        way = "token ids" if self.served.server_tokenizes else "text"
+        return f"{self.served.name} served at {self.ep.url} (prompts as {way})"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def stream(
+        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        start = time.perf_counter()
+        if self.served.server_tokenizes:
+            with self._lock:
+                ids, _ = self.prefixes.ids_for(prompt)
+        else:
+            ids = self.encode(prompt)
+        text, shown, first_token_s = "", 0, 0.0
+        generated: list[int] = []
+        usage: dict[str, Any] = {}
+        reason: StopReason = "length"
+        message = ""
+        try:
+            with CompletionStream(self.ep, self.request(prompt, ids, params)) as events:
+                for event in events.events(cancel):
+                    usage = event.get("usage") or usage
+                    choice = (event.get("choices") or [{}])[0]
+                    generated.extend(choice.get("token_ids") or ())
+                    text += choice.get("text") or ""
+                    if text and not first_token_s:
+                        first_token_s = time.perf_counter() - start
+                    # A trailing U+FFFD is half of a multi-byte character: wait for the rest.
+                    if len(text) > shown and not text.endswith("\ufffd"):
+                        yield Delta(text[shown:])
+                        shown = len(text)
+                    if is_complete(text):
+                        reason = "complete"
+                        break
+                    finish = choice.get("finish_reason")
+                    if finish:
+                        reason = "length" if finish == "length" else "eos"
+                if cancel is not None and cancel.is_set() and reason != "complete":
+                    reason = "cancelled"
+        except ServerError as exc:
+            reason, message = "error", str(exc)
+        if len(text) > shown:
+            yield Delta(text[shown:])
+        if self.served.server_tokenizes and generated:
+            with self._lock:
+                self.prefixes.remember(ids + generated)
+        yield Finished(
+            stop_reason=reason,
+            prompt_tokens=len(ids),
+            new_tokens=len(generated)
+            or int(usage.get("completion_tokens") or 0)
+            or (self.count_tokens(text) if text else 0),
+            first_token_s=first_token_s,
+            total_s=time.perf_counter() - start,
+            message=message,
+        )
+
+    def request(self, prompt: str, ids: list[int], params: SamplingParams) -> dict[str, Any]:
+        """The /v1/completions body for one turn, in the dialect the server speaks."""
+        body: dict[str, Any] = {
+            "model": self.served.name,
+            "prompt": ids if self.served.server_tokenizes else prompt,
+            "max_tokens": params.max_new_tokens,
+            "temperature": 0.0 if params.greedy else params.temperature,
+            "top_p": 1.0 if params.greedy else params.top_p,
+            "seed": params.seed if params.seed is not None else 0,
+        }
+        if self.served.transformers_serve:
+            # It rejects fields outside OpenAI's schema, and samples only when told to.
+            body["generation_config"] = json.dumps(
+                {
+                    "do_sample": not params.greedy,
+                    "temperature": body["temperature"] or 1.0,
+                    "top_p": body["top_p"],
+                    "top_k": 0,
+                    "max_new_tokens": params.max_new_tokens,
+                }
+            )
+        else:
+            # The in-process engine never uses top-k; servers may default it from the model.
+            body["top_k"] = -1
+            if self.served.server_tokenizes:
+                body["return_token_ids"] = True  # vLLM: the ids it generated, to keep
+                body["skip_special_tokens"] = False
+        return body
+
+
+def local_tokenizer(name: str) -> tuple[Callable[[str], list[int]], Callable[[list[int]], str]]:
+    """Encode and decode with a transformers tokenizer from a folder or the local hub cache."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServerError(f"cannot load the tokenizer {name!r} ({first})") from None
+
+    def encode(text: str) -> list[int]:
+        return list(tok.encode(text, add_special_tokens=False))
+
+    def decode(ids: list[int]) -> str:
+        return str(tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
+
+    return encode, decode
+
+
+def local_context(name: str) -> int:
+    """n_positions of a served folder that is also on this machine, else CodeGen's 2048."""
+    try:
+        config = json.loads((Path(name) / "config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_CONTEXT
+    return int(config.get("n_positions") or DEFAULT_CONTEXT)
+
+
+def server_tokenizer(
+    ep: Endpoint, model: str
+) -> tuple[Callable[[str], list[int]], Callable[[list[int]], str]]:
+    """Encode and decode through vLLM's /tokenize and /detokenize."""
+
+    def encode(text: str) -> list[int]:
+        body = {"model": model, "prompt": text, "add_special_tokens": False}
+        return [int(i) for i in call(ep, "POST", "/tokenize", body)["tokens"]]
+
+    def decode(ids: list[int]) -> str:
+        return str(call(ep, "POST", "/detokenize", {"model": model, "tokens": ids})["prompt"])
+
+    return encode, decode

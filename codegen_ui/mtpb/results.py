@@ -1,0 +1,120 @@
+"""The results of a run: one JSON line per sample, readable by the reference's scorer too.
+
+A line holds the reference sampler's fields (`id`, `input`, `gold_output`, `completions`: the
+whole program, and `prompts_completions`: the prefix, then each wrapped prompt and each cut
+completion plus a blank line), so the reference's `mtpb_exec.py` can score this runner's
+samples, and `mtpb score` the reference's. Then this runner's verdict and timings, and the
+`RunConfig` that made it: a file holds one configuration only, and a re-run resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.mtpb.problems import MtpbError
+
+SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What makes two runs' samples comparable."""
+
+    model: str  # for `mtpb score`: "samples:" and the samples file's name
+    temperature: float = 0.2  # the paper's sampling
+    top_p: float = 0.95
+    seed: int = 0  # each sample's seed is derived from this and the sample's key
+    limit_s: float = 20.0  # the reference's time limit per program
+    top_k: int = 50  # transformers' default, which the reference's generate() used; 0: off
+    clean_up: bool = True  # completions decoded with the reference's clean-up of spaces
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    id: str  # the problem's id
+    case: int  # which test case (index into the problem's inputs)
+    sample: int
+    category: str
+    input: dict[str, Any]
+    gold_output: Any
+    completions: str  # the whole program, as the reference's scorer reads it
+    prompts_completions: tuple[str, ...]  # the pieces `completions` is joined from
+    outcome: str  # pass, wrong, no-print, error, timeout, died, syntax-error
+    reason: str
+    answer: str  # repr of the printed value
+    reference: bool  # the verdict by the reference's rules (they never pass dict/None golds)
+    seed: int | None = None
+    max_new_tokens: int = 0
+    prompt_tokens: int = 0  # the longest prompt of the sample (the reference cuts at 1024)
+    trimmed_turns: int = 0  # turns left out of a prompt to fit the model's context
+    generate_s: float = 0.0
+    run_s: float = 0.0
+    seconds: float = 0.0  # wall time of the whole sample
+    config: RunConfig = field(default_factory=lambda: RunConfig(""))
+
+    @property
+    def key(self) -> SampleKey:
+        return (self.id, self.case, self.sample)
+
+    @property
+    def problem(self) -> str:
+        return self.id
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "pass"
+
+    def to_json(self) -> str:
+        # ASCII only: model-written code may hold U+2028 or U+0085, which split lines for
+        # `str.splitlines` and many JSON-lines readers; escaped, a record stays one line.
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> SampleResult:
+        raw = json.loads(line)
+        raw["prompts_completions"] = tuple(raw["prompts_completions"])
+        raw["config"] = RunConfig(**raw["config"])
+        return cls(**raw)
+
+
+class ResultsFile:
+    """The JSON lines file of one run: read on open, appended to sample by sample."""
+
+    def __init__(self, path: Path, config: RunConfig) -> None:
+        self.path = path
+        self.config = config
+        self.results: dict[SampleKey, SampleResult] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            # The last line was cut by a crash mid-write: drop it, so that sample runs again.
+            text = text[: text.rfind("\n") + 1]
+            self.path.write_text(text, encoding="utf-8")
+        for number, line in enumerate(text.split("\n"), 1):
+            if not line:
+                continue
+            try:
+                result = SampleResult.from_json(line)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise MtpbError(f"{self.path}:{number} is not an MTPB result ({exc})") from None
+            if result.config != self.config:
+                raise MtpbError(
+                    f"{self.path} holds results of another configuration ({result.config}); "
+                    "pass a different --out, or delete the file to start again"
+                )
+            self.results[result.key] = result
+
+    def add(self, result: SampleResult) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(result.to_json() + "\n")
+            self.results[result.key] = result

@@ -1,0 +1,130 @@
+"""What the page shows of one tab, as plain data: the `View` an action returns, and how it is made.
+
+`Views.of(ws, ...)` gathers the notebook (rendered by `web.cells`), the status line, the prompt
+the next turn will send (for the prompt inspector), which buttons can act, and the sessions
+list. It decides no action and changes nothing; the controller calls it after every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codegen_ui.core import IN_FLIGHT, render_prompt
+from codegen_ui.web.cells import NotebookView, render_notebook
+from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
+from codegen_ui.web.shelf import Shelf
+from codegen_ui.web.workspace import Workspace
+
+NEXT = "<your next instruction>"  # stands for the instruction in the inspector's prompt
+
+
+@dataclass(frozen=True)
+class View:
+    """What the page shows for one browser session after an action."""
+
+    notebook: str  # the notebook HTML
+    status: str  # model, kernel, sandbox, queue
+    prompt: str = ""  # the prompt the next turn will send (with NEXT for its instruction)
+    prompt_info: str = ""  # its token count and trimmed turns
+    instruction: str | None = None  # new instruction box content, None to leave it alone
+    title: str = ""
+    busy: bool = False  # an action is running (Stop is the useful button)
+    can_undo: bool = False
+    can_redo: bool = False
+    blocked: str = ""  # why Submit cannot act at all (the model failed to load); "" if it can
+    sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
+    trash: tuple[tuple[str, str], ...] | None = None  # (label, id) of deleted sessions
+    session_id: str | None = None  # the store id of this tab's session, once saved
+
+
+class Views:
+    """Builds `View`s over the shared model, its queue and the sessions shelf."""
+
+    def __init__(self, holder: ModelHolder, gate: FairGate, shelf: Shelf) -> None:
+        self.holder = holder
+        self.gate = gate
+        self.shelf = shelf
+
+    def status(self, ws: Workspace | None) -> str:
+        parts = [self.holder.status()]
+        if ws is None:
+            parts.append("kernel: not started")
+        else:
+            parts += [f"kernel: {ws.kernel.describe()}", f"sandbox: {ws.kernel.sandbox()}"]
+        waiting = self.gate.waiting()
+        if waiting:
+            parts.append(f"{waiting} waiting for the model")
+        return " · ".join(parts)
+
+    def blocked(self) -> str:
+        return f"the model failed to load: {self.holder.error}" if self.holder.error else ""
+
+    def ahead(self) -> int:
+        """Generations a new request would wait behind."""
+        return self.gate.waiting() + int(self.gate.busy())
+
+    def prompt(self, ws: Workspace) -> tuple[str, str]:
+        """The next turn's prompt and a line about its size (without sizes while loading)."""
+        session = ws.session
+        try:
+            fitted = session.prompt_for(NEXT, ws.max_new_tokens)
+        except ModelNotReady:
+            text = render_prompt(session.history(), NEXT, session.preamble)
+            return text, "the model is not loaded yet: sizes in tokens are shown once it is"
+        except ValueError as exc:  # PromptTooLongError
+            return "", str(exc)
+        info = (
+            f"{fitted.tokens} prompt tokens; {fitted.budget} fit "
+            "(the context window minus max new tokens)"
+        )
+        if fitted.trimmed:
+            info += f"; the oldest {fitted.trimmed} turn(s) are left out of the prompt to fit"
+        else:
+            info += "; every turn is in the prompt"
+        return fitted.text, info
+
+    def of(
+        self,
+        ws: Workspace,
+        note: str = "",
+        busy: bool = False,
+        instruction: str | None = None,
+        ahead: int = 0,
+    ) -> View:
+        turns = ws.session.turns
+        active = next((i for i, t in enumerate(turns) if t.status in IN_FLIGHT), ws.active)
+        nb = NotebookView(
+            turns=tuple(turns),
+            editing=ws.editing if ws.editing is not None and ws.editing < len(turns) else None,
+            active=active,
+            busy=busy,
+            ahead=ahead,
+            note=note,
+            pending=tuple(ws.pending),
+            session_id=ws.notebook_id,
+            revision=ws.session.revision,
+            offer_replay=ws.fresh_kernel and bool(turns),
+            conflict=ws.conflict,
+            can_generate=not self.holder.error,
+        )
+        prompt, info = ("", "") if busy else self.prompt(ws)
+        save = f" · {ws.save_error}" if ws.save_error else ""
+        return View(
+            notebook=render_notebook(nb),
+            status=self.status(ws) + save,
+            prompt=prompt,
+            prompt_info=info,
+            instruction=instruction,
+            title=ws.title,
+            busy=busy,
+            can_undo=ws.session.history_log.can_undo,
+            can_redo=ws.session.history_log.can_redo,
+            blocked=self.blocked(),
+            sessions=None if busy else tuple(self.shelf.choices()),
+            trash=None if busy else tuple(self.shelf.trash_choices()),
+            session_id=ws.notebook_id,
+        )
+
+    def empty(self, message: str) -> View:
+        """A page for a tab that has no workspace (the server is busy, say)."""
+        return View(render_notebook(NotebookView((), note=message)), self.status(None))

@@ -1,0 +1,86 @@
+"""The notebook's cells as HTML: the stable hooks, the live state, the actions a cell offers."""
+
+from __future__ import annotations
+
+import re
+
+from codegen_ui.core import GenerationStats, Turn
+from codegen_ui.web.cells import NotebookView, render_banner, render_cell, render_notebook
+
+
+def stream(text: str) -> dict[str, object]:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def test_a_cell_shows_instruction_highlighted_code_badge_outputs_and_hooks() -> None:
+    turn = Turn(
+        "add <two> numbers",
+        code="x = 1 + 2\nprint(x)\n",
+        outputs=(stream("3\n"),),
+        status="ok",
+        execution_count=4,
+        message="a note",
+        stats=GenerationStats(new_tokens=9, generate_s=0.5, run_s=0.25, trimmed_turns=2),
+    )
+    out = render_cell(turn, 2, NotebookView([turn]))
+    assert 'data-cell="3"' in out and 'data-status="ok"' in out
+    assert 'data-generate-s="0.5000"' in out and 'data-run-s="0.2500"' in out
+    assert "add &lt;two&gt; numbers" in out
+    assert '<span class="n">x</span>' in out  # pygments token classes
+    assert "[4]" in out and "9 tokens in 0.5 s" in out and "2 early turns left out" in out
+    assert '<div class="cg-msg">a note</div>' in out
+    assert "3\n</pre>" in out
+    actions = re.findall(r'data-action="([a-z-]+)"', out)
+    assert actions == ["edit", "run", "regenerate", "delete"]
+    assert " disabled" not in out
+
+
+def test_states_use_the_public_vocabulary_and_a_working_cell_shows_a_star() -> None:
+    nb = NotebookView([])
+    cases = [
+        ("generating", "running"),
+        ("running", "running"),
+        ("timeout", "error"),
+        ("died", "error"),
+        ("cancelled", "stopped"),
+        ("empty", "empty"),
+        ("not-run", "not-run"),
+    ]
+    for own, public in cases:
+        out = render_cell(Turn("x", status=own, execution_count=3), 0, nb)  # type: ignore[arg-type]
+        assert f'data-status="{public}"' in out and f'data-state="{own}"' in out
+    writing = render_cell(Turn("x", status="generating"), 0, nb)
+    assert "[*]" in writing and "writing code" in writing and "cg-caret" in writing
+    queued = render_cell(Turn("x", status="generating"), 0, NotebookView([], ahead=2))
+    assert 'data-status="waiting"' in queued and "waiting for the model, 2 ahead" in queued
+
+
+def test_busy_disables_every_action_but_edit_and_a_cell_in_edit_mode_has_its_editor() -> None:
+    turn = Turn("set <a>", code="a = '</textarea>'", status="ok")
+    busy = render_cell(turn, 0, NotebookView([turn], busy=True))
+    assert re.findall(r'data-action="(\w+)"[^>]*disabled', busy) == ["run", "regenerate", "delete"]
+    editing = render_cell(turn, 0, NotebookView([turn], editing=0))
+    assert 'data-editing="true"' in editing
+    assert '<textarea class="cg-editor" data-field="code"' in editing
+    assert "a = &#x27;&lt;/textarea&gt;&#x27;</textarea>" in editing  # escaped, cannot break out
+    assert 'data-field="instruction"' in editing and "set &lt;a&gt;</textarea>" in editing
+    assert re.findall(r'data-action="(\w+)"', editing) == ["run", "regenerate", "leave"]
+    no_model = render_cell(turn, 0, NotebookView([turn], can_generate=False))
+    assert re.findall(r'data-action="(\w+)"[^>]*disabled', no_model) == ["regenerate"]
+
+
+def test_the_notebook_carries_revision_session_pending_toast_and_banners() -> None:
+    turns = [Turn("one", code="a = 1", status="ok"), Turn("two", code="b = 2", status="error")]
+    nb = NotebookView(
+        turns, pending=["next <step>"], note="heads <up>", session_id="abc", revision=7,
+        offer_replay=True, conflict="Not saved: changed elsewhere.",
+    )  # fmt: skip
+    out = render_notebook(nb)
+    assert out.count('class="cg-cell') == 2
+    assert 'data-revision="7"' in out and 'data-session="abc"' in out
+    assert "<li>next &lt;step&gt;</li>" in out
+    assert '<div class="cg-toast" role="status">heads &lt;up&gt;</div>' in out
+    assert 'data-action="replay"' in out
+    assert 'data-action="reload"' in out and 'data-action="keep-copy"' in out
+    assert "No turns yet" in render_notebook(NotebookView([]))
+    assert render_banner("") == "" and 'role="alert"' in render_banner("it <failed>")
