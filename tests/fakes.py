@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from codegen_ui.core import is_complete
-from codegen_ui.engine import Delta, Event, Finished, SamplingParams
+from codegen_ui.engine import Activity, Delta, Event, Finished, SamplingParams
 from codegen_ui.kernel import Output, RunResult, ServerBusy, stream_output
 
 
@@ -29,6 +29,9 @@ class ScriptedModel:
 
     def describe(self) -> str:
         return "scripted model"
+
+    def activity(self) -> Activity:
+        return Activity()
 
     def stream(
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None

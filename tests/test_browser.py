@@ -247,6 +247,33 @@ def test_two_browser_sessions_get_separate_kernels(browser: Any, app: Server) ->
     second.close()
 
 
+TABS = 12  # a classroom, bounded: every tab has its own kernel on a shared machine
+
+
+def test_a_dozen_tabs_submitting_at_once_all_finish(browser: Any, app: Server) -> None:
+    # Every turn finishes (ok or error, whatever the tiny model wrote), none hangs, and the
+    # server logs no traceback: generators resumed on any Gradio worker thread only read
+    # queues; every forward pass runs on the engine thread.
+    assert _wait_kernels(app, 0) == 0
+    logged = len(app.log.read_bytes())
+    tabs = [Tab(browser, app.url) for _ in range(TABS)]
+    try:
+        for i, t in enumerate(tabs):  # Enter in every tab before any turn has finished
+            box = t.page.locator("#instruction textarea")
+            box.fill(f"compute the square of {i}")
+            box.press("Enter")
+        for t in tabs:
+            t.wait_cells(1)
+        statuses = [t.cells().nth(0).get_attribute("data-status") for t in tabs]
+        assert all(s in DONE and s != "stopped" for s in statuses), statuses
+        assert [p for t in tabs for p in t.problems] == []
+    finally:
+        for t in tabs:
+            t.close()
+    log = app.log.read_bytes()[logged:].decode(errors="replace")
+    assert "Traceback" not in log and "RuntimeError" not in log, log[-3000:]
+
+
 def _get(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
     request = urllib.request.Request(url, data=data, headers=headers or {})
     try:

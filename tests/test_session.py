@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
-from codegen_ui.engine import Delta, Finished, SamplingParams
+from codegen_ui.engine import Delta, Finished, GenerationError, SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
@@ -159,3 +159,15 @@ def test_a_server_failure_ends_the_turn_unrun_with_its_text_and_why(kernel) -> N
     turn = finish(session.add_turn("Set x.", GREEDY))
     assert (turn.status, turn.completion, turn.outputs) == ("not-run", "x = ", ())
     assert turn.message == "the model server broke off the stream mid-turn"
+
+
+def test_a_generation_failure_ends_the_turn_unrun(kernel) -> None:  # type: ignore[no-untyped-def]
+    class Failing(ScriptedModel):
+        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+            yield Delta("x = 1")  # some text, then the engine reports this request failed
+            raise GenerationError("the model failed while writing: RuntimeError: boom")
+
+    session = Session(Failing(), kernel, run_timeout=10)
+    turn = finish(session.add_turn("Set x.", GREEDY))
+    assert (turn.status, turn.code) == ("not-run", "x = 1") and "boom" in turn.message
+    assert turn.outputs == ()  # nothing ran

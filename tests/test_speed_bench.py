@@ -82,3 +82,33 @@ def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-d
 def test_bench_rejects_bad_histories(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--model", "x", "--histories", "0,lots"]) == 2
     assert "--histories must be whole numbers" in capsys.readouterr().err
+
+
+def test_the_classroom_measures_both_engines_in_both_cases(tiny_model_dir: Path) -> None:
+    from codegen_ui.bench.classroom import percentile, ratios, run_classroom
+
+    config = {
+        "model": str(tiny_model_dir),
+        "options": {"precision": "exact", "cache_mib": 64, "batch_size": 4},
+        "classroom": 3,
+        "classroom_history": 120,
+        "classroom_tokens": 6,
+        "classroom_repeats": 1,
+        "classroom_cache_mib": 64,
+    }
+    room = run_classroom(config)
+    for case in ("warm", "cold"):
+        for engine in ("one_at_a_time", "batched"):
+            figures = room[case][engine]
+            assert figures["turns"] == 3 and figures["new_tokens"] > 0
+            assert figures["median_s"] <= figures["p95_s"] <= figures["max_s"]
+    got = ratios(room)
+    assert set(got) == {
+        "classroom_throughput",
+        "classroom_p95",
+        "classroom_cold_throughput",
+        "classroom_cold_p95",
+    }
+    text = table({"classroom": room, "ratios": got})
+    assert "warm (histories cached)" in text and "classroom_p95=" in text
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)

@@ -19,7 +19,7 @@ from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import CellEvent, Controller, View
 from codegen_ui.web.examples import EXAMPLES
-from codegen_ui.web.shared import FairGate, ModelHolder
+from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.views import NEXT
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
@@ -258,38 +258,6 @@ def test_closing_a_tab_or_idling_past_the_ttl_shuts_its_kernel_down(
     assert c.workspaces.sweep(now=time.monotonic() + 30) == []
     assert c.workspaces.sweep(now=time.monotonic() + 61) == ["b"]
     assert not b.kernel.kernel.is_alive and len(c.workspaces) == 0
-
-
-def test_the_gate_lets_one_generation_run_and_serves_waiters_in_order() -> None:
-    gate = FairGate(1)
-    order: list[int] = []
-    inside = threading.Event()
-    release = threading.Event()
-
-    def first() -> None:
-        with gate.hold():
-            inside.set()
-            release.wait(10)
-            order.append(0)
-
-    def later(n: int) -> None:
-        with gate.hold():
-            order.append(n)
-
-    threads = [threading.Thread(target=first)]
-    threads[0].start()
-    assert inside.wait(5)
-    for n in (1, 2, 3):
-        t = threading.Thread(target=later, args=(n,))
-        t.start()
-        threads.append(t)
-        while gate.waiting() < n:  # each waiter queues before the next arrives
-            time.sleep(0.01)
-    assert gate.busy()
-    release.set()
-    for t in threads:
-        t.join(10)
-    assert order == [0, 1, 2, 3] and not gate.busy()
 
 
 def test_sessions_autosave_download_upload_and_reopen_with_the_same_prompt(

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codegen_ui.bench.classroom import ratios as classroom_ratios
+from codegen_ui.bench.classroom import table_lines as classroom_table
 from codegen_ui.errors import UserError
 
 # The baseline: float32, the whole prompt re-encoded each turn. The engine: Settings' defaults.
@@ -40,13 +42,23 @@ class Plan:
     session_turns: int = 10
     new_tokens: int = 64  # decode measurement length
     turn_tokens: int = 32  # the most tokens of each scripted session turn
+    classroom: int = 16  # sessions submitting a turn at the same moment (0: skip)
+    classroom_history: int = 300  # tokens of history each of them has
+    classroom_tokens: int = 64  # tokens each of them asks for
+    classroom_repeats: int = 1  # repetitions of the classroom (medians quoted)
+    classroom_cache_mib: int = 2048  # KV cache budget of both engines: every session fits
+    only_classroom: bool = False  # skip the single-user speed, memory and agreement figures
 
 
 def engine_options() -> dict[str, dict[str, Any]]:
     from codegen_ui.settings import Settings
 
     defaults = Settings.from_env()
-    engine = {"precision": defaults.precision, "cache_mib": defaults.cache_mib}
+    engine = {
+        "precision": defaults.precision,
+        "cache_mib": defaults.cache_mib,
+        "batch_size": defaults.batch_size,
+    }
     return {"baseline": BASELINE, "engine": engine}
 
 
@@ -104,6 +116,26 @@ def ratios(base: dict[str, Any], eng: dict[str, Any], largest: int) -> dict[str,
 
 
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "model": plan.model,
+        "plan": plan.__dict__ | {"histories": list(plan.histories)},
+        "ratios": {},
+    }
+    if not plan.only_classroom:
+        result |= single_user(plan, progress)
+    if plan.classroom:
+        progress(f"classroom: {plan.classroom} sessions at once, one at a time and batched ...")
+        room = run_child(
+            child_config(plan, "classroom", options=engine_options()["engine"])
+            | {k: v for k, v in plan.__dict__.items() if k.startswith("classroom")}
+        )
+        result["classroom"] = room
+        result["ratios"] |= classroom_ratios(room)
+    return result
+
+
+def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
     engines = engine_options()
     progress(f"speed, {plan.repeats} repetitions, both engines in one process ...")
     runs = run_child(child_config(plan, "speed", engines=engines))
@@ -114,9 +146,6 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
     progress("agreement of the engine's greedy next token with float32 ...")
     agree = run_child({"task": "agreement", "model": plan.model})
     return {
-        "machine": machine(),
-        "model": plan.model,
-        "plan": plan.__dict__ | {"histories": list(plan.histories)},
         "baseline": base,
         "engine": eng,
         "runs": runs,
@@ -152,7 +181,18 @@ def machine() -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    """The figures as a text table: baseline, engine, and engine over baseline."""
+    """The figures as text: baseline, engine, and engine over baseline; then the classroom."""
+    lines = single_user_table(result) if "engine" in result else []
+    if "classroom" in result:
+        lines += classroom_table(result["classroom"])
+        lines.append(
+            "classroom ratios: "
+            + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items() if "classroom" in k)
+        )
+    return "\n".join(lines)
+
+
+def single_user_table(result: dict[str, Any]) -> list[str]:
     base, eng = result["baseline"], result["engine"]
     rows = [("decode tokens/s", base["decode_tok_s"], eng["decode_tok_s"])]
     rows += [
@@ -187,4 +227,4 @@ def table(result: dict[str, Any]) -> str:
         f"medians of {result['plan']['repeats']} repetitions on {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores",
     ]
-    return "\n".join(lines)
+    return lines

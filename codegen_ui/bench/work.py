@@ -8,37 +8,17 @@ paper's rules cut real ones (random weights rarely trigger those rules themselve
 
 from __future__ import annotations
 
-import inspect
 import json
 import resource
 import sys
-import textwrap
 import time
 from typing import Any
 
+from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import render_prompt
 from codegen_ui.engine import CodeModel, Finished, SamplingParams
 
 MIB = 2**20
-INSTRUCTIONS = [
-    "Write a function that parses the arguments.",
-    "Print the result.",
-    "Define a class for the table.",
-    "Sort the rows by the second column.",
-    "Count the words in the text.",
-]
-
-
-def snippets() -> list[str]:
-    """Function-sized chunks of standard-library code to stand for turns' code."""
-    import fractions
-    import string
-
-    code = inspect.getsource(fractions) + inspect.getsource(string)
-    chunks = [textwrap.dedent(c.strip("\n")) for c in code.split("\n\n")]
-    # Turns in MTPB are a few lines of code long: keep up to 8 lines of code-like chunks.
-    starts = ("def ", "class ", "if ", "for ", "return ", "self.")
-    return ["\n".join(c.splitlines()[:8]) for c in chunks if c.startswith(starts)]
 
 
 def history_of(model: CodeModel, tokens: int) -> list[tuple[str, str]]:
@@ -183,7 +163,13 @@ def _stepwise_logits(model: Any, ids: list[int]) -> Any:
     return torch.stack(rows)
 
 
-TASKS = {"speed": speed, "memory": memory, "agreement": agreement}
+def classroom(config: dict[str, Any]) -> dict[str, Any]:
+    from codegen_ui.bench.classroom import run_classroom
+
+    return run_classroom(config)
+
+
+TASKS = {"speed": speed, "memory": memory, "agreement": agreement, "classroom": classroom}
 
 if __name__ == "__main__":
     cfg = json.loads(sys.argv[1])

@@ -31,6 +31,17 @@ def add(sub: Any) -> None:
     bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
     bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
     bench.add_argument("--turn-tokens", type=int, default=32, help="most tokens a session turn")
+    bench.add_argument(
+        "--classroom",
+        type=int,
+        default=16,
+        metavar="N",
+        help="N sessions submit a turn at once, one at a time vs batched (0: skip)",
+    )
+    bench.add_argument(
+        "--classroom-repeats", type=int, default=1, help="repetitions of the classroom"
+    )
+    bench.add_argument("--only-classroom", action="store_true", help="skip the single-user figures")
     bench.set_defaults(func=cmd_bench)
 
 
@@ -52,7 +63,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print("building the benchmark model (once, about a minute) ...", file=sys.stderr)
         model = str(build())
     plan = Plan(
-        model, args.repeats, histories, args.session_turns, args.new_tokens, args.turn_tokens
+        model,
+        args.repeats,
+        histories,
+        args.session_turns,
+        args.new_tokens,
+        args.turn_tokens,
+        classroom=max(0, args.classroom),
+        classroom_repeats=max(1, args.classroom_repeats),
+        only_classroom=args.only_classroom,
     )
     result = run(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(table(result))

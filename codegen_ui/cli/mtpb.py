@@ -95,6 +95,7 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         lambda m: print(m, file=sys.stderr),
         precision=settings.precision,
         cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
         server=server_options(settings),
     )
     start = time.monotonic()

@@ -63,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.device,
         precision=settings.precision,
         cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
         server=server_options(settings),
     )
     params = SamplingParams(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from codegen_ui.core.cells import Cells
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
 from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
-from codegen_ui.engine.api import CodeModel, Delta, Finished, SamplingParams
+from codegen_ui.engine.api import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.errors import UserError
 from codegen_ui.kernel.api import Output, Runner, RunResult
 from codegen_ui.settings import DEFAULTS
@@ -122,20 +122,30 @@ class Session(Cells):
 
     def _generate(self, turn: Turn, fitted: FittedPrompt) -> Iterator[Turn]:
         raw = ""
-        for event in self.model.stream(fitted.text, turn.params, self.cancel):
-            if isinstance(event, Delta):
-                raw += event.text
-                yield turn.replace(completion=raw, code=truncate(raw))
-            elif isinstance(event, Finished):
-                stats = GenerationStats(
-                    prompt_tokens=event.prompt_tokens,
-                    new_tokens=event.new_tokens,
-                    trimmed_turns=fitted.trimmed,
-                    stop_reason=event.stop_reason,
-                    first_token_s=event.first_token_s,
-                    generate_s=event.total_s,
-                )
-                yield self._after_generation(turn, raw, stats, event.message)
+        try:
+            for event in self.model.stream(fitted.text, turn.params, self.cancel):
+                if isinstance(event, Delta):
+                    raw += event.text
+                    yield turn.replace(completion=raw, code=truncate(raw))
+                elif isinstance(event, Finished):
+                    stats = GenerationStats(
+                        prompt_tokens=event.prompt_tokens,
+                        new_tokens=event.new_tokens,
+                        trimmed_turns=fitted.trimmed,
+                        stop_reason=event.stop_reason,
+                        first_token_s=event.first_token_s,
+                        generate_s=event.total_s,
+                    )
+                    yield self._after_generation(turn, raw, stats, event.message)
+        except GenerationError as exc:  # this turn alone failed; the model carries on
+            # As for a model server's failure: keep the text, run nothing.
+            yield turn.replace(
+                completion=raw,
+                code=truncate(raw),
+                status="not-run",
+                message=str(exc),
+                finished=now(),
+            )
 
     def _after_generation(
         self, turn: Turn, raw: str, stats: GenerationStats, message: str = ""

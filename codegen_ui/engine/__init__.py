@@ -15,10 +15,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.engine.api import (
+    Activity,
     CodeModel,
     Delta,
     Event,
     Finished,
+    GenerationError,
     ModelLoadError,
     SamplingParams,
     ServerOptions,
@@ -33,10 +35,12 @@ if TYPE_CHECKING:
 API_KEY_VAR = "CODEGEN_UI_API_KEY"  # a model server's key: read here only, never a setting
 
 __all__ = [
+    "Activity",
     "CodeModel",
     "Delta",
     "Event",
     "Finished",
+    "GenerationError",
     "ModelLoadError",
     "SamplingParams",
     "ServerOptions",
@@ -55,14 +59,16 @@ def load_model(
     progress: Callable[[str], None] | None = None,
     precision: str = "fast",
     cache_mib: int = 512,
+    batch_size: int = 16,
     server: ServerOptions | None = None,
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
 
     `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
-    bounds the KV caches kept across turns (0: none). A name that is an http(s) URL ending in
-    /v1 is a model server instead, reached with `server` (device, precision and cache are the
-    server's business then).
+    bounds the KV caches kept across turns (0: none); `batch_size` is the most generations
+    the engine thread decodes together (1: one at a time, in arrival order). A name that is an
+    http(s) URL ending in /v1 is a model server instead, reached with `server` (device,
+    precision, cache and batching are the server's business then).
     """
     if is_server_url(name_or_path):
         from codegen_ui.engine.remote import RemoteModel
@@ -71,7 +77,12 @@ def load_model(
     from codegen_ui.engine.hf import TransformersModel
 
     return TransformersModel.load(
-        name_or_path, device=device, progress=progress, precision=precision, cache_mib=cache_mib
+        name_or_path,
+        device=device,
+        progress=progress,
+        precision=precision,
+        cache_mib=cache_mib,
+        batch_size=batch_size,
     )
 
 

@@ -23,6 +23,10 @@ class ModelLoadError(UserError, RuntimeError):
     """The model could not be loaded; the message is one line meant for the user."""
 
 
+class GenerationError(UserError, RuntimeError):
+    """The model failed while writing one turn; other generations carry on."""
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     max_new_tokens: int = 128  # the most tokens one turn may add
@@ -70,6 +74,19 @@ class ServerOptions:
 Event = Delta | Finished
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What the model is doing for all sessions at this moment."""
+
+    writing: int = 0  # generations being written (together, one forward pass per token)
+    waiting: int = 0  # generations queued behind them, served in arrival order
+    capacity: int = 1  # the most written together
+
+    @property
+    def full(self) -> bool:
+        return self.writing >= self.capacity
+
+
 @runtime_checkable
 class CodeModel(Protocol):
     """What the session needs from a model."""
@@ -83,8 +100,15 @@ class CodeModel(Protocol):
         """One line for the status bar, e.g. "codegen-350M-mono on cpu (float32)"."""
         ...
 
+    def activity(self) -> Activity:
+        """How many generations are being written and how many wait, across all callers."""
+        ...
+
     def stream(
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        """Yield Delta events with the completion text, then exactly one Finished."""
+        """Yield Delta events with the completion text, then exactly one Finished.
+
+        Any thread may call it, several at once; a failure of this generation alone raises
+        GenerationError."""
         ...

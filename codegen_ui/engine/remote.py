@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.core import is_complete
-from codegen_ui.engine.api import Delta, Event, Finished, SamplingParams, ServerOptions, StopReason
+from codegen_ui.engine.api import (
+    Activity,
+    Delta,
+    Event,
+    Finished,
+    SamplingParams,
+    ServerOptions,
+    StopReason,
+)
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.engine.wire import CompletionStream, Endpoint, ServerError, call
 
@@ -113,6 +121,9 @@ class RemoteModel:
         context = served.context or options.context_size or local_context(served.name)
         report(f"connected to {served.name} at {ep.url}")
         return cls(ep, served, encode, decode, context)
+
+    def activity(self) -> Activity:
+        return Activity()  # the server's own queue is not visible from here
 
     def describe(self) -> str:
         way = "token ids" if self.served.server_tokenizes else "text"

@@ -7,8 +7,9 @@ and a blank line. Execution results never enter the prompt. When a prompt would 
 model's context, the oldest whole turns are left out of *that prompt* (the reference instead
 cuts every prompt to its first 1024 tokens; the longest prompt is recorded). The whole program
 is then run and judged once (`execute`). Runs resume; `pool` runs samples in parallel (in
-process the engine serialises generation; a model server batches them). A model server that
-fails mid-turn stops the run, keeping the results so far.
+process the engine thread writes their turns together, up to the `batch_size` setting; a model
+server batches them). A model server that fails mid-turn stops the run, keeping the results so
+far.
 """
 
 from __future__ import annotations

@@ -35,11 +35,13 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
             load_model,
             precision=settings.precision,
             cache_mib=settings.cache_mib,
+            batch_size=settings.batch_size,
             server=server_options(settings),
         )
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
-    # In process, one generation at a time; a model server batches many.
-    at_once = settings.server_streams if is_server_url(settings.model) else 1
+    # In process, the engine thread writes up to batch_size turns together (more wait here, in
+    # arrival order); a model server batches as many as it is sent.
+    at_once = settings.server_streams if is_server_url(settings.model) else settings.batch_size
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()

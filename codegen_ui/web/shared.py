@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from codegen_ui.engine import CodeModel, Event, ModelLoadError, SamplingParams
+from codegen_ui.engine import Activity, CodeModel, Event, ModelLoadError, SamplingParams
 from codegen_ui.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,10 @@ class SharedModel:
 
     def describe(self) -> str:
         return self.holder.status()
+
+    def activity(self) -> Activity:
+        model = self.holder.model
+        return model.activity() if model is not None else Activity()
 
     def stream(
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None

@@ -1,0 +1,77 @@
+"""The forward passes the scheduler runs, and picking a token from logits.
+
+`Forward` wraps a loaded torch model: `prefill` feeds one chunk of one request's prompt into
+its KV cache, `decode` feeds one token for each of several requests in one pass (a ragged
+batch, see `codegen_ui.engine.rows`), and `pick` chooses the next token from one row of logits,
+greedy or by temperature and top-p with the request's own seeded generator. Every call runs
+under `torch.inference_mode()` and must come from the engine thread. It keeps no state of its
+own and knows nothing of queues, text or stopping. Imported only by the transformers backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from codegen_ui.engine.api import SamplingParams
+from codegen_ui.engine.kvcache import seq_length
+from codegen_ui.engine.rows import rows_cache, use_rows_attention
+
+
+class Forward:
+    def __init__(self, model: Any, device: str, valid_vocab: int) -> None:
+        self.model = model
+        self.device = device
+        # Ids past the tokenizer's vocabulary are padding rows of the embedding: never sampled.
+        self.valid_vocab = valid_vocab
+        use_rows_attention(model)
+
+    def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
+        """Feed `ids` after what `cache` holds; the logits after the last of them."""
+        start = seq_length(cache)
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device),
+                position_ids=torch.arange(start, start + len(ids), device=self.device)[None],
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            return out.logits[0, -1]
+
+    def decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
+        """Feed token i after what caches[i] holds, all in one pass; logits as (B, vocab)."""
+        with torch.inference_mode():
+            positions = [[seq_length(c)] for c in caches]
+            out = self.model(
+                input_ids=torch.tensor(tokens, device=self.device)[:, None],
+                position_ids=torch.tensor(positions, device=self.device),
+                # One row needs no routing: its own cache, and plain sdpa in `rows_attention`.
+                cache=caches[0] if len(caches) == 1 else rows_cache(caches),
+                use_cache=True,
+            )
+            return out.logits[:, -1]
+
+    def generator(self, seed: int | None) -> torch.Generator:
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(seed if seed is not None else 0)
+        return generator
+
+    def pick(self, logits: torch.Tensor, params: SamplingParams, generator: Any) -> int:
+        with torch.inference_mode():
+            logits = logits[: self.valid_vocab].float()
+            if params.greedy:
+                return int(torch.argmax(logits))
+            probs = torch.softmax(logits / params.temperature, dim=-1)
+            if 0 < params.top_k < probs.numel():
+                # transformers' order: temperature, then top-k (ties with the k-th kept), then
+                # top-p over what is left.
+                probs[probs < torch.topk(probs, params.top_k).values[-1]] = 0.0
+                probs = probs / probs.sum()
+            sorted_probs, order = torch.sort(probs, descending=True)
+            # Keep the smallest set of tokens whose mass reaches top_p (always at least one).
+            outside = torch.cumsum(sorted_probs, dim=-1) - sorted_probs > params.top_p
+            sorted_probs[outside] = 0.0
+            choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
+            return int(order[choice])
