@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,22 @@ def mtpb_path() -> Path:
     if not path.exists():
         pytest.skip("../shared/data/mtpb.jsonl is not present in this checkout")
     return path
+
+
+# The browser tests' own fixtures: each browser test module defines its `app` (a server of its
+# own); these give it one Chromium and a fresh tab per test, whose console must stay clean.
+@pytest.fixture(scope="module")
+def browser(app: Any) -> Iterator[Any]:
+    from tests.browserkit import chromium
+
+    yield from chromium()
+
+
+@pytest.fixture
+def tab(browser: Any, app: Any) -> Iterator[Any]:
+    from tests.browserkit import Tab
+
+    t = Tab(browser, app.url)
+    yield t
+    assert t.problems == [], "the browser console reported problems"
+    t.close()

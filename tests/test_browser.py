@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browserkit import DONE, OUT, WAIT_MS, Server, Tab, chromium, serve
+from tests.browserkit import DONE, OUT, WAIT_MS, Server, Tab, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -25,19 +25,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 @pytest.fixture(scope="module")
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"))
-
-
-@pytest.fixture(scope="module")
-def browser(app: Any) -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def tab(browser: Any, app: Any) -> Iterator[Tab]:
-    t = Tab(browser, app.url)
-    yield t
-    assert t.problems == [], "the browser console reported problems"
-    t.close()
 
 
 def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:

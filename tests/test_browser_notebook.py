@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from codegen_ui.notebooks import SessionStore
-from tests.browserkit import DESKTOP, OUT, PHONE, WAIT_MS, Server, Tab, chromium, serve
+from tests.browserkit import DESKTOP, OUT, PHONE, WAIT_MS, Server, Tab, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -21,19 +21,6 @@ SHOTS = OUT.parent  # test-output/
 @pytest.fixture(scope="module")
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from serve(tiny_model_dir, tmp_path_factory.mktemp("notebook"))
-
-
-@pytest.fixture(scope="module")
-def browser(app: Any) -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def tab(browser: Any, app: Server) -> Iterator[Tab]:
-    t = Tab(browser, app.url)
-    yield t
-    assert t.problems == [], "the browser console reported problems"
-    t.close()
 
 
 def on_disk(app: Server, tab: Tab) -> list[str]:
