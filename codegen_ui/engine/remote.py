@@ -5,8 +5,8 @@ TGI, `transformers serve`). `RemoteModel.connect` asks `/v1/models` for the serv
 its context size, and whether the server tokenizes (vLLM's `/tokenize`): then prompts go as
 token ids, kept across turns as the in-process engine keeps them, so ids stay the record of what
 the model saw; else as text, counted by a local tokenizer. `stream` posts one streamed
-`/v1/completions` request with the turn's sampling (temperature, top-p, top-k off, seed, max
-tokens) and closes it the moment the text is a complete turn by the paper's cut rules, or on
+`/v1/completions` request with the turn's sampling as asked (temperature, top-p, top-k, seed,
+max tokens) and closes it the moment the text is a complete turn by the paper's cut rules, or on
 Stop. Failures end the turn with what it had and one line saying why. HTTP lives in
 `codegen_ui.engine.wire`; this module knows nothing of sessions or kernels.
 """
@@ -186,29 +186,37 @@ class RemoteModel:
         )
 
     def request(self, prompt: str, ids: list[int], params: SamplingParams) -> dict[str, Any]:
-        """The /v1/completions body for one turn, in the dialect the server speaks."""
+        """The /v1/completions body for one turn, in the dialect the server speaks.
+
+        Every sampling field is sent as asked, so the server samples as the in-process engine
+        does; where a server spells "off" differently, the field says so. No `stop` strings:
+        the turn is cut here by the paper's rules, and the stream closed.
+        """
         body: dict[str, Any] = {
             "model": self.served.name,
             "prompt": ids if self.served.server_tokenizes else prompt,
             "max_tokens": params.max_new_tokens,
             "temperature": 0.0 if params.greedy else params.temperature,
             "top_p": 1.0 if params.greedy else params.top_p,
-            "seed": params.seed if params.seed is not None else 0,
         }
+        if params.seed is not None:  # None: the server draws one, as the engine would
+            body["seed"] = params.seed
         if self.served.transformers_serve:
             # It rejects fields outside OpenAI's schema, and samples only when told to.
-            body["generation_config"] = json.dumps(
-                {
-                    "do_sample": not params.greedy,
-                    "temperature": body["temperature"] or 1.0,
-                    "top_p": body["top_p"],
-                    "top_k": 0,
-                    "max_new_tokens": params.max_new_tokens,
-                }
-            )
+            config: dict[str, Any] = {
+                "do_sample": not params.greedy,
+                "temperature": body["temperature"] or 1.0,  # 1.0: greedy draws no warning
+                "top_p": body["top_p"],
+                "max_new_tokens": params.max_new_tokens,
+            }
+            if not params.greedy:
+                # transformers reads 0 as off; left out, it would take its default of 50.
+                config["top_k"] = params.top_k
+            body["generation_config"] = json.dumps(config)
         else:
-            # The in-process engine never uses top-k; servers may default it from the model.
-            body["top_k"] = -1
+            # vLLM and SGLang read -1 as off (vLLM 0.8 and later also 0); left out, they
+            # would take the model's own generation_config default.
+            body["top_k"] = params.top_k if params.top_k > 0 else -1
             if self.served.server_tokenizes:
                 body["return_token_ids"] = True  # vLLM: the ids it generated, to keep
                 body["skip_special_tokens"] = False
