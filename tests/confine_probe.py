@@ -12,7 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen_ui.kernel import Kernel, KernelConfig, KernelError, Limits, escape_checks
+from codegen_ui.core import KernelError
+from codegen_ui.kernel import Kernel, KernelConfig, Limits, escape_checks
 from codegen_ui.kernel.folders import KernelDirs
 
 

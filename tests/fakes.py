@@ -7,9 +7,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from codegen_ui.core import is_complete
-from codegen_ui.engine import Activity, Delta, Event, Finished, SamplingParams
-from codegen_ui.kernel import Output, RunResult, ServerBusy, stream_output
+from codegen_ui.core import (
+    Activity,
+    Delta,
+    Event,
+    Finished,
+    Output,
+    RunResult,
+    SamplingParams,
+    is_complete,
+    stream_output,
+)
+from codegen_ui.kernel import ServerBusy
 
 
 @dataclass

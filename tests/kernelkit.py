@@ -8,7 +8,8 @@ from typing import Any
 
 import psutil
 
-from codegen_ui.kernel import Kernel, RunResult, SandboxInfo, sandbox_info
+from codegen_ui.core import RunResult
+from codegen_ui.kernel import Kernel, SandboxInfo, sandbox_info
 from codegen_ui.kernel.reaper import MARKER_VAR
 
 HAS_BWRAP = sandbox_info("bwrap").mode == "bwrap"

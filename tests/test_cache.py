@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core import render_prompt, truncate
-from codegen_ui.engine import Delta, Finished, SamplingParams
+from codegen_ui.core import Delta, Finished, SamplingParams, render_prompt, truncate
 from codegen_ui.engine.cache import Entry, KVStore, shared_prefix
 
 MIB = 2**20

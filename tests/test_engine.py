@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.core import render_prompt
-from codegen_ui.engine import (
-    Delta,
-    Finished,
-    GenerationError,
-    SamplingParams,
-    load_model,
-)
+from codegen_ui.core import Delta, Finished, GenerationError, SamplingParams, render_prompt
+from codegen_ui.engine import load_model
 
 GREEDY = SamplingParams(max_new_tokens=24)
 INSTRUCTIONS = ["Load the data.", "Sort it.", "Print the mean.", "Plot it.", "Save it."]

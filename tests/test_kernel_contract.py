@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
-from codegen_ui.kernel import Kernel, KernelConfig, LiveKernel, Output
+from codegen_ui.core import Output
+from codegen_ui.kernel import Kernel, KernelConfig, LiveKernel
 from tests.fakes import EchoKernel
 
 CODE = "print('contract')"

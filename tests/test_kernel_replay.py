@@ -9,8 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from codegen_ui.cli import main
-from codegen_ui.core import Turn
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams, Turn
 from codegen_ui.notebooks import META_KEY, from_notebook, save, to_notebook
 
 pytestmark = pytest.mark.slow

@@ -12,15 +12,8 @@ import pytest
 
 import codegen_ui
 from codegen_ui import settings
-from codegen_ui.kernel import (
-    Kernel,
-    KernelConfig,
-    KernelError,
-    Limits,
-    SandboxInfo,
-    kernels_root,
-    sandbox_info,
-)
+from codegen_ui.core import KernelError
+from codegen_ui.kernel import Kernel, KernelConfig, Limits, SandboxInfo, kernels_root, sandbox_info
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.pyview import server_python
 from codegen_ui.kernel.sandbox import kernel_env

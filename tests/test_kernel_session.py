@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codegen_ui.core import Session, Turn
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams, Session, Turn
 from codegen_ui.kernel import Kernel, KernelConfig
 from tests.fakes import ScriptedModel
 

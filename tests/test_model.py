@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core import render_prompt, truncate
-from codegen_ui.engine import Delta, Finished, ModelLoadError, SamplingParams, load_model
+from codegen_ui.core import Delta, Finished, SamplingParams, render_prompt, truncate
+from codegen_ui.engine import ModelLoadError, load_model
 
 PROMPT = render_prompt([], "Write a function that adds two numbers.")
 

@@ -286,7 +286,8 @@ def test_a_result_with_line_separators_in_its_code_stays_one_line(tmp_path: Path
 
 
 def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: Path) -> None:
-    from codegen_ui.engine import Delta, Finished, ModelLoadError
+    from codegen_ui.core import Delta, Finished
+    from codegen_ui.engine import ModelLoadError
 
     class FailsOnSecondCall(ScriptedModel):
         def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]

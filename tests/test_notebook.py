@@ -10,8 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from codegen_ui.core import PREAMBLE, Session, Turn
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import PREAMBLE, SamplingParams, Session, Turn
 from codegen_ui.notebooks import (
     META_KEY,
     NotebookError,

@@ -14,15 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core import Session, finish, render_prompt
-from codegen_ui.engine import (
-    Delta,
-    Finished,
-    ModelLoadError,
-    SamplingParams,
-    ServerOptions,
-    load_model,
-)
+from codegen_ui.core import Delta, Finished, SamplingParams, Session, finish, render_prompt
+from codegen_ui.engine import ModelLoadError, ServerOptions, load_model
 from tests.served import KEY, TinyServer, newline_model, server_model, start_server
 
 GREEDY = SamplingParams(max_new_tokens=24)

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.core import render_prompt, truncate
-from codegen_ui.engine import Delta, Finished, SamplingParams, ServerOptions, load_model
+from codegen_ui.core import Delta, Finished, SamplingParams, render_prompt, truncate
+from codegen_ui.engine import ServerOptions, load_model
 from tests.served import server_model
 
 GREEDY = SamplingParams(max_new_tokens=24)

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.engine import Delta, Finished, SamplingParams, ServerOptions, load_model
+from codegen_ui.core import Delta, Finished, SamplingParams
+from codegen_ui.engine import ServerOptions, load_model
 
 TURN = "x = 1\n\n\n"  # a complete turn by the paper's rules: the stream ends at once
 

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_ui.core import EMPTY_MESSAGE, PREAMBLE, Session, Turn, TurnError, finish, render_prompt
-from codegen_ui.engine import Delta, Finished, GenerationError, SamplingParams
+from codegen_ui.core import (
+    EMPTY_MESSAGE,
+    PREAMBLE,
+    Delta,
+    Finished,
+    GenerationError,
+    SamplingParams,
+    Session,
+    Turn,
+    TurnError,
+    finish,
+    render_prompt,
+)
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=64)
@@ -131,7 +142,7 @@ def test_the_preamble_runs_in_every_fresh_kernel(scripted: ScriptedModel, kernel
 
 
 def test_a_failing_kernel_raises_and_keeps_the_turn(scripted: ScriptedModel) -> None:
-    from codegen_ui.kernel import KernelError
+    from codegen_ui.core import KernelError
 
     broken = EchoKernel(fail_with=KernelError("the kernel could not be reached"))
     session = Session(scripted, broken, run_preamble=False)

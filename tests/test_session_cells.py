@@ -10,9 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from codegen_ui.core import PREAMBLE, Session, Turn, finish
+from codegen_ui.core import PREAMBLE, Event, SamplingParams, Session, Turn, finish
 from codegen_ui.core.history import History
-from codegen_ui.engine import Event, SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core import Session
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams, Session
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import CellEvent
@@ -87,7 +86,7 @@ def test_a_failed_save_is_shown_and_the_next_change_saves(
 # second one's run.
 SERVER = """
 import sys, time
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.shared import ModelHolder

@@ -12,9 +12,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from codegen_ui.core import PREAMBLE
-from codegen_ui.engine import Delta, Event, Finished, ModelLoadError, SamplingParams
-from codegen_ui.kernel import KernelPool, RunResult
+from codegen_ui.core import PREAMBLE, Delta, Event, Finished, RunResult, SamplingParams
+from codegen_ui.engine import ModelLoadError
+from codegen_ui.kernel import KernelPool
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import CellEvent, Controller, View

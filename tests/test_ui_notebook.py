@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import CellEvent, Controller, View

@@ -17,14 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen_ui.core import render_prompt, truncate
-from codegen_ui.engine import (
-    Delta,
-    SamplingParams,
-    ServerOptions,
-    convert_to_gptj,
-    load_model,
-)
+from codegen_ui.core import Delta, SamplingParams, render_prompt, truncate
+from codegen_ui.engine import ServerOptions, convert_to_gptj, load_model
 from tests.served import TinyServer, free_port, wait_until_up
 from tests.tiny import build_tiny_model
 

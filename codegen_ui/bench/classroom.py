@@ -21,8 +21,7 @@ import time
 from typing import Any
 
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
-from codegen_ui.core import program_text, render_prompt
-from codegen_ui.engine import CodeModel, Finished, SamplingParams
+from codegen_ui.core import CodeModel, Finished, SamplingParams, program_text, render_prompt
 
 
 def histories(model: CodeModel, sessions: int, tokens: int) -> list[list[tuple[str, str]]]:

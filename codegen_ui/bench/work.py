@@ -15,8 +15,7 @@ import time
 from typing import Any
 
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
-from codegen_ui.core import render_prompt
-from codegen_ui.engine import CodeModel, Finished, SamplingParams
+from codegen_ui.core import CodeModel, Finished, SamplingParams, render_prompt
 
 MIB = 2**20
 

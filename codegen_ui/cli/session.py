@@ -50,8 +50,8 @@ def read_turns_file(path: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codegen_ui.core import Session, finish
-    from codegen_ui.engine import SamplingParams, load_model, server_options
+    from codegen_ui.core import SamplingParams, Session, finish
+    from codegen_ui.engine import load_model, server_options
     from codegen_ui.kernel import Kernel, KernelConfig
     from codegen_ui.notebooks import save, to_notebook
 

@@ -1,10 +1,31 @@
 """The domain: the paper's prompt format, turns, and the session that runs them.
 
-Pure and light: `prompt` renders and cuts text, `turns` is plain data, `session` orchestrates a
-`CodeModel` and a `Runner` through their contracts (`engine.api`, `kernel.api`) and never
-imports a backend, a kernel process, files or HTML. Everything above imports from here.
+Pure and light, and the owner of the two ports the session drives: `model` (the `CodeModel`
+protocol and the types it streams), `kernel` (the `Runner` protocol and what a run returns);
+`codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `prompt` renders and
+cuts text, `turns` is plain data, `session` orchestrates a model and a runner through the ports
+and never imports a backend, a kernel process, files or HTML. Everything above imports from here.
 """
 
+from codegen_ui.core.kernel import (
+    KernelError,
+    Output,
+    Runner,
+    RunResult,
+    RunStatus,
+    error_output,
+    stream_output,
+)
+from codegen_ui.core.model import (
+    Activity,
+    CodeModel,
+    Delta,
+    Event,
+    Finished,
+    GenerationError,
+    SamplingParams,
+    StopReason,
+)
 from codegen_ui.core.prompt import (
     EOS_TEXT,
     PREAMBLE,
@@ -39,13 +60,27 @@ __all__ = [
     "IN_FLIGHT",
     "PREAMBLE",
     "TURN_STATUSES",
+    "Activity",
+    "CodeModel",
+    "Delta",
+    "Event",
+    "Finished",
     "FittedPrompt",
+    "GenerationError",
     "GenerationStats",
+    "KernelError",
+    "Output",
     "PromptTooLongError",
+    "RunResult",
+    "RunStatus",
+    "Runner",
+    "SamplingParams",
     "Session",
+    "StopReason",
     "Turn",
     "TurnError",
     "TurnStatus",
+    "error_output",
     "finish",
     "fit_prompt",
     "instruction_comment",
@@ -54,6 +89,7 @@ __all__ = [
     "one_line",
     "program_text",
     "render_prompt",
+    "stream_output",
     "truncate",
     "turn_text",
 ]

@@ -19,11 +19,11 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
+from codegen_ui.core.kernel import Output, Runner, RunResult
+from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
 from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
-from codegen_ui.engine.api import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.errors import UserError
-from codegen_ui.kernel.api import Output, Runner, RunResult
 from codegen_ui.settings import DEFAULTS
 
 

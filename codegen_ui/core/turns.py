@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, get_args
 
-from codegen_ui.engine.api import SamplingParams
+from codegen_ui.core.kernel import Output
+from codegen_ui.core.model import SamplingParams
 from codegen_ui.errors import UserError
-from codegen_ui.kernel.api import Output
 
 TurnStatus = Literal[
     "generating", "running", "ok", "error", "timeout", "died", "empty", "cancelled", "not-run"

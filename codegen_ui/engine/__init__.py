@@ -1,11 +1,12 @@
-"""The model seam: the contract (`api`) and the backends behind it, chosen by `load_model`.
+"""The model backends behind the domain's `CodeModel` port, chosen by `load_model`.
 
-Callers import from here: the protocol and its frozen types, and `load_model`, which imports
-a backend only when a model is loaded: the in-process transformers one (`hf`), or for a model
-setting that is a server's `.../v1` URL the remote one (`remote`), so `import codegen_ui.engine`
-pulls no torch or transformers. `convert_to_gptj` rewrites a CodeGen checkpoint for servers
-that know GPT-J. `TransformersModel` itself is offered lazily for tools that measure the
-backend (the benchmark). Nothing outside this package imports its modules directly.
+Callers import from here: `load_model`, which imports a backend only when a model is loaded:
+the in-process transformers one (`hf`), or for a model setting that is a server's `.../v1` URL
+the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers; what
+loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
+rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
+lazily for tools that measure the backend (the benchmark). The port's types are imported from
+`codegen_ui.core`, never from here. Nothing outside this package imports its modules directly.
 """
 
 from __future__ import annotations
@@ -14,18 +15,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine.api import (
-    Activity,
-    CodeModel,
-    Delta,
-    Event,
-    Finished,
-    GenerationError,
-    ModelLoadError,
-    SamplingParams,
-    ServerOptions,
-    StopReason,
-)
+from codegen_ui.core import CodeModel
+from codegen_ui.engine.options import ModelLoadError, ServerOptions
 
 if TYPE_CHECKING:
     from codegen_ui.engine.convert import convert_to_gptj
@@ -35,16 +26,8 @@ if TYPE_CHECKING:
 API_KEY_VAR = "CODEGEN_UI_API_KEY"  # a model server's key: read here only, never a setting
 
 __all__ = [
-    "Activity",
-    "CodeModel",
-    "Delta",
-    "Event",
-    "Finished",
-    "GenerationError",
     "ModelLoadError",
-    "SamplingParams",
     "ServerOptions",
-    "StopReason",
     "TransformersModel",
     "convert_to_gptj",
     "is_server_url",

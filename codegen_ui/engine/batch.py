@@ -23,8 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from codegen_ui.core import is_complete
-from codegen_ui.engine.api import Delta, Finished, SamplingParams, StopReason
+from codegen_ui.core import Delta, Finished, SamplingParams, StopReason, is_complete
 from codegen_ui.engine.forward import Forward
 from codegen_ui.engine.kvcache import crop_to
 

@@ -16,7 +16,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.engine.api import ModelLoadError
+from codegen_ui.engine.options import ModelLoadError
 
 MP_NUM = 4  # the shards of CodeGen's fused qkv_proj (fixed in its modelling code)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from codegen_ui.engine.api import SamplingParams
+from codegen_ui.core import SamplingParams
 from codegen_ui.engine.kvcache import seq_length
 from codegen_ui.engine.rows import rows_cache, use_rows_attention
 

@@ -20,15 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from codegen_ui.engine.api import (
-    Activity,
-    Event,
-    Finished,
-    GenerationError,
-    ModelLoadError,
-    SamplingParams,
-)
+from codegen_ui.core import Activity, Event, Finished, GenerationError, SamplingParams
 from codegen_ui.engine.cache import Entry, KVStore
+from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
 
 MIB = 2**20

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.core import is_complete
-from codegen_ui.engine.api import (
+from codegen_ui.core import (
     Activity,
     Delta,
     Event,
     Finished,
     SamplingParams,
-    ServerOptions,
     StopReason,
+    is_complete,
 )
+from codegen_ui.engine.options import ServerOptions
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.engine.wire import CompletionStream, Endpoint, ServerError, call
 

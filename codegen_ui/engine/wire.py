@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from codegen_ui.engine.api import ModelLoadError
+from codegen_ui.engine.options import ModelLoadError
 
 _END = object()  # the reader thread's last item: the server closed the stream
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from codegen_ui.core import KernelError, Output, RunResult, error_output, stream_output
 from codegen_ui.kernel import cgroup
-from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
 from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from codegen_ui.kernel.api import Output, stream_output
+from codegen_ui.core import Output, stream_output
 from codegen_ui.kernel.sandbox import OutputCaps
 
 KINDS = ("stream", "display_data", "execute_result", "error")

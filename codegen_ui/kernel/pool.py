@@ -19,8 +19,9 @@ import time
 from types import FrameType
 from typing import Any
 
-from codegen_ui.kernel.api import KernelError, LiveKernel
+from codegen_ui.core import KernelError
 from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.live import LiveKernel
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.settings import DEFAULTS, Settings

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen_ui.kernel.api import Runner, RunResult
+from codegen_ui.core import Runner, RunResult
 
 LOOP = "127.0.0.1"
 FORKS = 300  # the fork loop stops here even without a cap; a cap stops it well before

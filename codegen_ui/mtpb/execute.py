@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codegen_ui.kernel import KernelError, Runner, RunResult
+from codegen_ui.core import KernelError, Runner, RunResult
 from codegen_ui.mtpb import harness, wire
 from codegen_ui.mtpb.program import with_last_print
 from codegen_ui.mtpb.scoring import is_equivalent, reference_equivalent

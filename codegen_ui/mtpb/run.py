@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen_ui.core import truncate
-from codegen_ui.engine import CodeModel, Delta, Finished, ModelLoadError, SamplingParams
+from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
+from codegen_ui.engine import ModelLoadError
 from codegen_ui.kernel import Kernel
 from codegen_ui.mtpb.execute import Executor, Verdict
 from codegen_ui.mtpb.pool import run_pool

@@ -20,12 +20,12 @@ from codegen_ui.core import (
     FINISHED,
     PREAMBLE,
     GenerationStats,
+    SamplingParams,
     Turn,
     instruction_comment,
     now,
     program_text,
 )
-from codegen_ui.engine import SamplingParams
 from codegen_ui.errors import UserError
 
 META_KEY = "codegen_ui"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from codegen_ui.kernel import Runner, RunResult
+from codegen_ui.core import Runner, RunResult
 
 
 @dataclass(frozen=True)

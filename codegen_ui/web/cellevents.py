@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from codegen_ui.core import Turn
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams, Turn
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.views import View
 from codegen_ui.web.workspace import Workspace, Workspaces

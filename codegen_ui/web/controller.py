@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from codegen_ui.core import Turn, one_line
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams, Turn, one_line
 from codegen_ui.errors import UserError
 from codegen_ui.notebooks import StoreError, check_id
 from codegen_ui.web.cellevents import CellActions, CellEvent

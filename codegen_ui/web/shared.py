@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from codegen_ui.engine import Activity, CodeModel, Event, ModelLoadError, SamplingParams
+from codegen_ui.core import Activity, CodeModel, Event, SamplingParams
+from codegen_ui.engine import ModelLoadError
 from codegen_ui.errors import UserError
 
 log = logging.getLogger(__name__)

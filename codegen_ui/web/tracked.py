@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from codegen_ui.kernel import KernelError, LiveKernel, Output, RunResult, error_output
+from codegen_ui.core import KernelError, Output, RunResult, error_output
+from codegen_ui.kernel import LiveKernel
 from codegen_ui.settings import DEFAULTS
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from codegen_ui.engine import SamplingParams
+from codegen_ui.core import SamplingParams
 from codegen_ui.settings import Settings
 from codegen_ui.web.cells import render_banner
 from codegen_ui.web.controller import CellEvent, Controller, View

@@ -18,8 +18,7 @@ import time
 from collections.abc import Callable
 from typing import cast
 
-from codegen_ui.core import Session
-from codegen_ui.engine import CodeModel
+from codegen_ui.core import CodeModel, Session
 from codegen_ui.errors import UserError
 from codegen_ui.kernel import KernelSource, LiveKernel, ServerBusy
 from codegen_ui.settings import DEFAULTS

@@ -1,26 +1,23 @@
-"""The model seam: a small protocol for "complete this prompt", and the types it exchanges.
+"""The model port: a small protocol for "complete this prompt", and the types it exchanges.
 
 A model streams the completion of one turn as text deltas and ends with a `Finished` record;
 it stops on its own once the turn is complete by the paper's truncate rules. Nothing above this
-seam sees tensors or token ids. The transformers backend lives in `codegen_ui.engine.hf` and is
-imported only when a model is loaded, so this module stays light.
+port sees tensors or token ids. The domain owns it; `codegen_ui.engine` implements it from
+above (in process or on a model server) and adds what loading takes (`ServerOptions`) and how it
+fails (`ModelLoadError`). Standard library only.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from codegen_ui.errors import UserError
 
 # "error": a model server failed mid-turn; `Finished.message` says how.
 StopReason = Literal["complete", "eos", "length", "cancelled", "error"]
-
-
-class ModelLoadError(UserError, RuntimeError):
-    """The model could not be loaded; the message is one line meant for the user."""
 
 
 class GenerationError(UserError, RuntimeError):
@@ -58,17 +55,6 @@ class Finished:
     first_token_s: float = 0.0  # seconds from the call to the first generated token
     total_s: float = 0.0  # seconds for the whole generation
     message: str = ""  # why a generation ended early with an error, one line for the user
-
-
-@dataclass(frozen=True)
-class ServerOptions:
-    """How to reach a model server (a model setting that is an http(s) URL ending in /v1)."""
-
-    served_model: str = ""  # the name the server knows the model by ("": the one it lists)
-    tokenizer: str = ""  # hub id or folder of the model's tokenizer ("": the server's, if any)
-    context_size: int = 0  # prompt plus completion tokens, when the server does not say
-    timeout: float = 60.0  # seconds to wait for a connection, an answer or the next token
-    api_key: str = field(default="", repr=False)  # from CODEGEN_UI_API_KEY; never shown
 
 
 Event = Delta | Finished

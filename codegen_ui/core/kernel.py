@@ -1,10 +1,11 @@
-"""The kernel seam's contract: what a run returns, the errors, and the protocols callers use.
+"""The kernel port: what a run returns, its error, and the `Runner` protocol the domain drives.
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
 exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
-reached. `Runner` is what a session or a replay needs (run and restart); `LiveKernel` adds what
-the web app uses to look after a tab's kernel; `KernelSource` hands them out (the pool). This
-module starts nothing and imports nothing heavy: `codegen_ui.kernel.Kernel` is the real thing.
+reached. `Runner` is what a session or a replay needs (run and restart). The domain owns it;
+`codegen_ui.kernel` implements it from above (`Kernel`) and adds what the web app uses to look
+after a tab's kernel (`LiveKernel`, `KernelSource`). This module starts nothing and imports
+nothing heavy (nbformat only inside the two output builders).
 """
 
 from __future__ import annotations
@@ -52,34 +53,3 @@ class Runner(Protocol):
     ) -> RunResult: ...
 
     def restart(self) -> None: ...
-
-
-class LiveKernel(Runner, Protocol):
-    """A kernel a browser tab holds for its life: it can be started again, interrupted, probed."""
-
-    parked: bool  # stopped by the idle sweep; the next run starts it again
-
-    @property
-    def is_alive(self) -> bool: ...
-
-    @property
-    def sandbox_mode(self) -> str: ...  # "bwrap", "landlock" or "none", as resolved at start
-
-    @property
-    def sandbox_layers(self) -> str: ...  # the active layers, "landlock ABI 7 + seccomp + ..."
-
-    def start(self) -> None: ...
-
-    def interrupt(self) -> None: ...
-
-    def shutdown(self, keep_folder: bool = False) -> None: ...
-
-
-class KernelSource(Protocol):
-    """Where a tab's kernel comes from (`codegen_ui.kernel.KernelPool` is one)."""
-
-    def acquire(self) -> LiveKernel: ...  # a started kernel; raises ServerBusy past the cap
-
-    def release(self, kernel: LiveKernel) -> None: ...
-
-    def close(self) -> None: ...
