@@ -2,7 +2,8 @@
 
 `plan` runs each measurement in a child process (`python -m codegen_ui.bench.work`) so memory
 figures are of one engine alone, and turns the results into ratios and a table; `work` is the
-child; `model` builds the random-weight model with the real codegen-350M architecture.
+child; `classroom` has N sessions submit a turn at the same moment; `texts` holds the stand-in
+conversations; `model` builds the random-weight model with the real codegen-350M architecture.
 """
 
 from codegen_ui.bench.model import build, default_dir

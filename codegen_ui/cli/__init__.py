@@ -1,4 +1,8 @@
-"""The command line (`codegen-ui`, `python -m codegen_ui`): `main` parses, wires and prints."""
+"""The command line (`codegen-ui`, `python -m codegen_ui`): `main` parses, wires and prints.
+
+`main` holds the parser of every command and the one place errors become messages and exit
+codes; `common` what the groups share (`CliError`, the model flags); one module per group:
+`session` (run, serve), `notebooks` (export, replay), `mtpb`, `bench`, `doctor`, `convert`."""
 
 from codegen_ui.cli.main import main
 

@@ -3,8 +3,9 @@
 Pure and light, and the owner of the two ports the session drives: `model` (the `CodeModel`
 protocol and the types it streams), `kernel` (the `Runner` protocol and what a run returns);
 `codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `prompt` renders and
-cuts text, `turns` is plain data, `session` orchestrates a model and a runner through the ports
-and never imports a backend, a kernel process, files or HTML. Everything above imports from here.
+cuts text, `turns` is plain data, `cells` the list of turns with its revision, `history` the undo
+and redo stacks, `session` orchestrates a model and a runner through the ports and never imports
+a backend, a kernel process, files or HTML. Everything above imports from here.
 """
 
 from codegen_ui.core.kernel import (
@@ -39,7 +40,7 @@ from codegen_ui.core.prompt import (
     truncate,
     turn_text,
 )
-from codegen_ui.core.session import Session, one_line
+from codegen_ui.core.session import Session
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     FINISHED,
@@ -86,7 +87,6 @@ __all__ = [
     "instruction_comment",
     "is_complete",
     "now",
-    "one_line",
     "program_text",
     "render_prompt",
     "stream_output",

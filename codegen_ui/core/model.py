@@ -4,7 +4,7 @@ A model streams the completion of one turn as text deltas and ends with a `Finis
 it stops on its own once the turn is complete by the paper's truncate rules. Nothing above this
 port sees tensors or token ids. The domain owns it; `codegen_ui.engine` implements it from
 above (in process or on a model server) and adds what loading takes (`ServerOptions`) and how it
-fails (`ModelLoadError`). Standard library only.
+fails (`ModelLoadError`). Standard library only; defaults come from `settings.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from codegen_ui.errors import UserError
+from codegen_ui.settings import DEFAULTS
 
 # "error": a model server failed mid-turn; `Finished.message` says how.
 StopReason = Literal["complete", "eos", "length", "cancelled", "error"]
@@ -26,10 +27,10 @@ class GenerationError(UserError, RuntimeError):
 
 @dataclass(frozen=True)
 class SamplingParams:
-    max_new_tokens: int = 128  # the most tokens one turn may add
-    temperature: float = 0.0  # 0 means greedy
-    top_p: float = 0.95  # nucleus mass when sampling
-    seed: int | None = None  # sampling seed; the same seed gives the same completion
+    max_new_tokens: int = DEFAULTS.max_new_tokens  # the most tokens one turn may add
+    temperature: float = DEFAULTS.temperature  # 0 means greedy
+    top_p: float = DEFAULTS.top_p  # nucleus mass when sampling
+    seed: int | None = DEFAULTS.seed  # sampling seed; the same seed gives the same completion
     top_k: int = 0  # when sampling, only the k likeliest tokens (0: no limit); before top-p
 
     @property

@@ -23,14 +23,8 @@ from codegen_ui.core.kernel import Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
 from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
-from codegen_ui.errors import UserError
+from codegen_ui.errors import one_line
 from codegen_ui.settings import DEFAULTS
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line for the user: its message, with its type unless it is ours."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
 
 
 class Session(Cells):

@@ -7,6 +7,12 @@ loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
 lazily for tools that measure the backend (the benchmark). The port's types are imported from
 `codegen_ui.core`, never from here. Nothing outside this package imports its modules directly.
+
+Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stream turns) over
+`batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
+and the token pick), `rows` (ragged batches for CodeGen), `prefix`, `cache` and `kvcache` (ids
+and KV caches kept across turns), `weights` (the fast precision); `remote` (a model on an
+OpenAI-compatible server) over `wire` (its HTTP and streaming); `convert` (CodeGen -> GPT-J).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
 from codegen_ui.engine.options import ModelLoadError, ServerOptions
+from codegen_ui.settings import DEFAULTS
 
 if TYPE_CHECKING:
     from codegen_ui.engine.convert import convert_to_gptj
@@ -41,8 +48,8 @@ def load_model(
     device: str = "auto",
     progress: Callable[[str], None] | None = None,
     precision: str = "fast",
-    cache_mib: int = 512,
-    batch_size: int = 16,
+    cache_mib: int = DEFAULTS.cache_mib,
+    batch_size: int = DEFAULTS.batch_size,
     server: ServerOptions | None = None,
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.engine.options import ModelLoadError
+from codegen_ui.errors import first_line
 
 MP_NUM = 4  # the shards of CodeGen's fused qkv_proj (fixed in its modelling code)
 
@@ -82,7 +83,7 @@ def convert_to_gptj(src: str, dst: Path) -> Path:
     try:
         cg = AutoConfig.from_pretrained(src)
     except (OSError, ValueError) as exc:
-        raise ConvertError(f"cannot read a model config from {src!r} ({_first(exc)})") from None
+        raise ConvertError(f"cannot read a model config from {src!r} ({first_line(exc)})") from None
     if cg.model_type != "codegen":
         raise ConvertError(f"{src!r} is a {cg.model_type!r} model, not CodeGen")
     if cg.n_head % MP_NUM:
@@ -99,8 +100,3 @@ def convert_to_gptj(src: str, dst: Path) -> Path:
         GenerationConfig.from_pretrained(src).save_pretrained(dst)
     tokenizer.save_pretrained(dst)
     return dst
-
-
-def _first(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

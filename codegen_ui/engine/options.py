@@ -3,7 +3,7 @@
 `ServerOptions` says how to reach a model server (a model setting that is an http(s) URL ending
 in /v1); `ModelLoadError` is the one-line failure of any backend's loading (a missing folder, a
 server that is not there). The port itself (`CodeModel` and the types it streams) is the
-domain's, in `codegen_ui.core`. Standard library only.
+domain's, in `codegen_ui.core`. Defaults come from `settings.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from codegen_ui.errors import UserError
+from codegen_ui.settings import DEFAULTS
 
 
 class ModelLoadError(UserError, RuntimeError):
@@ -23,6 +24,6 @@ class ServerOptions:
 
     served_model: str = ""  # the name the server knows the model by ("": the one it lists)
     tokenizer: str = ""  # hub id or folder of the model's tokenizer ("": the server's, if any)
-    context_size: int = 0  # prompt plus completion tokens, when the server does not say
-    timeout: float = 60.0  # seconds to wait for a connection, an answer or the next token
+    context_size: int = DEFAULTS.context_size  # prompt plus completion, if the server is silent
+    timeout: float = DEFAULTS.server_timeout  # seconds for a connection, an answer, a token
     api_key: str = field(default="", repr=False)  # from CODEGEN_UI_API_KEY; never shown

@@ -33,6 +33,7 @@ from codegen_ui.core import (
 from codegen_ui.engine.options import ServerOptions
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.engine.wire import CompletionStream, Endpoint, ServerError, call
+from codegen_ui.errors import first_line
 
 DEFAULT_CONTEXT = 2048  # CodeGen's n_positions, when neither server nor setting says
 
@@ -230,8 +231,7 @@ def local_tokenizer(name: str) -> tuple[Callable[[str], list[int]], Callable[[li
     try:
         tok = AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ServerError(f"cannot load the tokenizer {name!r} ({first})") from None
+        raise ServerError(f"cannot load the tokenizer {name!r} ({first_line(exc)})") from None
 
     def encode(text: str) -> list[int]:
         return list(tok.encode(text, add_special_tokens=False))

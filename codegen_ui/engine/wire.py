@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from codegen_ui.engine.options import ModelLoadError
+from codegen_ui.settings import DEFAULTS
 
 _END = object()  # the reader thread's last item: the server closed the stream
 
@@ -36,7 +37,7 @@ class ServerError(ModelLoadError):
 class Endpoint:
     url: str  # the server's OpenAI base, ending in /v1
     api_key: str = field(default="", repr=False)  # sent as a bearer token; never shown
-    timeout: float = 60.0  # the longest wait for a connection, an answer or the next token
+    timeout: float = DEFAULTS.server_timeout  # the longest wait for an answer or a token
 
     def connect(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.url)

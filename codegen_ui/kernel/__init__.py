@@ -5,6 +5,14 @@ types live in `codegen_ui.core`), `KernelPool` (the cap on live kernels, pre-sta
 the idle sweep), `KernelConfig` (limits, caps, sandbox mode) and what the web app holds a tab's
 kernel by (`LiveKernel`, `KernelSource`, `ServerBusy`). Nothing outside this package imports its
 other modules or sees a Jupyter message.
+
+Inside: `client` (Kernel: run, interrupt, restart), `outputs` (IOPub messages to capped outputs),
+`runtime` (the thread that starts kernels, the registry of live ones), `pool` (the cap,
+pre-started kernels, the idle sweep), `live` (the protocols the web app holds kernels by),
+`folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and environment),
+`layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and seccomp),
+`cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines, then
+execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks).
 """
 
 from codegen_ui.kernel.client import Kernel

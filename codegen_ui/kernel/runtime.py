@@ -2,7 +2,7 @@
 kernels that exit handlers shut down, closing jupyter-client's per-thread loops, and the
 jupyter-client manager set up for a sandboxed kernel.
 
-It holds no kernel logic; `kernel.py` uses it so that `Kernel` stays about one kernel.
+It holds no kernel logic; `client.py` uses it so that `Kernel` stays about one kernel.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 `format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
 Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe,
-`names` checks ids and titles, `folder` and `store` keep sessions on disk, `replay` re-runs a
-notebook's cells in a kernel. Callers import from here; nothing here knows of the web app.
+`names` checks ids and titles, `folder` and `store` keep sessions on disk, `trash` keeps deleted
+ones for a week, `replay` re-runs a notebook's cells in a kernel. Callers import from here;
+nothing here knows of the web app.
 """
 
 from codegen_ui.notebooks.atomic import write_atomic

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from codegen_ui.core import SamplingParams, Turn, one_line
-from codegen_ui.errors import UserError
+from codegen_ui.core import SamplingParams, Turn
+from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id
 from codegen_ui.web.cellevents import CellActions, CellEvent
 from codegen_ui.web.examples import EXAMPLES

@@ -32,7 +32,8 @@ class TrackedKernel:
         try:
             result = self.kernel.run(code, timeout, on_output)
         except Exception as exc:  # e.g. a parked kernel that cannot start again (server busy)
-            # An exception here would leave the session waiting for a result forever.
+            # The run ends as a dead kernel's would, an error output, so the status bar says
+            # "dead" and the turn shows why, instead of the session failing the whole action.
             self.state = "dead"
             message = str(exc) if isinstance(exc, KernelError) else f"{type(exc).__name__}: {exc}"
             return RunResult("died", (error_output("KernelError", message),), state_lost=True)
