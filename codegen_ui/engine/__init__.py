@@ -5,7 +5,8 @@ the in-process transformers one (`hf`), or for a model setting that is a server'
 the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers; what
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
-lazily for tools that measure the backend (the benchmark). The port's types are imported from
+lazily for tools that measure the backend (the benchmark), with `new_cache` (the engine's
+in-place KV cache). The port's types are imported from
 `codegen_ui.core`, never from here. Nothing outside this package imports its modules directly.
 
 Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stream turns) over
@@ -28,6 +29,7 @@ from codegen_ui.settings import DEFAULTS
 if TYPE_CHECKING:
     from codegen_ui.engine.convert import convert_to_gptj
     from codegen_ui.engine.hf import TransformersModel
+    from codegen_ui.engine.kvcache import new_cache
     from codegen_ui.settings import Settings
 
 API_KEY_VAR = "CODEGEN_UI_API_KEY"  # a model server's key: read here only, never a setting
@@ -39,6 +41,7 @@ __all__ = [
     "convert_to_gptj",
     "is_server_url",
     "load_model",
+    "new_cache",
     "server_options",
 ]
 
@@ -102,4 +105,8 @@ def __getattr__(name: str) -> Any:
         from codegen_ui.engine.hf import TransformersModel
 
         return TransformersModel
+    if name == "new_cache":
+        from codegen_ui.engine.kvcache import new_cache
+
+        return new_cache
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

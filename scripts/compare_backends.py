@@ -1,6 +1,6 @@
 """Compare candidate CPU backends for codegen-350M in one run: decode tokens/s and prefill time.
 
-    python bench/compare_backends.py [--repeats 2] [--prompt 500]
+    python -m scripts.compare_backends [--repeats 2] [--prompt 500]
 
 Candidates: transformers float32, transformers with int8 dynamic quantisation (the app's "fast"
 precision), and CTranslate2 int8 when the `ctranslate2` package is installed (it is not a
@@ -22,8 +22,7 @@ from typing import Any
 def torch_candidate(folder: Path, fast: bool) -> Callable[[list[int], int], tuple[float, float]]:
     import torch
 
-    from codegen_ui.engine import TransformersModel
-    from codegen_ui.engine.kvcache import new_cache
+    from codegen_ui.engine import TransformersModel, new_cache
 
     model = TransformersModel.load(str(folder), "cpu", precision="fast" if fast else "exact").model
 

@@ -1,6 +1,6 @@
 """Time each kernel recovery: start, timeout -> interrupt, timeout -> restart, death -> restart.
 
-Usage: python bench/kernel_recovery.py [--repeat N] [--deadline S]
+Usage: python -m scripts.kernel_recovery [--repeat N] [--deadline S]
 Each figure is the time from the event (the deadline passing, or the kernel dying) until the run
 returns, and then until a follow-up run has finished; medians over N repeats, per sandbox mode.
 """
@@ -12,6 +12,7 @@ import statistics
 import time
 
 from codegen_ui.kernel import Kernel, KernelConfig, sandbox_info
+from codegen_ui.settings import SandboxMode
 
 CASES = {
     "timeout -> interrupt": "while True:\n    pass",
@@ -36,7 +37,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--deadline", type=float, default=1.0)
     args = parser.parse_args()
-    modes = ["bwrap", "none"] if sandbox_info("bwrap").mode == "bwrap" else ["none"]
+    both: list[SandboxMode] = ["bwrap", "none"]
+    modes = both if sandbox_info("bwrap").mode == "bwrap" else both[1:]
     print(f"{'mode':6} {'case':22} {'run returns (s)':>16} {'next run done (s)':>18}")
     for mode in modes:
         starts = []

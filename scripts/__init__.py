@@ -1,0 +1,7 @@
+"""One-off measurements kept with the code, run as `python -m scripts.NAME` from the repository.
+
+`compare_backends` times candidate CPU backends for codegen-350M (decode tokens/s, prefill);
+`kernel_recovery` times each kernel recovery (start, timeout -> interrupt or restart, death ->
+restart). Neither is a test nor part of the app: they import `codegen_ui` only through its
+packages' `__init__`, under the same lint, type checks and import contracts as the package.
+"""
