@@ -111,7 +111,7 @@ def test_import_is_light() -> None:
 
 
 def test_turns_file_splits_on_newlines_only(tmp_path: Path) -> None:
-    from codegen_ui.cli.session import read_turns_file
+    from codegen_ui.cli.converse import read_turns_file
 
     path = tmp_path / "turns.txt"
     path.write_text("first \u2028 still first\r\n\nsecond\n", encoding="utf-8")

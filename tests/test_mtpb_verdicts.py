@@ -1,7 +1,7 @@
 """MTPB verdicts against tables written from the reference's scorer, through a real kernel.
 
 Each printed value is made by a real program in a real sandboxed kernel, cast there to the
-gold's type (`wire`), sent back as JSON and judged here (`scoring`). The expected verdicts are
+gold's type (`wire`), sent back as JSON and judged here (`verdicts`). The expected verdicts are
 those of the reference's `check_equivalence` on the live object (pandas < 3 spelling of the
 Series test, as the reference was run), so these tables are the reference's rules written out.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from codegen_ui.mtpb import Executor
 from codegen_ui.mtpb.program import PREFIX
-from codegen_ui.mtpb.scoring import Opaque, WireError, decode, is_equivalent
+from codegen_ui.mtpb.verdicts import Opaque, WireError, decode, is_equivalent
 from codegen_ui.mtpb.wire import cast, encode
 
 # (expression the program prints, gold output, the reference's verdict[, ours when it differs])

@@ -112,7 +112,7 @@ def test_a_complete_turn_closes_the_stream(tmp_path: Path) -> None:
         assert (text, done.stop_reason) == ("\n\n\n", "complete")
         # The server's last event carries the token usage; a stream read to its end has it.
         assert done.new_tokens == 3
-        from codegen_ui.engine.wire import CompletionStream
+        from codegen_ui.engine.server_http import CompletionStream
 
         stream = CompletionStream(model.ep, model.request("x", [], LONG))
         for count, _event in enumerate(stream.events(), 1):
@@ -175,7 +175,7 @@ def test_the_api_key_comes_from_the_environment_and_is_never_shown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from codegen_ui.engine import server_options
-    from codegen_ui.engine.wire import Endpoint
+    from codegen_ui.engine.server_http import Endpoint
     from codegen_ui.settings import Settings
 
     monkeypatch.setenv("CODEGEN_UI_API_KEY", "sk-do-not-show")

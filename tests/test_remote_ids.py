@@ -160,7 +160,7 @@ class Stalls(BaseHTTPRequestHandler):
 
 def test_a_server_that_stalls_mid_turn_ends_it_after_the_timeout() -> None:
     from codegen_ui.engine.remote import RemoteModel, Served
-    from codegen_ui.engine.wire import Endpoint
+    from codegen_ui.engine.server_http import Endpoint
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Stalls)
     httpd.daemon_threads = True

@@ -2,7 +2,9 @@
 
 `main` holds the parser of every command and the one place errors become messages and exit
 codes; `common` what the groups share (`CliError`, the model flags); one module per group:
-`session` (run, serve), `notebooks` (export, replay), `mtpb`, `bench`, `doctor`, `convert`."""
+`converse` (run, serve: a conversation headless or in the browser), `notebooks` (export,
+replay), `mtpb`, `bench`, `doctor`, `convert`.
+"""
 
 from codegen_ui.cli.main import main
 

@@ -13,7 +13,7 @@ Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stre
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
 and the token pick), `rows` (ragged batches for CodeGen), `prefix`, `cache` and `kvcache` (ids
 and KV caches kept across turns), `weights` (the fast precision); `remote` (a model on an
-OpenAI-compatible server) over `wire` (its HTTP and streaming); `convert` (CodeGen -> GPT-J).
+OpenAI-compatible server) over `server_http` (its HTTP and streaming); `convert` (CodeGen -> GPT-J).
 """
 
 from __future__ import annotations

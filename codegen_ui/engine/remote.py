@@ -8,7 +8,7 @@ the model saw; else as text, counted by a local tokenizer. `stream` posts one st
 `/v1/completions` request with the turn's sampling as asked (temperature, top-p, top-k, seed,
 max tokens) and closes it the moment the text is a complete turn by the paper's cut rules, or on
 Stop. Failures end the turn with what it had and one line saying why. HTTP lives in
-`codegen_ui.engine.wire`; this module knows nothing of sessions or kernels.
+`codegen_ui.engine.server_http`; this module knows nothing of sessions or kernels.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from codegen_ui.core import (
 )
 from codegen_ui.engine.options import ServerOptions
 from codegen_ui.engine.prefix import PrefixIds
-from codegen_ui.engine.wire import CompletionStream, Endpoint, ServerError, call
+from codegen_ui.engine.server_http import CompletionStream, Endpoint, ServerError, call
 from codegen_ui.errors import first_line
 
 DEFAULT_CONTEXT = 2048  # CodeGen's n_positions, when neither server nor setting says

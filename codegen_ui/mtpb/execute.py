@@ -20,7 +20,7 @@ from typing import Any, Literal
 from codegen_ui.core import KernelError, Runner, RunResult
 from codegen_ui.mtpb import harness, wire
 from codegen_ui.mtpb.program import with_last_print
-from codegen_ui.mtpb.scoring import is_equivalent, reference_equivalent
+from codegen_ui.mtpb.verdicts import is_equivalent, reference_equivalent
 
 Outcome = Literal["pass", "wrong", "no-print", "error", "timeout", "died", "syntax-error"]
 LIMIT_S = 20.0  # the reference's time limit per program

@@ -3,7 +3,7 @@
 115 problems, one JSON object a line, each with `str.format` prompt templates and five test
 cases (inputs and gold outputs). `load_problems` reads a local file; `fetch_data` downloads the
 file from the CodeGen repository once into a cache folder. Defects in the data are found and
-described, not crashed on (`Problem.defects`). It does not score: see `scoring` and `execute`.
+described, not crashed on (`Problem.defects`). It does not score: see `verdicts` and `execute`.
 """
 
 from __future__ import annotations

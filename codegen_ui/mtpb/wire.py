@@ -6,7 +6,7 @@ into plain Python, then calls the gold's type on it (`list(map(...))`, `float(De
 kernel* (its source is sent there verbatim, which is why this module imports nothing but the
 standard library and nothing from codegen_ui). It is told the gold's type name, never the gold,
 and sends back tagged JSON that `decode` rebuilds here with constructors only: nothing the
-kernel sends is ever executed or unpickled. It does not decide what is correct: see `scoring`.
+kernel sends is ever executed or unpickled. It does not decide what is correct: see `verdicts`.
 """
 
 from __future__ import annotations
