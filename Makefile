@@ -1,5 +1,9 @@
 # The two commands: `make run` (the web app) and `make test` (the whole suite). Each builds the
 # local virtual environment from nothing the first time.
+# The suite mostly waits (kernels, servers, a browser), so two workers, each given whole test
+# files (their module fixtures, such as a browser test's server, stay one per file), fill two
+# cores; TEST_JOBS=0 runs it in this process.
+TEST_JOBS ?= 2
 PYTHON ?= python3
 VENV ?= .venv
 # Users get plain torch; CI sets TORCH=torch==2.13.0 (the CPU wheel on its machines).
@@ -22,7 +26,7 @@ run: venv
 	$(BIN)/python app.py
 
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,11 @@ ARGS = [
 DONE = ["ok", "error", "stopped", "empty", "not-run"]
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "browser"
 WAIT_MS = 120_000  # generous: the machine is shared
+# A module's first page waits for its server to load the model and start a kernel: minutes on a
+# loaded machine. The wait polls the page in slices and ends at once if the server exits, so
+# the bound can be this generous without a dead server costing it.
+READY_S = 600.0
+SLICE_MS = 5_000
 GRACE_MINUTES = "0.25"  # a closed tab's kernel waits 15 s for a reload
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -66,7 +71,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + READY_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
@@ -75,7 +80,10 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.5)
-        raise RuntimeError("the server did not answer within 120 s")
+        raise RuntimeError(f"the server did not answer within {READY_S:g} s")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def kernels(self) -> int:
         import psutil
@@ -123,8 +131,14 @@ class Tab:
     """One browser session on the app, with its console messages collected."""
 
     def __init__(
-        self, browser: Any, url: str, viewport: dict[str, int] | None = None, ready: bool = True
+        self,
+        browser: Any,
+        url: str,
+        viewport: dict[str, int] | None = None,
+        ready: bool = True,
+        alive: Callable[[], bool] | None = None,  # the server still runs (Server.alive)
     ) -> None:
+        self.alive = alive
         self.context = browser.new_context(viewport=viewport or DESKTOP)
         self.page = self.context.new_page()
         self.problems: list[str] = []
@@ -143,11 +157,25 @@ class Tab:
         self.page.goto(url)
         self.page.wait_for_selector("#notebook .cg-nb", timeout=WAIT_MS)
         if ready:
-            self.page.wait_for_function(
+            self.until(
                 """() => { const s = document.querySelector('#status').innerText;
-                    return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }""",
-                timeout=WAIT_MS,
+                    return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }"""
             )
+
+    def until(self, condition: str, bound_s: float = READY_S) -> None:
+        """Poll a page condition until it holds, or fail: the server exited, or the bound passed."""
+        from playwright.sync_api import TimeoutError as PageTimeout
+
+        deadline = time.monotonic() + bound_s
+        while True:
+            try:
+                self.page.wait_for_function(condition, timeout=SLICE_MS)
+                return
+            except PageTimeout:
+                if self.alive is not None and not self.alive():
+                    raise RuntimeError("the server exited while the page waited") from None
+                if time.monotonic() > deadline:
+                    raise
 
     def cells(self) -> Any:
         return self.page.locator("#notebook [data-cell]")

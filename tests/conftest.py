@@ -70,7 +70,7 @@ def browser(app: Any) -> Iterator[Any]:
 def tab(browser: Any, app: Any) -> Iterator[Any]:
     from tests.browserkit import Tab
 
-    t = Tab(browser, app.url)
+    t = Tab(browser, app.url, alive=app.alive)
     yield t
     assert t.problems == [], "the browser console reported problems"
     t.close()

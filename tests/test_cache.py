@@ -107,12 +107,20 @@ def converse(model, params: SamplingParams) -> Iterator[tuple[str, Finished]]:  
     yield complete(model, render_prompt(histories[0][2:], "Print a."), params)  # oldest trimmed
 
 
+@pytest.fixture(scope="module")
+def plain_greedy(model) -> list[tuple[str, Finished]]:  # type: ignore[no-untyped-def]
+    # The script without any cache, once for both budgets: greedy, so the same either time.
+    model.kv = KVStore(0)
+    return list(converse(model, SamplingParams(max_new_tokens=16)))
+
+
 # Tiny-model caches take 1 KiB a token in 256-token steps: 300 kB keeps at most one.
 @pytest.mark.parametrize("budget", [64 * MIB, 300_000])
-def test_greedy_multi_turn_is_token_identical_with_and_without_cache(model, budget: int) -> None:  # type: ignore[no-untyped-def]
+def test_greedy_multi_turn_is_token_identical_with_and_without_cache(  # type: ignore[no-untyped-def]
+    model, plain_greedy: list[tuple[str, Finished]], budget: int
+) -> None:
     params = SamplingParams(max_new_tokens=16)
-    model.kv = KVStore(0)
-    plain = list(converse(model, params))
+    plain = plain_greedy
     model.kv = KVStore(budget)
     cached = list(converse(model, params))
     assert [raw for raw, _ in cached] == [raw for raw, _ in plain]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ import pytest
 
 from codegen_ui.core import Turn
 from codegen_ui.notebooks import SessionStore, StoreError, parse
+from codegen_ui.notebooks import store as store_module
 from codegen_ui.notebooks.names import ID_PATTERN, MAX_TITLE
 from codegen_ui.settings import Settings
 
@@ -24,6 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _turns(*instructions: str) -> list[Turn]:
     return [Turn(i, code=f"print({n})\n", status="ok") for n, i in enumerate(instructions)]
+
+
+class Clock:
+    """The store's clock, moved on by the test: times are kept to the second, and no test waits."""
+
+    def __init__(self) -> None:
+        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> str:
+        return self.t.isoformat(timespec="seconds")
+
+    def tick(self) -> None:
+        self.t += timedelta(seconds=1)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(store_module, "now", clock)  # the one clock the store reads
+    return clock
 
 
 @pytest.fixture
@@ -35,18 +57,19 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def test_the_store_api_end_to_end(store: SessionStore) -> None:
+def test_the_store_api_end_to_end(store: SessionStore, clock: Clock) -> None:
     first = store.create("lesson 1", _turns("a", "b"))
     assert ID_PATTERN.fullmatch(first.id) and len(first.id) >= 20
     assert (first.title, first.turns, first.error) == ("lesson 1", 2, "")
-    time.sleep(1.1)  # times are kept to the second; the newer one must list first
+    assert first.created == clock()
+    clock.tick()  # a second later: the newer one must list first
     second = store.create()
     assert second.title == "Untitled" and second.turns == 0
     assert [i.id for i in store.list()] == [second.id, first.id]
 
     turns, meta = store.load(first.id)
     assert [t.instruction for t in turns] == ["a", "b"]
-    time.sleep(1.1)
+    clock.tick()
     # A caller's stale title or times never undo a rename; other metadata is merged.
     store.rename(first.id, "lesson one")
     saved = store.save(first.id, [*turns, *_turns("c")], {**meta, "model": "tiny"})
