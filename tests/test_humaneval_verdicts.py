@@ -77,7 +77,12 @@ def test_every_verdict_and_byte_is_human_evals(tmp_path: Path) -> None:
     write_samples(ours, CASES)
     shutil.copy(ours, theirs)
 
-    scored = score_samples(read_samples(ours, list(TASKS.values())), list(TASKS.values()), results_path(ours), kernels=2)
+    scored = score_samples(
+        read_samples(ours, list(TASKS.values())),
+        list(TASKS.values()),
+        results_path(ours),
+        kernels=2,
+    )
     reference = subprocess.run(
         [sys.executable, str(REFERENCE), str(theirs)], capture_output=True, text=True, timeout=600
     )
@@ -104,7 +109,9 @@ def test_every_verdict_and_byte_is_human_evals(tmp_path: Path) -> None:
 def test_a_completion_that_kills_its_kernel_is_timed_out_and_the_next_runs(tmp_path: Path) -> None:
     samples = tmp_path / "samples.jsonl"
     kill = "    import os, posix\n    posix.kill(os.getppid(), 9)\n"  # the kernel is the parent
-    write_samples(samples, [("HumanEval/0", kill), ("HumanEval/0", TASKS["HumanEval/0"].canonical_solution)])
+    write_samples(
+        samples, [("HumanEval/0", kill), ("HumanEval/0", TASKS["HumanEval/0"].canonical_solution)]
+    )
     tasks = list(TASKS.values())
     scored = score_samples(read_samples(samples, tasks), tasks, results_path(samples), kernels=1)
     assert scored.results == ("timed out", "passed")

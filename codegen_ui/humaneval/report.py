@@ -44,7 +44,8 @@ def summarize(samples: Sequence[Sample], results: Sequence[str]) -> Report:
         for k in range(1, per_task + 1)
     }
     outcomes = Counter(r if r in ("passed", "timed out") else "failed" for r in results)
-    return Report(len(ids), len(samples), per_task, pass_at_k, dict(outcomes.most_common()))
+    ordered = {k: outcomes[k] for k in ("passed", "failed", "timed out") if outcomes[k]}
+    return Report(len(ids), len(samples), per_task, pass_at_k, ordered)
 
 
 def format_report(report: Report, settings: str = "") -> str:

