@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from codegen_ui.humaneval import load_tasks, read_samples, results_path, score_samples
 
 REFERENCE = Path(__file__).with_name("humaneval_reference.py")
@@ -45,7 +43,8 @@ CASES = [
     ("HumanEval/0", "    exit()\n"),  # the guard set exit to None
     ("HumanEval/0", "    import os\n    os.kill(os.getpid(), 9)\n"),  # os.kill is None too
     ("HumanEval/0", "    print('x' * 10**7)\n    return True\n"),  # huge prints, swallowed
-    ("HumanEval/2", "    import sys\n    for _ in range(50000):\n        print(number, file=sys.stderr)\n    return number % 1.0\n"),
+    ("HumanEval/2", "    import sys\n    for _ in range(50000):\n"
+                    "        print(number, file=sys.stderr)\n    return number % 1.0\n"),
     ("HumanEval/2", "    import os\n    os.write(1, b'x' * 10**6)\n    return number % 1.0\n"),
     ("HumanEval/0", "    def f(n):\n        return f(n + 1)\n    return f(0)\n"),  # recursion
     ("HumanEval/0", RECURSE_TO_THE_LIMIT),  # how deep a program may nest, as a message
@@ -53,13 +52,19 @@ CASES = [
     ("HumanEval/0", "    return True\n\n\ncheck = lambda candidate: None\n"),
     ("HumanEval/0", "    return input()\n"),  # stdin is unreadable
     ("HumanEval/0", "    raise KeyboardInterrupt\n"),
-    ("HumanEval/0", "    import signal\n    signal.setitimer(signal.ITIMER_REAL, 0)\n    while True:\n        pass\n"),
-    ("HumanEval/0", "    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n"),
-    ("HumanEval/0", "    class E(Exception):\n        def __str__(self):\n            raise RuntimeError\n    raise E()\n"),
+    ("HumanEval/0", "    import signal\n    signal.setitimer(signal.ITIMER_REAL, 0)\n"
+                    "    while True:\n        pass\n"),  # the alarm off: killed at 3 + 1 s
+    ("HumanEval/0", "    while True:\n        try:\n            while True:\n                pass\n"
+                    "        except BaseException:\n            pass\n"),  # swallows the alarm
+    ("HumanEval/0", "    class E(Exception):\n        def __str__(self):\n"
+                    "            raise RuntimeError\n    raise E()\n"),  # no words for it
     ("HumanEval/0", "    import ctypes\n    ctypes.string_at(0)\n"),  # a crash
-    ("HumanEval/2", "    import threading, time\n    threading.Thread(target=time.sleep, args=(30,)).start()\n    return number % 1.0\n"),
+    ("HumanEval/2", "    import threading, time\n"
+                    "    threading.Thread(target=time.sleep, args=(30,)).start()\n"
+                    "    return number % 1.0\n"),
     ("HumanEval/2", "    return number % 1.0  # \u00e9\u2028\ud83d\ude00\n"),
-    ("HumanEval/0", "    import shutil, os\n    return shutil.rmtree is None and os.getcwd is None\n"),
+    ("HumanEval/0", "    import shutil, os\n"
+                    "    return shutil.rmtree is None and os.getcwd is None\n"),
     ("HumanEval/0", "    return display\n"),  # IPython's builtins are not a program's
     ("HumanEval/2", "    import numpy\n    return float(numpy.float64(number) % 1.0)\n"),
 ]  # fmt: skip
@@ -89,11 +94,13 @@ def test_every_verdict_and_byte_is_human_evals(tmp_path: Path) -> None:
     assert reference.returncode == 0, reference.stderr[-2000:]
 
     mine = results_path(ours).read_bytes()
-    assert mine == results_path(theirs).read_bytes(), [
-        (i, a["result"], b["result"])
-        for i, (a, b) in enumerate(zip(map(json.loads, mine.splitlines()), map(json.loads, results_path(theirs).read_bytes().splitlines()), strict=True))
+    reference_bytes = results_path(theirs).read_bytes()
+    pairs = zip(mine.splitlines(), reference_bytes.splitlines(), strict=True)
+    assert mine == reference_bytes, [
+        (i, json.loads(a)["result"], json.loads(b)["result"])
+        for i, (a, b) in enumerate(pairs)
         if a != b
-    ]  # fmt: skip
+    ]
     # And the verdicts are the ones these cases are here for (not, say, all "timed out").
     results = scored.results
     assert results[:2] == ("passed", "passed")

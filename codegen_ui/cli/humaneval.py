@@ -8,14 +8,11 @@ and prints pass@k; the benchmark itself lives in `codegen_ui.humaneval`.
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from codegen_ui.cli.common import CliError, add_server_flags
+from codegen_ui.cli.common import CliError, add_server_flags, load_benchmark_model, model_stem
 from codegen_ui.settings import Settings
 
 
@@ -65,7 +62,6 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
 
 
 def cmd_humaneval(args: argparse.Namespace) -> int:
-    from codegen_ui.engine import is_server_url, load_model, server_options
     from codegen_ui.humaneval import RunConfig, SamplesFile, load_tasks, sample_tasks, select
 
     settings = Settings.from_env().replace(
@@ -80,24 +76,13 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
     config = RunConfig(
         settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens
     )
-    named = settings.model.rstrip("/")
-    if is_server_url(named):  # a server: its model's name, else its address
-        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
-    stem = re.sub(r"[^\w.-]+", "_", Path(named).name)
-    name = f"{stem}-t{config.temperature:g}-p{config.top_p:g}-k{config.top_k}-seed{config.seed}"
+    stem, c = model_stem(settings), config
+    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
     out = Path(args.out or f"humaneval-results/{name}.jsonl")
     tasks = load_tasks()
     chosen = select(tasks, args.problems)
     SamplesFile(out, config)  # a file of another configuration fails here, before the model
-    model = load_model(
-        settings.model,
-        settings.device,
-        lambda m: print(m, file=sys.stderr),
-        precision=settings.precision,
-        cache_mib=settings.cache_mib,
-        batch_size=settings.batch_size,
-        server=server_options(settings),
-    )
+    model = load_benchmark_model(settings)
     start = time.monotonic()
     made = sample_tasks(chosen, model, config, out, args.samples, args.workers)
     generated_s = time.monotonic() - start
