@@ -150,6 +150,8 @@ def test_sampling_sends_the_exact_prompt_and_cuts_the_completion(tmp_path: Path)
         ("HumanEval/0", right.rstrip("\n")),  # the two blank lines end it, as the engine does
         ("HumanEval/2", "    return number % 1.0"),
     ]
+    # Each generation was stopped at its stop sequence, not left to run to its token limit.
+    assert [x["stop_reason"] for x in lines] == ["stop-sequence", "stop-sequence"]
     # Resuming: nothing left; another configuration is refused before anything runs.
     assert sample_tasks(tasks, model, config, out) == 0
     with pytest.raises(HumanEvalError, match="another configuration"):

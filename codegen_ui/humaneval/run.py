@@ -1,9 +1,10 @@
 """The HumanEval sampler: each task's prompt completed by the app's engine, into a samples file.
 
-The prompt is the task's `prompt`, exactly; the completion is cut at the first stop sequence
-(`protocol.cut`). The engine itself ends a generation where the paper's `truncate` would end a
-turn (two blank lines, a top-level comment or docstring quote, the end-of-text marker), so the
-completion is cut there too: after it, the engine wrote nothing more. `workers` generations
+The prompt is the task's `prompt`, exactly; the generation is stopped at the first stop
+sequence and the completion cut there (`protocol.cut`). The engine itself ends a generation
+where the paper's `truncate` would end a turn (two blank lines, a top-level comment or docstring
+quote, the end-of-text marker), so the completion is cut there too: after it, the engine wrote
+nothing more. `workers` generations
 are in flight at once (in process the engine thread writes them together, up to the
 `batch_size` setting; a model server batches them). Each finished sample is appended to the
 samples file with the `RunConfig` that made it; a re-run of the same configuration resumes.
@@ -54,25 +55,20 @@ def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[st
         return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
     params = SamplingParams(budget, config.temperature, config.top_p, seed, config.top_k)
     raw, finished = "", None
-    for event in model.stream(task.prompt, params):
+    stop = threading.Event()  # set at the first stop sequence: the engine ends the generation
+    for event in model.stream(task.prompt, params, stop):
         if isinstance(event, Delta):
             raw += event.text
+            if not stop.is_set() and cut(raw) != raw:
+                stop.set()
         elif isinstance(event, Finished):
             finished = event
     if finished is None or finished.stop_reason == "error":
         why = finished.message if finished else "the model ended without a result"
         raise ModelLoadError(f"{why}; the samples so far are kept")
+    reason = "stop-sequence" if finished.stop_reason == "cancelled" else finished.stop_reason
     completion = cut(truncate(raw))
-    return _line(
-        task,
-        n,
-        seed,
-        completion,
-        finished.stop_reason,
-        finished.new_tokens,
-        finished.total_s,
-        config,
-    )
+    return _line(task, n, seed, completion, reason, finished.new_tokens, finished.total_s, config)
 
 
 def _line(
@@ -91,7 +87,7 @@ def _line(
         "completion": completion,
         "sample": n,
         "seed": seed,
-        "stop_reason": stop_reason,  # the engine's, or "prompt-too-long"
+        "stop_reason": stop_reason,  # the engine's, "stop-sequence" or "prompt-too-long"
         "new_tokens": new_tokens,
         "generate_s": round(seconds, 3),
         "config": asdict(config),
