@@ -167,7 +167,8 @@ def _preload() -> None:
             importlib.import_module(name)
 
 
-_preload()
+if __name__ == KERNEL_NAME:  # in the kernel only; the host imports this module for its path
+    _preload()
 
 
 def check(program: str, timeout: float) -> dict[str, Any]:
