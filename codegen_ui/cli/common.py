@@ -1,16 +1,25 @@
-"""What the command line's groups share: `CliError`, the model flags and the settings they give.
+"""What the command line's groups share: `CliError`, the model flags and the settings they give,
+and how the benchmarks load their model and name their files after it.
 
-Each group module (`session`, `notebooks`, `mtpb`, `bench`) declares its flags in `add(sub)` and
-wires the seams in its `cmd_*` functions; they raise `UserError`s and never print them, since
-`codegen_ui.cli.main` maps the whole family to one line and exit status 2.
+Each group module (`session`, `notebooks`, `mtpb`, `humaneval`, `bench`) declares its flags in
+`add(sub)` and wires the seams in its `cmd_*` functions; they raise `UserError`s and never
+print them, since `codegen_ui.cli.main` maps the whole family to one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from codegen_ui.errors import UserError
 from codegen_ui.settings import Settings
+
+if TYPE_CHECKING:
+    from codegen_ui.engine import CodeModel
 
 
 class CliError(UserError):
@@ -42,3 +51,29 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "top_p", "seed", "run_timeout",
     )  # fmt: skip
     return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})
+
+
+def model_stem(settings: Settings) -> str:
+    """A file-name stem for the model a benchmark runs: a folder's or hub id's last part, or a
+    server's model name (else its address)."""
+    from codegen_ui.engine import is_server_url
+
+    named = settings.model.rstrip("/")
+    if is_server_url(named):
+        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
+    return re.sub(r"[^\w.-]+", "_", Path(named).name)
+
+
+def load_benchmark_model(settings: Settings) -> CodeModel:
+    """The model a benchmark samples, loaded as the settings say, progress on stderr."""
+    from codegen_ui.engine import load_model, server_options
+
+    return load_model(
+        settings.model,
+        settings.device,
+        lambda m: print(m, file=sys.stderr),
+        precision=settings.precision,
+        cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
+        server=server_options(settings),
+    )

@@ -2,7 +2,7 @@
 messages.
 
 Each command group lives in its own module (`converse`: run and serve; `notebooks`: export and
-replay; `mtpb`; `bench`; `doctor`: the sandbox's layers; `convert`) and raises the
+replay; `mtpb`; `humaneval`; `bench`; `doctor`: the sandbox's layers; `convert`) and raises the
 `UserError` family; `main` prints any of them as one line on stderr with exit status 2. Errors
 raised by generated code are results, not failures.
 """
@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from codegen_ui.cli import bench, converse, convert, doctor, mtpb, notebooks
+from codegen_ui.cli import bench, converse, convert, doctor, humaneval, mtpb, notebooks
 from codegen_ui.errors import UserError
 
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (converse, notebooks, mtpb, bench, doctor, convert):
+    for group in (converse, notebooks, mtpb, humaneval, bench, doctor, convert):
         group.add(sub)
     return parser
 

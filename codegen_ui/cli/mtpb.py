@@ -8,14 +8,11 @@ the report; the benchmark itself lives in `codegen_ui.mtpb`.
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from codegen_ui.cli.common import CliError, add_server_flags
+from codegen_ui.cli.common import CliError, add_server_flags, load_benchmark_model, model_stem
 from codegen_ui.settings import Settings
 
 
@@ -66,7 +63,6 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
-    from codegen_ui.engine import is_server_url, load_model, server_options
     from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
 
     settings = Settings.from_env().replace(
@@ -80,24 +76,13 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
         clean_up=args.clean_up,
     )  # fmt: skip
-    named = settings.model.rstrip("/")
-    if is_server_url(named):  # a server: its model's name, else its address
-        named = settings.served_model.rstrip("/") or urlsplit(named).netloc
-    stem = re.sub(r"[^\w.-]+", "_", Path(named).name)
-    name = f"{stem}-t{config.temperature:g}-p{config.top_p:g}-k{config.top_k}-seed{config.seed}"
+    stem, c = model_stem(settings), config
+    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
     # A file from another configuration fails here, before the model loads.
     before = set(ResultsFile(out, config).results)
-    model = load_model(
-        settings.model,
-        settings.device,
-        lambda m: print(m, file=sys.stderr),
-        precision=settings.precision,
-        cache_mib=settings.cache_mib,
-        batch_size=settings.batch_size,
-        server=server_options(settings),
-    )
+    model = load_benchmark_model(settings)
     start = time.monotonic()
     results = run_benchmark(problems, model, config, out, args.samples, args.workers)
     _print_report(problems, universe, results, config, args.samples, before, start, args.workers)

@@ -12,7 +12,9 @@ pre-started kernels, the idle sweep), `live` (the protocols the web app holds ke
 `folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and environment),
 `layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and seccomp),
 `cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines, then
-execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks).
+execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks),
+`workers` (what the benchmarks share: jobs spread over K kernels, their progress line, a harness
+installed from source).
 """
 
 from codegen_ui.kernel.client import Kernel
@@ -23,6 +25,7 @@ from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
+from codegen_ui.kernel.workers import Progress, displayed, run_pool, setup_code
 
 __all__ = [
     "Check",
@@ -34,12 +37,16 @@ __all__ = [
     "Limits",
     "LiveKernel",
     "OutputCaps",
+    "Progress",
     "SandboxInfo",
     "ServerBusy",
+    "displayed",
     "escape_checks",
     "hide_server",
     "install_exit_handlers",
     "kernels_root",
+    "run_pool",
     "sandbox_info",
+    "setup_code",
     "shutdown_all",
 ]

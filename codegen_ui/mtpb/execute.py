@@ -12,12 +12,13 @@ own, catches code that no signal can stop. It does not generate code or write re
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from codegen_ui.core import KernelError, Runner, RunResult
+from codegen_ui.kernel import displayed
+from codegen_ui.kernel import setup_code as kernel_setup_code
 from codegen_ui.mtpb import harness, wire
 from codegen_ui.mtpb.program import with_last_print
 from codegen_ui.mtpb.verdicts import is_equivalent, reference_equivalent
@@ -27,13 +28,6 @@ LIMIT_S = 20.0  # the reference's time limit per program
 BACKSTOP_S = 10.0  # past the kernel's own deadline, this side interrupts the kernel
 REPORT_S = 30.0  # for the answer's cast (an endless iterator hits the kernel's own alarm)
 
-_SETUP = """\
-import sys as _sys, types as _types
-for _name, _source in {sources!r}:
-    _module = _sys.modules[_name] = _types.ModuleType(_name)
-    exec(compile(_source, _name, "exec"), _module.__dict__)
-del _sys, _types, _name, _source, _module
-"""
 _RUN = '__import__("sys").modules["__mtpb__"].run({code!r}, {limit!r})\n'
 _REPORT = """\
 __import__("IPython.display", fromlist=["display"]).display(
@@ -43,11 +37,9 @@ __import__("IPython.display", fromlist=["display"]).display(
 
 def setup_code() -> str:
     """Installs `wire` and `harness` in the kernel as modules of their own."""
-    sources = [
-        (wire.KERNEL_NAME, Path(wire.__file__).read_text(encoding="utf-8")),
-        (harness.KERNEL_NAME, Path(harness.__file__).read_text(encoding="utf-8")),
-    ]
-    return _SETUP.format(sources=sources)
+    return kernel_setup_code(
+        [(wire.KERNEL_NAME, Path(wire.__file__)), (harness.KERNEL_NAME, Path(harness.__file__))]
+    )
 
 
 @dataclass(frozen=True)
@@ -123,17 +115,12 @@ class Executor:
     def _report(self, gold: Any) -> dict[str, Any] | None:
         code = _REPORT.format(mime=wire.MIME, gold_type=gold_type(gold))
         result = self.kernel.run(code, timeout=REPORT_S)
-        data = next(
-            (o["data"][wire.MIME] for o in result.outputs if wire.MIME in o.get("data", {})),
-            None,
-        )
+        data = displayed(result, wire.MIME)
         if data is None:
             self._ready = False  # restart before the next program
             if not result.state_lost:
                 self.kernel.restart()
             return None
-        if isinstance(data, str):  # a JSON mimetype may arrive still encoded
-            data = json.loads(data)
         return data if isinstance(data, dict) else None
 
 

