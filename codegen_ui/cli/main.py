@@ -1,10 +1,10 @@
 """The command line's entry point: the parser of every command, and the one place errors become
 messages.
 
-Each command group lives in its own module (`session`: run and serve; `notebooks`: export and
-replay; `mtpb`; `bench`; `doctor`: the sandbox's layers; `convert`) and raises the
-`UserError` family; `main` prints any of them as one line on stderr with exit status 2. Errors
-raised by generated code are results, not failures.
+Each command group lives in its own module (`session`: run and serve; `complete`: continue a
+file's code; `notebooks`: export and replay; `mtpb`; `bench`; `doctor`: the sandbox's layers;
+`convert`) and raises the `UserError` family; `main` prints any of them as one line on stderr
+with exit status 2. Errors raised by generated code are results, not failures.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from codegen_ui.cli import bench, convert, doctor, mtpb, notebooks, session
+from codegen_ui.cli import bench, complete, convert, doctor, mtpb, notebooks, session
 from codegen_ui.errors import UserError
 
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codegen-ui", description="Conversational program synthesis in a notebook."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (session, notebooks, mtpb, bench, doctor, convert):
+    for group in (session, complete, notebooks, mtpb, bench, doctor, convert):
         group.add(sub)
     return parser
 

@@ -21,7 +21,7 @@ from codegen_ui.core.prompt import (
     truncate,
     turn_text,
 )
-from codegen_ui.core.session import Session, one_line
+from codegen_ui.core.session import Session, continue_code, one_line
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     FINISHED,
@@ -53,6 +53,7 @@ __all__ = [
     "TurnStatus",
     "completed_code",
     "completion_prompt",
+    "continue_code",
     "finish",
     "fit_completion",
     "fit_prompt",

@@ -43,6 +43,27 @@ from codegen_ui.kernel.api import Output, Runner, RunResult
 from codegen_ui.settings import DEFAULTS
 
 
+def continue_code(
+    model: CodeModel, code: str, params: SamplingParams, cancel: threading.Event | None = None
+) -> tuple[str, Finished]:
+    """The model's continuation of `code` on its own (a whole file: no preamble, no history),
+    cut by the paper's rules as a cell's completion is, with how the generation ended.
+
+    Refuses code that is blank (TurnError) or too long to leave room (PromptTooLongError)."""
+    if not code.strip():
+        raise TurnError("there is no code to complete")
+    fitted = fit_completion(
+        [], "", code, model.count_tokens, model.context_size, params.max_new_tokens, ""
+    )
+    raw, finished = "", Finished("eos", fitted.tokens, 0)
+    for event in model.stream(fitted.text, params, cancel):
+        if isinstance(event, Delta):
+            raw += event.text
+        else:
+            finished = event
+    return completed_code(code, raw)[len(code) :], finished
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line for the user: its message, with its type unless it is ours."""
     text = " ".join(str(exc).split()) or type(exc).__name__
