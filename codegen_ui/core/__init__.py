@@ -1,10 +1,13 @@
 """The domain: the paper's prompt format, turns, and the session that runs them.
 
-Pure and light: `prompt` renders and cuts text, `turns` is plain data, `session` orchestrates a
-`CodeModel` and a `Runner` through their contracts (`engine.api`, `kernel.api`) and never
-imports a backend, a kernel process, files or HTML. Everything above imports from here.
+Pure and light: `prompt` renders and cuts text, `turns` is plain data, `cells` and `history`
+are the notebook's list and its undo, `generation` streams one cell's code from a `CodeModel`
+and cuts it, `session` orchestrates a `CodeModel` and a `Runner` through their contracts
+(`engine.api`, `kernel.api`) and never imports a backend, a kernel process, files or HTML.
+Everything above imports from here.
 """
 
+from codegen_ui.core.generation import continue_code
 from codegen_ui.core.prompt import (
     EOS_TEXT,
     PREAMBLE,
@@ -21,7 +24,7 @@ from codegen_ui.core.prompt import (
     truncate,
     turn_text,
 )
-from codegen_ui.core.session import Session, continue_code, one_line
+from codegen_ui.core.session import Session, one_line
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     FINISHED,

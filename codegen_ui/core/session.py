@@ -20,48 +20,13 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
-from codegen_ui.core.prompt import (
-    PREAMBLE,
-    FittedPrompt,
-    completed_code,
-    fit_completion,
-    fit_prompt,
-    truncate,
-)
-from codegen_ui.core.turns import (
-    EMPTY_MESSAGE,
-    NOTHING_ADDED,
-    GenerationStats,
-    Turn,
-    TurnError,
-    TurnStatus,
-    now,
-)
-from codegen_ui.engine.api import CodeModel, Delta, Finished, GenerationError, SamplingParams
+from codegen_ui.core.generation import generate
+from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
+from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
+from codegen_ui.engine.api import CodeModel, SamplingParams
 from codegen_ui.errors import UserError
 from codegen_ui.kernel.api import Output, Runner, RunResult
 from codegen_ui.settings import DEFAULTS
-
-
-def continue_code(
-    model: CodeModel, code: str, params: SamplingParams, cancel: threading.Event | None = None
-) -> tuple[str, Finished]:
-    """The model's continuation of `code` on its own (a whole file: no preamble, no history),
-    cut by the paper's rules as a cell's completion is, with how the generation ended.
-
-    Refuses code that is blank (TurnError) or too long to leave room (PromptTooLongError)."""
-    if not code.strip():
-        raise TurnError("there is no code to complete")
-    fitted = fit_completion(
-        [], "", code, model.count_tokens, model.context_size, params.max_new_tokens, ""
-    )
-    raw, finished = "", Finished("eos", fitted.tokens, 0)
-    for event in model.stream(fitted.text, params, cancel):
-        if isinstance(event, Delta):
-            raw += event.text
-        else:
-            finished = event
-    return completed_code(code, raw)[len(code) :], finished
 
 
 def one_line(exc: BaseException) -> str:
@@ -162,20 +127,8 @@ class Session(Cells):
         if prefix != turn.code:
             self.set_code(index, prefix)
         self.record()
-        self.turns[index] = self.turns[index].replace(
-            params=params,
-            model=self.model.name,
-            completion="",
-            code=prefix,
-            outputs=(),
-            status="generating",
-            message="",
-            edited=True,
-            execution_count=None,
-            stats=GenerationStats(),
-            created=now(),
-            finished="",
-        )
+        fresh = Turn(turn.instruction, params, self.model.name, code=prefix, edited=True)
+        self.turns[index] = fresh
         yield from self._write(index, fitted, params, prefix)
 
     def _write(
@@ -191,7 +144,7 @@ class Session(Cells):
         turn = self.turns[index] = self.turns[index].replace(params=params)
         yield turn
         try:
-            for update in self._generate(turn, fitted, prefix):
+            for update in generate(self.model, turn, fitted, self.cancel, prefix):
                 self.turns[index] = turn = update
                 yield turn
         except Exception as exc:  # the model or its queue failed: the turn ends, visibly
@@ -204,55 +157,6 @@ class Session(Cells):
         self._changed()
         if turn.status == "running":
             yield from self.run_cell(index)
-
-    def _generate(self, turn: Turn, fitted: FittedPrompt, prefix: str) -> Iterator[Turn]:
-        def code(raw: str) -> str:
-            return completed_code(prefix, raw) if prefix else truncate(raw)
-
-        raw = ""
-        try:
-            for event in self.model.stream(fitted.text, turn.params, self.cancel):
-                if isinstance(event, Delta):
-                    raw += event.text
-                    yield turn.replace(completion=raw, code=code(raw))
-                elif isinstance(event, Finished):
-                    stats = GenerationStats(
-                        prompt_tokens=event.prompt_tokens,
-                        new_tokens=event.new_tokens,
-                        trimmed_turns=fitted.trimmed,
-                        stop_reason=event.stop_reason,
-                        first_token_s=event.first_token_s,
-                        generate_s=event.total_s,
-                    )
-                    yield self._after_generation(turn, raw, code(raw), stats, event.message)
-        except GenerationError as exc:  # this turn alone failed; the model carries on
-            # As for a model server's failure: keep the text, run nothing.
-            yield turn.replace(
-                completion=raw,
-                code=code(raw),
-                status="not-run",
-                message=str(exc),
-                finished=now(),
-            )
-
-    def _after_generation(
-        self, turn: Turn, raw: str, code: str, stats: GenerationStats, message: str = ""
-    ) -> Turn:
-        turn = turn.replace(completion=raw, code=code, stats=stats)
-        if stats.stop_reason == "cancelled":
-            return turn.replace(status="cancelled", message="stopped", finished=now())
-        if stats.stop_reason == "error":  # a model server failed: keep the text, run nothing
-            return turn.replace(status="not-run", message=message, finished=now())
-        if not truncate(raw).strip():
-            if code.strip():  # a completion that added nothing: the user's code is as it was
-                return turn.replace(status="not-run", message=NOTHING_ADDED, finished=now())
-            return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
-        if stats.stop_reason == "length":
-            turn = turn.replace(
-                message=f"the model used all {turn.params.max_new_tokens} new tokens; "
-                "the code may be cut short"
-            )
-        return turn.replace(status="running")
 
     def run_cell(self, index: int) -> Iterator[Turn]:
         """Run one turn's code in the kernel, yielding as outputs arrive."""
