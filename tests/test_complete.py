@@ -130,6 +130,7 @@ def test_complete_prompts_exactly_streams_after_the_prefix_cuts_and_runs(
     assert final.code == ADD + "    return a + b"
     assert final.completion == "    return a + b\n\n\n\nprint(add(1, 2))\n"  # the raw text kept
     assert final.status == "ok" and final.edited and final.model == "scripted"
+    assert final.message == "the model continued your code (1 line); Undo takes it back"
     assert session.kernel.runs[-1] == ADD + "    return a + b"  # type: ignore[attr-defined]
     # Every state on the way keeps the user's code byte for byte and only grows after it.
     streamed = [s.code for s in states if s.status == "generating"]
@@ -153,6 +154,7 @@ def test_complete_from_the_editor_keeps_the_typed_code_and_undo_takes_back_the_c
     scripted.enqueue("    print(i)\n\n\n")
     final = finish(session.complete(index, GREEDY, code=typed))
     assert final.code == typed + "    print(i)" and final.status == "ok"
+    assert "continued your code (1 line)" in final.message
     assert scripted.calls[-1][0].endswith("# My own code.\n" + typed)
     assert session.undo()
     assert session.turns[index].code == typed  # what was typed, not the model's

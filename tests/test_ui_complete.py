@@ -127,3 +127,4 @@ def test_a_completion_waits_its_turn_in_the_fair_queue_behind_another_tabs_turn(
     assert prompts[1].endswith("# My own code.\ntotal = 0\n") and len(prompts) == 2
     turn = app.workspaces.get("b").session.turns[0]
     assert turn.code == "total = 0\nfor n in range(3):\n    total += n" and turn.status == "ok"
+    assert "continued your code (2 lines)" in turn.message

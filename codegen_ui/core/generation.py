@@ -53,7 +53,7 @@ def generate(
                     first_token_s=event.first_token_s,
                     generate_s=event.total_s,
                 )
-                yield _after_generation(turn, raw, code(raw), stats, event.message)
+                yield _after_generation(turn, raw, code(raw), stats, event.message, prefix)
     except GenerationError as exc:  # this turn alone failed; the model carries on
         # As for a model server's failure: keep the text, run nothing.
         yield turn.replace(
@@ -66,7 +66,7 @@ def generate(
 
 
 def _after_generation(
-    turn: Turn, raw: str, code: str, stats: GenerationStats, message: str = ""
+    turn: Turn, raw: str, code: str, stats: GenerationStats, message: str, prefix: str
 ) -> Turn:
     turn = turn.replace(completion=raw, code=code, stats=stats)
     if stats.stop_reason == "cancelled":
@@ -82,6 +82,10 @@ def _after_generation(
             message=f"the model used all {turn.params.max_new_tokens} new tokens; "
             "the code may be cut short"
         )
+    elif prefix:  # say where the user's code ends: the cell shows one block of code
+        lines = len(code[len(prefix) :].strip("\n").split("\n"))
+        what = "1 line" if lines == 1 else f"{lines} lines"
+        turn = turn.replace(message=f"the model continued your code ({what}); Undo takes it back")
     return turn.replace(status="running")
 
 
