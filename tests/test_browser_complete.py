@@ -81,6 +81,7 @@ def test_complete_keeps_the_typed_prefix_grows_the_cell_runs_it_and_undo_takes_i
     assert tab.codes()[0].startswith(ADD.rstrip("\n"))
     assert cell.get_attribute("data-state") in ("ok", "error")  # it ran (tiny model: any text)
     assert cell.locator(".cg-count").inner_text() == "[1]"
+    expect(cell.locator(".cg-msg")).to_contain_text("the model continued your code")
     # Undo takes the completion back: the typed code, exactly.
     tab.page.locator("#undo").click()
     tab.page.wait_for_function(

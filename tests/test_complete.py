@@ -4,6 +4,10 @@ keeps it byte for byte, runs, undoes). Scripted model, stand-in kernel."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from codegen_ui.core import (
@@ -18,7 +22,7 @@ from codegen_ui.core import (
     fit_completion,
     render_prompt,
 )
-from codegen_ui.engine import SamplingParams
+from codegen_ui.engine import Event, Finished, SamplingParams
 from tests.fakes import EchoKernel, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -185,6 +189,31 @@ def test_nothing_to_complete_and_no_such_cell_are_refused_and_change_nothing(
         finish(session.complete(4, GREEDY))
     assert session.turns == before and session.revision == revision
     assert len(scripted.calls) == 1  # only the first turn's
+
+
+class LimitedModel(ScriptedModel):
+    """A scripted model that always ends at its token limit, as a real one that never stops."""
+
+    def stream(self, prompt: str, params: SamplingParams, cancel: Any = None) -> Iterator[Event]:
+        for event in super().stream(prompt, params, cancel):
+            yield (
+                dataclasses.replace(event, stop_reason="length")
+                if isinstance(event, Finished)
+                else event
+            )
+
+
+def test_a_completion_that_reaches_the_token_limit_says_so_and_where_the_users_code_ends() -> None:
+    model = LimitedModel()
+    session = session_with_code(model)
+    raw = "    total = a + b\n    return total"
+    model.enqueue(raw)
+    final = finish(session.complete(1, SamplingParams(max_new_tokens=4)))
+    assert final.code == ADD + raw and final.status == "ok"
+    assert final.message == (
+        "the model continued your code (2 lines) and used all 4 new tokens: it may be cut "
+        "short; Undo takes it back"
+    )
 
 
 def test_stop_while_completing_ends_the_cell_stopped_with_the_prefix_kept(

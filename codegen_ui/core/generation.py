@@ -77,15 +77,16 @@ def _after_generation(
         if code.strip():  # a completion that added nothing: the user's code is as it was
             return turn.replace(status="not-run", message=NOTHING_ADDED, finished=now())
         return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
-    if stats.stop_reason == "length":
-        turn = turn.replace(
-            message=f"the model used all {turn.params.max_new_tokens} new tokens; "
-            "the code may be cut short"
-        )
-    elif prefix:  # say where the user's code ends: the cell shows one block of code
+    limit = f"used all {turn.params.max_new_tokens} new tokens"
+    if prefix:  # say where the user's code ends: the cell shows one block of code
         lines = len(code[len(prefix) :].strip("\n").split("\n"))
-        what = "1 line" if lines == 1 else f"{lines} lines"
-        turn = turn.replace(message=f"the model continued your code ({what}); Undo takes it back")
+        added = "1 line" if lines == 1 else f"{lines} lines"
+        end = f" and {limit}: it may be cut short" if stats.stop_reason == "length" else ""
+        turn = turn.replace(
+            message=f"the model continued your code ({added}){end}; Undo takes it back"
+        )
+    elif stats.stop_reason == "length":
+        turn = turn.replace(message=f"the model {limit}; the code may be cut short")
     return turn.replace(status="running")
 
 
