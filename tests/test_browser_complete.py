@@ -63,7 +63,7 @@ def shot(tab: Tab, name: str) -> None:
     expect(tab.page.locator("#submit")).to_be_enabled(timeout=WAIT_MS)
     expect(tab.page.locator("#stop")).to_be_disabled(timeout=WAIT_MS)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.page.screenshot(path=str(SHOTS / name), full_page=True)
+    tab.page.screenshot(path=str(SHOTS / name), full_page=True, animations="disabled")
 
 
 def test_complete_keeps_the_typed_prefix_grows_the_cell_runs_it_and_undo_takes_it_back(
