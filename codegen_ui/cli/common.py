@@ -19,7 +19,7 @@ from codegen_ui.errors import UserError
 from codegen_ui.settings import Settings
 
 if TYPE_CHECKING:
-    from codegen_ui.engine import CodeModel
+    from codegen_ui.core import CodeModel
 
 
 class CliError(UserError):

@@ -4,10 +4,12 @@ Pure and light, and the owner of the two ports the session drives: `model` (the 
 protocol and the types it streams), `kernel` (the `Runner` protocol and what a run returns);
 `codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `prompt` renders and
 cuts text, `turns` is plain data, `cells` the list of turns with its revision, `history` the undo
-and redo stacks, `session` orchestrates a model and a runner through the ports and never imports
-a backend, a kernel process, files or HTML. Everything above imports from here.
+and redo stacks, `generation` streams one cell's code from a `CodeModel` and cuts it, `session`
+orchestrates a model and a runner through the ports and never imports a backend, a kernel
+process, files or HTML. Everything above imports from here.
 """
 
+from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
     KernelError,
     Output,
@@ -32,6 +34,9 @@ from codegen_ui.core.prompt import (
     PREAMBLE,
     FittedPrompt,
     PromptTooLongError,
+    completed_code,
+    completion_prompt,
+    fit_completion,
     fit_prompt,
     instruction_comment,
     is_complete,
@@ -45,6 +50,7 @@ from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     FINISHED,
     IN_FLIGHT,
+    NOTHING_ADDED,
     TURN_STATUSES,
     GenerationStats,
     Turn,
@@ -59,6 +65,7 @@ __all__ = [
     "EOS_TEXT",
     "FINISHED",
     "IN_FLIGHT",
+    "NOTHING_ADDED",
     "PREAMBLE",
     "TURN_STATUSES",
     "Activity",
@@ -81,8 +88,12 @@ __all__ = [
     "Turn",
     "TurnError",
     "TurnStatus",
+    "completed_code",
+    "completion_prompt",
+    "continue_code",
     "error_output",
     "finish",
+    "fit_completion",
     "fit_prompt",
     "instruction_comment",
     "is_complete",

@@ -2,6 +2,8 @@
 
 The prompt is a preamble, then per turn the instruction as a `# ` comment line followed by the
 code the model wrote (cut by `truncate`) and a blank line. Execution results never enter it.
+A completion of the user's own code (`completion_prompt`, `completed_code`) ends the prompt with
+their code instead of a new comment, and cuts only what the model added.
 This module knows nothing about models, tokens or kernels: token counting is passed in.
 """
 
@@ -87,6 +89,26 @@ def render_prompt(
     return program_text(history, preamble) + instruction_comment(instruction)
 
 
+def completion_prompt(
+    history: Sequence[tuple[str, str]], instruction: str, code: str, preamble: str = PREAMBLE
+) -> str:
+    """The prompt that continues the user's own code: the history, the cell's instruction
+    comment if it has one, then their code exactly as written (no new comment after it)."""
+    comment = instruction_comment(instruction) if instruction.strip() else ""
+    return program_text(history, preamble) + comment + code
+
+
+def completed_code(prefix: str, continuation: str) -> str:
+    """The user's code followed by the model's continuation, cut by `truncate`.
+
+    The cut is the paper's, applied to the continuation alone (the engine stops on the same
+    rule), so the user's code is kept byte for byte, whatever it holds: their own `print`s and
+    `def`s never count. A continuation that cuts to blank adds nothing, not stray whitespace.
+    """
+    added = truncate(continuation)
+    return prefix + added if added.strip() else prefix
+
+
 @dataclass(frozen=True)
 class FittedPrompt:
     text: str  # the prompt given to the model
@@ -108,13 +130,45 @@ def fit_prompt(
     The preamble and the new instruction are always kept; the notebook keeps every turn, only
     the prompt forgets. Raises PromptTooLongError when nothing more can be dropped.
     """
+    tail = instruction_comment(instruction)
+    return _fit(history, tail, count_tokens, context, max_new_tokens, preamble, "the instruction")
+
+
+def fit_completion(
+    history: Sequence[tuple[str, str]],
+    instruction: str,
+    code: str,
+    count_tokens: Callable[[str], int],
+    context: int,
+    max_new_tokens: int,
+    preamble: str = PREAMBLE,
+) -> FittedPrompt:
+    """`completion_prompt`, dropping the oldest whole turns until it plus the answer fits.
+
+    The cell's comment and code are always kept whole; raises PromptTooLongError when they
+    alone leave no room."""
+    comment = instruction_comment(instruction) if instruction.strip() else ""
+    subject = "the code to complete"
+    return _fit(history, comment + code, count_tokens, context, max_new_tokens, preamble, subject)
+
+
+def _fit(
+    history: Sequence[tuple[str, str]],
+    tail: str,
+    count_tokens: Callable[[str], int],
+    context: int,
+    max_new_tokens: int,
+    preamble: str,
+    subject: str,
+) -> FittedPrompt:
+    """The preamble, as many of the newest turns as fit, then `tail` (always kept)."""
     budget = context - max_new_tokens
     for trimmed in range(len(history) + 1):
-        text = render_prompt(history[trimmed:], instruction, preamble)
+        text = program_text(history[trimmed:], preamble) + tail
         tokens = count_tokens(text)
         if tokens <= budget:
             return FittedPrompt(text, tokens, trimmed, budget)
     raise PromptTooLongError(
-        f"the instruction needs {tokens} prompt tokens but only {budget} fit "
+        f"{subject} needs {tokens} prompt tokens but only {budget} fit "
         f"({context} context - {max_new_tokens} new tokens); shorten it or lower max new tokens"
     )

@@ -3,7 +3,8 @@
 Every turn in the session is in the prompt, in order (the notebook *is* the conversation), except
 that the oldest turns are left out of the prompt when it would not fit the context. The
 operations act on one cell each: add a turn, regenerate any cell (its prompt is the turns before
-it), edit a cell's code and run it, run it again, delete it; undo and redo any of those, many
+it), complete a cell's own code from its end, edit a cell's code and run it, run it again,
+delete it; undo and redo any of those, many
 steps back (`core.history`); replay all. Each yields `Turn` snapshots as it goes so a UI can
 stream them; whatever fails behind a turn ends that turn in `error` with a one-line reason. It
 orchestrates a `CodeModel` and a `Runner` but knows nothing of tensors, ZMQ, files or HTML;
@@ -19,10 +20,11 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
+from codegen_ui.core.generation import generate
 from codegen_ui.core.kernel import Output, Runner, RunResult
-from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
-from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_prompt, truncate
-from codegen_ui.core.turns import EMPTY_MESSAGE, GenerationStats, Turn, TurnError, TurnStatus, now
+from codegen_ui.core.model import CodeModel, SamplingParams
+from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
+from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
 from codegen_ui.errors import one_line
 from codegen_ui.settings import DEFAULTS
 
@@ -91,7 +93,43 @@ class Session(Cells):
         self.turns[index] = Turn(instruction, params, self.model.name)
         yield from self._write(index, fitted, params)
 
-    def _write(self, index: int, fitted: FittedPrompt, params: SamplingParams) -> Iterator[Turn]:
+    def complete(
+        self, index: int, params: SamplingParams, code: str | None = None
+    ) -> Iterator[Turn]:
+        """Let the model continue one cell's code from its end (`code`: the editor's text, when
+        it differs from the cell's), then run it. The prompt is the turns before it, the cell's
+        comment and the code; the cell keeps that code byte for byte and grows by the cut
+        continuation. Typed code is kept first as its own step, so Undo takes back the
+        completion alone."""
+        self._check(index)
+        turn = self.turns[index]
+        prefix = turn.code if code is None else code
+        if not prefix.strip():
+            raise TurnError(
+                f"cell {index + 1} has no code to complete: write its start first, "
+                "or Regenerate it from its instruction"
+            )
+        fitted = fit_completion(
+            self.history(index),
+            turn.instruction,
+            prefix,
+            self.model.count_tokens,
+            self.model.context_size,
+            params.max_new_tokens,
+            self.preamble,
+        )
+        if prefix != turn.code:
+            self.set_code(index, prefix)
+        self.record()
+        fresh = Turn(turn.instruction, params, self.model.name, code=prefix, edited=True)
+        self.turns[index] = fresh
+        yield from self._write(index, fitted, params, prefix)
+
+    def _write(
+        self, index: int, fitted: FittedPrompt, params: SamplingParams, prefix: str = ""
+    ) -> Iterator[Turn]:
+        """Stream the model's text into cell `index`, cut it, then run it. With a `prefix` (the
+        user's code) the text continues it: only what the model adds is cut."""
         self.cancel.clear()
         self.last_prompt = fitted
         if params.seed is None and not params.greedy:
@@ -100,7 +138,7 @@ class Session(Cells):
         turn = self.turns[index] = self.turns[index].replace(params=params)
         yield turn
         try:
-            for update in self._generate(turn, fitted):
+            for update in generate(self.model, turn, fitted, self.cancel, prefix):
                 self.turns[index] = turn = update
                 yield turn
         except Exception as exc:  # the model or its queue failed: the turn ends, visibly
@@ -113,51 +151,6 @@ class Session(Cells):
         self._changed()
         if turn.status == "running":
             yield from self.run_cell(index)
-
-    def _generate(self, turn: Turn, fitted: FittedPrompt) -> Iterator[Turn]:
-        raw = ""
-        try:
-            for event in self.model.stream(fitted.text, turn.params, self.cancel):
-                if isinstance(event, Delta):
-                    raw += event.text
-                    yield turn.replace(completion=raw, code=truncate(raw))
-                elif isinstance(event, Finished):
-                    stats = GenerationStats(
-                        prompt_tokens=event.prompt_tokens,
-                        new_tokens=event.new_tokens,
-                        trimmed_turns=fitted.trimmed,
-                        stop_reason=event.stop_reason,
-                        first_token_s=event.first_token_s,
-                        generate_s=event.total_s,
-                    )
-                    yield self._after_generation(turn, raw, stats, event.message)
-        except GenerationError as exc:  # this turn alone failed; the model carries on
-            # As for a model server's failure: keep the text, run nothing.
-            yield turn.replace(
-                completion=raw,
-                code=truncate(raw),
-                status="not-run",
-                message=str(exc),
-                finished=now(),
-            )
-
-    def _after_generation(
-        self, turn: Turn, raw: str, stats: GenerationStats, message: str = ""
-    ) -> Turn:
-        code = truncate(raw)
-        turn = turn.replace(completion=raw, code=code, stats=stats)
-        if stats.stop_reason == "cancelled":
-            return turn.replace(status="cancelled", message="stopped", finished=now())
-        if stats.stop_reason == "error":  # a model server failed: keep the text, run nothing
-            return turn.replace(status="not-run", message=message, finished=now())
-        if not code.strip():
-            return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
-        if stats.stop_reason == "length":
-            turn = turn.replace(
-                message=f"the model used all {turn.params.max_new_tokens} new tokens; "
-                "the code may be cut short"
-            )
-        return turn.replace(status="running")
 
     def run_cell(self, index: int) -> Iterator[Turn]:
         """Run one turn's code in the kernel, yielding as outputs arrive."""

@@ -36,6 +36,11 @@ EMPTY_MESSAGE = (
     "Regenerate with a temperature above 0, or rephrase the instruction."
 )
 
+NOTHING_ADDED = (
+    "The model added nothing to your code (it went on with a comment or stopped at once); "
+    "it was left as it was and not run. Try again with a temperature above 0."
+)
+
 
 def finish(updates: Iterable[Turn]) -> Turn:
     """Drain an operation's updates and return the final state of the turn."""

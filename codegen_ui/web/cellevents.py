@@ -87,7 +87,7 @@ class CellActions:
         if event.action in ("edit", "leave"):
             yield self._edit_mode(ws, event, index)
             return
-        if event.action in ("run", "regenerate", "delete") and (
+        if event.action in ("run", "complete", "regenerate", "delete") and (
             event.revision != ws.session.revision or not 0 <= index < len(ws.session.turns)
         ):
             yield self.c.view(ws, STALE)
@@ -102,6 +102,19 @@ class CellActions:
                 return w.session.regenerate(params, index, event.instruction)
 
             yield from self.c._stream(key, regen, uses_model=True)
+        elif event.action == "complete":
+
+            def complete(w: Workspace) -> Iterator[Turn]:
+                w.max_new_tokens = params.max_new_tokens
+                turns = w.session.complete(index, params, event.code)
+                # A refusal (no code, too long a prompt) comes first and keeps the editor open
+                # with what was typed; once it starts, it streams into the cell's code view.
+                first = next(turns)
+                w.editing, w.active = None, index
+                yield first
+                yield from turns
+
+            yield from self.c._stream(key, complete, uses_model=True)
         elif event.action == "delete":
             yield self.c._quick(key, lambda w: self._delete(w, index))
         elif event.action == "replay":

@@ -2,11 +2,12 @@
 
 A cell carries stable hooks for automation: `data-cell` (1 for the first turn), `data-status`
 (`ok`, `error`, `running`, `waiting`, `stopped`, `empty`, `not-run`; `data-state` keeps the
-turn's own status), buttons with `data-action` (`edit`, `run`, `regenerate`, `delete`) and, in
-edit mode, textareas for its instruction and code. The root carries `data-busy`,
-`data-revision` (sent back with every action, so a click on a notebook that changed meanwhile
-is refused) and `data-session` (the page puts it in the address). Outputs are rendered by
-`codegen_ui.web.render`; this module only lays out cells. It knows nothing of Gradio.
+turn's own status), buttons with `data-action` (`edit`, `run`, `complete` on the user's own
+code, `regenerate`, `delete`) and, in edit mode, textareas for its instruction and code. The
+root carries `data-busy`, `data-revision` (sent back with every action, so a click on a notebook
+that changed meanwhile is refused) and `data-session` (the page puts it in the address).
+Outputs are rendered by `codegen_ui.web.render`; this module only lays out cells. It knows
+nothing of Gradio.
 """
 
 from __future__ import annotations
@@ -94,15 +95,21 @@ def _button(action: str, label: str, enabled: bool, title: str = "") -> str:
 
 def _actions(turn: Turn, nb: NotebookView, editing: bool) -> str:
     idle = not nb.busy
+    complete_tip = "The model continues your code from its end, then it runs"
     if editing:
         return (
             _button("run", "Run (Shift+Enter)", idle)
+            + _button("complete", "Complete (Ctrl+Space)", idle and nb.can_generate, complete_tip)
             + _button("regenerate", "Regenerate from instruction", idle and nb.can_generate)
             + _button("leave", "Cancel (Esc)", True)
         )
+    # Complete is offered on the user's own code (a code cell, or an edited one).
+    can_complete = idle and nb.can_generate and bool(turn.code.strip())
+    complete = _button("complete", "Complete", can_complete, complete_tip) if turn.edited else ""
     return (
         _button("edit", "Edit", True)
         + _button("run", "Run", idle and bool(turn.code.strip()))
+        + complete
         + _button("regenerate", "Regenerate", idle and nb.can_generate)
         + _button("delete", "Delete", idle)
     )

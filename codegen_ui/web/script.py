@@ -1,10 +1,11 @@
 """The notebook's script in the page: the `js_on_load` of the notebook's `gr.HTML`.
 
-Every cell button and the editor keys (Shift+Enter or Ctrl+Enter runs, Escape leaves) become one
-`cell` event for the server, carrying the action, the cell's number, the notebook revision it was
-drawn at and the editor's text. After every re-render the script focuses an editor that just
-opened, scrolls the cell being worked on into view, and puts `?session=<id>` in the address. It
-decides nothing: what an action does is the controller's business. Only JavaScript text here.
+Every cell button and the editor keys (Shift+Enter or Ctrl+Enter runs, Ctrl+Space completes the
+code from its end, Escape leaves) become one `cell` event for the server, carrying the action,
+the cell's number, the notebook revision it was drawn at and the editor's text. After every
+re-render the script focuses an editor that just opened, scrolls the cell being worked on into
+view, and puts `?session=<id>` in the address. It decides nothing: what an action does is the
+controller's business. Only JavaScript text here.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ element.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.shiftKey || e.ctrlKey || e.metaKey)) {
     e.preventDefault();
     send(ta.dataset.field === 'instruction' ? 'regenerate' : 'run', cell);
+  } else if (e.code === 'Space' && e.ctrlKey && ta.dataset.field === 'code') {
+    e.preventDefault();
+    send('complete', cell);
   } else if (e.key === 'Escape') {
     e.preventDefault();
     send('leave', cell);
