@@ -6,7 +6,8 @@ conversational format of the CodeGen paper; a Jupyter kernel runs it; the sessio
 The map, bottom to top: `errors` (the one error family), `version`, `settings` (the typed
 settings and their `DEFAULTS`), `core` (the domain and its model and kernel ports), `engine`
 (the model backends), `kernel` (sandboxed Jupyter kernels), `notebooks` (files and the session
-store), `web` (the Gradio app), `mtpb` (the paper's benchmark), `bench` (speed and memory),
+store), `web` (the Gradio app), `mtpb` (the paper's benchmark), `humaneval`
+(the model card's other benchmark), `bench` (speed and memory),
 `cli` (the `codegen-ui` command).
 
 This package imports nothing heavy at import time: torch, transformers and gradio are imported
