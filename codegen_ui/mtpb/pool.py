@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from codegen_ui.kernel import Kernel
+from codegen_ui.kernel import LiveKernel
 from codegen_ui.mtpb.execute import Executor
 from codegen_ui.mtpb.results import ResultsFile, SampleKey, SampleResult
 
@@ -67,7 +67,7 @@ def run_pool(
     results: ResultsFile,
     workers: int,
     stream: TextIO | None,
-    kernel_factory: Callable[[], Kernel],
+    kernel_factory: Callable[[], LiveKernel],
     limit_s: float,
 ) -> None:
     """Run `job` for every key in `todo` on `workers` kernels; each result goes to `results`."""
@@ -76,7 +76,7 @@ def run_pool(
         jobs.put(key)
     finished: queue.Queue[SampleResult | BaseException] = queue.Queue()
     stop = threading.Event()
-    kernels: list[Kernel] = []
+    kernels: list[LiveKernel] = []
     threads: list[threading.Thread] = []
     try:
         for _ in range(min(max(1, workers), len(todo))):
@@ -84,7 +84,7 @@ def run_pool(
             kernels[-1].start()  # one at a time: a failure surfaces here, plainly
         for n, kernel in enumerate(kernels):
 
-            def work(kernel: Kernel = kernel) -> None:
+            def work(kernel: LiveKernel = kernel) -> None:
                 executor = Executor(kernel, limit_s)
                 while not stop.is_set():
                     try:

@@ -1,0 +1,399 @@
+"""A kernel on a Jupyter (Enterprise) Gateway, with the same contract as the local `Kernel`.
+
+`GatewayKernel` is a `LiveKernel`: start, run, interrupt, restart, park and shut down go through
+the gateway (`gwclient.py`); a run's messages become capped outputs through the same
+`outputs.Collector` as a local run, and end the same ways: past the deadline the cell is
+interrupted, then the kernel restarted if it will not stop; a kernel that dies is restarted; a
+kernel that was parked by the idle sweep or died between runs starts again at the next run.
+When the gateway itself fails (not there, token refused, gone mid-run) the run ends `error` with
+one `GatewayError` line as its output, and the next run reconnects (a new kernel if the gateway
+lost the old one). Each kernel works in a private folder it makes on its own host
+(`tempfile.mkdtemp`), entered again after every restart; `put_files` and `read_file` move files
+in and out of it through the kernel's own execute channel, base64 in chunks, since Enterprise
+Gateway has no contents API. How the kernel is confined is the gateway's business (its kernel
+images and process proxies); this module confines nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.kernel.client import Slots
+from codegen_ui.kernel.gwclient import Channels, Gateway, GatewayConfig, GatewayError, KernelGone
+from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
+from codegen_ui.kernel.runtime import register, unregister
+from codegen_ui.kernel.sandbox import KernelConfig
+from codegen_ui.settings import DEFAULTS
+
+log = logging.getLogger("codegen_ui.kernel")
+# Raw bytes per execute request when moving files: 3 MiB is 4 MiB of base64, under the 10 MiB
+# a Jupyter server's websocket takes in one message.
+CHUNK = 3 << 20
+SETUP_S = 30.0  # seconds a hidden request (the folder, a file chunk) may take
+NEW_FOLDER = "__import__('os').chdir(__import__('tempfile').mkdtemp(prefix='codegen-ui-'))"
+
+
+def check_name(name: str) -> str:
+    """A file name for the kernel's folder: one plain name, no path, not hidden."""
+    bad = not name or name.startswith(".") or any(c in name for c in "/\\\0") or len(name) > 255
+    if bad:
+        raise KernelError(f"{name!r} is not a plain file name for the kernel's folder")
+    return name
+
+
+class GatewayKernel:
+    """One kernel on a gateway with a blocking client. Not thread-safe: one run at a time."""
+
+    def __init__(
+        self,
+        gateway: GatewayConfig,
+        config: KernelConfig | None = None,
+        slots: Slots | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.config = config or KernelConfig()
+        self.startup_timeout = self.config.startup_timeout
+        self.slots = slots
+        self.kernel_id: str | None = None
+        self.folder: str | None = None  # its working folder, on the kernel's host
+        self.last_used = time.monotonic()
+        self.parked = False
+        self._api = Gateway(gateway)
+        self._ch: Channels | None = None
+        self._slot = False
+
+    def __enter__(self) -> GatewayKernel:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    @property
+    def sandbox_mode(self) -> str:
+        return "none"  # the app applies no sandbox of its own to a gateway's kernel
+
+    @property
+    def sandbox_layers(self) -> str:
+        if self.kernel_id is None:
+            return ""
+        return f"the gateway's '{self.gateway.kernel_spec}' kernels + run limits"
+
+    def describe(self) -> str:
+        return (
+            f"kernels from the gateway at {self.gateway.where} (spec "
+            f"'{self.gateway.kernel_spec}'): isolation is the gateway's kernel images and "
+            "process proxies; the app keeps the deadlines and output caps"
+        )
+
+    # -- life -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Ask the gateway for a kernel (taking a slot), connect, wait until it answers."""
+        if self.kernel_id is not None:
+            return
+        if self.slots is not None and not self._slot:
+            self.slots.take()
+            self._slot = True
+        self.parked = False
+        register(self)
+        try:
+            self._fresh()
+        except Exception as exc:
+            self.shutdown(keep_folder=True)
+            if isinstance(exc, KernelError):
+                raise
+            raise GatewayError(f"the gateway's kernel could not start: {exc}") from exc
+
+    def _fresh(self) -> None:
+        """A new kernel on the gateway, connected and in its folder (the old one, if kept)."""
+        self.kernel_id = self._api.start(self.gateway.kernel_spec)
+        self._connect()
+
+    def _connect(self) -> None:
+        assert self.kernel_id is not None
+        self._ch = self._api.channels(self.kernel_id)
+        self._wait_ready()
+        self._enter_folder()
+
+    def _wait_ready(self) -> None:
+        """Ask for kernel_info until it answers: the websocket may open before the kernel."""
+        assert self._ch is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            msg_id = self._ch.send("shell", "kernel_info_request", {})
+            if self._ch.reply("shell", msg_id, 2.0) is not None:
+                return
+            if self._ch.lost.is_set():
+                raise GatewayError(
+                    f"the kernel gateway at {self.gateway.where} closed the channels"
+                )
+        raise GatewayError(f"the gateway's kernel did not answer within {self.startup_timeout:g} s")
+
+    def _enter_folder(self) -> None:
+        """Make (or enter again, after a restart or a park) the kernel's private folder."""
+        if self.folder is None:
+            code = NEW_FOLDER
+        else:
+            code = f"__import__('os').makedirs({self.folder!r}, exist_ok=True)\n"
+            code += f"__import__('os').chdir({self.folder!r})"
+        self.folder = str(self._quiet(code, {"cwd": "__import__('os').getcwd()"})["cwd"])
+
+    @property
+    def is_alive(self) -> bool:
+        if self.kernel_id is None or self._ch is None or self._ch.lost.is_set():
+            return False
+        try:
+            state = self._api.kernel(self.kernel_id).get("execution_state")
+        except GatewayError:
+            return False
+        return state != "dead"
+
+    def _alive(self) -> bool:
+        """The cheap check a waiting run polls: the socket is open, no restart under us."""
+        ch = self._ch
+        return ch is not None and not ch.lost.is_set() and not ch.restarted.is_set()
+
+    def interrupt(self) -> None:
+        if self.kernel_id is None:
+            return
+        try:
+            self._api.interrupt(self.kernel_id)
+        except GatewayError as exc:  # Stop must not raise; the run's own wait reports failure
+            log.info("interrupt not sent: %s", exc)
+
+    def restart(self) -> None:
+        """A fresh kernel process; a kernel the gateway lost is replaced by a new one."""
+        if self.kernel_id is None:
+            raise KernelError("the kernel is not started")
+        self._close_channels()
+        try:
+            self._api.restart(self.kernel_id)
+        except KernelGone:
+            self._fresh()
+            return
+        self._connect()
+
+    def park(self) -> None:
+        """Stop the remote kernel and free its slot; the next run starts one in the same folder
+        (which holds its files where the gateway's host keeps them; a new pod starts empty)."""
+        if self.kernel_id is not None:
+            self.shutdown(keep_folder=True)
+            self.parked = True
+
+    def shutdown(self, keep_folder: bool = False) -> None:
+        """Stop the remote kernel (removing its folder unless asked to keep it)."""
+        if self._ch is not None and not keep_folder and self.folder is not None:
+            # The kernel or the gateway may be gone already: then nothing is left to remove.
+            with contextlib.suppress(KernelError):
+                self._quiet(f"__import__('shutil').rmtree({self.folder!r}, True)", {}, 5.0)
+        self._close_channels()
+        if self.kernel_id is not None:
+            try:
+                self._api.delete(self.kernel_id)
+            except GatewayError as exc:
+                log.info("gateway kernel not deleted: %s", exc)
+            self.kernel_id = None
+        if self._slot and self.slots is not None:
+            self.slots.give()
+            self._slot = False
+        if not keep_folder:
+            self.folder = None
+        self.parked = False
+        unregister(self)
+
+    def _close_channels(self) -> None:
+        if self._ch is not None:
+            self._ch.close()
+            self._ch = None
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def run(
+        self,
+        code: str,
+        timeout: float = DEFAULTS.run_timeout,
+        on_output: Callable[[Output], None] | None = None,
+    ) -> RunResult:
+        """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
+        try:
+            revived = self._revive(on_output)
+        except GatewayError as exc:
+            return self._gateway_failed(exc, [], 0.0, on_output)
+        if self._ch is None:
+            raise KernelError("the kernel is not started")
+        start = time.monotonic()
+        collect = Collector(self.config.caps, on_output)
+        msg_id = self._ch.execute(code, allow_stdin=False, store_history=True)
+        status = wait_idle(self._ch, msg_id, start + timeout, collect, self._alive)
+        seconds = time.monotonic() - start
+        self.last_used = time.monotonic()
+        outputs = revived + collect.finish()
+        try:
+            if status == "timeout":
+                return self._after_timeout(msg_id, outputs, timeout, seconds)
+            if status == "died":
+                return self._after_death(outputs, seconds)
+        except GatewayError as exc:
+            return self._gateway_failed(exc, outputs, seconds, on_output)
+        reply = execute_reply(self._ch, msg_id)
+        count = reply.get("execution_count")
+        lost = bool(revived)
+        if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
+            try:
+                self.restart()
+            except GatewayError as exc:
+                return self._gateway_failed(exc, outputs, seconds, on_output)
+            outputs.append(_note("exited as the cell asked", on_output))
+            lost = True
+        failed = any(o["output_type"] == "error" for o in outputs)
+        return RunResult(
+            "error" if failed else "ok",
+            tuple(outputs),
+            int(count) if count is not None else None,
+            seconds,
+            state_lost=lost,
+        )
+
+    def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
+        """Start a kernel that was parked, died, or lost its gateway since the last run."""
+        if self.kernel_id is None and not self.parked:
+            return []
+        if self.kernel_id is not None and self.is_alive:
+            return []
+        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
+        if self.parked:
+            self.start()
+        else:
+            self.restart()
+        return [_note(why, on_output)]
+
+    def _after_timeout(
+        self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
+    ) -> RunResult:
+        assert self._ch is not None
+        self.interrupt()
+        grace = time.monotonic() + self.config.interrupt_grace
+        stopped = wait_idle(self._ch, msg_id, grace, None, self._alive) == "idle"
+        if not stopped:
+            self.restart()
+        what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
+        outputs.append(
+            error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}")
+        )
+        return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
+
+    def _after_death(self, outputs: list[Output], seconds: float) -> RunResult:
+        self.restart()  # a gateway that is gone raises GatewayError here: the run says so
+        outputs.append(
+            error_output(
+                "KernelDied",
+                "the kernel died while running this cell (it crashed, was killed, or ran out "
+                "of memory or CPU time); it was restarted and its variables were reset",
+            )
+        )
+        return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
+
+    def _gateway_failed(
+        self,
+        exc: GatewayError,
+        outputs: list[Output],
+        seconds: float,
+        on_output: Callable[[Output], None] | None,
+    ) -> RunResult:
+        """The run ends `error` with the gateway's one line; the next run reconnects."""
+        self._close_channels()  # the next run finds the kernel dead and restarts or replaces it
+        out = error_output("GatewayError", str(exc))
+        if on_output is not None:
+            on_output(out)
+        return RunResult("error", (*outputs, out), None, seconds, state_lost=True)
+
+    def _quiet(
+        self, code: str, expressions: dict[str, str], timeout: float = SETUP_S
+    ) -> dict[str, Any]:
+        """Run `code` silently (no history, no outputs, no count) and evaluate `expressions`
+        after it: the Python values of their reprs. Raises KernelError if it fails."""
+        if self._ch is None:
+            raise KernelError("the kernel is not started")
+        content = {
+            "code": code,
+            "silent": True,
+            "store_history": False,
+            "user_expressions": expressions,
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        msg_id = self._ch.send("shell", "execute_request", content)
+        reply = self._ch.reply("shell", msg_id, timeout)
+        if reply is None:
+            raise KernelError("the gateway's kernel did not answer a setup request")
+        answer = reply["content"]
+        if answer.get("status") != "ok":
+            raise KernelError(f"{answer.get('ename')}: {answer.get('evalue')}")
+        values: dict[str, Any] = {}
+        for name, got in (answer.get("user_expressions") or {}).items():
+            if got.get("status") != "ok":
+                raise KernelError(f"{got.get('ename')}: {got.get('evalue')}")
+            values[name] = ast.literal_eval(got["data"]["text/plain"])
+        return values
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def put_files(self, files: Mapping[str, bytes], chunk: int = CHUNK) -> None:
+        """Write each file (name -> bytes) into the kernel's folder, replacing any of that name.
+
+        Each goes base64-encoded in `chunk`-sized execute requests to a hidden part file, then
+        is renamed into place: a file is either all there or not changed."""
+        for name in files:
+            check_name(name)
+        if self.folder is None:
+            raise KernelError("the kernel is not started")
+        for name, data in files.items():
+            part = f"{self.folder}/.{name}.part"
+            for offset in range(0, max(len(data), 1), chunk):
+                mode = "wb" if offset == 0 else "ab"
+                piece = base64.b64encode(data[offset : offset + chunk]).decode()
+                self._quiet(
+                    f"open({part!r}, {mode!r}).write(__import__('base64').b64decode({piece!r}))",
+                    {},
+                )
+            self._quiet(f"__import__('os').replace({part!r}, {self.folder + '/' + name!r})", {})
+
+    def read_file(self, name: str, chunk: int = CHUNK) -> bytes:
+        """The bytes of a file in the kernel's folder (read in chunks, base64 on the wire)."""
+        path = f"{self.folder}/{check_name(name)}"
+        if self.folder is None:
+            raise KernelError("the kernel is not started")
+        size = int(self._quiet("", {"n": f"__import__('os').path.getsize({path!r})"})["n"])
+        pieces = []
+        for offset in range(0, size, chunk):
+            read = (
+                f"(lambda f: (f.seek({offset}), __import__('base64').b64encode("
+                f"f.read({chunk})).decode(), f.close())[1])(open({path!r}, 'rb'))"
+            )
+            pieces.append(base64.b64decode(self._quiet("", {"b": read})["b"]))
+        return b"".join(pieces)
+
+    def list_files(self) -> list[str]:
+        """The plain files in the kernel's folder (its part files left out)."""
+        if self.folder is None:
+            raise KernelError("the kernel is not started")
+        listing = (
+            f"sorted(e.name for e in __import__('os').scandir({self.folder!r}) "
+            "if e.is_file() and not e.name.startswith('.'))"
+        )
+        return list(self._quiet("", {"ls": listing})["ls"])
+
+
+def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
+    note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
+    if on_output is not None:
+        on_output(note)
+    return note

@@ -1,0 +1,113 @@
+"""A real Jupyter Enterprise Gateway on 127.0.0.1 for the gateway backend's tests.
+
+`Gateway.start()` runs `jupyter enterprisegateway` from the virtual environment named by
+CODEGEN_UI_TEST_GATEWAY (its own: the gateway pins jupyter_client 6, which the app's cannot
+share; `.ci/run` makes it) on a free port, with a token given through a config file (not its
+environment, which its local kernels inherit), and waits until it answers. `stop()` kills it
+and what it started; `kill()` is the gateway dying mid-run. `GATEWAY_SKIP` says why the tests
+skip when there is no such environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+VENV = os.environ.get("CODEGEN_UI_TEST_GATEWAY", "/work/eg-venv")
+EXE = Path(VENV) / "bin" / "jupyter-enterprisegateway"
+GATEWAY_SKIP = (
+    f"no Enterprise Gateway at {EXE}: set CODEGEN_UI_TEST_GATEWAY to a virtual environment "
+    "with jupyter-enterprise-gateway and ipykernel (.ci/run makes one)"
+)
+HAS_GATEWAY = EXE.exists()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gateway:
+    """One gateway process; `url` and `token` once started."""
+
+    def __init__(self, port: int | None = None, cull_idle_s: int = 0) -> None:
+        self.port = port or free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.cull_idle_s = cull_idle_s
+        self.home = Path(tempfile.mkdtemp(prefix="codegen-ui-eg-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> Gateway:
+        config = self.home / "jupyter_enterprise_gateway_config.py"
+        config.write_text(f"c.EnterpriseGatewayApp.auth_token = {self.token!r}\n")
+        env = {
+            "PATH": f"{Path(VENV) / 'bin'}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "JUPYTER_CONFIG_DIR": str(self.home),
+            "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
+            "LANG": "C.UTF-8",
+        }
+        argv = [str(EXE), "--ip=127.0.0.1", f"--port={self.port}", "--port_retries=0"]
+        if self.cull_idle_s:
+            argv += [
+                f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_s}",
+                "--MappingKernelManager.cull_interval=1",
+            ]
+        self.log = (self.home / "gateway.log").open("ab")
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=self.home, stdout=self.log, stderr=self.log, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the gateway exited: {self.log_text()[-2000:]}")
+            try:
+                answer = requests.get(
+                    f"{self.url}/api", headers={"Authorization": f"token {self.token}"}, timeout=2
+                )
+                if answer.ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the gateway did not answer: {self.log_text()[-2000:]}")
+
+    def log_text(self) -> str:
+        return (self.home / "gateway.log").read_text(errors="replace")
+
+    def kernel_pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        try:
+            return [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def kill(self) -> None:
+        """The gateway dies at once (SIGKILL), its kernels with it."""
+        if self.proc is None:
+            return
+        kids = self.kernel_pids()
+        self.proc.kill()
+        self.proc.wait()
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc = None
+        self.log.close()
+
+    def stop(self) -> None:
+        self.kill()
