@@ -10,6 +10,7 @@ skip when there is no such environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -17,10 +18,15 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
+import pytest
 import requests
+
+from codegen_ui.kernel import GatewayConfig
 
 VENV = os.environ.get("CODEGEN_UI_TEST_GATEWAY", "/work/eg-venv")
 EXE = Path(VENV) / "bin" / "jupyter-enterprisegateway"
@@ -40,9 +46,11 @@ def free_port() -> int:
 class Gateway:
     """One gateway process; `url` and `token` once started."""
 
-    def __init__(self, port: int | None = None, cull_idle_s: int = 0) -> None:
+    def __init__(
+        self, port: int | None = None, token: str | None = None, cull_idle_s: int = 0
+    ) -> None:
         self.port = port or free_port()
-        self.token = secrets.token_hex(16)
+        self.token = token or secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.cull_idle_s = cull_idle_s
         self.home = Path(tempfile.mkdtemp(prefix="codegen-ui-eg-"))
@@ -50,7 +58,11 @@ class Gateway:
 
     def start(self, timeout: float = 60.0) -> Gateway:
         config = self.home / "jupyter_enterprise_gateway_config.py"
-        config.write_text(f"c.EnterpriseGatewayApp.auth_token = {self.token!r}\n")
+        # list_kernels: the tests look at what the gateway still runs (off by default).
+        config.write_text(
+            f"c.EnterpriseGatewayApp.auth_token = {self.token!r}\n"
+            "c.EnterpriseGatewayApp.list_kernels = True\n"
+        )
         env = {
             "PATH": f"{Path(VENV) / 'bin'}:/usr/bin:/bin",
             "HOME": str(self.home),
@@ -111,3 +123,24 @@ class Gateway:
 
     def stop(self) -> None:
         self.kill()
+
+    def config(self, token: str | None = None) -> GatewayConfig:
+        return GatewayConfig(self.url, "python3", self.token if token is None else token)
+
+    def kernel_ids(self) -> list[str]:
+        answer = requests.get(
+            f"{self.url}/api/kernels", headers={"Authorization": f"token {self.token}"}, timeout=5
+        )
+        return [k["id"] for k in answer.json()]
+
+
+@contextlib.contextmanager
+def running_gateway(**options: Any) -> Iterator[Gateway]:
+    """A started gateway, stopped on the way out; skips the test without one."""
+    if not HAS_GATEWAY:
+        pytest.skip(GATEWAY_SKIP)
+    gateway = Gateway(**options)
+    try:
+        yield gateway.start()
+    finally:
+        gateway.stop()

@@ -176,10 +176,21 @@ class GatewayKernel:
         self._close_channels()
         try:
             self._api.restart(self.kernel_id)
-        except KernelGone:
+        except GatewayError:
+            # Enterprise Gateway answers 500, not 404, for a kernel it no longer has.
+            if not self._gone():
+                raise
             self._fresh()
             return
         self._connect()
+
+    def _gone(self) -> bool:
+        """Whether the gateway no longer has this kernel (raises if it cannot be asked)."""
+        try:
+            self._api.kernel(self.kernel_id or "")
+        except KernelGone:
+            return True
+        return False
 
     def park(self) -> None:
         """Stop the remote kernel and free its slot; the next run starts one in the same folder

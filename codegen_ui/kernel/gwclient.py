@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,7 +180,9 @@ class Channels:
         self.lost = threading.Event()
         self.restarted = threading.Event()
         self.queues: dict[str, queue.Queue[dict[str, Any]]] = {c: queue.Queue() for c in CHANNELS}
-        self._session = Session(key=b"", username="codegen-ui")
+        # Only its message headers are used: the JSON on the websocket carries no signature,
+        # the gateway signs what it passes on (a key here just keeps Session from warning).
+        self._session = Session(key=secrets.token_bytes(16), username=KERNEL_USER)
         header = [f"{k}: {v}" for k, v in config.headers().items()]
         try:
             self._ws = websocket.create_connection(
