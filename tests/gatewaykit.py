@@ -114,10 +114,8 @@ class Gateway:
         self.proc.kill()
         self.proc.wait()
         for pid in kids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc = None
         self.log.close()
 

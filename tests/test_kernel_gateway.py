@@ -274,3 +274,19 @@ def test_the_gateway_killed_mid_run_ends_the_turn_error_and_the_next_run_reconne
         back = kernel.run("print('x' in globals())")
         assert back.status == "ok" and text(back).endswith("False\n") and back.state_lost
         kernel.shutdown()
+
+
+def test_doctor_reports_what_holds_inside_a_local_gateways_kernels(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(TOKEN_VAR, gateway.token)
+    # A gateway's local process proxy confines nothing: doctor must say so (status 1).
+    assert main(["doctor", "--kernels", gateway.url]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    verdict = {line.split(":")[0].split(maxsplit=1)[1]: line.split()[0] for line in lines[2:-1]}
+    assert verdict["its folder is private (0700)"] == "contained"
+    assert verdict["secrets in its environment"] == "contained"  # the token is not sent to it
+    assert verdict["fork 300 processes"] == "OPEN"  # no process cap on a local gateway
+    assert verdict["signal its parent process"] == "OPEN"
+    assert lines[0].startswith("kernels from the gateway at") and "python3" in lines[1]
+    assert gateway.token not in "\n".join(lines)

@@ -27,7 +27,7 @@ from codegen_ui.kernel.gateway import GatewayKernel
 from codegen_ui.kernel.gwclient import TOKEN_VAR, GatewayConfig, GatewayError
 from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
-from codegen_ui.kernel.probes import Check, escape_checks
+from codegen_ui.kernel.probes import Check, escape_checks, gateway_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
 
@@ -56,6 +56,7 @@ __all__ = [
     "ServerBusy",
     "error_output",
     "escape_checks",
+    "gateway_checks",
     "hide_server",
     "install_exit_handlers",
     "kernel_maker",

@@ -86,6 +86,10 @@ class GatewayKernel:
             return ""
         return f"the gateway's '{self.gateway.kernel_spec}' kernels + run limits"
 
+    def specs(self) -> list[str]:
+        """The kernel specs the gateway offers."""
+        return self._api.specs()
+
     def describe(self) -> str:
         return (
             f"kernels from the gateway at {self.gateway.where} (spec "
