@@ -50,9 +50,11 @@ def _listeners() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 def _arrived(receive: Callable[[], object]) -> bool:
     try:
-        receive()
+        got = receive()
     except OSError:
         return False
+    if isinstance(got, tuple) and isinstance(got[0], socket.socket):
+        got[0].close()  # an accepted connection: the evidence is that it arrived
     return True
 
 
