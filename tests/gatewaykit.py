@@ -28,7 +28,8 @@ import requests
 
 from codegen_ui.kernel import GatewayConfig
 
-VENV = os.environ.get("CODEGEN_UI_TEST_GATEWAY", "/work/eg-venv")
+ROOT = Path(__file__).resolve().parents[1]
+VENV = os.environ.get("CODEGEN_UI_TEST_GATEWAY") or str(ROOT / ".eg-venv")
 EXE = Path(VENV) / "bin" / "jupyter-enterprisegateway"
 GATEWAY_SKIP = (
     f"no Enterprise Gateway at {EXE}: set CODEGEN_UI_TEST_GATEWAY to a virtual environment "
