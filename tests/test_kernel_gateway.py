@@ -290,3 +290,40 @@ def test_doctor_reports_what_holds_inside_a_local_gateways_kernels(
     assert verdict["signal its parent process"] == "OPEN"
     assert lines[0].startswith("kernels from the gateway at") and "python3" in lines[1]
     assert gateway.token not in "\n".join(lines)
+
+
+def test_the_page_shows_the_gateways_line_stays_up_and_reconnects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen_ui.notebooks import SessionStore
+    from codegen_ui.web.app import assemble
+    from codegen_ui.web.shared import ModelHolder
+
+    port = free_port()
+    model = ScriptedModel()
+    with running_gateway(port=port) as gw:
+        token = gw.token
+        monkeypatch.setenv(TOKEN_VAR, token)
+        pool = KernelPool(size=0, make=kernel_maker(Settings(kernels=gw.url)))
+        store = SessionStore(tmp_path / "sessions")
+        c = assemble(ModelHolder.ready(model), pool, store, False)
+        try:
+            model.enqueue("\nx = 1\nprint(x)\n\n\n")
+            ok = list(c.submit("tab", "one", SamplingParams(max_new_tokens=16)))[-1]
+            assert 'data-status="ok"' in ok.notebook and "1\n</pre>" in ok.notebook
+            gw.kill()
+            model.enqueue("\nprint(x + 1)\n\n\n")
+            down = list(c.submit("tab", "two", SamplingParams(max_new_tokens=16)))[-1]
+            assert 'data-status="error"' in down.notebook
+            assert f"the kernel gateway at {gw.url} cannot be reached" in down.notebook
+            assert (
+                f"the kernel gateway at {gw.url} cannot be reached" in c.open_page("new").notebook
+            )
+            with running_gateway(port=port, token=token):
+                model.enqueue("\nprint('back')\n\n\n")
+                back = list(c.submit("tab", "three", SamplingParams(max_new_tokens=16)))[-1]
+                assert 'data-status="ok"' in back.notebook and "back\n</pre>" in back.notebook
+                c.workspaces.shutdown()
+        finally:
+            c.workspaces.shutdown()
+            pool.close()
