@@ -3,10 +3,11 @@
 Callers import from here, or from `codegen_ui.kernel.api` for the contract alone: `Kernel` (one
 confined ipykernel), `KernelPool` (the cap on live kernels, pre-started kernels, the idle sweep),
 `KernelConfig` (limits, caps, sandbox mode) and the types a run returns. `GatewayKernel` is the
-same contract on a Jupyter Enterprise Gateway (`gateway.py`, over `gwclient.py`'s REST and
-websocket client); `new_kernel` / `kernel_maker` (`backends.py`) choose between the two from the
-`kernels` setting, the one place that choice is made. Nothing outside this
-package imports its other modules or sees a Jupyter message.
+same contract on a Jupyter Enterprise Gateway (`gateway.py`, on `gwlink.py`'s link to one
+remote kernel, over `gwclient.py`'s REST and websocket client, with `transfer.py` moving files
+in and out of its folder); `new_kernel` / `kernel_maker` (`backends.py`) choose between the two
+from the `kernels` setting, the one place that choice is made. Nothing outside this package
+imports its other modules or sees a Jupyter message.
 """
 
 from codegen_ui.kernel.api import (

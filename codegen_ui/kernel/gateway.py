@@ -9,68 +9,30 @@ When the gateway itself fails (not there, token refused, gone mid-run) the run e
 one `GatewayError` line as its output, and the next run reconnects (a new kernel if the gateway
 lost the old one). Each kernel works in a private folder it makes on its own host
 (`tempfile.mkdtemp`), entered again after every restart; `put_files` and `read_file` move files
-in and out of it through the kernel's own execute channel, base64 in chunks, since Enterprise
-Gateway has no contents API. How the kernel is confined is the gateway's business (its kernel
+in and out of it (`transfer.py`: through the kernel's own execute channel, since Enterprise
+Gateway has no contents API). How the kernel is confined is the gateway's business (its kernel
 images and process proxies); this module confines nothing.
 """
 
 from __future__ import annotations
 
-import ast
-import base64
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from codegen_ui.kernel.api import KernelError, Output, RunResult, error_output, stream_output
-from codegen_ui.kernel.client import Slots
-from codegen_ui.kernel.gwclient import Channels, Gateway, GatewayConfig, GatewayError, KernelGone
+from codegen_ui.kernel.gwclient import GatewayError
+from codegen_ui.kernel.gwlink import GatewayLink
 from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
 from codegen_ui.kernel.runtime import register, unregister
-from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.settings import DEFAULTS
 
 log = logging.getLogger("codegen_ui.kernel")
-# Raw bytes per execute request when moving files: 3 MiB is 4 MiB of base64, under the 10 MiB
-# a Jupyter server's websocket takes in one message.
-CHUNK = 3 << 20
-SETUP_S = 30.0  # seconds a hidden request (the folder, a file chunk) may take
-# The chunk rides in the request's metadata, which ipykernel hands the running code as its parent
-# message: the kernel need not parse megabytes of code (13x faster for 50 MiB, measured).
-CARGO = "get_ipython().kernel.get_parent()['metadata']['codegen_ui_chunk']"
-NEW_FOLDER = "__import__('os').chdir(__import__('tempfile').mkdtemp(prefix='codegen-ui-'))"
 
 
-def check_name(name: str) -> str:
-    """A file name for the kernel's folder: one plain name, no path, not hidden."""
-    bad = not name or name.startswith(".") or any(c in name for c in "/\\\0") or len(name) > 255
-    if bad:
-        raise KernelError(f"{name!r} is not a plain file name for the kernel's folder")
-    return name
-
-
-class GatewayKernel:
+class GatewayKernel(GatewayLink):
     """One kernel on a gateway with a blocking client. Not thread-safe: one run at a time."""
-
-    def __init__(
-        self,
-        gateway: GatewayConfig,
-        config: KernelConfig | None = None,
-        slots: Slots | None = None,
-    ) -> None:
-        self.gateway = gateway
-        self.config = config or KernelConfig()
-        self.startup_timeout = self.config.startup_timeout
-        self.slots = slots
-        self.kernel_id: str | None = None
-        self.folder: str | None = None  # its working folder, on the kernel's host
-        self.last_used = time.monotonic()
-        self.parked = False
-        self._api = Gateway(gateway)
-        self._ch: Channels | None = None
-        self._slot = False
 
     def __enter__(self) -> GatewayKernel:
         self.start()
@@ -119,63 +81,6 @@ class GatewayKernel:
                 raise
             raise GatewayError(f"the gateway's kernel could not start: {exc}") from exc
 
-    def _fresh(self) -> None:
-        """A new kernel on the gateway, connected and in its folder (the old one, if kept)."""
-        self.kernel_id = self._api.start(self.gateway.kernel_spec)
-        self._connect()
-
-    def _connect(self) -> None:
-        assert self.kernel_id is not None
-        self._ch = self._api.channels(self.kernel_id)
-        self._wait_ready()
-        self._enter_folder()
-
-    def _wait_ready(self) -> None:
-        """Ask for kernel_info until it answers: the websocket may open before the kernel."""
-        assert self._ch is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            msg_id = self._ch.send("shell", "kernel_info_request", {})
-            if self._ch.reply("shell", msg_id, 2.0) is not None:
-                return
-            if self._ch.lost.is_set():
-                raise GatewayError(
-                    f"the kernel gateway at {self.gateway.where} closed the channels"
-                )
-        raise GatewayError(f"the gateway's kernel did not answer within {self.startup_timeout:g} s")
-
-    def _enter_folder(self) -> None:
-        """Make (or enter again, after a restart or a park) the kernel's private folder."""
-        if self.folder is None:
-            code = NEW_FOLDER
-        else:
-            code = f"__import__('os').makedirs({self.folder!r}, exist_ok=True)\n"
-            code += f"__import__('os').chdir({self.folder!r})"
-        self.folder = str(self._quiet(code, {"cwd": "__import__('os').getcwd()"})["cwd"])
-
-    @property
-    def is_alive(self) -> bool:
-        if self.kernel_id is None or self._ch is None or self._ch.lost.is_set():
-            return False
-        try:
-            state = self._api.kernel(self.kernel_id).get("execution_state")
-        except GatewayError:
-            return False
-        return state != "dead"
-
-    def _alive(self) -> bool:
-        """The cheap check a waiting run polls: the socket is open, no restart under us."""
-        ch = self._ch
-        return ch is not None and not ch.lost.is_set() and not ch.restarted.is_set()
-
-    def interrupt(self) -> None:
-        if self.kernel_id is None:
-            return
-        try:
-            self._api.interrupt(self.kernel_id)
-        except GatewayError as exc:  # Stop must not raise; the run's own wait reports failure
-            log.info("interrupt not sent: %s", exc)
-
     def restart(self) -> None:
         """A fresh kernel process; a kernel the gateway lost is replaced by a new one."""
         if self.kernel_id is None:
@@ -190,14 +95,6 @@ class GatewayKernel:
             self._fresh()
             return
         self._connect()
-
-    def _gone(self) -> bool:
-        """Whether the gateway no longer has this kernel (raises if it cannot be asked)."""
-        try:
-            self._api.kernel(self.kernel_id or "")
-        except KernelGone:
-            return True
-        return False
 
     def park(self) -> None:
         """Stop the remote kernel and free its slot; the next run starts one in the same folder
@@ -226,11 +123,6 @@ class GatewayKernel:
             self.folder = None
         self.parked = False
         unregister(self)
-
-    def _close_channels(self) -> None:
-        if self._ch is not None:
-            self._ch.close()
-            self._ch = None
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -332,85 +224,6 @@ class GatewayKernel:
         if on_output is not None:
             on_output(out)
         return RunResult("error", (*outputs, out), None, seconds, state_lost=True)
-
-    def _quiet(
-        self,
-        code: str,
-        expressions: dict[str, str],
-        timeout: float = SETUP_S,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Run `code` silently (no history, no outputs, no count) and evaluate `expressions`
-        after it: the Python values of their reprs. Raises KernelError if it fails.
-        `metadata` rides on the request, where the code can read it (`PARENT`)."""
-        if self._ch is None:
-            raise KernelError("the kernel is not started")
-        content = {
-            "code": code,
-            "silent": True,
-            "store_history": False,
-            "user_expressions": expressions,
-            "allow_stdin": False,
-            "stop_on_error": False,
-        }
-        msg_id = self._ch.send("shell", "execute_request", content, metadata)
-        reply = self._ch.reply("shell", msg_id, timeout)
-        if reply is None:
-            raise KernelError("the gateway's kernel did not answer a setup request")
-        answer = reply["content"]
-        if answer.get("status") != "ok":
-            raise KernelError(f"{answer.get('ename')}: {answer.get('evalue')}")
-        values: dict[str, Any] = {}
-        for name, got in (answer.get("user_expressions") or {}).items():
-            if got.get("status") != "ok":
-                raise KernelError(f"{got.get('ename')}: {got.get('evalue')}")
-            values[name] = ast.literal_eval(got["data"]["text/plain"])
-        return values
-
-    # -- files ----------------------------------------------------------------------------------
-
-    def put_files(self, files: Mapping[str, bytes], chunk: int = CHUNK) -> None:
-        """Write each file (name -> bytes) into the kernel's folder, replacing any of that name.
-
-        Each goes base64-encoded in `chunk`-sized execute requests to a hidden part file, then
-        is renamed into place: a file is either all there or not changed."""
-        for name in files:
-            check_name(name)
-        if self.folder is None:
-            raise KernelError("the kernel is not started")
-        for name, data in files.items():
-            part = f"{self.folder}/.{name}.part"
-            for offset in range(0, max(len(data), 1), chunk):
-                mode = "wb" if offset == 0 else "ab"
-                piece = base64.b64encode(data[offset : offset + chunk]).decode()
-                write = f"open({part!r}, {mode!r}).write(__import__('base64').b64decode({CARGO}))"
-                self._quiet(write, {}, metadata={"codegen_ui_chunk": piece})
-            self._quiet(f"__import__('os').replace({part!r}, {self.folder + '/' + name!r})", {})
-
-    def read_file(self, name: str, chunk: int = CHUNK) -> bytes:
-        """The bytes of a file in the kernel's folder (read in chunks, base64 on the wire)."""
-        path = f"{self.folder}/{check_name(name)}"
-        if self.folder is None:
-            raise KernelError("the kernel is not started")
-        size = int(self._quiet("", {"n": f"__import__('os').path.getsize({path!r})"})["n"])
-        pieces = []
-        for offset in range(0, size, chunk):
-            read = (
-                f"(lambda f: (f.seek({offset}), __import__('base64').b64encode("
-                f"f.read({chunk})).decode(), f.close())[1])(open({path!r}, 'rb'))"
-            )
-            pieces.append(base64.b64decode(self._quiet("", {"b": read})["b"]))
-        return b"".join(pieces)
-
-    def list_files(self) -> list[str]:
-        """The plain files in the kernel's folder (its part files left out)."""
-        if self.folder is None:
-            raise KernelError("the kernel is not started")
-        listing = (
-            f"sorted(e.name for e in __import__('os').scandir({self.folder!r}) "
-            "if e.is_file() and not e.name.startswith('.'))"
-        )
-        return list(self._quiet("", {"ls": listing})["ls"])
 
 
 def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
