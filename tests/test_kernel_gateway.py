@@ -327,3 +327,19 @@ def test_the_page_shows_the_gateways_line_stays_up_and_reconnects(
         finally:
             c.workspaces.shutdown()
             pool.close()
+
+
+def test_the_backend_is_chosen_in_one_place_from_the_setting_or_its_variable() -> None:
+    from codegen_ui.kernel import Kernel, new_kernel
+    from codegen_ui.settings import SettingsError
+
+    env = {"CODEGEN_UI_KERNELS": "http://127.0.0.1:1", TOKEN_VAR: "s3cret-value"}
+    settings = Settings.from_env(env)
+    assert settings.kernels == "http://127.0.0.1:1" and settings.kernel_spec == "python3"
+    assert isinstance(new_kernel(Settings()), Kernel)
+    remote = kernel_maker(settings, KernelConfig())(None)
+    assert isinstance(remote, GatewayKernel) and remote.gateway.url == "http://127.0.0.1:1"
+    config = GatewayConfig.from_settings(settings, env)
+    assert config.token == "s3cret-value" and "s3cret" not in repr(config)
+    with pytest.raises(SettingsError, match="gateway's http\\(s\\) URL"):
+        Settings(kernels="ftp://x").validated()
