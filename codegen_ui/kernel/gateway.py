@@ -88,12 +88,14 @@ class GatewayKernel(GatewayLink):
         self._close_channels()
         try:
             self._api.restart(self.kernel_id)
-        except GatewayError:
-            # Enterprise Gateway answers 500, not 404, for a kernel it no longer has.
-            if not self._gone():
-                raise
-            self._fresh()
-            return
+        except GatewayError as exc:
+            # Enterprise Gateway answers 500, not 404, for a kernel it no longer has; and a
+            # gateway whose own restarter is already restarting a dead kernel may refuse ours.
+            # `_gone` raises the gateway's line when it cannot be reached at all.
+            if self._gone():
+                self._fresh()
+                return
+            log.info("restart refused, joining the gateway's own restart: %s", exc)
         self._connect()
 
     def park(self) -> None:
