@@ -2,8 +2,9 @@
 
 `Gateway.start()` runs `jupyter enterprisegateway` from the virtual environment named by
 CODEGEN_UI_TEST_GATEWAY (its own: the gateway pins jupyter_client 6, which the app's cannot
-share; `.ci/run` makes it) on a free port, with a token given through a config file (not its
-environment, which its local kernels inherit), and waits until it answers. `stop()` kills it
+share; `.ci/run` makes it; a venv with jupyter-kernel-gateway instead runs Kernel Gateway)
+on a free port, with a token given through a config file (not its environment, which its local
+kernels inherit), and waits until it answers. `stop()` kills it
 and what it started; `kill()` is the gateway dying mid-run. `GATEWAY_SKIP` says why the tests
 skip when there is no such environment.
 """
@@ -30,9 +31,17 @@ from codegen_ui.kernel import GatewayConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = os.environ.get("CODEGEN_UI_TEST_GATEWAY") or str(ROOT / ".eg-venv")
-EXE = Path(VENV) / "bin" / "jupyter-enterprisegateway"
+# Enterprise Gateway, or else Kernel Gateway (the same API) if that is what the venv holds.
+EG, KG = (
+    Path(VENV) / "bin" / "jupyter-enterprisegateway",
+    Path(VENV) / "bin" / "jupyter-kernelgateway",
+)
+EXE = EG if EG.exists() or not KG.exists() else KG
+APP = "EnterpriseGatewayApp" if EXE == EG else "KernelGatewayApp"
+CONFIG = "jupyter_enterprise_gateway_config.py" if EXE == EG else "jupyter_kernel_gateway_config.py"
+LISTS = "EnterpriseGatewayApp" if EXE == EG else "JupyterWebsocketPersonality"
 GATEWAY_SKIP = (
-    f"no Enterprise Gateway at {EXE}: set CODEGEN_UI_TEST_GATEWAY to a virtual environment "
+    f"no Enterprise Gateway at {EG}: set CODEGEN_UI_TEST_GATEWAY to a virtual environment "
     "with jupyter-enterprise-gateway and ipykernel (.ci/run makes one)"
 )
 HAS_GATEWAY = EXE.exists()
@@ -58,12 +67,9 @@ class Gateway:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Gateway:
-        config = self.home / "jupyter_enterprise_gateway_config.py"
+        config = self.home / CONFIG
         # list_kernels: the tests look at what the gateway still runs (off by default).
-        config.write_text(
-            f"c.EnterpriseGatewayApp.auth_token = {self.token!r}\n"
-            "c.EnterpriseGatewayApp.list_kernels = True\n"
-        )
+        config.write_text(f"c.{APP}.auth_token = {self.token!r}\nc.{LISTS}.list_kernels = True\n")
         env = {
             "PATH": f"{Path(VENV) / 'bin'}:/usr/bin:/bin",
             "HOME": str(self.home),
