@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,11 +71,13 @@ class Gateway:
         config = self.home / CONFIG
         # list_kernels: the tests look at what the gateway still runs (off by default).
         config.write_text(f"c.{APP}.auth_token = {self.token!r}\nc.{LISTS}.list_kernels = True\n")
+        (self.home / "tmp").mkdir(exist_ok=True)
         env = {
             "PATH": f"{Path(VENV) / 'bin'}:/usr/bin:/bin",
             "HOME": str(self.home),
             "JUPYTER_CONFIG_DIR": str(self.home),
             "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
+            "TMPDIR": str(self.home / "tmp"),  # the kernels' folders, removed with the home
             "LANG": "C.UTF-8",
         }
         argv = [str(EXE), "--ip=127.0.0.1", f"--port={self.port}", "--port_retries=0"]
@@ -128,6 +131,7 @@ class Gateway:
 
     def stop(self) -> None:
         self.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def config(self, token: str | None = None) -> GatewayConfig:
         return GatewayConfig(self.url, "python3", self.token if token is None else token)
