@@ -87,6 +87,11 @@ class Settings:
     # Folder holding each kernel's private 0700 folder ("" = one in the system temp folder).
     # Keep it outside the app folder and anything the web server serves.
     kernels_dir: str = ""
+    # Where kernels run: "" starts them on this machine; a Jupyter Enterprise Gateway's (or Kernel
+    # Gateway's) URL, http(s)://host:port, starts them there (its token: CODEGEN_UI_GATEWAY_TOKEN).
+    kernels: str = ""
+    # The gateway's kernel spec to start (its /api/kernelspecs lists them).
+    kernel_spec: str = "python3"
     # Stream text one cell may print, in KiB (the head and the tail are kept).
     output_text_kb: int = 1024
     # Outputs one cell may produce.
@@ -167,6 +172,12 @@ def _validate_kernel(s: Settings) -> None:
     for name in ("max_kernels", "output_text_kb", "output_max", "output_image_kb"):
         if getattr(s, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
+    if s.kernels and not s.kernels.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"kernels must be '' (this machine) or a gateway's http(s) URL, not {s.kernels!r}"
+        )
+    if not s.kernel_spec:
+        raise SettingsError("kernel_spec must name one of the gateway's kernel specs")
     if s.kernel_idle_minutes < 0:
         raise SettingsError("kernel_idle_minutes must be 0 (never) or more")
     if s.kernel_grace_minutes < 0:

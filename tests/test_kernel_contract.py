@@ -1,4 +1,5 @@
-"""One contract, two kernels: the shared fake (`tests.fakes.EchoKernel`) and the real `Kernel`.
+"""One contract, three kernels: the shared fake (`tests.fakes.EchoKernel`), the real `Kernel`, and
+`GatewayKernel` on a real Enterprise Gateway (skipped, with the reason, where there is none).
 
 Whatever the web app and the session rely on from a `LiveKernel` is asserted here against both,
 so a test that passes on the fake says something about the real thing. What the code prints is
@@ -7,24 +8,31 @@ the fake's own business (it echoes the code); the shape of what comes back is no
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import nbformat
 import pytest
 
 from codegen_ui.core import Output
-from codegen_ui.kernel import Kernel, KernelConfig, LiveKernel
+from codegen_ui.kernel import GatewayKernel, Kernel, KernelConfig, LiveKernel
 from tests.fakes import EchoKernel
+from tests.gatewaykit import running_gateway
 
 CODE = "print('contract')"
 
 
-@pytest.fixture(params=["fake", "real"], scope="module")
+@pytest.fixture(params=["fake", "real", "gateway"], scope="module")
 def live(request: pytest.FixtureRequest) -> Iterator[LiveKernel]:
-    kernel: LiveKernel = EchoKernel() if request.param == "fake" else Kernel(config=KernelConfig())
-    kernel.start()
-    yield kernel
-    kernel.shutdown()
+    with contextlib.ExitStack() as stack:
+        kernel: LiveKernel
+        if request.param == "gateway":
+            kernel = GatewayKernel(stack.enter_context(running_gateway()).config())
+        else:
+            kernel = EchoKernel() if request.param == "fake" else Kernel(config=KernelConfig())
+        kernel.start()
+        stack.callback(kernel.shutdown)
+        yield kernel
 
 
 def _valid(outputs: tuple[Output, ...]) -> None:

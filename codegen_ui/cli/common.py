@@ -44,11 +44,27 @@ def add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenizer", help="the served model's tokenizer, if the server has none")
 
 
+def add_kernel_flags(p: argparse.ArgumentParser) -> None:
+    """Where kernels run: this machine, or a Jupyter (Enterprise) Gateway."""
+    p.add_argument(
+        "--kernels",
+        metavar="URL",
+        help="run kernels on the Jupyter Enterprise Gateway at this URL (its token comes from "
+        "CODEGEN_UI_GATEWAY_TOKEN); default: on this machine",
+    )
+    p.add_argument("--kernel-spec", metavar="NAME", help="the gateway's kernel spec to start")
+
+
+def kernel_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    """The kernel flags, as `Settings.replace` takes them (unset ones are None)."""
+    return {k: getattr(args, k, None) for k in ("kernels", "kernel_spec")}
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The environment's settings with this command's flags over them (unset flags ignored)."""
     keys = (
         "model", "served_model", "tokenizer", "device", "max_new_tokens", "temperature",
-        "top_p", "seed", "run_timeout",
+        "top_p", "seed", "run_timeout", "kernels", "kernel_spec",
     )  # fmt: skip
     return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})
 

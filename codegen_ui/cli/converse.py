@@ -14,7 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError, add_model_flags, add_server_flags, settings_from
+from codegen_ui.cli.common import (
+    CliError,
+    add_kernel_flags,
+    add_model_flags,
+    add_server_flags,
+    kernel_settings,
+    settings_from,
+)
 from codegen_ui.core import PREAMBLE
 from codegen_ui.settings import Settings
 
@@ -52,7 +59,7 @@ def read_turns_file(path: str) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.core import SamplingParams, Session, finish
     from codegen_ui.engine import load_model, server_options
-    from codegen_ui.kernel import Kernel, KernelConfig
+    from codegen_ui.kernel import new_kernel
     from codegen_ui.notebooks import save, to_notebook
 
     settings = settings_from(args)
@@ -71,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)
-    kernel = Kernel(config=KernelConfig.from_settings(settings))
+    kernel = new_kernel(settings)
     kernel.start()
     try:
         session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
@@ -107,6 +114,7 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    add_kernel_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
 
@@ -120,6 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         device=args.device,
         host=args.host,
         port=args.port,
+        **kernel_settings(args),
     )
     serve(settings)
     return 0
@@ -175,6 +184,7 @@ def add(sub: Any) -> None:
     run.add_argument("--show-prompt", action="store_true", help="print each exact prompt")
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     add_model_flags(run)
+    add_kernel_flags(run)
     run.set_defaults(func=cmd_run)
     _add_resume_flags(run)
     _add_serve(sub)

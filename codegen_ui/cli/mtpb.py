@@ -12,7 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError, add_server_flags, load_benchmark_model, model_stem
+from codegen_ui.cli.common import (
+    CliError,
+    add_server_flags,
+    kernel_settings,
+    load_benchmark_model,
+    model_stem,
+)
 from codegen_ui.settings import Settings
 
 
@@ -54,6 +60,8 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
         "--data", default=none, help="MTPB jsonl file or URL (default: the CodeGen repository's)"
     )
     p.add_argument("--out", default=none, help="results, one JSON line per sample; resumable")
+    p.add_argument("--kernels", metavar="URL", default=none, help="a kernel gateway to run on")
+    p.add_argument("--kernel-spec", metavar="NAME", default=none, help="the gateway's spec")
     p.add_argument(
         "--workers",
         type=int,
@@ -63,11 +71,16 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
+    from codegen_ui.kernel import kernel_maker
     from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
 
     settings = Settings.from_env().replace(
-        model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
+        model=args.model,
+        served_model=args.served_model,
+        tokenizer=args.tokenizer,
+        **kernel_settings(args),
     )
+    make = kernel_maker(settings)
     if args.samples < 1 or args.workers < 1:
         raise CliError("--samples and --workers must be at least 1")
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
@@ -84,13 +97,16 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     before = set(ResultsFile(out, config).results)
     model = load_benchmark_model(settings)
     start = time.monotonic()
-    results = run_benchmark(problems, model, config, out, args.samples, args.workers)
+    results = run_benchmark(
+        problems, model, config, out, args.samples, args.workers, kernel_factory=lambda: make(None)
+    )
     _print_report(problems, universe, results, config, args.samples, before, start, args.workers)
     print(f"results: {out}")
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from codegen_ui.kernel import kernel_maker
     from codegen_ui.mtpb import ResultsFile, read_samples, score_config, score_samples
 
     if args.workers < 1:
@@ -104,7 +120,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise CliError(f"{out} is the samples file; choose another --out")
     before = set(ResultsFile(out, config).results)
     start = time.monotonic()
-    results = score_samples(samples, config, out, args.workers)
+    make = kernel_maker(Settings.from_env().replace(**kernel_settings(args)))
+    results = score_samples(samples, config, out, args.workers, kernel_factory=lambda: make(None))
     per_case = max(s.key[2] for s in samples) + 1
     _print_report(universe, universe, results, config, per_case, before, start, args.workers)
     print(f"results: {out}")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError
+from codegen_ui.cli.common import CliError, add_kernel_flags, kernel_settings
 from codegen_ui.settings import Settings
 
 
@@ -74,17 +74,18 @@ def _add_replay(sub: Any) -> None:
     p.add_argument("notebook", help="the .ipynb to replay")
     p.add_argument("--out", help="notebook to write (default: the input, in place)")
     p.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
+    add_kernel_flags(p)
     p.set_defaults(func=cmd_replay)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run."""
-    from codegen_ui.kernel import Kernel, KernelConfig
+    from codegen_ui.kernel import new_kernel
     from codegen_ui.notebooks import load, replay_notebook, save
 
-    settings = Settings.from_env().replace(run_timeout=args.run_timeout)
+    settings = Settings.from_env().replace(run_timeout=args.run_timeout, **kernel_settings(args))
     nb = load(args.notebook)
-    kernel = Kernel(config=KernelConfig.from_settings(settings))
+    kernel = new_kernel(settings)
     kernel.start()
     print(kernel.describe(), flush=True)
     try:

@@ -14,37 +14,53 @@ pre-started kernels, the idle sweep), `live` (the protocols the web app holds ke
 `cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines, then
 execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks),
 `workers` (what the benchmarks share: jobs spread over K kernels, their progress line, a harness
-installed from source).
+installed from source). `GatewayKernel` is the same contract on a Jupyter Enterprise Gateway
+(`gateway`, on `gwlink`'s link to one remote kernel, over `gwclient`'s REST and websocket
+client, with `transfer` moving files in and out of its folder); `new_kernel` / `kernel_maker`
+(`backends`) choose between the two from the `kernels` setting, the one place that choice is
+made.
 """
 
+from codegen_ui.kernel.backends import KernelMaker, PooledKernel, kernel_maker, new_kernel
 from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.folders import kernels_root
+from codegen_ui.kernel.gateway import GatewayKernel
+from codegen_ui.kernel.gwclient import TOKEN_VAR, GatewayConfig, GatewayError
 from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.live import KernelSource, LiveKernel
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
-from codegen_ui.kernel.probes import Check, escape_checks
+from codegen_ui.kernel.probes import Check, escape_checks, gateway_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
 from codegen_ui.kernel.workers import Progress, displayed, run_pool, setup_code
 
 __all__ = [
+    "TOKEN_VAR",
     "Check",
+    "GatewayConfig",
+    "GatewayError",
+    "GatewayKernel",
     "Kernel",
     "KernelConfig",
+    "KernelMaker",
     "KernelPool",
     "KernelSource",
     "Layer",
     "Limits",
     "LiveKernel",
     "OutputCaps",
+    "PooledKernel",
     "Progress",
     "SandboxInfo",
     "ServerBusy",
     "displayed",
     "escape_checks",
+    "gateway_checks",
     "hide_server",
     "install_exit_handlers",
+    "kernel_maker",
     "kernels_root",
+    "new_kernel",
     "run_pool",
     "sandbox_info",
     "setup_code",

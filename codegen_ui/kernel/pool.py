@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from codegen_ui.core import KernelError
+from codegen_ui.kernel.backends import KernelMaker, PooledKernel, kernel_maker
 from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.live import LiveKernel
 from codegen_ui.kernel.runtime import shutdown_all
@@ -66,13 +67,16 @@ class KernelPool:
         max_kernels: int = DEFAULTS.max_kernels,
         size: int = DEFAULTS.kernel_pool,
         idle_s: float = DEFAULTS.kernel_idle_minutes * 60,
+        make: KernelMaker | None = None,
     ) -> None:
         self.config = config or KernelConfig()
+        # Local kernels unless told otherwise (`from_settings` asks `backends` which).
+        self.make: KernelMaker = make or (lambda slots: Kernel(config=self.config, slots=slots))
         self.capacity = Capacity(max_kernels)
         self.size = size
         self.idle_s = idle_s
-        self._ready: list[Kernel] = []
-        self._leased: list[Kernel] = []
+        self._ready: list[PooledKernel] = []
+        self._leased: list[PooledKernel] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a kernel became ready, or filling ended
         self._filling = False
@@ -82,18 +86,20 @@ class KernelPool:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KernelPool:
+        config = KernelConfig.from_settings(settings)
         return cls(
-            KernelConfig.from_settings(settings),
+            config,
             settings.max_kernels,
             settings.kernel_pool,
             settings.kernel_idle_minutes * 60,
+            kernel_maker(settings, config),
         )
 
-    def acquire(self) -> Kernel:
+    def acquire(self) -> PooledKernel:
         """A started kernel for one session; raises ServerBusy past the cap."""
         kernel = self._take_ready()
         if kernel is None:
-            kernel = Kernel(config=self.config, slots=self.capacity)
+            kernel = self.make(self.capacity)
             kernel.start()
         kernel.last_used = time.monotonic()
         with self._lock:
@@ -101,7 +107,7 @@ class KernelPool:
         self.refill()
         return kernel
 
-    def _take_ready(self) -> Kernel | None:
+    def _take_ready(self) -> PooledKernel | None:
         """A pre-started kernel; waits for one being started when no slot is free meanwhile."""
         deadline = time.monotonic() + self.config.startup_timeout
         with self._changed:
@@ -141,7 +147,7 @@ class KernelPool:
                 with self._lock:
                     if len(self._ready) >= self.size:
                         return
-                kernel = Kernel(config=self.config, slots=self.capacity)
+                kernel = self.make(self.capacity)
                 try:
                     kernel.start()
                 except KernelError as exc:  # full, or kernels cannot start: acquire will say

@@ -5,6 +5,7 @@
 /proc environ, signalling it, a bounded fork loop) and returns one `Check` per attempt, with the
 evidence from both sides: the cell's outcome and whether anything arrived here. `codegen-ui
 doctor` prints them; the tests assert them. The kernel is left working (each cell cleans up).
+`gateway_checks` is the part that means something for a kernel on a gateway, on any host.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def _listeners() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 def _arrived(receive: Callable[[], object]) -> bool:
     try:
-        receive()
+        got = receive()
     except OSError:
         return False
+    if isinstance(got, tuple) and isinstance(got[0], socket.socket):
+        got[0].close()  # an accepted connection: the evidence is that it arrived
     return True
 
 
@@ -113,3 +116,69 @@ def fork_check(kernel: Runner) -> Check:
     said = _said(result).strip()
     count = int(said.split()[-1]) if said and said.split()[-1].isdigit() else FORKS
     return Check(f"fork {FORKS} processes", count < FORKS, f"{count} children ({said[:60]})")
+
+
+SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+_ENV_CODE = """
+import hashlib, os
+words = {words!r}
+names = sorted(k for k in os.environ if any(w in k.upper() for w in words))
+ours = any(hashlib.sha256(v.encode()).hexdigest() == {digest!r} for v in os.environ.values())
+print(' '.join(names) or '-', ours)
+"""
+_PARENT_CODE = """
+import os
+parent = os.getppid()
+try:
+    env = open(f'/proc/{parent}/environ', 'rb').read().split(b'\\0')
+    names = sorted(e.split(b'=')[0].decode() for e in env if e)
+    secret = [n for n in names if any(w in n.upper() for w in {words!r})]
+    print('readable', len(names), 'names;', ' '.join(secret) or 'none secret-like')
+except OSError as exc:
+    print('refused', type(exc).__name__)
+"""
+
+
+def gateway_checks(
+    kernel: Runner, folder: str, other_folder: str | None, token: str = ""
+) -> list[Check]:
+    """What the app can check from inside a kernel on a gateway (any host): its folder, another
+    kernel's folder, secrets in its environment and its parent's (the gateway's process, where
+    it runs kernels as local processes), signalling that parent, and the process cap. The
+    token itself is never sent: the kernel compares a digest of each value with its digest."""
+    import hashlib
+
+    checks = []
+    mode = kernel.run(f"import os, stat\nprint(oct(stat.S_IMODE(os.stat({folder!r}).st_mode)))")
+    said = _said(mode).strip()
+    checks.append(Check("its folder is private (0700)", said == "0o700", f"{folder}: {said}"))
+    if other_folder is not None:
+        peek = kernel.run(f"import os\nprint(os.listdir({other_folder!r}))")
+        checks.append(
+            Check("read another kernel's folder", peek.status != "ok", _said(peek).strip())
+        )
+    digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
+    env = kernel.run(_ENV_CODE.format(words=SECRET_WORDS, digest=digest))
+    names, _, ours = _said(env).strip().rpartition(" ")
+    checks.append(
+        Check(
+            "secrets in its environment",
+            env.status == "ok" and names == "-" and ours == "False",
+            f"secret-like names: {names or '?'}; the app's gateway token among the values: {ours}",
+        )
+    )
+    parent = kernel.run(_PARENT_CODE.replace("{words!r}", repr(SECRET_WORDS)))
+    said = _said(parent).strip()
+    checks.append(Check("read its parent's environment", not said.startswith("readable"), said))
+    sig = kernel.run("import os\nos.kill(os.getppid(), 0)\nprint(os.getppid())")
+    checks.append(Check("signal its parent process", sig.status != "ok", _said(sig).strip()))
+    net = kernel.run(
+        "import socket\ntry:\n    socket.getaddrinfo('pypi.org', 443)\n    print('resolves')\n"
+        "except OSError as exc:\n    print('no DNS:', exc)"
+    )
+    said = _said(net).strip()
+    checks.append(
+        Check("resolve an outside name (pypi.org)", not said.startswith("resolves"), said)
+    )
+    checks.append(fork_check(kernel))
+    return checks

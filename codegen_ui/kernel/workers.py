@@ -21,6 +21,7 @@ from typing import Any, Protocol, TextIO, TypeVar
 
 from codegen_ui.core import RunResult
 from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.live import LiveKernel
 
 K = TypeVar("K")
 W = TypeVar("W")
@@ -108,10 +109,10 @@ def run_pool(
     todo: list[K],
     job: Callable[[W, K], R],
     add: Callable[[R], None],
-    make_worker: Callable[[Kernel], W],
+    make_worker: Callable[[LiveKernel], W],
     workers: int,
     stream: TextIO | None,
-    kernel_factory: Callable[[], Kernel] = Kernel,
+    kernel_factory: Callable[[], LiveKernel] = Kernel,
     label: str = "mtpb",
 ) -> None:
     """Run `job` for every key in `todo` on `workers` kernels; each result goes to `add`."""
@@ -120,7 +121,7 @@ def run_pool(
         jobs.put(key)
     finished: queue.Queue[R | BaseException] = queue.Queue()
     stop = threading.Event()
-    kernels: list[Kernel] = []
+    kernels: list[LiveKernel] = []
     threads: list[threading.Thread] = []
     try:
         for _ in range(min(max(1, workers), len(todo))):
@@ -128,7 +129,7 @@ def run_pool(
             kernels[-1].start()  # one at a time: a failure surfaces here, plainly
         for n, kernel in enumerate(kernels):
 
-            def work(kernel: Kernel = kernel) -> None:
+            def work(kernel: LiveKernel = kernel) -> None:
                 worker = make_worker(kernel)
                 while not stop.is_set():
                     try:

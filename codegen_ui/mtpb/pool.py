@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from codegen_ui.kernel import Kernel
+from codegen_ui.kernel import LiveKernel
 from codegen_ui.kernel import run_pool as run_on_kernels
 from codegen_ui.mtpb.execute import Executor
 from codegen_ui.mtpb.results import ResultsFile, SampleKey, SampleResult
@@ -26,7 +26,7 @@ def run_pool(
     results: ResultsFile,
     workers: int,
     stream: TextIO | None,
-    kernel_factory: Callable[[], Kernel],
+    kernel_factory: Callable[[], LiveKernel],
     limit_s: float,
 ) -> None:
     """Run `job` for every key in `todo` on `workers` kernels; each result goes to `results`."""

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
-from codegen_ui.kernel import Kernel
+from codegen_ui.kernel import Kernel, LiveKernel
 from codegen_ui.mtpb.execute import Executor, Verdict
 from codegen_ui.mtpb.pool import run_pool
 from codegen_ui.mtpb.problems import Problem
@@ -139,7 +139,7 @@ def run_benchmark(
     samples: int = 1,
     workers: int = 1,
     progress: TextIO | None = None,
-    kernel_factory: Callable[[], Kernel] = Kernel,
+    kernel_factory: Callable[[], LiveKernel] = Kernel,
 ) -> list[SampleResult]:
     """Run every sample not yet in `out`; return all results for these problems, in order."""
     results = ResultsFile(out, config)

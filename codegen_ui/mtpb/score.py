@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from codegen_ui.kernel import Kernel
+from codegen_ui.kernel import Kernel, LiveKernel
 from codegen_ui.mtpb.execute import Executor
 from codegen_ui.mtpb.pool import run_pool
 from codegen_ui.mtpb.problems import MtpbError, Problem
@@ -90,7 +90,7 @@ def score_samples(
     out: Path,
     workers: int = 1,
     progress: TextIO | None = None,
-    kernel_factory: Callable[[], Kernel] = Kernel,
+    kernel_factory: Callable[[], LiveKernel] = Kernel,
 ) -> list[SampleResult]:
     """Score every sample not yet in `out`; return all their results, in file order."""
     results = ResultsFile(out, config)

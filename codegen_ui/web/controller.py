@@ -23,7 +23,7 @@ from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.views import View, Views
-from codegen_ui.web.workspace import ServerBusy, Workspace, Workspaces
+from codegen_ui.web.workspace import Workspace, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Controller:
                 return self.view(ws, "Welcome back: your variables are still here.")
         try:
             ws = self.workspaces.get(key)
-        except ServerBusy as exc:
+        except EXPECTED as exc:  # the server is busy, or the kernels cannot be reached
             return self.error_view(key, str(exc))
         if session_id and ws.notebook_id != session_id:
             try:
@@ -215,7 +215,7 @@ class Controller:
         instructions = dict(EXAMPLES).get(title)
         try:
             ws = self.workspaces.get(key)
-        except ServerBusy as exc:
+        except EXPECTED as exc:  # the server is busy, or the kernels cannot be reached
             return self.error_view(key, str(exc))
         if instructions is None:
             return self.view(ws, f"no example named {title!r}")
