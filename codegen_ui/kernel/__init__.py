@@ -2,12 +2,15 @@
 
 Callers import from here, or from `codegen_ui.kernel.api` for the contract alone: `Kernel` (one
 confined ipykernel), `KernelPool` (the cap on live kernels, pre-started kernels, the idle sweep),
-`KernelConfig` (limits, caps, sandbox mode) and the types a run returns. Nothing outside this
+`KernelConfig` (limits, caps, sandbox mode), the types a run returns, and `FolderFiles` (a folder
+of user files handled without following links, `workfiles`) with its `FileLimits`. Nothing outside this
 package imports its other modules or sees a Jupyter message.
 """
 
 from codegen_ui.kernel.api import (
+    FileEntry,
     KernelError,
+    KernelFiles,
     KernelSource,
     LiveKernel,
     Output,
@@ -24,12 +27,18 @@ from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
+from codegen_ui.kernel.workfiles import FileLimits, FilesError, FolderFiles, check_name, size_text
 
 __all__ = [
     "Check",
+    "FileEntry",
+    "FileLimits",
+    "FilesError",
+    "FolderFiles",
     "Kernel",
     "KernelConfig",
     "KernelError",
+    "KernelFiles",
     "KernelPool",
     "KernelSource",
     "Layer",
@@ -40,6 +49,7 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "Runner",
+    "check_name",
     "SandboxInfo",
     "ServerBusy",
     "error_output",
@@ -49,5 +59,6 @@ __all__ = [
     "kernels_root",
     "sandbox_info",
     "shutdown_all",
+    "size_text",
     "stream_output",
 ]

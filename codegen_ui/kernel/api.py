@@ -2,7 +2,8 @@
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
 exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
-reached. `Runner` is what a session or a replay needs (run and restart); `LiveKernel` adds what
+reached. `KernelFiles` is the kernel's working folder (the data files a session
+puts in and its code writes). `Runner` is what a session or a replay needs (run and restart); `LiveKernel` adds what
 the web app uses to look after a tab's kernel; `KernelSource` hands them out (the pool). This
 module starts nothing and imports nothing heavy: `codegen_ui.kernel.Kernel` is the real thing.
 """
@@ -44,6 +45,31 @@ def stream_output(name: str, text: str) -> Output:
     return new_output("stream", name=name, text=text)
 
 
+@dataclass(frozen=True)
+class FileEntry:
+    """One user file of a folder: its path inside the folder ("raw/2024.csv") and size."""
+
+    name: str
+    size: int
+
+
+class KernelFiles(Protocol):
+    """The kernel's working folder as the server reaches it: what its code reads and writes.
+
+    `codegen_ui.kernel.FolderFiles` is the local one (no links followed, hidden names kept
+    out); a remote kernel gives another with the same calls."""
+
+    def list(self) -> tuple[FileEntry, ...]: ...
+
+    def read(self, name: str, max_bytes: int = 0) -> bytes: ...
+
+    def write(self, name: str, data: bytes) -> None: ...  # atomic; makes its folders
+
+    def delete(self, name: str) -> None: ...
+
+    def replace_all(self, files: dict[str, bytes]) -> None: ...  # exactly these, nothing else
+
+
 class Runner(Protocol):
     """What a session or a replay needs from a kernel."""
 
@@ -67,6 +93,9 @@ class LiveKernel(Runner, Protocol):
 
     @property
     def sandbox_layers(self) -> str: ...  # the active layers, "landlock ABI 7 + seccomp + ..."
+
+    @property
+    def files(self) -> KernelFiles: ...  # its working folder; KernelError before it starts
 
     def start(self) -> None: ...
 

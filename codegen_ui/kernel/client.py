@@ -34,6 +34,7 @@ from codegen_ui.kernel.runtime import (
     unregister,
 )
 from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
+from codegen_ui.kernel.workfiles import FolderFiles
 from codegen_ui.settings import DEFAULTS
 
 
@@ -82,6 +83,13 @@ class Kernel:
         if self.cwd is not None:
             return Path(self.cwd)
         return self.dirs.work if self.dirs is not None else None
+
+    @property
+    def files(self) -> FolderFiles:
+        """Its working folder's user files (the seam a remote kernel fills in its own way)."""
+        if self.workdir is None:
+            raise KernelError("the kernel is not started")
+        return FolderFiles(self.workdir)
 
     @property
     def sandbox_mode(self) -> str:
