@@ -2,9 +2,9 @@
 
 Callers import from here, or from `codegen_ui.kernel.api` for the contract alone: `Kernel` (one
 confined ipykernel), `KernelPool` (the cap on live kernels, pre-started kernels, the idle sweep),
-`KernelConfig` (limits, caps, sandbox mode), the types a run returns, and `FolderFiles` (a folder
-of user files handled without following links, `workfiles`) with its `FileLimits`. Nothing outside this
-package imports its other modules or sees a Jupyter message.
+`KernelConfig` (limits, caps, sandbox mode), the types a run returns, and `FolderFiles` (a
+folder of user files handled without following links, `workfiles`) with its `FileLimits`.
+Nothing outside this package imports its other modules or sees a Jupyter message.
 """
 
 from codegen_ui.kernel.api import (
@@ -49,9 +49,9 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "Runner",
-    "check_name",
     "SandboxInfo",
     "ServerBusy",
+    "check_name",
     "error_output",
     "escape_checks",
     "hide_server",

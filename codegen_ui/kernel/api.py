@@ -2,10 +2,11 @@
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
 exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
-reached. `KernelFiles` is the kernel's working folder (the data files a session
-puts in and its code writes). `Runner` is what a session or a replay needs (run and restart); `LiveKernel` adds what
-the web app uses to look after a tab's kernel; `KernelSource` hands them out (the pool). This
-module starts nothing and imports nothing heavy: `codegen_ui.kernel.Kernel` is the real thing.
+reached. `KernelFiles` is the kernel's working folder (the data files a session puts in and
+its code writes). `Runner` is what a session or a replay needs (run and restart); `LiveKernel`
+adds what the web app uses to look after a tab's kernel; `KernelSource` hands them out (the
+pool). This module starts nothing and imports nothing heavy: `codegen_ui.kernel.Kernel` is the
+real thing.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class FileEntry:
 
     name: str
     size: int
+    modified_ns: int = 0  # when it last changed (tells a copy to skip what it has already)
 
 
 class KernelFiles(Protocol):
@@ -67,7 +69,7 @@ class KernelFiles(Protocol):
 
     def delete(self, name: str) -> None: ...
 
-    def replace_all(self, files: dict[str, bytes]) -> None: ...  # exactly these, nothing else
+    def clear(self) -> None: ...  # every user file goes (what the kernel hides stays)
 
 
 class Runner(Protocol):

@@ -14,6 +14,7 @@ added. Nothing here knows of sessions, the store or the web app.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -187,10 +188,8 @@ class FolderFiles:
         except OSError as exc:
             raise FilesError(f"{name} could not be written: {_why(exc)}") from None
         finally:
-            try:
+            with contextlib.suppress(OSError):  # gone already: it was renamed into place
                 os.unlink(tmp, dir_fd=dir_fd)
-            except OSError:
-                pass
             os.close(dir_fd)
 
     def delete(self, name: str) -> None:
@@ -222,12 +221,6 @@ class FolderFiles:
                     _remove(fd, entry.name)
         finally:
             os.close(fd)
-
-    def replace_all(self, files: dict[str, bytes]) -> None:
-        """Make the folder hold exactly these files (hidden ones aside)."""
-        self.clear()
-        for name, data in files.items():
-            self.write(name, data)
 
     # -- walking ------------------------------------------------------------------------------
     def _open_root(self) -> int:
@@ -274,7 +267,8 @@ def _walk(fd: int, prefix: str, depth: int, budget: list[int]) -> Iterator[FileE
                 continue  # never listed, never followed
             name = prefix + entry.name
             if entry.is_file(follow_symlinks=False):
-                yield FileEntry(name, entry.stat(follow_symlinks=False).st_size)
+                info = entry.stat(follow_symlinks=False)
+                yield FileEntry(name, info.st_size, info.st_mtime_ns)
             elif entry.is_dir(follow_symlinks=False) and depth + 1 < MAX_DEPTH:
                 sub = os.open(entry.name, _DIR, dir_fd=fd)
                 try:

@@ -2,11 +2,13 @@
 
 `format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
 Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe,
-`names` checks ids and titles, `folder` and `store` keep sessions on disk, `replay` re-runs a
+`names` checks ids and titles, `folder` and `store` keep sessions on disk, `datafiles` keeps
+each session's data files beside its notebook (and packs both as a .zip), `replay` re-runs a
 notebook's cells in a kernel. Callers import from here; nothing here knows of the web app.
 """
 
 from codegen_ui.notebooks.atomic import write_atomic
+from codegen_ui.notebooks.datafiles import FileExists, SessionFiles
 from codegen_ui.notebooks.format import (
     META_KEY,
     NotebookError,
@@ -29,7 +31,9 @@ __all__ = [
     "META_KEY",
     "CellReport",
     "Conversion",
+    "FileExists",
     "NotebookError",
+    "SessionFiles",
     "SessionInfo",
     "SessionStore",
     "StaleSession",
