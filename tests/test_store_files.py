@@ -13,7 +13,7 @@ import pytest
 
 from codegen_ui.core import Turn
 from codegen_ui.kernel import FileLimits, FilesError, FolderFiles
-from codegen_ui.notebooks import FileExists, SessionStore, StoreError
+from codegen_ui.notebooks import FileExists, SessionStore, StoreError, export_zip, import_zip
 
 CSV = b"month,total\n2024-01,10\n2024-02,12\n"
 
@@ -79,11 +79,11 @@ def test_a_zip_round_trips_the_notebook_and_its_files(tmp_path: Path) -> None:
     sid = _session(store)
     store.data.add(sid, "data.csv", CSV)
     store.data.add(sid, "raw/données.csv", "é".encode())
-    path = store.export_zip(sid)
+    path = export_zip(store, sid)
     assert path.suffix == ".zip"
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == ["Sales.ipynb", "files/data.csv", "files/raw/données.csv"]
-    back = store.import_zip(path.read_bytes())
+    back = import_zip(store, path.read_bytes())
     assert back.id != sid and back.title == "Sales"
     assert [t.code for t in store.load(back.id)[0]] == ["x = 1"]
     assert store.data.read(back.id, "data.csv") == CSV
@@ -114,7 +114,7 @@ def test_a_bad_zip_gets_one_line_and_makes_no_session(tmp_path: Path) -> None:
     }
     for data, why in cases.items():
         with pytest.raises((FilesError, StoreError), match=why) as info:
-            store.import_zip(data)
+            import_zip(store, data)
         assert "\n" not in str(info.value)
     assert len(store.list()) == before
 

@@ -3,7 +3,8 @@
 Callers import from here, or from `codegen_ui.kernel.api` for the contract alone: `Kernel` (one
 confined ipykernel), `KernelPool` (the cap on live kernels, pre-started kernels, the idle sweep),
 `KernelConfig` (limits, caps, sandbox mode), the types a run returns, and `FolderFiles` (a
-folder of user files handled without following links, `workfiles`) with its `FileLimits`.
+folder of user files handled without following links, `workfiles`) with its `FileLimits`
+(`filenames`: safe names and limits, pure).
 Nothing outside this package imports its other modules or sees a Jupyter message.
 """
 
@@ -21,13 +22,14 @@ from codegen_ui.kernel.api import (
     stream_output,
 )
 from codegen_ui.kernel.client import Kernel
+from codegen_ui.kernel.filenames import FileLimits, FilesError, check_name, size_text
 from codegen_ui.kernel.folders import kernels_root
 from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.probes import Check, escape_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
-from codegen_ui.kernel.workfiles import FileLimits, FilesError, FolderFiles, check_name, size_text
+from codegen_ui.kernel.workfiles import FolderFiles
 
 __all__ = [
     "Check",

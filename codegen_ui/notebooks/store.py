@@ -5,8 +5,8 @@ titles live inside the notebook's metadata (`names`). Every write is atomic and 
 previous version (`folder`), so a crash loses at most the change being saved and a damaged
 file can be rolled back. A file that cannot be read is never overwritten without keeping it:
 `list` reports it, `load` raises `StoreError` with a message for the user. A session's data
-files (`data`, see `datafiles`) are copied with it, trashed and restored with it, and exported
-with it as a .zip. This module does not run code or models; the web app and the CLI both use it.
+files (`data`: `datafiles`) are copied, trashed and restored with it. This module does not run
+code or models; the web app and the CLI both use it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.core import Turn, now
-from codegen_ui.errors import UserError
 from codegen_ui.kernel import FileLimits
 from codegen_ui.notebooks.datafiles import SessionFiles
 from codegen_ui.notebooks.folder import Key, SessionFolder
@@ -32,14 +31,7 @@ from codegen_ui.notebooks.format import (
     to_script,
 )
 from codegen_ui.notebooks.io import dumps, parse
-from codegen_ui.notebooks.names import (
-    DEFAULT_TITLE,
-    MAX_TITLE,
-    StoreError,
-    check_id,
-    check_title,
-    file_stem,
-)
+from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
 from codegen_ui.notebooks.nbimport import from_notebook
 from codegen_ui.notebooks.trash import Trash
 
@@ -245,11 +237,7 @@ class SessionStore:
         meta.update(title=title, created=stamp, updated=stamp)
         with self._lock:
             info = self._write(self.files.new_id(), nb)
-        try:
-            self.data.copy(session_id, info.id)  # each copy has files of its own
-        except UserError as exc:
-            self.delete(info.id)
-            raise StoreError(f"the session's files could not be copied: {exc}") from None
+        self.data.copy(session_id, info.id)  # each copy has files of its own
         return info
 
     def delete(self, session_id: str) -> None:
@@ -302,28 +290,6 @@ class SessionStore:
         nb = self._read(session_id)
         title = str(nb.metadata.get(META_KEY, {}).get("title") or "")
         return self.files.export(session_id, title, ".ipynb", dumps(nb))
-
-    def export_zip(self, session_id: str) -> Path:
-        """The notebook and its data files as one .zip (`datafiles.SessionFiles.pack`)."""
-        nb = self._read(session_id)
-        title = str(nb.metadata.get(META_KEY, {}).get("title") or "")
-        stem = file_stem(title)
-        data = self.data.pack(session_id, stem, dumps(nb))
-        return self.files.export(session_id, title, ".zip", data)
-
-    def import_zip(self, data: bytes, default_title: str = "Imported notebook") -> SessionInfo:
-        """A new session from a .zip made by `export_zip` (or by hand: one .ipynb, `files/`)."""
-        if len(data) > MAX_IMPORT_BYTES + self.data.limits.session_bytes:
-            raise StoreError("the .zip is larger than a session may be")
-        unpacked = self.data.unpack(data, MAX_IMPORT_BYTES)
-        info = self.import_notebook(unpacked.notebook, default_title=default_title)
-        try:
-            for name, body in unpacked.files:
-                self.data.add(info.id, name, body, replace=True)
-        except UserError:
-            self.delete(info.id)
-            raise
-        return dataclasses.replace(info, notes=info.notes + unpacked.notes)
 
     def export_py(self, session_id: str) -> Path:
         """The session as a Python script in the paper's format, runnable with `python`."""

@@ -27,6 +27,8 @@ from codegen_ui.notebooks import (
     SessionStore,
     StaleSession,
     StoreError,
+    export_zip,
+    import_zip,
 )
 from codegen_ui.web.workspace import Workspace
 
@@ -187,7 +189,7 @@ class Shelf:
         stem = Path(path).stem
         info: SessionInfo
         if Path(path).suffix.lower() == ".zip":  # a notebook with its files
-            info = self.store.import_zip(data, default_title=stem)
+            info = import_zip(self.store, data, default_title=stem)
         else:
             info = self.store.import_notebook(data, default_title=stem)
         ws.owned.add(info.id)
@@ -202,7 +204,7 @@ class Shelf:
             if fmt == "py":
                 return str(self.store.export_py(ws.notebook_id))
             if fmt == "zip":
-                return str(self.store.export_zip(ws.notebook_id))
+                return str(export_zip(self.store, ws.notebook_id))
             return str(self.store.export_ipynb(ws.notebook_id))
         except StoreError:
             return None
