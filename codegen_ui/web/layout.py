@@ -97,7 +97,8 @@ def files_panel(c: Components) -> None:
     """The session's data files (its kernel's folder): upload here or drop on the notebook."""
     with gr.Accordion("Files", open=True, elem_id="files-panel"):
         c["files"] = gr.HTML(elem_id="files", js_on_load=FILES_JS)
-        c["upload_files"] = gr.UploadButton(
-            "Upload files", file_count="multiple", elem_id="upload-files", size="sm"
-        )
+        with gr.Group(elem_id="upload-files"):  # holds the button and its file input
+            c["upload_files"] = gr.UploadButton(
+                "Upload files", file_count="multiple", elem_id="upload-files-button", size="sm"
+            )
         c["file_data"] = gr.DownloadButton(elem_id="file-data", elem_classes="cg-hidden")
