@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from codegen_ui.engine import SamplingParams
 from codegen_ui.web.controller import Controller
 from tests.test_ui import make
 
+GREEDY_PARAMS = SamplingParams(max_new_tokens=16)
 CSV = b"month,total\n2024-01,10\n"
 
 
@@ -110,3 +112,54 @@ def test_a_teachers_files_are_copied_to_each_student_that_opens_the_session(
     c.files_action("ann", {"action": "delete", "name": "data.csv"})
     assert opened[1].kernel.kernel.files.read("data.csv") == CSV
     assert c.shelf.store.data.read(teacher, "data.csv") == CSV
+
+
+def test_the_sales_example_brings_its_file_and_the_prompt_names_no_files(
+    tmp_path: Path, made: list[Controller]
+) -> None:
+    from codegen_ui.kernel import KernelPool
+    from codegen_ui.web.examples import EXAMPLE_FILES
+
+    c = make(tmp_path, pool=KernelPool(size=0))
+    made.append(c)
+    title = "Sales by month (with sales.csv)"
+    view = c.load_example("tab", title)
+    assert view.instruction and "sales.csv" in c.workspaces.get("tab").pending[1]
+    assert [name for name, _ in _rows(view.files)] == ["sales.csv"]
+    ws = c.workspaces.get("tab")
+    (source,) = EXAMPLE_FILES[title]
+    assert ws.kernel.kernel.files.read("sales.csv") == source.read_bytes()
+    # The turns the example describes work on its data in a real kernel.
+    code = (
+        "import pandas as pd\n"
+        "df = pd.read_csv('sales.csv', parse_dates=['date'])\n"
+        "df['revenue'] = df['units'] * df['price']\n"
+        "monthly = df.groupby(df['date'].dt.month)['revenue'].sum()\n"
+        "print(len(monthly), round(monthly.sum(), 2))"
+    )
+    result = ws.kernel.run(code, 60)
+    assert result.status == "ok", result.outputs
+    assert str(result.outputs[0]["text"]).startswith("6 ")
+    # The prompt stays the paper's: the session's files are not named in it.
+    c.upload_files("tab", [_upload(tmp_path, "mydata.csv", CSV)])
+    prompt, _ = c.views.prompt(ws)
+    assert "mydata.csv" not in prompt and "sales.csv" not in prompt
+
+
+def test_download_zip_and_upload_zip_bring_the_files_back(
+    tmp_path: Path, made: list[Controller]
+) -> None:
+    c = make(tmp_path)
+    made.append(c)
+    c.upload_files("tab", [_upload(tmp_path, "data.csv", CSV)])
+    list(c.submit("tab", "load the data", GREEDY_PARAMS))
+    zipped = c.export("tab", "zip")
+    ipynb = c.export("tab", "ipynb")
+    assert zipped is not None and zipped.endswith(".zip")
+    assert ipynb is not None and Path(ipynb).read_bytes().startswith(b"{")  # unchanged
+    view = c.upload("other", zipped)
+    ws = c.workspaces.get("other")
+    assert ws.notebook_id != c.workspaces.get("tab").notebook_id
+    assert [t.instruction for t in ws.session.turns] == ["load the data"]
+    assert _rows(view.files) == [("data.csv", "23 B")]
+    assert ws.kernel.kernel.files.read("data.csv") == CSV

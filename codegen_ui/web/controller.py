@@ -20,7 +20,7 @@ from codegen_ui.engine import SamplingParams
 from codegen_ui.errors import UserError
 from codegen_ui.notebooks import StoreError, check_id
 from codegen_ui.web.cellevents import CellActions, CellEvent
-from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.examples import EXAMPLE_FILES, EXAMPLES
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
@@ -225,7 +225,14 @@ class Controller:
         if instructions is None:
             return self.view(ws, f"no example named {title!r}")
         ws.pending = list(instructions)
-        return self.view(ws, instruction=ws.pending[0])
+        note = ""
+        files = [str(path) for path in EXAMPLE_FILES.get(title, ())]
+        if files:
+            try:
+                note = self.desk.upload(ws, files)
+            except EXPECTED as exc:
+                note = str(exc)
+        return self.view(ws, note, instruction=ws.pending[0])
 
     # ---- sessions (through the store) ------------------------------------------------------------
     def new_session(self, key: str) -> View:
