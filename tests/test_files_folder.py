@@ -144,3 +144,18 @@ def test_a_listing_stops_after_its_scan_cap(
     for i in range(200):
         (work / f"f{i:03}").write_bytes(b"")
     assert len(FolderFiles(work).list()) == 50
+
+
+def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
+    from codegen_ui.kernel import KernelConfig
+    from codegen_ui.settings import DEFAULTS, Settings, SettingsError
+
+    config = KernelConfig.from_settings(DEFAULTS)
+    limits = FileLimits.from_settings(DEFAULTS)
+    assert limits.file_bytes == config.limits.file_mb << 20 == 50 << 20
+    assert limits.session_bytes == 200 << 20 and limits.file_bytes <= limits.session_bytes
+    for bad in ({"kernel_file_mb": 300}, {"kernel_file_mb": 0}, {"files_max": 0}):
+        with pytest.raises(SettingsError):
+            Settings(**bad).validated()  # type: ignore[arg-type]
+    env = {"CODEGEN_UI_FILES_SESSION_MB": "10", "CODEGEN_UI_KERNEL_FILE_MB": "5"}
+    assert FileLimits.from_settings(Settings.from_env(env)) == FileLimits(5 << 20, 10 << 20, 200)
