@@ -105,6 +105,7 @@ class Shelf:
         ws.owned.add(info.id)
         ws.notebook_id, ws.title, ws.saved_revision = info.id, info.title, info.revision
         ws.conflict = ""
+        self.mirror(ws)  # with the files this tab's kernel holds
         return f"Your version is saved as a new session, {info.title!r}."
 
     # ---- the list ----------------------------------------------------------------------------
