@@ -134,3 +134,22 @@ def test_pip_without_network_fails_at_once_with_one_line(pair: tuple[Kernel, Ker
     # Nothing was added to the user's namespace.
     names = kernel.run("print(sorted(n for n in dir() if not n.startswith('_')))", timeout=30)
     assert "InstallError" not in _text(names)
+
+
+def test_a_kernel_with_a_uid_of_its_own_can_change_what_was_put_in_its_folder() -> None:
+    info = sandbox_info("none")
+    if not info.own_uid:
+        pytest.skip("kernels here do not run as a uid of their own (not a root server)")
+    with Kernel(config=KernelConfig(sandbox="none")) as kernel:
+        kernel.files.write("raw/data.csv", CSV)
+        code = (
+            "import os\n"
+            "print(os.getuid() != 0, open('raw/data.csv').read().count(chr(10)))\n"
+            "open('raw/data.csv', 'a').write('2024-03,1\\n')\n"
+            "open('raw/new.csv', 'w').write('n')"
+        )
+        result = kernel.run(code, timeout=30)
+        assert result.status == "ok", _text(result)
+        assert "True 4" in _text(result)
+        assert kernel.files.read("raw/data.csv").endswith(b"2024-03,1\n")
+        assert [e.name for e in kernel.files.list()] == ["raw/data.csv", "raw/new.csv"]

@@ -93,8 +93,7 @@ class FolderFiles:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
                          dir_fd=dir_fd)  # fmt: skip
             try:
-                if os.getuid() == 0 and owner.st_uid != 0:
-                    os.fchown(fd, owner.st_uid, owner.st_gid)
+                _give_to_owner(fd, owner)
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -162,9 +161,12 @@ class FolderFiles:
             raise FilesError(f"there is no file {name}") from None
         for part in folders:
             try:
-                if create and _entry(fd, part) is None:
+                made = create and _entry(fd, part) is None
+                if made:
                     os.mkdir(part, 0o700, dir_fd=fd)
                 nxt = os.open(part, _DIR, dir_fd=fd)
+                if made:
+                    _give_to_owner(nxt, os.fstat(fd))  # a kernel with a uid of its own enters it
             except FileNotFoundError:
                 os.close(fd)
                 raise FilesError(f"there is no file {name}") from None
@@ -198,6 +200,12 @@ def _walk(fd: int, prefix: str, depth: int, budget: list[int]) -> Iterator[FileE
                     os.close(sub)
         except OSError:
             continue  # changed while listing
+
+
+def _give_to_owner(fd: int, folder: os.stat_result) -> None:
+    # A root server writing into the folder of a kernel that runs as a uid of its own.
+    if os.getuid() == 0 and folder.st_uid != 0:
+        os.fchown(fd, folder.st_uid, folder.st_gid)
 
 
 def _entry(dir_fd: int, name: str) -> os.stat_result | None:
