@@ -1,10 +1,12 @@
 """The Files panel in a real Chromium: upload data.csv, a cell reads it with pandas, the file the
 cell writes is listed and downloads with the right bytes, a reload keeps both, another session
-lists none of them and its kernel cannot open them, overwrite asks first, delete, drag and drop.
+lists none of them and its kernel cannot open them, overwrite asks first, delete, drag and drop,
+Download .zip.
 Screenshots of the panel (desktop 1280 px, phone 390 px) go to test-output/."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,13 @@ def test_overwrite_asks_first_and_drag_and_drop_uploads(tab: Tab, app: Server) -
     expect(_row(tab, "dropped.csv")).to_contain_text("8 B", timeout=WAIT_MS)
     sid = _session(tab)
     assert SessionStore(app.sessions).data.read(sid, "dropped.csv") == b"a,b\n1,2\n"
+    # Download .zip: the notebook with its files.
+    with tab.page.expect_download(timeout=WAIT_MS) as download:
+        tab.page.locator("#download-zip").click()
+    with zipfile.ZipFile(download.value.path()) as zf:
+        names = sorted(zf.namelist())
+        assert names == ["Untitled.ipynb", "files/data.csv", "files/dropped.csv"]
+        assert zf.read("files/data.csv") == b"replaced\n"
     assert tab.problems == []
 
 

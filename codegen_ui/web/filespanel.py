@@ -64,8 +64,8 @@ element.addEventListener('click', (e) => {
   if (button.dataset.action === 'download') trigger('filedownload', {name});
   else trigger('files', {action: button.dataset.action, name});
 });
-// Files dropped onto the notebook go to the panel's upload input, as if chosen there.
-const notebook = document.querySelector('#notebook');
+// Files dropped onto the notebook go to the panel's upload input, as if chosen there. The
+// listeners sit on the document (once), so they do not depend on which component mounts first.
 const toInput = (files) => {
   const input = document.querySelector('#upload-files input[type=file]');
   if (!input || !files.length) return;
@@ -74,19 +74,25 @@ const toInput = (files) => {
   input.files = dt.files;
   input.dispatchEvent(new Event('change', {bubbles: true}));
 };
-if (notebook && !notebook.dataset.dropReady) {
-  notebook.dataset.dropReady = 'true';
-  notebook.addEventListener('dragover', (e) => {
-    if (e.dataTransfer && [...e.dataTransfer.types].includes('Files')) {
+const onNotebook = (e) => e.target instanceof Element && e.target.closest('#notebook');
+if (!window.cgDropReady) {
+  window.cgDropReady = true;
+  document.addEventListener('dragover', (e) => {
+    const nb = onNotebook(e);
+    if (nb && e.dataTransfer && [...e.dataTransfer.types].includes('Files')) {
       e.preventDefault();
-      notebook.classList.add('cg-dropping');
+      nb.classList.add('cg-dropping');
     }
   });
-  notebook.addEventListener('dragleave', () => notebook.classList.remove('cg-dropping'));
-  notebook.addEventListener('drop', (e) => {
-    if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+  document.addEventListener('dragleave', (e) => {
+    const nb = onNotebook(e);
+    if (nb) nb.classList.remove('cg-dropping');
+  });
+  document.addEventListener('drop', (e) => {
+    const nb = onNotebook(e);
+    if (!nb || !e.dataTransfer || !e.dataTransfer.files.length) return;
     e.preventDefault();
-    notebook.classList.remove('cg-dropping');
+    nb.classList.remove('cg-dropping');
     toInput(e.dataTransfer.files);
   });
 }
