@@ -73,8 +73,14 @@ class Settings:
     kernel_memory_mb: int = 2048
     # CPU seconds one kernel process may use in its life; past it, it is killed and restarted.
     kernel_cpu_seconds: int = 1800
-    # Largest file a kernel may write, in MiB.
-    kernel_file_mb: int = 256
+    # Largest file a kernel may write, in MiB; also the largest data file a session may hold
+    # (uploaded or written by its code), so what a cell can write can be kept.
+    kernel_file_mb: int = 50
+    # MiB all the data files of one session may take together (in the store and put back into
+    # its kernel's folder); at least kernel_file_mb.
+    files_session_mb: int = 200
+    # Data files one session may hold.
+    files_max: int = 200
     # Most live kernels; one more session gets a clear "server busy" error.
     max_kernels: int = 32
     # Kernels started ahead of time so a new session's first run does not wait for one.
@@ -178,6 +184,11 @@ def _validate_kernel(s: Settings) -> None:
         )
     if not s.kernel_spec:
         raise SettingsError("kernel_spec must name one of the gateway's kernel specs")
+    if s.files_max < 1 or s.files_session_mb < 1:
+        raise SettingsError("files_max and files_session_mb must be at least 1")
+    if s.kernel_file_mb == 0 or s.kernel_file_mb > s.files_session_mb:
+        # A file the kernel may write must fit in what the session keeps.
+        raise SettingsError("kernel_file_mb must be between 1 and files_session_mb")
     if s.kernel_idle_minutes < 0:
         raise SettingsError("kernel_idle_minutes must be 0 (never) or more")
     if s.kernel_grace_minutes < 0:

@@ -51,7 +51,9 @@ def _free_port() -> int:
 class Server:
     """The app in its own process, as users run it: `codegen-ui serve`."""
 
-    def __init__(self, model: Path | str, sessions: Path, log: Path) -> None:
+    def __init__(
+        self, model: Path | str, sessions: Path, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         env = {
             **os.environ,
             "CODEGEN_UI_SESSIONS_DIR": str(sessions),
@@ -61,6 +63,7 @@ class Server:
             "CODEGEN_UI_KERNEL_GRACE_MINUTES": GRACE_MINUTES,
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
+            **(env or {}),
         }
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}/"
@@ -107,8 +110,8 @@ class Server:
             self.proc.wait()
 
 
-def serve(model: Path | str, folder: Path) -> Iterator[Server]:
-    server = Server(model, folder / "sessions", folder / "server.log")
+def serve(model: Path | str, folder: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    server = Server(model, folder / "sessions", folder / "server.log", env)
     try:
         yield server
     finally:

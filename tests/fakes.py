@@ -3,9 +3,12 @@ completions, read back `calls`) and the kernel (`EchoKernel`, `EchoPool`: read b
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from codegen_ui.core import (
     Activity,
@@ -18,6 +21,7 @@ from codegen_ui.core import (
     is_complete,
     stream_output,
 )
+from codegen_ui.files import FolderFiles
 from codegen_ui.kernel import ServerBusy
 
 
@@ -75,6 +79,15 @@ class EchoKernel:
         self.parked = False
         self._alive = False
         self._count = 0
+        self._folder: Path | None = None  # its working folder, made when first asked for
+
+    @property
+    def files(self) -> FolderFiles:
+        """A real working folder of its own (a temporary one), as a real kernel has."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="echo-kernel-")) / "work"
+            self._folder.mkdir()
+        return FolderFiles(self._folder)
 
     @property
     def is_alive(self) -> bool:
@@ -113,6 +126,9 @@ class EchoKernel:
     def shutdown(self, keep_folder: bool = False) -> None:
         self.calls.append(("shutdown", ""))
         self._alive = False
+        if self._folder is not None and not keep_folder:
+            shutil.rmtree(self._folder.parent, ignore_errors=True)
+            self._folder = None
 
 
 class EchoPool:

@@ -24,7 +24,9 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 @pytest.fixture(scope="module")
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"))
+    # Small data-file limits, so the upload cap (a session's files plus a notebook) is 6 MB.
+    small = {"CODEGEN_UI_KERNEL_FILE_MB": "1", "CODEGEN_UI_FILES_SESSION_MB": "1"}
+    yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"), small)
 
 
 def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:
@@ -290,7 +292,7 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
     assert json.loads(body) == {"named_endpoints": {}, "unnamed_endpoints": {}}
     assert _get(app.url + "monitoring")[0] in (403, 404)
     boundary = "xyzzy"
-    big = b"x" * (6 * 1024 * 1024)
+    big = b"x" * (7 * 1024 * 1024)
     form = (
         (
             f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.ipynb"\r\n'

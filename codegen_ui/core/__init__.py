@@ -11,7 +11,9 @@ process, files or HTML. Everything above imports from here.
 
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
+    FileEntry,
     KernelError,
+    KernelFiles,
     Output,
     Runner,
     RunResult,
@@ -72,11 +74,13 @@ __all__ = [
     "CodeModel",
     "Delta",
     "Event",
+    "FileEntry",
     "Finished",
     "FittedPrompt",
     "GenerationError",
     "GenerationStats",
     "KernelError",
+    "KernelFiles",
     "Output",
     "PromptTooLongError",
     "RunResult",

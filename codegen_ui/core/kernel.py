@@ -2,10 +2,11 @@
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
 exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
-reached. `Runner` is what a session or a replay needs (run and restart). The domain owns it;
-`codegen_ui.kernel` implements it from above (`Kernel`) and adds what the web app uses to look
-after a tab's kernel (`LiveKernel`, `KernelSource`). This module starts nothing and imports
-nothing heavy (nbformat only inside the two output builders).
+reached. `KernelFiles` is the kernel's working folder (the data files a session puts in and
+its code writes). `Runner` is what a session or a replay needs (run and restart). The domain owns
+them; `codegen_ui.kernel` implements them from above (`Kernel`) and adds what the web app uses
+to look after a tab's kernel (`LiveKernel`, `KernelSource`). This module starts nothing and
+imports nothing heavy (nbformat only inside the two output builders).
 """
 
 from __future__ import annotations
@@ -43,6 +44,32 @@ def stream_output(name: str, text: str) -> Output:
     from nbformat.v4 import new_output
 
     return new_output("stream", name=name, text=text)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One user file of a folder: its path inside the folder ("raw/2024.csv") and size."""
+
+    name: str
+    size: int
+    modified_ns: int = 0  # when it last changed (tells a copy to skip what it has already)
+
+
+class KernelFiles(Protocol):
+    """The kernel's working folder as the server reaches it: what its code reads and writes.
+
+    `codegen_ui.kernel.FolderFiles` is the local one (no links followed, hidden names kept
+    out); a remote kernel gives another with the same calls."""
+
+    def list(self) -> tuple[FileEntry, ...]: ...
+
+    def read(self, name: str, max_bytes: int = 0) -> bytes: ...
+
+    def write(self, name: str, data: bytes) -> None: ...  # atomic; makes its folders
+
+    def delete(self, name: str) -> None: ...
+
+    def clear(self) -> None: ...  # every user file goes (what the kernel hides stays)
 
 
 class Runner(Protocol):

@@ -16,7 +16,8 @@ execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape 
 `workers` (what the benchmarks share: jobs spread over K kernels, their progress line, a harness
 installed from source). `GatewayKernel` is the same contract on a Jupyter Enterprise Gateway
 (`gateway`, on `gwlink`'s link to one remote kernel, over `gwclient`'s REST and websocket
-client, with `transfer` moving files in and out of its folder); `new_kernel` / `kernel_maker`
+client, with `transfer` moving files in and out of its folder and `gwfiles` its folder as the Files
+panel's `KernelFiles`); `new_kernel` / `kernel_maker`
 (`backends`) choose between the two from the `kernels` setting, the one place that choice is
 made.
 """

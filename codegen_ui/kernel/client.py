@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from codegen_ui.core import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.files import FolderFiles
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
@@ -82,6 +83,13 @@ class Kernel:
         if self.cwd is not None:
             return Path(self.cwd)
         return self.dirs.work if self.dirs is not None else None
+
+    @property
+    def files(self) -> FolderFiles:
+        """Its working folder's user files (the seam a remote kernel fills in its own way)."""
+        if self.workdir is None:
+            raise KernelError("the kernel is not started")
+        return FolderFiles(self.workdir)
 
     @property
     def sandbox_mode(self) -> str:

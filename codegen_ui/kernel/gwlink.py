@@ -18,6 +18,7 @@ from typing import Any
 from codegen_ui.core import KernelError
 from codegen_ui.kernel.client import Slots
 from codegen_ui.kernel.gwclient import Channels, Gateway, GatewayConfig, GatewayError, KernelGone
+from codegen_ui.kernel.gwfiles import GatewayFiles
 from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.kernel.transfer import CHUNK, SETUP_S, list_files, put_files, quiet, read_file
 
@@ -142,6 +143,11 @@ class GatewayLink:
     def read_file(self, name: str, chunk: int = CHUNK) -> bytes:
         """The bytes of a file in the kernel's folder."""
         return read_file(self._quiet, self._folder(), name, chunk)
+
+    @property
+    def files(self) -> GatewayFiles:
+        """Its working folder's user files, as the Files panel reaches them (`gwfiles`)."""
+        return GatewayFiles(self._quiet, self._folder)
 
     def list_files(self) -> list[str]:
         """The plain files in the kernel's folder."""

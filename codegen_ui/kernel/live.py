@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from codegen_ui.core import Runner
+from codegen_ui.core import KernelFiles, Runner
 
 
 class LiveKernel(Runner, Protocol):
@@ -25,6 +25,9 @@ class LiveKernel(Runner, Protocol):
 
     @property
     def sandbox_layers(self) -> str: ...  # the active layers, "landlock ABI 7 + seccomp + ..."
+
+    @property
+    def files(self) -> KernelFiles: ...  # its working folder; KernelError before it starts
 
     def start(self) -> None: ...
 

@@ -44,6 +44,22 @@ NO_PIPE_BOOT = (
     "iostream.IOPubThread._setup_pipe_in = _no_pipe\n"
     "kernelapp.launch_new_instance()\n"
 )
+# A kernel without network cannot install packages: `%pip`, `%conda` and `%mamba` say so at once
+# as one error line (ipykernel's `_showtraceback` with a one-line traceback) instead of pip
+# retrying a network that is not there. Run with exec in a namespace of its own: the user's
+# namespace gains nothing.
+NO_INSTALL = (
+    "packages cannot be installed here: this kernel has no network. "
+    "Ask the host to add the package to the server's environment"
+)
+_NO_INSTALL_CODE = (
+    "class InstallError(Exception): pass\n"
+    "def _no(line):\n"
+    "    get_ipython()._showtraceback(InstallError, InstallError(M), ['InstallError: ' + M])\n"
+    "for _n in ('pip', 'conda', 'mamba'):\n"
+    "    get_ipython().register_magic_function(_no, 'line', _n)\n"
+)
+NO_INSTALL_BOOT = f"exec({_NO_INSTALL_CODE!r}, {{'get_ipython': get_ipython, 'M': {NO_INSTALL!r}}})"
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,8 @@ def kernel_env(dirs: KernelDirs, mode: Mode, python: KernelPython) -> dict[str, 
         PYDEVD_DISABLE_FILE_VALIDATION="1",
         **dict(python.env),
     )
+    if mode == "bwrap":  # no network: `!pip install` fails at once instead of retrying
+        env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env[MARKER_VAR] = dirs.base.name  # lets the reaper find escaped processes without a PID ns
     return env
 
@@ -149,6 +167,8 @@ def kernel_argv(
     kernel = [place.python.executable]
     kernel += ["-c", NO_PIPE_BOOT] if info.seccomp else ["-m", "ipykernel_launcher"]
     launcher += ["--", *kernel, "-f", "{connection_file}", "--HistoryManager.hist_file=:memory:"]
+    if info.mode == "bwrap" or info.seccomp:  # no network: say so when asked to install
+        launcher.append(f"--IPKernelApp.exec_lines={NO_INSTALL_BOOT}")
     if info.mode != "bwrap":
         return launcher
     wrapped = [*bwrap_argv(dirs.base, cwd), *launcher]

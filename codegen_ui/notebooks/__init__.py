@@ -2,12 +2,14 @@
 
 `format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
 Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe,
-`names` checks ids and titles, `folder` and `store` keep sessions on disk, `trash` keeps deleted
-ones for a week, `replay` re-runs a notebook's cells in a kernel. Callers import from here;
-nothing here knows of the web app.
+`names` checks ids and titles, `folder` and `store` keep sessions on disk, `datafiles` keeps
+each session's data files beside its notebook, `bundle` packs both as a .zip, `replay` re-runs a
+notebook's cells in a kernel. Callers import from here; nothing here knows of the web app.
 """
 
 from codegen_ui.notebooks.atomic import write_atomic
+from codegen_ui.notebooks.bundle import export_zip, import_zip
+from codegen_ui.notebooks.datafiles import FileExists, SessionFiles
 from codegen_ui.notebooks.format import (
     META_KEY,
     NotebookError,
@@ -30,7 +32,9 @@ __all__ = [
     "META_KEY",
     "CellReport",
     "Conversion",
+    "FileExists",
     "NotebookError",
+    "SessionFiles",
     "SessionInfo",
     "SessionStore",
     "StaleSession",
@@ -40,7 +44,9 @@ __all__ = [
     "check_title",
     "convert",
     "dumps",
+    "export_zip",
     "from_notebook",
+    "import_zip",
     "is_preamble_cell",
     "is_turn_cell",
     "load",

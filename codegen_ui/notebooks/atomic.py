@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, text: str, keep_previous: Path | None = None) -> None:
-    """Write text to path atomically and durably.
+def write_atomic(path: str | Path, text: str | bytes, keep_previous: Path | None = None) -> None:
+    """Write text (or bytes) to path atomically and durably.
 
     With `keep_previous`, the old file (if any) stays reachable under that name afterwards: a
     hard link where the file system has them (no copy, and the new file never shares its
@@ -25,8 +25,8 @@ def write_atomic(path: str | Path, text: str, keep_previous: Path | None = None)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
             f.flush()
             os.fchmod(f.fileno(), _mode_for(path))
             os.fsync(f.fileno())

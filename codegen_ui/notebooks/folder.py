@@ -93,7 +93,7 @@ class SessionFolder:
         path.replace(kept)
         return kept.name
 
-    def export(self, session_id: str, title: str, suffix: str, text: str) -> Path:
+    def export(self, session_id: str, title: str, suffix: str, text: str | bytes) -> Path:
         """Write a download under `exports_dir/<id>/`, named after the title."""
         out = self.exports_dir / check_id(session_id) / (file_stem(title) + suffix)
         try:

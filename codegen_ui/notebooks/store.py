@@ -4,8 +4,9 @@ Ids are unguessable and checked on every call, so no name from a user ever becom
 titles live inside the notebook's metadata (`names`). Every write is atomic and keeps the
 previous version (`folder`), so a crash loses at most the change being saved and a damaged
 file can be rolled back. A file that cannot be read is never overwritten without keeping it:
-`list` reports it, `load` raises `StoreError` with a message for the user. This module does
-not run code or models; the web app and the CLI both use it.
+`list` reports it, `load` raises `StoreError` with a message for the user. A session's data
+files (`data`: `datafiles`) are copied, trashed and restored with it. This module does not run
+code or models; the web app and the CLI both use it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.core import Turn, now
+from codegen_ui.files import FileLimits
+from codegen_ui.notebooks.datafiles import SessionFiles
 from codegen_ui.notebooks.folder import Key, SessionFolder
 from codegen_ui.notebooks.format import (
     META_KEY,
@@ -87,10 +90,11 @@ def _extras(meta: dict[str, Any] | None) -> dict[str, Any]:
 class SessionStore:
     """Sessions as `<id>.ipynb` files in one folder. Safe to share between threads."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, limits: FileLimits | None = None) -> None:
         self.files = SessionFolder(root)
         self.trash = Trash(self.files)
         self.root = self.files.root
+        self.data = SessionFiles(self.root, limits)  # each session's data files
         self._lock = threading.RLock()
         # What each file held when this store last wrote or read it, by the file's key.
         self._summaries: dict[str, tuple[Key, SessionInfo]] = {}
@@ -232,7 +236,9 @@ class SessionStore:
         stamp = now()
         meta.update(title=title, created=stamp, updated=stamp)
         with self._lock:
-            return self._write(self.files.new_id(), nb)
+            info = self._write(self.files.new_id(), nb)
+        self.data.copy(session_id, info.id)  # each copy has files of its own
+        return info
 
     def delete(self, session_id: str) -> None:
         """Move the session to the trash (`self.trash`): restorable for a week."""

@@ -1,6 +1,6 @@
 """The store's trash: deleted sessions kept for a week, restorable until then.
 
-Deleting a session moves its file (with its earlier version and damaged copies) into
+Deleting a session moves its file (with its earlier version, damaged copies and data files) into
 `<root>/.trash/`, stamped with the time it was deleted; `restore` moves it back under the same
 id; files older than `KEEP_DAYS` are removed for good whenever the trash is listed. Nothing is
 copied, so a delete or a restore is a rename. The list reads only each notebook's title.
@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from codegen_ui.notebooks.atomic import fsync_dir
+from codegen_ui.notebooks.datafiles import folder_of
 from codegen_ui.notebooks.folder import SessionFolder
 from codegen_ui.notebooks.format import META_KEY, NotebookError
 from codegen_ui.notebooks.io import parse
@@ -62,7 +63,8 @@ class Trash:
             source.replace(target)
             os.utime(target)  # the time it was deleted
             previous = self.files.previous(session_id)
-            for kept in [previous, *self.files.root.glob(f"{session_id}.ipynb.damaged-*")]:
+            data = folder_of(self.files.root, session_id)  # its data files go with it
+            for kept in [previous, data, *self.files.root.glob(f"{session_id}.ipynb.damaged-*")]:
                 if kept.exists():
                     kept.replace(self.root / kept.name)
         except OSError as exc:
@@ -84,6 +86,7 @@ class Trash:
                     for old in [path, *self.root.glob(f".{path.name}.prev"),
                                 *self.root.glob(f"{path.name}.damaged-*")]:  # fmt: skip
                         old.unlink(missing_ok=True)
+                    shutil.rmtree(folder_of(self.root, path.stem), ignore_errors=True)
                     continue
             except OSError:
                 continue
@@ -104,6 +107,9 @@ class Trash:
             previous = self.root / f".{source.name}.prev"
             if previous.exists():
                 previous.replace(self.files.previous(session_id))
+            data = folder_of(self.root, session_id)
+            if data.exists():
+                data.replace(folder_of(self.files.root, session_id))
             for kept in self.root.glob(f"{source.name}.damaged-*"):
                 kept.replace(self.files.root / kept.name)
         except OSError as exc:

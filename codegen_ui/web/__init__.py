@@ -4,7 +4,8 @@
 tab's kernel and its state), `shelf` (the sessions panel), `controller` (the page's actions,
 without Gradio), `cellevents` (presses on one cell), `views` (what a tab shows, as data),
 `cells` and `render` (the notebook and its outputs as safe HTML), `style` (the stylesheet),
-`script` (the page's own JS), `examples`, `layout` (the components, no behaviour), `ui` (the
+`script` (the page's own JS), `examples`, `filedesk` and `filespanel` (the Files panel: its
+actions, its HTML and script), `layout` (the components, no behaviour), `ui` (the
 event wiring only) and `app` (the composition root). Importing this package does not import
 Gradio: `serve` does.
 """

@@ -13,6 +13,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.engine import is_server_url, load_model, server_options
+from codegen_ui.files import FileLimits
 from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
@@ -25,7 +26,7 @@ from codegen_ui.web.workspace import Workspaces
 if TYPE_CHECKING:
     import gradio as gr
 
-MAX_UPLOAD = "5mb"  # the biggest notebook a user may upload
+MAX_NOTEBOOK_MB = 5  # the biggest notebook a user may upload (a .zip adds its files)
 
 
 def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
@@ -45,7 +46,7 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()
-    store = SessionStore(settings.sessions_dir)
+    store = SessionStore(settings.sessions_dir, FileLimits.from_settings(settings))
     guarded = settings.host not in LOCAL_HOSTS
     controller = assemble(
         holder,
@@ -87,7 +88,8 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
     options: dict[str, Any] = {
         "server_name": settings.host,
         "server_port": settings.port,
-        "max_file_size": MAX_UPLOAD,
+        # A data file, or a session .zip with all its files.
+        "max_file_size": f"{settings.files_session_mb + MAX_NOTEBOOK_MB}mb",
         "enable_monitoring": False,
         "footer_links": ["gradio", "settings"],  # no API page
         "blocked_paths": [str(kernels_root(settings.kernels_dir))],

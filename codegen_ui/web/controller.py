@@ -19,7 +19,8 @@ from codegen_ui.core import SamplingParams, Turn
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id
 from codegen_ui.web.cellevents import CellActions, CellEvent
-from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.examples import EXAMPLE_FILES, EXAMPLES
+from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.views import View, Views
@@ -44,7 +45,8 @@ class Controller:
         self.holder = holder
         self.workspaces = workspaces
         self.shelf = shelf
-        self.views = Views(holder, workspaces.model.gate, shelf)
+        self.desk = FilesDesk(shelf)
+        self.views = Views(holder, workspaces.model.gate, shelf, self.desk)
         self.cell_actions = CellActions(self)
 
     def view(self, ws: Workspace, note: str = "", **extra: Any) -> View:
@@ -113,6 +115,7 @@ class Controller:
     def replay(self, key: str) -> Iterator[View]:
         def action(ws: Workspace) -> Iterator[Turn]:
             ws.fresh_kernel = False
+            self.shelf.put_back(ws)  # the cells find the session's files as they were
             return ws.session.replay()
 
         yield from self._stream(key, action)
@@ -191,7 +194,8 @@ class Controller:
         def action(ws: Workspace) -> str:
             ws.session.restart_kernel()
             ws.fresh_kernel = False
-            return "A fresh kernel: every variable is gone."
+            self.shelf.put_back(ws)
+            return "A fresh kernel: every variable is gone; the session's files are back."
 
         return self._quick(key, action)
 
@@ -220,7 +224,14 @@ class Controller:
         if instructions is None:
             return self.view(ws, f"no example named {title!r}")
         ws.pending = list(instructions)
-        return self.view(ws, instruction=ws.pending[0])
+        note = ""
+        files = [str(path) for path in EXAMPLE_FILES.get(title, ())]
+        if files:
+            try:
+                note = self.desk.upload(ws, files)
+            except EXPECTED as exc:
+                note = str(exc)
+        return self.view(ws, note, instruction=ws.pending[0])
 
     # ---- sessions (through the store) ------------------------------------------------------------
     def new_session(self, key: str) -> View:
@@ -251,6 +262,30 @@ class Controller:
         return self._quick(key, lambda ws: self.shelf.upload(ws, path))
 
     def export(self, key: str, fmt: str) -> str | None:
-        """The session as a .ipynb or .py file to download; None before its first save."""
+        """The session as a .ipynb, .py or .zip file to download; None before its first save."""
         ws = self.workspaces.peek(key)
         return None if ws is None else self.shelf.export(ws, fmt)
+
+    # ---- data files (the Files panel) ----------------------------------------------------------
+    def upload_files(self, key: str, paths: list[str]) -> View:
+        return self._quick(key, lambda ws: self.desk.upload(ws, paths))
+
+    def files_action(self, key: str, data: object) -> View:
+        """A Files panel button: `{"action": "delete" | "replace" | "keep", "name": ...}`."""
+        event = data if isinstance(data, dict) else {}
+        action, name = event.get("action"), str(event.get("name") or "")
+        if action == "delete":
+            return self._quick(key, lambda ws: self.desk.delete(ws, name))
+        if action in ("replace", "keep"):
+            return self._quick(key, lambda ws: self.desk.answer(ws, action == "replace"))
+        return self.error_view(key, f"no such file action {action!r}")
+
+    def download_file(self, key: str, name: str) -> str | None:
+        """A file of the session to download; None when there is none by that name."""
+        ws = self.workspaces.peek(key)
+        if ws is None:
+            return None
+        try:
+            return self.desk.download(ws, name)
+        except EXPECTED:
+            return None

@@ -1,10 +1,16 @@
 """Classroom-ready multi-turn examples: a title and the instructions, one per turn, in order.
 
 Each is small enough for the 350M model to get mostly right, and shows one idea of the
-conversational paradigm: later turns refer to names defined by earlier ones.
+conversational paradigm: later turns refer to names defined by earlier ones. An example may
+come with data files (`EXAMPLE_FILES`, shipped in `example_data/`): loading it puts them into
+the session's Files, as an upload would.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "example_data"  # small files made for the examples
 
 EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -35,6 +41,16 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        "Sales by month (with sales.csv)",
+        (
+            "Import pandas as pd and matplotlib.pyplot as plt.",
+            "Load sales.csv into a DataFrame df, parsing the date column as dates.",
+            "Add a column revenue to df equal to units times price.",
+            "Compute the total revenue of each month in a Series monthly.",
+            "Plot monthly as a bar chart and show it.",
+        ),
+    ),
+    (
         "Counting words",
         (
             'Define a string text = "the cat and the dog and the bird".',
@@ -44,3 +60,8 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+
+# The data files an example needs, by its title.
+EXAMPLE_FILES: dict[str, tuple[Path, ...]] = {
+    "Sales by month (with sales.csv)": (DATA / "sales.csv",),
+}

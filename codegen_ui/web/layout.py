@@ -1,9 +1,9 @@
 """The page's components and where they sit, without any behaviour.
 
 `notebook_column` (the notebook, the instruction box and the buttons under it), `prompt_tab`
-(the prompt inspector), `settings_panel` and `session_panel` each add their components to one
-dict by name; `ui` wires them to the handlers. Stable `elem_id`s are the page's hooks for
-automation. Nothing here handles an event.
+(the prompt inspector), `settings_panel`, `session_panel` and `files_panel` each add their
+components to one dict by name; `ui` wires them to the handlers. Stable `elem_id`s are the
+page's hooks for automation. Nothing here handles an event.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import gradio as gr
 
 from codegen_ui.settings import Settings
 from codegen_ui.web.examples import EXAMPLES
+from codegen_ui.web.filespanel import FILES_JS
 from codegen_ui.web.script import NOTEBOOK_JS
 
 Components = dict[str, Any]  # the page's components by name
-DOWNLOADS = ("ipynb", "py")
+DOWNLOADS = ("ipynb", "py", "zip")  # .zip: the notebook with its data files
 
 
 def button(label: str, elem_id: str, **kw: Any) -> Any:
@@ -84,8 +85,20 @@ def session_panel(c: Components) -> None:
             # The file is made when the button is pressed, then handed to this hidden one.
             c[f"file_{fmt}"] = gr.DownloadButton(elem_id=f"file-{fmt}", elem_classes="cg-hidden")
         c["upload"] = gr.UploadButton(
-            "Upload .ipynb", file_types=[".ipynb"], elem_id="upload-ipynb"
+            "Upload .ipynb or .zip", file_types=[".ipynb", ".zip"], elem_id="upload-ipynb"
         )
+    files_panel(c)
     with gr.Accordion("Trash", open=False):
         c["trash"] = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
         c["restore"] = button("Restore", "restore-session", size="sm")
+
+
+def files_panel(c: Components) -> None:
+    """The session's data files (its kernel's folder): upload here or drop on the notebook."""
+    with gr.Accordion("Files", open=True, elem_id="files-panel"):
+        c["files"] = gr.HTML(elem_id="files", js_on_load=FILES_JS)
+        with gr.Group(elem_id="upload-files"):  # holds the button and its file input
+            c["upload_files"] = gr.UploadButton(
+                "Upload files", file_count="multiple", elem_id="upload-files-button", size="sm"
+            )
+        c["file_data"] = gr.DownloadButton(elem_id="file-data", elem_classes="cg-hidden")

@@ -1,5 +1,8 @@
 """The web app's sessions panel over the notebook store: autosave, list, new, open, rename,
-duplicate, delete, upload and download, for one browser tab's workspace at a time.
+duplicate, delete, upload and download (.ipynb, .py, or .zip with the data files), for one
+browser tab's workspace at a time. The session's data files are mirrored from its kernel's
+folder into the store after every cell (`mirror`) and put back into the kernel's folder when a
+session is opened, its kernel restarts or it is replayed (`put_back`).
 
 Each save insists on the revision the tab last read or wrote, so two tabs on one session never
 overwrite each other silently: the tab that is behind is told (`Workspace.conflict`) and may
@@ -16,13 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen_ui.core import PREAMBLE, Turn
+from codegen_ui.core import IN_FLIGHT, PREAMBLE, Turn
+from codegen_ui.errors import UserError
 from codegen_ui.notebooks import (
     DEFAULT_TITLE,
     SessionInfo,
     SessionStore,
     StaleSession,
     StoreError,
+    export_zip,
+    import_zip,
 )
 from codegen_ui.web.workspace import Workspace
 
@@ -56,10 +62,30 @@ class Shelf:
                 )
             ws.saved_revision = info.revision
             ws.save_error = ""
+            if not any(t.status in IN_FLIGHT for t in ws.session.turns):
+                self.mirror(ws)  # what a cell wrote is kept once it finishes
         except StaleSession as exc:
             ws.conflict = f"Not saved: {exc}."
         except StoreError as exc:
             ws.save_error = f"not saved: {exc}"
+
+    # ---- data files: the store's copy and the kernel's folder --------------------------------
+    def mirror(self, ws: Workspace) -> None:
+        """Keep what the kernel's folder holds with the saved session (within the limits)."""
+        if ws.notebook_id is None:
+            return
+        try:
+            ws.files_note = self.store.data.mirror(ws.notebook_id, ws.kernel.kernel.files)
+        except UserError as exc:  # the kernel is gone, the disk is full: say so, lose nothing
+            ws.files_note = f"files not saved: {exc}"
+
+    def put_back(self, ws: Workspace) -> None:
+        """Make the kernel's folder hold this session's stored files, and nothing else."""
+        try:
+            self.store.data.put_back(ws.notebook_id, ws.kernel.kernel.files)
+            ws.files_note = ""
+        except UserError as exc:
+            ws.files_note = f"the session's files could not be put into the kernel: {exc}"
 
     def reload(self, ws: Workspace) -> str:
         """Drop this tab's unsaved changes for the saved version (the kernel is kept)."""
@@ -79,6 +105,7 @@ class Shelf:
         ws.owned.add(info.id)
         ws.notebook_id, ws.title, ws.saved_revision = info.id, info.title, info.revision
         ws.conflict = ""
+        self.mirror(ws)  # with the files this tab's kernel holds
         return f"Your version is saved as a new session, {info.title!r}."
 
     # ---- the list ----------------------------------------------------------------------------
@@ -160,7 +187,12 @@ class Shelf:
     def upload(self, ws: Workspace, path: str) -> str:
         # Gradio keeps the uploaded file's own name: it becomes the title.
         data = Path(path).read_bytes()
-        info: SessionInfo = self.store.import_notebook(data, default_title=Path(path).stem)
+        stem = Path(path).stem
+        info: SessionInfo
+        if Path(path).suffix.lower() == ".zip":  # a notebook with its files
+            info = import_zip(self.store, data, default_title=stem)
+        else:
+            info = self.store.import_notebook(data, default_title=stem)
         ws.owned.add(info.id)
         note = self.open(ws, info.id)
         return " ".join(_sentence(n) for n in [note, *info.notes] if n.strip())
@@ -172,6 +204,8 @@ class Shelf:
         try:
             if fmt == "py":
                 return str(self.store.export_py(ws.notebook_id))
+            if fmt == "zip":
+                return str(export_zip(self.store, ws.notebook_id))
             return str(self.store.export_ipynb(ws.notebook_id))
         except StoreError:
             return None
@@ -190,6 +224,7 @@ class Shelf:
         ws.fresh_kernel = False
         if ws.session.kernel_prepared:  # a kernel that has run nothing yet is fresh already
             ws.session.restart_kernel()
+        self.put_back(ws)  # its folder holds this session's files, no other's
 
     @staticmethod
     def _opened(turns: list[Turn]) -> str:

@@ -70,6 +70,17 @@ CSS = (
 .cg-pending{color:#57606a;font-size:13px}.cg-caret{animation:cg-blink 1s step-end infinite}
 .ansi-bold{font-weight:700}
 .cg-hidden{display:none !important}
+.cg-files{display:flex;flex-direction:column;gap:4px;font-size:13px}
+.cg-file{display:flex;flex-wrap:wrap;gap:2px 6px;align-items:center;padding:4px 0;
+  border-bottom:1px solid #eaeef2}
+.cg-file-name{flex:1 1 100%;min-width:0;overflow-wrap:anywhere;font-family:ui-monospace,monospace}
+.cg-file-size{flex:1 1 auto;color:#57606a;white-space:nowrap}
+.cg-files button.cg-act{font-size:12px;font-weight:400;padding:1px 8px;line-height:1.5}
+.cg-files-empty,.cg-files-limits{color:#57606a;font-size:12px}
+.cg-files-note{color:#9a6700;font-size:12px}
+.cg-files-ask{background:#fff8c5;color:#4d2d00;border:1px solid #d4a72c;border-radius:6px;
+  padding:6px 8px}
+#notebook.cg-dropping{outline:3px dashed #0969da;outline-offset:4px}
 @keyframes cg-blink{50%{opacity:0}}
 """
     + _COLOUR_CSS

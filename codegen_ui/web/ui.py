@@ -43,7 +43,7 @@ def _key(request: gr.Request) -> str:
 
 
 OUTPUTS = ("notebook", "status", "banner", "prompt", "prompt_info", "instruction", "title",
-           "saved", "trash")  # fmt: skip
+           "saved", "trash", "files")  # fmt: skip
 BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay", "add_code")
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
 
@@ -100,6 +100,7 @@ class Handlers:
             view.title if final else gr.skip(),
             _choices(view.sessions, view.session_id),
             _choices(view.trash, None),
+            view.files if view.files is not None else gr.skip(),
         )
         if not buttons:
             return shown + (gr.skip(),) * len(BUTTONS)
@@ -180,6 +181,21 @@ class Handlers:
     def download_py(self, request: gr.Request) -> str | None:
         return self.c.export(_key(request), "py")
 
+    def download_zip(self, request: gr.Request) -> str | None:
+        return self.c.export(_key(request), "zip")
+
+    def upload_files(self, files: list[str] | None, request: gr.Request) -> Shown:
+        return self.show(self.c.upload_files(_key(request), list(files or [])), _key(request))
+
+    def files(self, evt: gr.EventData, request: gr.Request) -> Shown:
+        data = getattr(evt, "_data", None)
+        return self.show(self.c.files_action(_key(request), data), _key(request))
+
+    def download_file(self, evt: gr.EventData, request: gr.Request) -> str | None:
+        data = getattr(evt, "_data", None)
+        name = str(data.get("name") or "") if isinstance(data, dict) else ""
+        return self.c.download_file(_key(request), name)
+
     def restore(self, session_id: str | None, request: gr.Request) -> Shown:
         return self.show(self.c.restore_session(_key(request), session_id), _key(request))
 
@@ -233,6 +249,11 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
         c[f"download_{fmt}"].click(handler, None, file, **work).then(
             None, None, None, js=f"() => document.querySelector('#file-{fmt}')?.click()"
         )
+    c["upload_files"].upload(h.upload_files, c["upload_files"], out, **work)
+    c["files"].files(h.files, None, out, **work)
+    c["files"].filedownload(h.download_file, None, c["file_data"], **private).then(
+        None, None, None, js="() => document.querySelector('#file-data')?.click()"
+    )
     c["stop"].click(h.stop, None, None, **instant)
     c["timer"].tick(h.tick, None, [c["status"], c["banner"], c["submit"], c["timer"]], **instant)
     demo.unload(h.unload)

@@ -1,8 +1,9 @@
 """What the page shows of one tab, as plain data: the `View` an action returns, and how it is made.
 
 `Views.of(ws, ...)` gathers the notebook (rendered by `web.cells`), the status line, the prompt
-the next turn will send (for the prompt inspector), which buttons can act, and the sessions
-list. It decides no action and changes nothing; the controller calls it after every step.
+the next turn will send (for the prompt inspector), which buttons can act, the sessions list
+and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
+calls it after every step.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from codegen_ui.core import IN_FLIGHT, render_prompt
 from codegen_ui.web.cells import NotebookView, render_notebook
+from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.workspace import Workspace
@@ -35,15 +37,19 @@ class View:
     sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
     trash: tuple[tuple[str, str], ...] | None = None  # (label, id) of deleted sessions
     session_id: str | None = None  # the store id of this tab's session, once saved
+    files: str | None = None  # the Files panel's HTML; None to leave it as it is (while busy)
 
 
 class Views:
     """Builds `View`s over the shared model, its queue and the sessions shelf."""
 
-    def __init__(self, holder: ModelHolder, gate: FairGate, shelf: Shelf) -> None:
+    def __init__(
+        self, holder: ModelHolder, gate: FairGate, shelf: Shelf, desk: FilesDesk | None = None
+    ) -> None:
         self.holder = holder
         self.gate = gate
         self.shelf = shelf
+        self.desk = desk or FilesDesk(shelf)
 
     def status(self, ws: Workspace | None) -> str:
         parts = [self.holder.status()]
@@ -123,6 +129,7 @@ class Views:
             sessions=None if busy else tuple(self.shelf.choices()),
             trash=None if busy else tuple(self.shelf.trash_choices()),
             session_id=ws.notebook_id,
+            files=None if busy else self.desk.panel(ws),  # what a cell wrote shows once it ends
         )
 
     def empty(self, message: str) -> View:

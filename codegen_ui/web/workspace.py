@@ -67,6 +67,8 @@ class Workspace:
         self.editing: int | None = None  # the cell whose editor is open
         self.active: int | None = None  # the cell the last action worked on
         self.fresh_kernel = False  # the turns came back without their variables (offer replay)
+        self.files_note = ""  # what the last mirror of the kernel's files could not keep
+        self.files_asking: tuple[tuple[str, str], ...] = ()  # (name, upload path) to replace?
         self.max_new_tokens = 128  # of the last turn, for the prompt inspector
         self.grace: threading.Timer | None = None  # set while the tab is closed and parked
         self.last_used = time.monotonic()
