@@ -107,6 +107,18 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    serve.add_argument(
+        "--api",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='the session API for scripts and agents, on "Use via API" (default: on)',
+    )
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        default=None,
+        help="also serve the API's operations as MCP tools at /gradio_api/mcp",
+    )
     serve.set_defaults(func=cmd_serve)
 
 
@@ -120,6 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         device=args.device,
         host=args.host,
         port=args.port,
+        api=args.api,
+        mcp=args.mcp,
     )
     serve(settings)
     return 0

@@ -2,7 +2,8 @@
 
 `shared` (the model and its queue), `workspace` (a tab's session and kernel), `shelf` (the
 sessions panel), `controller` (the page's actions, without Gradio), `render` (safe HTML),
-`examples`, `ui` (layout and wiring only) and `app` (the composition root). Importing this
+`examples`, `api` (the session API for scripts, agents and MCP, by session id), `ui` (layout
+and wiring only) and `app` (the composition root). Importing this
 package does not import Gradio: `serve` does.
 """
 
