@@ -2,10 +2,24 @@
 
 `plan` runs each measurement in a child process (`python -m codegen_ui.bench.work`) so memory
 figures are of one engine alone, and turns the results into ratios and a table; `work` is the
-child; `model` builds the random-weight model with the real codegen-350M architecture.
+child; `model` builds the random-weight model with the real codegen-350M architecture;
+`apiload` load-tests a running server through its session API (`--api-load`).
 """
 
+from codegen_ui.bench.apiload import LoadPlan, LoadResult, run_load
+from codegen_ui.bench.apiload import table as load_table
 from codegen_ui.bench.model import build, default_dir
 from codegen_ui.bench.plan import BenchError, Plan, run, table
 
-__all__ = ["BenchError", "Plan", "build", "default_dir", "run", "table"]
+__all__ = [
+    "BenchError",
+    "LoadPlan",
+    "LoadResult",
+    "Plan",
+    "build",
+    "default_dir",
+    "load_table",
+    "run",
+    "run_load",
+    "table",
+]
