@@ -2,6 +2,8 @@
 
 A person types an instruction per turn; a code model writes the Python for it in the
 conversational format of the CodeGen paper; a Jupyter kernel runs it; the session is a notebook.
+The subpackages are the seams (core, engine, kernel, notebooks, web, mtpb, bench, cli);
+`codegen_ui.magic` is the `%%codegen` magic for a user's own Jupyter kernel.
 
 This package imports nothing heavy at import time: torch, transformers and gradio are imported
 inside the functions that need them, so `import codegen_ui` stays fast for the CLI and tests.
