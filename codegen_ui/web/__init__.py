@@ -1,10 +1,10 @@
 """The web app: a Gradio page over the session, one kernel per browser tab, one shared model.
 
-`shared` (the model and its queue), `workspace` (a tab's session and kernel), `shelf` (the
-sessions panel), `controller` (the page's actions, without Gradio), `render` (safe HTML),
-`examples`, `api` (the session API for scripts, agents and MCP, by session id), `ui` (layout
-and wiring only) and `app` (the composition root). Importing this
-package does not import Gradio: `serve` does.
+`shared` (the model and its queue), `zerogpu` (generation under `spaces.GPU` on a Space),
+`workspace` (a tab's session and kernel), `shelf` (the sessions panel), `controller` (the
+page's actions, without Gradio), `render` (safe HTML), `examples`, `api` (the session API for
+scripts, agents and MCP, by session id), `ui` (layout and wiring only) and `app` (the
+composition root). Importing this package does not import Gradio: `serve` does.
 """
 
 from __future__ import annotations
