@@ -15,7 +15,7 @@ import codegen_ui
 
 PACKAGE = Path(codegen_ui.__file__).resolve().parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
-SEAMS = {"core", "engine", "kernel", "notebooks", "web", "mtpb", "bench", "cli"}
+SEAMS = {"core", "engine", "kernel", "notebooks", "web", "mtpb", "bench", "magic", "cli"}
 
 
 def test_the_package_is_one_folder_per_seam() -> None:

@@ -144,7 +144,7 @@ def test_the_payload_is_what_run_writes_for_the_same_history(
     # --run runs the code here and sends no payload; the model was loaded once.
     payloads, shown, _ = _execute(ipykernel, "%%codegen --run\nprint the list")
     assert payloads == [] and shown.strip()
-    payloads, shown, _ = _execute(ipykernel, "import codegen_ui.magic as m\nprint(len(m._MODELS))")
+    _, shown, _ = _execute(ipykernel, "import codegen_ui.magic as m\nprint(m.loaded_models())")
     assert shown == "1\n"
     _, _, err = _execute(ipykernel, "%%codegen --temperature hot\nx")
     assert "--temperature must be a number" in err

@@ -3,8 +3,9 @@
 `shared` (the model and its queue), `zerogpu` (generation under `spaces.GPU` on a Space),
 `workspace` (a tab's session and kernel), `shelf` (the sessions panel), `controller` (the
 page's actions, without Gradio), `render` (safe HTML), `examples`, `api` (the session API for
-scripts, agents and MCP, by session id), `ui` (layout and wiring only) and `app` (the
-composition root). Importing this package does not import Gradio: `serve` does.
+scripts, agents and MCP, by session id), `endpoints` (its Gradio endpoints and MCP tools),
+`ui` (layout and wiring only) and `app` (the composition root). Importing this package does
+not import Gradio: `serve` does.
 """
 
 from __future__ import annotations

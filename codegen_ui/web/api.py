@@ -6,23 +6,19 @@ its key: a `Workspace` from the same `Workspaces` (one kernel of its own from th
 `max_kernels` and the idle sweep apply), its generation behind the same fair gate, every change
 autosaved by the same `Shelf`, so a page opens it with `?session=<id>`. Its id is the stored
 session's id, an unguessable token: holding it is the right to use it; a made-up or closed id
-gets one clear error and runs nothing. `endpoints` registers the operations with Gradio (the
-only place here that imports it) so they appear on "Use via API" and, with `--mcp`, as MCP
-tools named after the functions, their docstrings as descriptions. Nothing here renders HTML.
+gets one clear error and runs nothing. `web.endpoints` registers the operations with Gradio.
+Nothing here imports Gradio or renders HTML.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
-import inspect
 import logging
 import re
 import threading
 import time
-import typing
 from collections.abc import Callable, Iterator
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from codegen_ui.core import Turn, one_line
 from codegen_ui.engine import SamplingParams
@@ -285,57 +281,3 @@ def _token() -> str:
     import secrets
 
     return secrets.token_urlsafe(12)
-
-
-OPERATIONS = ("new_session", "turn", "run_cell", "notebook", "close_session")
-
-
-def endpoints(api: SessionApi) -> None:
-    """Register the operations as named Gradio endpoints, inside the app's `gr.Blocks`.
-
-    Work that takes a kernel or the model shares the page's "work" queue (its limit is
-    `max_kernels`); reading the notebook and closing wait for nothing."""
-    import gradio as gr
-
-    for name in OPERATIONS:
-        quick = name in ("notebook", "close_session")
-        gr.api(
-            _edge(getattr(api, name), lambda text: gr.Error(text, print_exception=False)),
-            api_name=name,
-            concurrency_id=None if quick else "work",
-            concurrency_limit=None if quick else "default",
-            api_visibility="public",
-        )
-
-
-def _edge(method: Callable[..., Any], error: Callable[[str], Exception]) -> Callable[..., Any]:
-    """The method with its name, docstring and types for Gradio, its UserErrors raised as
-    `error(message)`: the one line a client sees (any other exception is logged by Gradio)."""
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                yield from method(*args, **kwargs)
-            except UserError as exc:
-                raise error(str(exc)) from None
-
-        wrapper: Callable[..., Any] = streaming
-    else:
-
-        @functools.wraps(method)
-        def plain(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except UserError as exc:
-                raise error(str(exc)) from None
-
-        wrapper = plain
-    # Gradio reads the return type from the signature as written: give it the evaluated one,
-    # and for a stream the type of each update.
-    signature = inspect.signature(method, eval_str=True)
-    returns = signature.return_annotation
-    if typing.get_origin(returns) is Iterator:
-        returns = typing.get_args(returns)[0]
-    wrapper.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
-    return wrapper

@@ -15,9 +15,10 @@ import gradio as gr
 
 from codegen_ui.engine import SamplingParams
 from codegen_ui.settings import Settings
-from codegen_ui.web.api import SessionApi, endpoints
+from codegen_ui.web.api import SessionApi
 from codegen_ui.web.cells import render_banner
 from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.endpoints import endpoints
 from codegen_ui.web.layout import (
     DOWNLOADS,
     Components,
