@@ -8,6 +8,7 @@ kernel, prints the code and outputs and saves the notebook (`--resume` continues
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from datetime import datetime
@@ -135,6 +136,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         api=args.api,
         mcp=args.mcp,
     )
+    if settings.mcp and importlib.util.find_spec("mcp") is None:
+        raise CliError("--mcp needs the mcp package: pip install 'codegen-ui[mcp]'")
     serve(settings)
     return 0
 
