@@ -2,6 +2,8 @@
 
 A person types an instruction per turn; a code model writes the Python for it in the
 conversational format of the CodeGen paper; a Jupyter kernel runs it; the session is a notebook.
+The subpackages are the seams (core, engine, kernel, notebooks, web, mtpb, bench, cli);
+`codegen_ui.magic` is the `%%codegen` magic for a user's own Jupyter kernel.
 
 The map, bottom to top: `errors` (the one error family), `version`, `settings` (the typed
 settings and their `DEFAULTS`), `core` (the domain and its model and kernel ports), `files` (a

@@ -63,6 +63,10 @@ class Settings:
     # Web server address and port (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT also work).
     host: str = "127.0.0.1"
     port: int = 7860
+    # The session API (`/new_session`, `/turn`, ... on "Use via API"), for scripts and agents.
+    api: bool = True
+    # Also serve the API's operations as MCP tools at /gradio_api/mcp (needs `api`).
+    mcp: bool = False
     # kernel sandbox
     # "auto" runs kernels in bubblewrap where it works, else under Landlock where the Linux
     # kernel has it, else with limits only (logged once); "bwrap" and "landlock" refuse to start
@@ -165,6 +169,8 @@ class Settings:
             raise SettingsError("cache_mib must be 0 (no cache) or more")
         if self.batch_size < 1:
             raise SettingsError("batch_size must be 1 (one turn at a time) or more")
+        if self.mcp and not self.api:
+            raise SettingsError("mcp serves the session API's tools: it needs api on")
         return self
 
 
@@ -196,6 +202,12 @@ def _validate_kernel(s: Settings) -> None:
 
 
 def _parse(name: str, raw: str, type_name: str) -> Any:
+    if type_name == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true or false")
     try:
         if type_name.startswith("int"):
             return int(raw)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,14 @@ class Server:
     """The app in its own process, as users run it: `codegen-ui serve`."""
 
     def __init__(
-        self, model: Path | str, sessions: Path, log: Path, env: dict[str, str] | None = None
+        self,
+        model: Path | str,
+        sessions: Path,
+        log: Path,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
+        extra_env = env or {}
         env = {
             **os.environ,
             "CODEGEN_UI_SESSIONS_DIR": str(sessions),
@@ -63,7 +69,7 @@ class Server:
             "CODEGEN_UI_KERNEL_GRACE_MINUTES": GRACE_MINUTES,
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
-            **(env or {}),
+            **extra_env,
         }
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}/"
@@ -72,7 +78,10 @@ class Server:
         command = [sys.executable, "-m", "codegen_ui", "serve", "--model", str(model)]
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+                [*command, "--port", str(port), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + READY_S
         while time.monotonic() < deadline:
@@ -110,8 +119,13 @@ class Server:
             self.proc.wait()
 
 
-def serve(model: Path | str, folder: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    server = Server(model, folder / "sessions", folder / "server.log", env)
+def serve(
+    model: Path | str,
+    folder: Path,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    server = Server(model, folder / "sessions", folder / "server.log", args, env)
     try:
         yield server
     finally:

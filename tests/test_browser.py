@@ -26,7 +26,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 def app(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Small data-file limits, so the upload cap (a session's files plus a notebook) is 6 MB.
     small = {"CODEGEN_UI_KERNEL_FILE_MB": "1", "CODEGEN_UI_FILES_SESSION_MB": "1"}
-    yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"), small)
+    yield from serve(tiny_model_dir, tmp_path_factory.mktemp("browser"), env=small)
 
 
 def test_a_turn_streams_code_then_shows_an_output_or_error(tab: Tab) -> None:

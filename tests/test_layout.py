@@ -25,6 +25,7 @@ SEAMS = {
     "mtpb",
     "humaneval",
     "bench",
+    "magic",
     "cli",
 }
 

@@ -31,8 +31,17 @@ def test_environment_then_flags() -> None:
         ({"CODEGEN_UI_MAX_NEW_TOKENS": "many"}, "not a number"),
         ({"CODEGEN_UI_TOP_P": "0"}, "top_p"),
         ({"CODEGEN_UI_DEVICE": "tpu"}, "device"),
+        ({"CODEGEN_UI_API": "maybe"}, "not true or false"),
+        ({"CODEGEN_UI_API": "false", "CODEGEN_UI_MCP": "true"}, "needs api on"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_switches_read_true_and_false() -> None:
+    assert Settings().api is True and Settings().mcp is False
+    assert Settings.from_env({"CODEGEN_UI_API": "false"}).api is False
+    assert Settings.from_env({"CODEGEN_UI_MCP": "1"}).mcp is True
+    assert Settings().replace(api=None).api is True  # an unset --api/--no-api flag

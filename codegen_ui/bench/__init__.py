@@ -4,9 +4,23 @@
 figures are of one engine alone, and turns the results into ratios and a table; `work` is the
 child; `classroom` has N sessions submit a turn at the same moment; `texts` holds the stand-in
 conversations; `model` builds the random-weight model with the real codegen-350M architecture.
+`apiload` load-tests a running server through its session API (`--api-load`).
 """
 
+from codegen_ui.bench.apiload import LoadPlan, LoadResult, run_load
+from codegen_ui.bench.apiload import table as load_table
 from codegen_ui.bench.model import build, default_dir
 from codegen_ui.bench.plan import BenchError, Plan, run, table
 
-__all__ = ["BenchError", "Plan", "build", "default_dir", "run", "table"]
+__all__ = [
+    "BenchError",
+    "LoadPlan",
+    "LoadResult",
+    "Plan",
+    "build",
+    "default_dir",
+    "load_table",
+    "run",
+    "run_load",
+    "table",
+]

@@ -1,7 +1,8 @@
 """`codegen-ui bench`: the speed and memory benchmark against plain float32 transformers.
 
 Parses the flags, builds the benchmark model on first use, runs the plan of `codegen_ui.bench`
-and prints (and optionally writes) its figures.
+and prints (and optionally writes) its figures; with `--api-load N --url URL` it load-tests a
+running server through its session API instead.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def add(sub: Any) -> None:
         "--classroom-repeats", type=int, default=1, help="repetitions of the classroom"
     )
     bench.add_argument("--only-classroom", action="store_true", help="skip the single-user figures")
+    load = bench.add_argument_group("load test of a running server, through its session API")
+    load.add_argument(
+        "--api-load",
+        type=int,
+        metavar="N",
+        help="N sessions at once through gradio_client, --api-turns turns each (needs --url)",
+    )
+    load.add_argument("--url", help="the server, e.g. http://127.0.0.1:7860/")
+    load.add_argument("--api-turns", type=int, default=3, help="turns per session")
+    load.add_argument("--api-tokens", type=int, default=32, help="most new tokens per turn")
+    load.add_argument("--server-pid", type=int, help="the server's process, for its memory")
     bench.set_defaults(func=cmd_bench)
 
 
@@ -49,6 +61,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from codegen_ui.bench import Plan, run, table
+
+    if args.api_load is not None:
+        return cmd_api_load(args)
 
     try:
         histories = tuple(int(h) for h in args.histories.split(","))
@@ -81,3 +96,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {out}")
     return 0
+
+
+def cmd_api_load(args: argparse.Namespace) -> int:
+    """`bench --api-load N --url URL`: the figures of N sessions at once; status 1 on errors."""
+    import json
+
+    from codegen_ui.bench import LoadPlan, load_table, run_load
+
+    if not args.url:
+        raise CliError("--api-load needs --url: the address of a running codegen-ui serve")
+    if args.api_load < 1 or args.api_turns < 1 or args.api_tokens < 1:
+        raise CliError("--api-load, --api-turns and --api-tokens must be at least 1")
+    plan = LoadPlan(args.url, args.api_load, args.api_turns, args.api_tokens, args.server_pid)
+    result = run_load(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(load_table(result))
+    if args.json_path:
+        out = Path(args.json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.as_dict(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+    return 1 if result.errors else 0

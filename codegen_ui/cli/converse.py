@@ -8,6 +8,7 @@ kernel, prints the code and outputs and saves the notebook (`--resume` continues
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from datetime import datetime
@@ -115,6 +116,18 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
     add_kernel_flags(serve)
+    serve.add_argument(
+        "--api",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='the session API for scripts and agents, on "Use via API" (default: on)',
+    )
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        default=None,
+        help="also serve the API's operations as MCP tools at /gradio_api/mcp",
+    )
     serve.set_defaults(func=cmd_serve)
 
 
@@ -129,7 +142,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         **kernel_settings(args),
+        api=args.api,
+        mcp=args.mcp,
     )
+    if settings.mcp and importlib.util.find_spec("mcp") is None:
+        raise CliError("--mcp needs the mcp package: pip install 'codegen-ui[mcp]'")
     serve(settings)
     return 0
 

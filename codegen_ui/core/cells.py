@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codegen_ui.core.history import History
-from codegen_ui.core.turns import IN_FLIGHT, Turn, TurnError, now
+from codegen_ui.core.turns import IN_FLIGHT, OWN_CODE, Turn, TurnError, now
 
 Notebook = tuple[Turn, ...]  # one state of the notebook, as the history keeps it
 
@@ -42,7 +42,7 @@ class Cells:
         then it is empty and in the prompt as its comment alone); returns its index."""
         self.record()
         note = "your own code: write it in the editor, then Shift+Enter runs it"
-        turn = Turn(instruction.strip() or "My own code.", status="not-run", edited=True)
+        turn = Turn(instruction.strip() or OWN_CODE, status="not-run", edited=True)
         self.turns.append(turn.replace(message=note))
         self._changed()
         return len(self.turns) - 1

@@ -31,6 +31,9 @@ class TurnError(UserError, ValueError):
     """An operation the session cannot do now: an empty instruction, no such cell, no turn."""
 
 
+# The instruction of a cell of the user's own code that was given none: its comment in the prompt.
+OWN_CODE = "My own code."
+
 EMPTY_MESSAGE = (
     "The model wrote no code for this turn (it went on with a comment or stopped at once). "
     "Regenerate with a temperature above 0, or rephrase the instruction."

@@ -1,9 +1,9 @@
 """The web app's one composition root: build the collaborators, the page, and serve it.
 
 `create` wires the shared model (loading in the background), the kernel pool, the workspaces,
-the sessions shelf and the controller into the Gradio page of `ui`; `launch` serves it with
-nothing but the app exposed; `serve` does both and shuts every kernel down on exit. Nothing
-else in the package constructs these objects for the app.
+the sessions shelf, the controller and the session API into the Gradio page of `ui`; `launch`
+serves it with nothing but the app (and the API's endpoints) exposed; `serve` does both and
+shuts every kernel down on exit. Nothing else in the package constructs these objects.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from codegen_ui.files import FileLimits
 from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
+from codegen_ui.web.api import SessionApi
 from codegen_ui.web.controller import Controller
 from codegen_ui.web.shared import FairGate, ModelHolder
 from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
@@ -60,7 +61,8 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 
-    return build_app(controller, settings), controller
+    api = SessionApi(controller, settings) if settings.api else None
+    return build_app(controller, settings, api), controller
 
 
 def assemble(
@@ -91,12 +93,13 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
         # A data file, or a session .zip with all its files.
         "max_file_size": f"{settings.files_session_mb + MAX_NOTEBOOK_MB}mb",
         "enable_monitoring": False,
-        "footer_links": ["gradio", "settings"],  # no API page
+        # "Use via API" lists the session API's endpoints (the page's own are private).
+        "footer_links": ["api", "gradio", "settings"] if settings.api else ["gradio", "settings"],
         "blocked_paths": [str(kernels_root(settings.kernels_dir))],
         "css": CSS + code_css(),
         "show_error": False,
         "ssr_mode": False,
-        "mcp_server": False,
+        "mcp_server": settings.mcp,  # the API's endpoints as MCP tools, at /gradio_api/mcp
         "run_history": False,
     }
     options.update(kwargs)

@@ -3,7 +3,8 @@
 `ModelHolder` loads the process's model in a background thread and reports progress, so the
 page is usable meanwhile. `FairGate` lets a fixed number of generations run at once and serves
 waiting requests first come, first served; `SharedModel` puts every session's generation behind
-it while kernels run in parallel. Per-browser-session state lives in `codegen_ui.web.workspace`.
+it while kernels run in parallel (on a ZeroGPU Space, under `spaces.GPU`: `web.zerogpu`).
+Per-browser-session state lives in `codegen_ui.web.workspace`.
 Nothing here knows about Gradio.
 """
 
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from codegen_ui.core import Activity, CodeModel, Event, SamplingParams
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.errors import UserError
+from codegen_ui.web.zerogpu import gpu
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,7 @@ class SharedModel:
     def __init__(self, holder: ModelHolder, gate: FairGate) -> None:
         self.holder = holder
         self.gate = gate
+        self._write = gpu(_write)  # on a ZeroGPU Space the turn's writing holds the GPU
 
     @property
     def name(self) -> str:
@@ -178,4 +181,11 @@ class SharedModel:
     ) -> Iterator[Event]:
         model = self.holder.get()
         with self.gate.hold():
-            yield from model.stream(prompt, params, cancel)
+            yield from self._write(model, prompt, params, cancel)
+
+
+def _write(
+    model: CodeModel, prompt: str, params: SamplingParams, cancel: threading.Event | None
+) -> Iterator[Event]:
+    """One turn's generation: the only work that runs under `spaces.GPU` on ZeroGPU."""
+    yield from model.stream(prompt, params, cancel)

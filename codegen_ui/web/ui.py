@@ -15,8 +15,10 @@ import gradio as gr
 
 from codegen_ui.core import SamplingParams
 from codegen_ui.settings import Settings
+from codegen_ui.web.api import SessionApi
 from codegen_ui.web.cells import render_banner
 from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.endpoints import endpoints
 from codegen_ui.web.layout import (
     DOWNLOADS,
     Components,
@@ -48,8 +50,11 @@ BUTTONS = ("submit", "stop", "undo", "redo", "restart", "replay", "add_code")
 SETTINGS = ("temperature", "top_p", "max_new", "seed")
 
 
-def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
-    """The Blocks app over a controller; launch it with `launch`."""
+def build_app(
+    controller: Controller, settings: Settings, api: SessionApi | None = None
+) -> gr.Blocks:
+    """The Blocks app over a controller, with the session API's endpoints when given; launch
+    it with `launch`."""
     c: Components = {}
     with gr.Blocks(title="codegen-ui", analytics_enabled=False, fill_width=True) as demo:
         gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
@@ -66,6 +71,8 @@ def build_app(controller: Controller, settings: Settings) -> gr.Blocks:
                 session_panel(c)
         c["timer"] = gr.Timer(TIMER_S)
         _wire(demo, c, Handlers(controller))
+        if api is not None:
+            endpoints(api)  # the page's own events stay private; these are the public ones
     demo.queue(default_concurrency_limit=settings.max_kernels)
     return demo
 

@@ -1,0 +1,103 @@
+"""The magics of one IPython shell: `%%codegen` and `%codegen_prompt`, and the kernel's model.
+
+`Codegen` builds the prompt from the shell's input history (`magic.history`), asks the model
+(loaded on first use, once per kernel, by `model_for`), cuts its completion by the paper's
+rules and puts the code into the next cell with one `set_next_input` payload, or runs it with
+`--run`. It starts no kernel and saves nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from codegen_ui.core import PREAMBLE, CodeModel, Delta, SamplingParams, fit_prompt, truncate
+from codegen_ui.engine import load_model, server_options
+from codegen_ui.magic.history import MagicError, Options, history_from_inputs, parse_options
+from codegen_ui.settings import Settings
+
+_MODELS: dict[str, CodeModel] = {}  # loaded models by name: once per kernel
+_LOCK = threading.Lock()
+
+
+def model_for(name: str, settings: Settings) -> CodeModel:
+    """The kernel's model of this name, loaded on first use."""
+    with _LOCK:
+        model = _MODELS.get(name)
+        if model is None:
+            model = _MODELS[name] = load_model(
+                name,
+                settings.device,
+                precision=settings.precision,
+                cache_mib=settings.cache_mib,
+                batch_size=settings.batch_size,
+                server=server_options(settings),
+            )
+        return model
+
+
+def generate(model: CodeModel, prompt: str, params: SamplingParams) -> str:
+    """The model's completion of the prompt, cut to one turn's code."""
+    raw = "".join(e.text for e in model.stream(prompt, params) if isinstance(e, Delta))
+    return truncate(raw)
+
+
+class Codegen:
+    """The magics of one IPython shell, and what they remember of its cells."""
+
+    def __init__(self, shell: Any, settings: Settings | None = None) -> None:
+        self.shell = shell
+        self.settings = settings or Settings.from_env()
+        self.ran: dict[int, str] = {}  # input number -> code a --run cell ran
+        self.wrote: dict[int, str] = {}  # input number -> code a cell put into the next
+        self.preamble_ran = False
+
+    def history(self) -> list[tuple[str, str]]:
+        inputs = list(self.shell.history_manager.input_hist_raw)
+        return history_from_inputs(inputs[:-1], self.ran, self.wrote)  # the last is this cell
+
+    def prompt(self, instruction: str, options: Options) -> tuple[CodeModel, str, SamplingParams]:
+        s = self.settings
+        model = model_for(options.model or s.model, s)
+        temperature = s.temperature if options.temperature is None else options.temperature
+        params = SamplingParams(s.max_new_tokens, temperature, s.top_p, s.seed)
+        fitted = fit_prompt(
+            self.history(),
+            instruction,
+            model.count_tokens,
+            model.context_size,
+            params.max_new_tokens,
+            PREAMBLE,
+        )
+        return model, fitted.text, params
+
+    def codegen(self, line: str, cell: str) -> None:
+        options = parse_options(line)
+        instruction = cell.strip()
+        if not instruction:
+            raise MagicError("write the instruction in the cell, below %%codegen")
+        model, prompt, params = self.prompt(instruction, options)
+        code = generate(model, prompt, params)
+        number = len(self.shell.history_manager.input_hist_raw) - 1
+        if not code.strip():
+            print("(the model wrote no code: rephrase, or try --temperature 0.2)")
+            return
+        self._prepare()
+        if options.run:
+            self.ran[number] = code
+            print(code)
+            self.shell.run_cell(code, store_history=False)
+            return
+        self.wrote[number] = code
+        self.shell.set_next_input(code, replace=False)  # one payload: the next cell
+        print(code)  # for frontends that ignore the payload (Colab)
+
+    def codegen_prompt(self, line: str) -> None:
+        _, prompt, _ = self.prompt(line.strip(), Options())
+        print(prompt, end="")
+
+    def _prepare(self) -> None:
+        # The prompt's preamble (`import numpy as np`) is code the model relies on.
+        if not self.preamble_ran:
+            self.shell.run_cell(PREAMBLE, store_history=False, silent=True)
+            self.preamble_ran = True
