@@ -1,10 +1,11 @@
 """Notebooks: turns to and from `.ipynb` files, the session store, and replaying a notebook.
 
 `format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
-Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe,
-`names` checks ids and titles, `folder` and `store` keep sessions on disk, `datafiles` keeps
-each session's data files beside its notebook, `bundle` packs both as a .zip, `trash` keeps deleted ones for a week, `replay` re-runs a
-notebook's cells in a kernel. Callers import from here; nothing here knows of the web app.
+Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe, `names`
+checks ids and titles, `folder` and `store` keep sessions on disk, `datafiles` keeps each
+session's data files beside its notebook, `bundle` packs both as a .zip, `trash` keeps deleted
+ones for a week, `replay` re-runs a notebook's cells in a kernel. Callers import from here;
+nothing here knows of the web app.
 """
 
 from codegen_ui.notebooks.atomic import write_atomic
