@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
 
-from codegen_ui.core import Output, SamplingParams, Turn, one_line
-from codegen_ui.errors import UserError
+from codegen_ui.core import Output, SamplingParams, Turn
+from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
 from codegen_ui.web.controller import STREAM_EVERY_S, UNFINISHED, Controller
