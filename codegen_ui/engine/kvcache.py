@@ -84,7 +84,8 @@ def layers(cache: Cache) -> list[GrowingLayer]:
 
 
 def seq_length(cache: Cache) -> int:
-    return int(layers(cache)[0].get_seq_length())
+    """Tokens the cache holds (0 for a cache with no layers yet, as transformers' own may be)."""
+    return int(cache.layers[0].get_seq_length()) if cache.layers else 0
 
 
 def crop_to(cache: Cache, length: int) -> None:
@@ -104,3 +105,10 @@ def copy_prefix(cache: Cache, length: int) -> Cache:
 
 def cache_nbytes(cache: Cache) -> int:
     return sum(layer.nbytes() for layer in layers(cache))
+
+
+def own_cache(config: Any) -> Cache:
+    """transformers' own cache for a model of any family (the one-at-a-time path)."""
+    from transformers import DynamicCache
+
+    return DynamicCache(config=config)
