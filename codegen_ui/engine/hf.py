@@ -117,7 +117,7 @@ def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"cannot load {file}: {first}") from None
     # Loaded, it is an ordinary float model: drop the GGUF mark so it can be saved and converted.
-    model.hf_quantizer = None
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - typed as a module attribute
     with_quant = getattr(model.config, "quantization_config", None)
     if with_quant is not None:
         del model.config.quantization_config

@@ -84,8 +84,8 @@ def layers(cache: Cache) -> list[GrowingLayer]:
 
 
 def seq_length(cache: Cache) -> int:
-    """Tokens the cache holds (0 for a cache with no layers yet, as transformers' own may be)."""
-    return int(cache.layers[0].get_seq_length()) if cache.layers else 0
+    """Tokens the cache holds (transformers' own caches too: 0 while they have no layers)."""
+    return int(cache.get_seq_length())
 
 
 def crop_to(cache: Cache, length: int) -> None:
