@@ -1,7 +1,8 @@
 """Every family on the engine's batched path, and one on its one-at-a-time path, each a tiny
 random model built here, in exact precision: batched equals one at a time token for token
 (greedy and seeded top-k samples, chunked prefill), reusing the cache across turns equals
-encoding each prompt afresh, and the streamed text equals the final decode of the ids."""
+encoding each prompt afresh, and the streamed text equals the final decode of the ids (less a
+character the end left half written)."""
 
 from __future__ import annotations
 
@@ -125,5 +126,6 @@ def test_streamed_text_equals_the_final_decode(engine: Any) -> None:
         assert engine.decode(ids[:prompt_len]).endswith(prompt)
         full = engine.decode(ids)
         assert full.startswith(engine.decode(ids[:prompt_len]))
-        assert text == full[len(engine.decode(ids[:prompt_len])) :]
+        # Less a character the end left half written, which is never shown.
+        assert text == full[len(engine.decode(ids[:prompt_len])) :].rstrip("\ufffd")
         assert done.new_tokens == len(ids) - prompt_len + (done.stop_reason == "eos")

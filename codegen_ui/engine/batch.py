@@ -247,8 +247,9 @@ class Scheduler:
 
     def _finish(self, r: Request, reason: StopReason, eos: bool = False) -> None:
         if len(r.ids) > r.prompt_len:
-            # Text held back as half a character (U+FFFD) that the end left unfinished.
-            final = self.backend.completion_text(r.ids, r.prompt_len)
+            # Text held back while a run of byte tokens was open; a character the end left
+            # half written (a trailing U+FFFD) is dropped, as a model server's stream drops it.
+            final = self.backend.completion_text(r.ids, r.prompt_len).rstrip("\ufffd")
             if len(final) > len(r.text) and final.startswith(r.text):
                 r.events.put(Delta(final[len(r.text) :]))
                 r.text = final
