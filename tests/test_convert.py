@@ -55,3 +55,17 @@ def test_the_convert_command_writes_a_gptj_folder(tiny_model_dir: Path, tmp_path
     assert again.stderr.splitlines()[-1] == (
         f"codegen-ui: error: {tmp_path / 'gptj'} exists and is not empty; choose a new folder"
     )
+
+
+def test_the_convert_command_refuses_a_llama_in_one_line(tmp_path: Path) -> None:
+    from tests.test_cli import cli
+    from tests.tiny import build_tiny_family
+
+    llama = build_tiny_family(tmp_path / "llama", "llama")
+    proc = cli("convert", "gptj", str(llama), str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        f"codegen-ui: error: {str(llama)!r} is a 'llama' model, not CodeGen: only CodeGen needs "
+        f"converting (vLLM serves 'llama' models as they are, if it knows the family)"
+    )
+    assert not (tmp_path / "out").exists()

@@ -26,7 +26,7 @@ def complete(model, prompt: str, params: SamplingParams) -> tuple[str, Finished]
 def test_loads_through_the_apps_loader(tiny_model, tiny_model_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert tiny_model.name == str(tiny_model_dir)
     assert tiny_model.context_size == 512
-    assert tiny_model.describe().endswith("on cpu (float32)")
+    assert tiny_model.describe().endswith("on cpu (float32; batched, up to 16 together)")
     assert tiny_model.count_tokens(PROMPT) == len(tiny_model.encode(PROMPT)) > 0
 
 

@@ -32,12 +32,13 @@ log = logging.getLogger(__name__)
 
 class Backend(Protocol):
     forward: Forward
-    eos_id: int
+    eos_ids: frozenset[int]
+    byte_ids: frozenset[int]  # byte-fallback tokens: the text of a run of them is not final
     context_size: int
 
     def open(self, prompt: str) -> tuple[list[int], Any, int]: ...
     def close_request(self, ids: list[int], cache: Any, prompt_len: int, read: int) -> None: ...
-    def decode(self, ids: list[int]) -> str: ...
+    def completion_text(self, ids: list[int], prompt_len: int) -> str: ...
 
 
 @dataclass(eq=False)
@@ -212,15 +213,22 @@ class Scheduler:
 
     def _take(self, r: Request, token: int) -> bool:
         """Hand a picked token to the request; False when the request has stopped."""
-        if token == self.backend.eos_id:
+        if token in self.backend.eos_ids:
             self._finish(r, "eos", eos=True)
             return False
         r.ids.append(token)
-        new_text = self.backend.decode(r.ids[r.prompt_len :])
-        # A trailing U+FFFD is half of a multi-byte character: wait for the rest.
-        if not new_text.endswith("\ufffd") and len(new_text) > len(r.text):
-            r.events.put(Delta(new_text[len(r.text) :]))
-            r.text = new_text
+        # While byte-fallback tokens arrive, their run may still be spelling one character (a
+        # later byte can turn the whole run into U+FFFD): its text waits for the run's end.
+        if token not in self.backend.byte_ids:
+            new_text = self.backend.completion_text(r.ids, r.prompt_len)
+            # A trailing U+FFFD is half of a multi-byte character: wait for the rest.
+            if (
+                not new_text.endswith("\ufffd")
+                and len(new_text) > len(r.text)
+                and new_text.startswith(r.text)
+            ):
+                r.events.put(Delta(new_text[len(r.text) :]))
+                r.text = new_text
         reason: StopReason | None = None
         if is_complete(r.text):
             reason = "complete"
@@ -237,6 +245,13 @@ class Scheduler:
         return True
 
     def _finish(self, r: Request, reason: StopReason, eos: bool = False) -> None:
+        if len(r.ids) > r.prompt_len:
+            # Text held back while a run of byte tokens was open; a character the end left
+            # half written (a trailing U+FFFD) is dropped, as a model server's stream drops it.
+            final = self.backend.completion_text(r.ids, r.prompt_len).rstrip("\ufffd")
+            if len(final) > len(r.text) and final.startswith(r.text):
+                r.events.put(Delta(final[len(r.text) :]))
+                r.text = final
         if r.cache is not None:
             self.backend.close_request(r.ids, r.cache, r.prompt_len, r.read)
         r.events.put(

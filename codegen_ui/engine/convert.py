@@ -85,7 +85,10 @@ def convert_to_gptj(src: str, dst: Path) -> Path:
     except (OSError, ValueError) as exc:
         raise ConvertError(f"cannot read a model config from {src!r} ({first_line(exc)})") from None
     if cg.model_type != "codegen":
-        raise ConvertError(f"{src!r} is a {cg.model_type!r} model, not CodeGen")
+        raise ConvertError(
+            f"{src!r} is a {cg.model_type!r} model, not CodeGen: only CodeGen needs converting "
+            f"(vLLM serves {cg.model_type!r} models as they are, if it knows the family)"
+        )
     if cg.n_head % MP_NUM:
         raise ConvertError(f"{src!r} has {cg.n_head} heads, not a multiple of {MP_NUM}")
     if dst.exists() and any(dst.iterdir()):

@@ -5,7 +5,9 @@ its KV cache, `decode` feeds one token for each of several requests in one pass 
 batch, see `codegen_ui.engine.rows`), and `pick` chooses the next token from one row of logits,
 greedy or by temperature and top-p with the request's own seeded generator. Every call runs
 under `torch.inference_mode()` and must come from the engine thread. It keeps no state of its
-own and knows nothing of queues, text or stopping. Imported only by the transformers backend.
+own and knows nothing of queues, text or stopping. `OwnForward` is the path for a family the
+ragged batch does not cover: the model's own attention and cache, one request at a time.
+Imported only by the transformers backend.
 """
 
 from __future__ import annotations
@@ -75,3 +77,29 @@ class Forward:
             sorted_probs[outside] = 0.0
             choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
             return int(order[choice])
+
+
+class OwnForward(Forward):
+    """One request at a time, through the model's own attention, masks and positions.
+
+    For a family `rows` does not cover: nothing about its attention or cache is assumed
+    beyond what `generate` itself relies on (a `cache` argument, logits out), so it is correct
+    for any causal LM, and slower: one row per forward pass.
+    """
+
+    def __init__(self, model: Any, device: str, valid_vocab: int) -> None:
+        self.model = model
+        self.device = device
+        self.valid_vocab = valid_vocab
+
+    def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device), cache=cache, use_cache=True
+            )
+            return out.logits[0, -1]
+
+    def decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
+        if len(caches) != 1:
+            raise ValueError("this model's path decodes one request at a time")
+        return self.prefill(caches[0], tokens)[None]

@@ -1,20 +1,33 @@
-"""The transformers backend of the model seam: load a CodeGen checkpoint and stream turns.
+"""The transformers backend of the model seam: load a causal LM and stream turns.
 
-It owns the tokenizer and the torch model; its engine thread (`batch`) runs every forward pass
-for all callers, several generations in one pass (`forward`, `rows`), and stops each as soon
-as its text is a complete turn. Token ids are the source of truth for what the model has seen:
-`PrefixIds` remembers the ids of recent prompts and completions, so the next turn's prompt
-reuses them instead of re-tokenising decoded text, and a `KVStore` keeps the model state (KV
-cache) of those ids, so the next turn encodes only its new tokens. Weights come in two
-precisions (see `weights`): "exact" (float32) and "fast" (int8 on CPU, float16 on CUDA).
-It does not know about sessions, kernels or notebooks.
+Any decoder-only model transformers loads, from a hub id, a folder, or a GGUF file (or a
+folder holding one),
+dequantised by transformers' GGUF support. It owns the tokenizer and the torch model; its
+engine thread (`batch`) runs every forward pass for all callers, several generations in one
+pass (`forward`, `rows`) for the families `rows.BATCHED` lists, one at a time through the
+model's own attention and cache for any other (`forward.OwnForward`); `describe()` and the log
+name the path. It stops each generation as soon as its text is a complete turn. Token ids are
+the source of truth for what the model has seen: `PrefixIds` remembers the ids of recent
+prompts and completions, so the next turn's prompt reuses them instead of re-tokenising decoded
+text, and a `KVStore` keeps the model state (KV cache) of those ids, so the next turn encodes
+only its new tokens. The tokenizer may be GPT-2's byte BPE or SentencePiece style (`▁` for
+spaces, byte fallback): a BOS id leads every prompt when the tokenizer adds one, a continuation
+is encoded without the space such tokenizers put in front of a text, EOS is every id the
+generation config names, and the text of a completion is decoded with a few prompt tokens
+before it, so that a leading space survives. Weights come in two precisions (see `weights`):
+"exact" (float32) and "fast" (int8 on CPU, float16 on CUDA). It does not know about sessions,
+kernels or notebooks.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import resource
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +39,9 @@ from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
 
 MIB = 2**20
+CONTEXT_TOKENS = 8  # prompt tokens decoded before a completion, so its first space survives
+
+log = logging.getLogger(__name__)
 
 
 def pick_device(requested: str) -> str:
@@ -38,15 +54,90 @@ def pick_device(requested: str) -> str:
     return requested
 
 
+def gguf_source(name: str) -> tuple[str, str] | None:
+    """(folder, file name) when `name` is a .gguf file or a folder holding exactly one."""
+    path = Path(name)
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return str(path.parent), path.name
+    if path.is_dir() and not (path / "config.json").exists():
+        found = sorted(path.glob("*.gguf"))
+        if len(found) == 1:
+            return str(path), found[0].name
+        if len(found) > 1:
+            names = ", ".join(f.name for f in found)
+            raise ModelLoadError(f"{name!r} holds several .gguf files ({names}); name one")
+    return None
+
+
+def check_gguf_types(path: Path) -> None:
+    """Raise ModelLoadError naming a tensor type in the file that gguf cannot dequantise."""
+    import numpy as np
+    from gguf import GGML_QUANT_SIZES, GGUFReader, dequantize
+
+    try:
+        types = {t.tensor_type for t in GGUFReader(str(path)).tensors}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"cannot read {str(path)!r} as a GGUF file ({exc})") from None
+    for qtype in sorted(types):
+        block, size = GGML_QUANT_SIZES[qtype]
+        if block == 1:  # plain floats and integers: read as they are
+            continue
+        try:
+            dequantize(np.zeros((1, size), np.uint8), qtype)
+        except NotImplementedError:
+            raise ModelLoadError(
+                f"cannot load {path.name}: its {qtype.name} tensors are a quant type "
+                f"transformers' GGUF support cannot read; use another quantisation of the model"
+            ) from None
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0  # pragma: no cover - every Linux has it
+
+
+def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_gguf_types(Path(folder) / file)
+    start, rss = time.perf_counter(), _rss_mib()
+    try:
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=file)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=dtype)
+    except (OSError, ValueError, KeyError, NotImplementedError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load {file}: {first}") from None
+    # Loaded, it is an ordinary float model: drop the GGUF mark so it can be saved and converted.
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - typed as a module attribute
+    with_quant = getattr(model.config, "quantization_config", None)
+    if with_quant is not None:
+        del model.config.quantization_config
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log.info(
+        "GGUF %s dequantised in %.1f s; resident memory +%.0f MiB (peak %.0f MiB)",
+        file,
+        time.perf_counter() - start,
+        _rss_mib() - rss,
+        peak,
+    )
+    return tok, model
+
+
 def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, Any]:
     """Tokenizer and model, from the local cache or folder first, the hub second."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    gguf = gguf_source(name)
     cuda = device.startswith("cuda")
     dtype = torch.float16 if cuda and precision == "fast" else torch.float32
     # Memory-mapped weights stay resident (and mapped) after int8 conversion replaces them.
     extra = {"disable_mmap": True} if not cuda and precision == "fast" else {}
+    if gguf is not None:
+        return _load_gguf(*gguf, dtype)
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     # The hub client retries an unreachable host for about a minute; ask the network once first.
     online = not local_only and hub_reachable()
@@ -109,21 +200,40 @@ class TransformersModel:
         batch_size: int = 16,
     ) -> None:
         from codegen_ui.engine.batch import Scheduler
-        from codegen_ui.engine.forward import Forward
+        from codegen_ui.engine.forward import Forward, OwnForward
+        from codegen_ui.engine.rows import batched_family
 
         self.name = name
         self.tokenizer = tokenizer
         self.model = model.eval()
         self.device = device
-        self.context_size = int(getattr(model.config, "n_positions", 2048))
-        self.eos_id = tokenizer.eos_token_id
+        config = model.config.get_text_config()
+        self.family = str(getattr(config, "model_type", "") or "unknown")
+        self.context_size = int(getattr(config, "max_position_embeddings", None) or 2048)
+        self.eos_ids = eos_ids(model, tokenizer)
+        self.lead = bos_lead(tokenizer)
         self.valid_vocab = len(tokenizer)
-        self.prefixes = PrefixIds(self.encode, self.decode)
-        self.kv = KVStore(cache_mib * MIB)
-        self.n_layers = int(getattr(model.config, "n_layer", 0))
+        self.byte_ids = byte_fallback_ids(tokenizer)
+        self._adds_space = adds_prefix_space(self.encode)
+        self.prefixes = PrefixIds(self.encode, self.decode, encode_rest=self.encode_rest)
+        self.n_layers = int(getattr(config, "num_hidden_layers", 0) or 0)
         self.precision_note = precision_note
-        self.forward = Forward(self.model, device, self.valid_vocab)
+        self.batched = batched_family(model.config) and self.n_layers > 0
+        if self.batched:
+            self.forward: Forward = Forward(self.model, device, self.valid_vocab)
+        else:
+            # Correct for any causal LM, one request per pass; its caches are not kept.
+            self.forward = OwnForward(self.model, device, self.valid_vocab)
+            batch_size, cache_mib = 1, 0
+        self.kv = KVStore(cache_mib * MIB)
         self.engine = Scheduler(self, batch_size=batch_size)
+        log.info("model %s (%s): %s", name, self.family, self.path())
+
+    def path(self) -> str:
+        """Which engine path the model takes, in words."""
+        if self.batched:
+            return f"batched, up to {self.engine.batch_size} together"
+        return f"one at a time: {self.family} is not on the batched path"
 
     @classmethod
     def load(
@@ -160,7 +270,7 @@ class TransformersModel:
 
     def describe(self) -> str:
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
-        return f"{self.name} on {self.device} ({self.precision_note or dtype})"
+        return f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
 
     def activity(self) -> Activity:
         writing, waiting = self.engine.counts()
@@ -169,12 +279,34 @@ class TransformersModel:
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def encode_rest(self, text: str) -> list[int]:
+        """Ids for text that follows other text: without a space put in front of it."""
+        if not self._adds_space:
+            return self.encode(text)
+        # Encoded after a newline, which such tokenizers keep as a token of its own, then
+        # the newline's ids dropped; if they merged with the text, plain encoding it is.
+        anchor = self.encode("\n")
+        ids = self.encode("\n" + text)
+        return ids[len(anchor) :] if ids[: len(anchor)] == anchor else ids
+
     def decode(self, ids: list[int]) -> str:
         return str(
             self.tokenizer.decode(
                 ids, skip_special_tokens=False, clean_up_tokenization_spaces=False
             )
         )
+
+    def completion_text(self, ids: list[int], prompt_len: int) -> str:
+        """The text of ids[prompt_len:] as it reads after the prompt.
+
+        Decoded with a few prompt tokens before it and those cut off again: SentencePiece-style
+        decoders drop the space of a sequence's first token, which would lose a completion's
+        leading space.
+        """
+        start = max(0, prompt_len - CONTEXT_TOKENS)
+        before = self.decode(ids[start:prompt_len])
+        text = self.decode(ids[start:])
+        return text[len(before) :] if text.startswith(before) else self.decode(ids[prompt_len:])
 
     def count_tokens(self, text: str) -> int:
         return len(self.encode(text))
@@ -203,9 +335,12 @@ class TransformersModel:
     # ---- called by the engine thread -----------------------------------------------------
     def open(self, prompt: str) -> tuple[list[int], Any, int]:
         """Token ids for the prompt, a KV cache holding a prefix of them, and its length."""
-        from codegen_ui.engine.kvcache import copy_prefix, crop_to, new_cache
+        from codegen_ui.engine.kvcache import copy_prefix, crop_to, new_cache, own_cache
 
         ids, _ = self.prefixes.ids_for(prompt)
+        ids = self.lead + ids
+        if not self.batched:
+            return ids, own_cache(self.model.config), 0
         match = self.kv.match(ids)
         if match is None:
             return ids, new_cache(self.n_layers), 0
@@ -220,8 +355,44 @@ class TransformersModel:
         """Keep the ids (prompt + completion) and the cache, which holds ids[:read]."""
         from codegen_ui.engine.kvcache import cache_nbytes, seq_length
 
-        self.prefixes.remember(ids)
-        if seq_length(cache) != read:  # a forward pass failed half-way: state unknown
-            return
+        self.prefixes.remember(ids[len(self.lead) :])
+        if not self.batched or seq_length(cache) != read:
+            return  # transformers' own cache is not kept; or a pass failed half-way
         entry = Entry(tuple(ids[:read]), min(prompt_len, read), cache, cache_nbytes(cache))
         self.kv.put(entry)
+
+
+def eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    """The ids that end a generation: the generation config's (one or several), else the
+    tokenizer's EOS."""
+    found: Any = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if found is None:
+        found = getattr(model.config.get_text_config(), "eos_token_id", None)
+    if found is None:
+        found = tokenizer.eos_token_id
+    ids = found if isinstance(found, (list, tuple)) else [found]
+    return frozenset(int(i) for i in ids if i is not None)
+
+
+def bos_lead(tokenizer: Any) -> list[int]:
+    """[BOS] when the tokenizer puts it in front of a text (the model was trained so), else []."""
+    bos = tokenizer.bos_token_id
+    if bos is None:
+        return []
+    with_special = list(tokenizer.encode("x", add_special_tokens=True))
+    plain = list(tokenizer.encode("x", add_special_tokens=False))
+    return [bos] if with_special[:1] == [bos] and plain[:1] != [bos] else []
+
+
+def adds_prefix_space(encode: Callable[[str], list[int]]) -> bool:
+    """Whether the tokenizer puts a space in front of every text (SentencePiece's dummy
+    prefix): then "\n" encoded alone differs from "\n" encoded after other text."""
+    alone, after, head = encode("\n"), encode("a\n"), encode("a")
+    return after[: len(head)] != head or after[len(head) :] != alone
+
+
+def byte_fallback_ids(tokenizer: Any) -> frozenset[int]:
+    """Ids of SentencePiece-style byte tokens (`<0x0A>`), which spell what the vocabulary
+    lacks one byte at a time; none for GPT-2's byte-level BPE."""
+    vocab = tokenizer.get_vocab()
+    return frozenset(i for t, i in vocab.items() if re.fullmatch(r"<0x[0-9A-Fa-f]{2}>", t))

@@ -84,7 +84,8 @@ def layers(cache: Cache) -> list[GrowingLayer]:
 
 
 def seq_length(cache: Cache) -> int:
-    return int(layers(cache)[0].get_seq_length())
+    """Tokens the cache holds (transformers' own caches too: 0 while they have no layers)."""
+    return int(cache.get_seq_length())
 
 
 def crop_to(cache: Cache, length: int) -> None:
@@ -104,3 +105,10 @@ def copy_prefix(cache: Cache, length: int) -> Cache:
 
 def cache_nbytes(cache: Cache) -> int:
     return sum(layer.nbytes() for layer in layers(cache))
+
+
+def own_cache(config: Any) -> Cache:
+    """transformers' own cache for a model of any family (the one-at-a-time path)."""
+    from transformers import DynamicCache
+
+    return DynamicCache(config=config)

@@ -3,8 +3,9 @@
 The session hands the model text; re-tokenising that text would change tokens at the seams
 (where a completion was cut, say) and would waste the work already done on them. `PrefixIds`
 keeps the token ids of recent prompt + completion sequences, and for a new prompt returns the
-ids of its longest remembered prefix plus a fresh encoding of the rest only. A cache of model
-state can key on these ids. Pure Python: the encoder and decoder are passed in.
+ids of its longest remembered prefix plus a fresh encoding of the rest only (by `encode_rest`,
+which for SentencePiece-style tokenizers leaves out the space they put in front of a text).
+A cache of model state can key on these ids. Pure Python: the encoder and decoder are passed in.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ class PrefixIds:
         encode: Callable[[str], list[int]],
         decode: Callable[[list[int]], str],
         capacity: int = 64,
+        encode_rest: Callable[[str], list[int]] | None = None,
     ) -> None:
         self.encode = encode
+        self.encode_rest = encode_rest or encode
         self.decode = decode
         self.capacity = capacity
         self._seqs: OrderedDict[tuple[int, ...], None] = OrderedDict()
@@ -55,7 +58,9 @@ class PrefixIds:
         if best_key is not None:
             self._seqs.move_to_end(best_key)
         rest = text[len(self.decode(best)) :]
-        return best + (self.encode(rest) if rest else []), len(best)
+        if not best:
+            return self.encode(text), 0
+        return best + (self.encode_rest(rest) if rest else []), len(best)
 
     def remember(self, ids: list[int]) -> None:
         key = tuple(ids)

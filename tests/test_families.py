@@ -1,0 +1,131 @@
+"""Every family on the engine's batched path, and one on its one-at-a-time path, each a tiny
+random model built here, in exact precision: batched equals one at a time token for token
+(greedy and seeded top-k samples, chunked prefill), reusing the cache across turns equals
+encoding each prompt afresh, and the streamed text equals the final decode of the ids (less a
+character the end left half written)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen_ui.core import render_prompt
+from codegen_ui.engine import Delta, Finished, SamplingParams, load_model
+from tests.tiny import FALLBACK_FAMILY, FAMILIES, build_tiny_family
+
+GREEDY = SamplingParams(max_new_tokens=16)
+SAMPLED = SamplingParams(max_new_tokens=16, temperature=0.9, top_k=20, seed=7)
+# Non-ASCII text: the SentencePiece-style tokenizer spells it with byte-fallback tokens.
+TURNS = ["Load the data.", "Sort it, café-style → fast.", "Print the mean."]
+
+
+@pytest.fixture(scope="module", params=[*FAMILIES, FALLBACK_FAMILY])
+def family_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    family = str(request.param)
+    return build_tiny_family(tmp_path_factory.mktemp("families") / family, family)
+
+
+@pytest.fixture(scope="module")
+def reference(family_dir: Path) -> Iterator[Any]:
+    """One request at a time, nothing cached."""
+    model = load_model(str(family_dir), device="cpu", precision="exact", cache_mib=0)
+    model.engine.batch_size = 1
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def engine(family_dir: Path) -> Iterator[Any]:
+    """Batched (where the family allows), caching, prompts fed 8 tokens a chunk."""
+    model = load_model(str(family_dir), device="cpu", precision="exact", batch_size=8)
+    model.engine.prefill_chunk = 8
+    yield model
+    model.close()
+
+
+def complete(model: Any, prompt: str, params: SamplingParams = GREEDY) -> tuple[str, Finished]:
+    events = list(model.stream(prompt, params))
+    assert isinstance(events[-1], Finished)
+    return "".join(e.text for e in events if isinstance(e, Delta)), events[-1]
+
+
+def history(n: int, salt: int) -> list[tuple[str, str]]:
+    return [(TURNS[i % 3], f"x{salt} = {i}\n" * (1 + (i + salt) % 3)) for i in range(n)]
+
+
+def together(jobs: list[Any]) -> list[Any]:
+    results: list[Any] = [None] * len(jobs)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = jobs[i]()
+        except Exception as exc:  # handed back to the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a generation hung"
+    return results
+
+
+def test_the_path_is_named(engine: Any, family_dir: Path) -> None:
+    family = family_dir.name
+    batched = family != FALLBACK_FAMILY
+    assert engine.batched is batched
+    expected = "batched, up to 8 together" if batched else f"one at a time: {family} is not"
+    assert expected in engine.describe()
+
+
+def test_batched_equals_one_at_a_time(engine: Any, reference: Any) -> None:
+    prompts = [render_prompt(history(n, n), TURNS[n % 3]) for n in range(4)]
+    jobs = [lambda p=p: complete(engine, p) for p in prompts]
+    jobs += [lambda p=p: complete(engine, p, SAMPLED) for p in prompts[:2]]
+    before = engine.engine.steps, engine.engine.rows
+    results = together(jobs)
+    assert not [r for r in results if isinstance(r, Exception)]
+    alone = [complete(reference, p) for p in prompts]
+    alone += [complete(reference, p, SAMPLED) for p in prompts[:2]]
+    assert [r[0] for r in results] == [a[0] for a in alone]
+    assert [r[1].new_tokens for r in results] == [a[1].new_tokens for a in alone]
+    steps, rows = engine.engine.steps - before[0], engine.engine.rows - before[1]
+    if engine.batched:
+        assert rows > steps  # some steps decoded several rows in one pass
+    else:
+        assert rows == steps
+
+
+def test_cache_reuse_across_turns_equals_none(engine: Any, reference: Any) -> None:
+    turns: list[tuple[str, str]] = history(1, 5)
+    reused = []
+    for instruction in TURNS:
+        prompt = render_prompt(turns, instruction)
+        text, done = complete(engine, prompt)
+        fresh, _ = complete(reference, prompt)
+        assert text == fresh
+        reused.append(done.reused_tokens)
+        turns.append((instruction, text[:12] + "\ny = 1\n"))  # cut, as a turn is
+    if engine.batched:  # the first turn shares the preamble only; the next ones, a whole turn
+        assert all(n > reused[0] for n in reused[1:])
+
+
+def test_streamed_text_equals_the_final_decode(engine: Any) -> None:
+    for n, params in [(0, GREEDY), (2, SAMPLED), (3, SamplingParams(max_new_tokens=30))]:
+        prompt = render_prompt(history(n, 9), TURNS[1])
+        text, done = complete(engine, prompt, params)
+        # The ids the model saw and wrote are remembered, most recent last.
+        seq = list(list(engine.prefixes._seqs)[-1])
+        ids = engine.lead + seq
+        prompt_len = done.prompt_tokens
+        assert engine.decode(ids[:prompt_len]).endswith(prompt)
+        full = engine.decode(ids)
+        assert full.startswith(engine.decode(ids[:prompt_len]))
+        # Less a character the end left half written, which is never shown.
+        assert text == full[len(engine.decode(ids[:prompt_len])) :].rstrip("\ufffd")
+        assert done.new_tokens == len(ids) - prompt_len + (done.stop_reason == "eos")
