@@ -90,13 +90,11 @@ def raw_decode_rate(model: Any, config: dict[str, Any], threads: int) -> float:
     the engine's. The same prompt and length as `decode_rate`, never stopping early."""
     import torch
 
-    from codegen_ui.engine.kvcache import new_cache
-
-    ids = model.encode(render_prompt([], INSTRUCTIONS[1]))
+    model.kv.clear()  # so that `open` gives a new cache of the backend's own (in-place) kind
+    ids, cache, _ = model.open(render_prompt([], INSTRUCTIONS[1]))
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        cache = new_cache(model.n_layers)
         with torch.inference_mode():
             out = model.model(
                 input_ids=torch.tensor([ids]), cache=cache, use_cache=True, logits_to_keep=1
@@ -123,7 +121,7 @@ def load(config: dict[str, Any], options: dict[str, Any]) -> Any:
 
     options = dict(options)
     threads = options.pop("threads", None)
-    model = load_model(config["model"], device="cpu", **options)
+    model: Any = load_model(config["model"], device="cpu", **options)
     if threads is not None:
         model.forward.threads = threads  # read when the engine thread starts, on first use
     return model

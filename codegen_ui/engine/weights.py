@@ -140,7 +140,7 @@ class SafetensorsFiles:
         raw = torch.empty(nbytes, dtype=torch.uint8)
         with path.open("rb") as f:
             f.seek(offset)
-            if f.readinto(raw.numpy()) != nbytes:
+            if f.readinto(raw.numpy().data) != nbytes:
                 raise OSError(f"{path} ends inside tensor {key!r}")
         return raw.view(dtype).reshape(shape)
 
