@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.core import render_prompt
-from codegen_ui.engine import Delta, Finished, SamplingParams, load_model
+from codegen_ui.core import Delta, Finished, SamplingParams, render_prompt
+from codegen_ui.engine import load_model
 from tests.tiny import FALLBACK_FAMILY, FAMILIES, build_tiny_family
 
 GREEDY = SamplingParams(max_new_tokens=16)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.core import Session, finish
-from codegen_ui.engine import ModelLoadError, SamplingParams, load_model
+from codegen_ui.core import SamplingParams, Session, finish
+from codegen_ui.engine import ModelLoadError, load_model
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GREEDY = SamplingParams(max_new_tokens=24)

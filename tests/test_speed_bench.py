@@ -38,15 +38,25 @@ def figures(tiny_model_dir: Path) -> dict[str, object]:
         "turn_tokens": 6,
     }
     engines = {
-        "baseline": {"precision": "exact", "cache_mib": 0},
+        "baseline": {"precision": "exact", "cache_mib": 0, "threads": 0},
         "engine": {"precision": "fast", "cache_mib": 64},
     }
     runs = speed(config | {"engines": engines})
-    assert [len(r) for r in runs.values()] == [2, 2]
+    assert {name: len(r) for name, r in runs.items()} == {
+        "baseline": 2,
+        "engine": 2,
+        "raw": 2,
+        "raw_exact": 2,
+    }
     base, eng = runs["baseline"][0], runs["engine"][0]
     base |= memory(config | {"options": engines["baseline"]})
     eng |= memory(config | {"options": engines["engine"]})
-    return {"baseline": base, "engine": eng}
+    return {
+        "baseline": base,
+        "engine": eng,
+        "raw": runs["raw"][0],
+        "raw_exact": runs["raw_exact"][0],
+    }
 
 
 def test_one_measurement_has_every_figure(figures) -> None:  # type: ignore[no-untyped-def]
@@ -54,8 +64,12 @@ def test_one_measurement_has_every_figure(figures) -> None:  # type: ignore[no-u
     assert set(base["ttft_s"]) == {"0", "120"}
     for result in (base, eng):
         assert result["decode_tok_s"] > 0 and result["session_s"] > 0
-        assert result["peak_rss_mib"] >= result["rss_loaded_mib"] > 0
+        assert result["peak_rss_mib"] >= result["peak_rss_loading_mib"]
+        assert result["peak_rss_loading_mib"] > 0 and result["rss_loaded_mib"] > 0
     assert "float32" in base["describe"] and "int8" in eng["describe"]
+    for name, precision in (("raw", "int8"), ("raw_exact", "float32")):
+        assert figures[name]["decode_tok_s"] > 0
+        assert "bare loop" in figures[name]["describe"] and precision in figures[name]["describe"]
 
 
 def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-def]
@@ -63,12 +77,18 @@ def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-d
     slower = base | {"decode_tok_s": base["decode_tok_s"] / 2, "session_s": 9.0}
     med = median_of([base, slower, base])
     assert med["decode_tok_s"] == base["decode_tok_s"] and med["ttft_s"] == base["ttft_s"]
-    got = ratios(base, eng, 120)
+    raw = {"raw": figures["raw"], "raw_exact": figures["raw_exact"]}
+    got = ratios(base, eng, 120, raw)
     assert got["decode_speedup"] == eng["decode_tok_s"] / base["decode_tok_s"]
+    assert got["engine_vs_raw"] == eng["decode_tok_s"] / raw["raw"]["decode_tok_s"]
+    assert got["raw_vs_raw_exact"] == (
+        raw["raw"]["decode_tok_s"] / raw["raw_exact"]["decode_tok_s"]
+    )
     assert got["ttft_120_ratio"] == eng["ttft_s"]["120"] / base["ttft_s"]["120"]
     result = {
         "baseline": base,
         "engine": eng,
+        **raw,
         "ratios": got,
         "plan": {"session_turns": 2, "repeats": 1},
         "machine": {"cpu": "test cpu", "cores": 2},
@@ -76,6 +96,8 @@ def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-d
     }
     text = table(result)
     assert "first token after a 120-token history" in text and "decode_speedup=" in text
+    assert "bare int8 loop, decode tokens/s" in text and "engine_vs_raw=" in text
+    assert "peak resident while loading" in text
     assert "agrees with float32 at 50.0% of 4 positions" in text
 
 

@@ -30,8 +30,9 @@ from codegen_ui.bench.classroom import ratios as classroom_ratios
 from codegen_ui.bench.classroom import table_lines as classroom_table
 from codegen_ui.errors import UserError
 
-# The baseline: float32, the whole prompt re-encoded each turn. The engine: Settings' defaults.
-BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0}
+# The baseline: float32, the whole prompt re-encoded each turn, torch's own thread count (all
+# cores), as plain transformers runs. The engine: Settings' defaults.
+BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0, "threads": 0}
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,26 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def ratios(base: dict[str, Any], eng: dict[str, Any], largest: int) -> dict[str, float]:
+def ratios(
+    base: dict[str, Any], eng: dict[str, Any], largest: int, raw: dict[str, Any] | None = None
+) -> dict[str, float]:
     ttft = eng["ttft_s"][str(largest)] / base["ttft_s"][str(largest)]
     result = {
         "decode_speedup": eng["decode_tok_s"] / base["decode_tok_s"],
+        **(raw_ratios(eng, raw) if raw else {}),
         f"ttft_{largest}_ratio": ttft,
         "session_speedup": base["session_s"] / eng["session_s"],
     }
     return result
+
+
+def raw_ratios(eng: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:
+    """The engine's one stream over the bare int8 loop, and the bare loops over each other
+    (float32 on the engine's threads: what the thread count alone gives the baseline)."""
+    return {
+        "engine_vs_raw": eng["decode_tok_s"] / raw["raw"]["decode_tok_s"],
+        "raw_vs_raw_exact": raw["raw"]["decode_tok_s"] / raw["raw_exact"]["decode_tok_s"],
+    }
 
 
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
@@ -140,6 +153,7 @@ def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
     progress(f"speed, {plan.repeats} repetitions, both engines in one process ...")
     runs = run_child(child_config(plan, "speed", engines=engines))
     base, eng = median_of(runs["baseline"]), median_of(runs["engine"])
+    raw = {name: median_of(runs[name]) for name in ("raw", "raw_exact")}
     for name, figures in (("baseline", base), ("engine", eng)):
         progress(f"memory of the {name} alone ...")
         figures |= run_child(child_config(plan, "memory", options=engines[name]))
@@ -148,12 +162,15 @@ def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
     return {
         "baseline": base,
         "engine": eng,
+        **raw,
         "runs": runs,
-        "ratios": ratios(base, eng, max(plan.histories)),
-        # Each repetition's pair was measured back to back, under the same load.
+        "ratios": ratios(base, eng, max(plan.histories), raw),
+        # Each repetition's figures were measured back to back, under the same load.
         "ratios_by_repetition": [
-            ratios(b, e, max(plan.histories))
-            for b, e in zip(runs["baseline"], runs["engine"], strict=True)
+            ratios(b, e, max(plan.histories), {"raw": r, "raw_exact": x})
+            for b, e, r, x in zip(
+                runs["baseline"], runs["engine"], runs["raw"], runs["raw_exact"], strict=True
+            )
         ],
         "agreement": agree,
     }
@@ -195,6 +212,19 @@ def table(result: dict[str, Any]) -> str:
 def single_user_table(result: dict[str, Any]) -> list[str]:
     base, eng = result["baseline"], result["engine"]
     rows = [("decode tokens/s", base["decode_tok_s"], eng["decode_tok_s"])]
+    if "raw" in result:  # the bare loops on the engine's threads, over the same baseline
+        rows += [
+            (
+                "  bare int8 loop, decode tokens/s",
+                base["decode_tok_s"],
+                result["raw"]["decode_tok_s"],
+            ),
+            (
+                "  bare float32 loop, decode tokens/s",
+                base["decode_tok_s"],
+                result["raw_exact"]["decode_tok_s"],
+            ),
+        ]
     rows += [
         (f"first token after a {h}-token history (s)", base["ttft_s"][h], eng["ttft_s"][h])
         for h in base["ttft_s"]
@@ -207,6 +237,11 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
         ),
         ("resident after load (MiB)", base["rss_loaded_mib"], eng["rss_loaded_mib"]),
         ("resident at end (MiB)", base["rss_end_mib"], eng["rss_end_mib"]),
+        (
+            "peak resident while loading (MiB)",
+            base.get("peak_rss_loading_mib", float("nan")),
+            eng.get("peak_rss_loading_mib", float("nan")),
+        ),
         ("peak resident, loading included (MiB)", base["peak_rss_mib"], eng["peak_rss_mib"]),
     ]
     lines = [f"{'':42}{'baseline':>10}{'engine':>10}{'engine/baseline':>17}"]
@@ -217,6 +252,7 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
     lines += [
         f"baseline: {base['describe']}, whole prompt re-encoded every turn",
         f"engine: {eng['describe']}, KV cache kept across turns",
+        *([f"bare loops: {result['raw']['describe']}"] if "raw" in result else []),
         f"greedy next token of {agree['describe']} agrees with float32 at "
         f"{agree['agree']:.1%} of {agree['positions']} positions",
         "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),

@@ -83,16 +83,61 @@ def session(model: CodeModel, config: dict[str, Any]) -> float:
     return time.perf_counter() - start
 
 
-def speed(config: dict[str, Any]) -> dict[str, Any]:
-    """Both engines in this one process, each figure measured for one right after the other,
-    so that the load of a shared machine falls on both alike; one dict per repetition."""
+def raw_decode_rate(model: Any, config: dict[str, Any], threads: int) -> float:
+    """Tokens per second of a bare greedy loop on `model`'s torch model from this thread: its
+    forward and a growing cache, no engine thread, no queue, no text; `threads` torch threads,
+    the engine's. The same prompt and length as `decode_rate`, never stopping early."""
+    import torch
+
+    model.kv.clear()  # so that `open` gives a new cache of the backend's own (in-place) kind
+    ids, cache, _ = model.open(render_prompt([], INSTRUCTIONS[1]))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            out = model.model(
+                input_ids=torch.tensor([ids]), cache=cache, use_cache=True, logits_to_keep=1
+            )
+            token = int(out.logits[0, -1, : model.valid_vocab].argmax())
+            start = time.perf_counter()
+            for position in range(len(ids), len(ids) + config["new_tokens"] - 1):
+                out = model.model(
+                    input_ids=torch.tensor([[token]]),
+                    position_ids=torch.tensor([[position]]),
+                    cache=cache,
+                    use_cache=True,
+                )
+                token = int(out.logits[0, -1, : model.valid_vocab].argmax())
+            return (config["new_tokens"] - 1) / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+
+
+def load(config: dict[str, Any], options: dict[str, Any]) -> Any:
+    """`load_model` with `options`; "threads" there (0: torch's default, all cores) replaces
+    the engine thread's own choice, as for the plain-transformers baseline."""
     from codegen_ui.engine import load_model
 
-    models = {
-        name: load_model(config["model"], device="cpu", **options)
-        for name, options in config["engines"].items()
-    }
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    options = dict(options)
+    threads = options.pop("threads", None)
+    model: Any = load_model(config["model"], device="cpu", **options)
+    if threads is not None:
+        model.forward.threads = threads  # read when the engine thread starts, on first use
+    return model
+
+
+def speed(config: dict[str, Any]) -> dict[str, Any]:
+    """Both engines in this one process, each figure measured for one right after the other,
+    so that the load of a shared machine falls on both alike; one dict per repetition. Two
+    bare loops ride along for decoding: "raw", the engine's int8 model, and "raw_exact", the
+    baseline's float32 model, both on the engine's thread count."""
+    import torch
+
+    models = {name: load(config, options) for name, options in config["engines"].items()}
+    engine = models["engine"]
+    threads = engine.forward.threads or torch.get_num_threads()
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in [*models, "raw", "raw_exact"]}
+    raw_of = {"raw": engine, "raw_exact": models["baseline"]}
     for model in models.values():
         generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
     for rep in range(config["repeats"]):
@@ -101,6 +146,13 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
         for name, model in order:
             figures[name]["describe"] = model.describe()
             figures[name]["decode_tok_s"] = decode_rate(model, config)
+        for name, model in raw_of.items():
+            runs[name].append(
+                {
+                    "describe": f"bare loop on {model.describe()}, {threads} torch threads",
+                    "decode_tok_s": raw_decode_rate(model, config, threads),
+                }
+            )
         for size in config["histories"]:
             for name, model in order:
                 warm = bool(config["engines"][name]["cache_mib"])
@@ -115,14 +167,14 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
 def memory(config: dict[str, Any]) -> dict[str, Any]:
     """Resident memory of one engine alone: after loading, and after a long history and a
     short session (its caches included)."""
-    from codegen_ui.engine import load_model
-
-    model = load_model(config["model"], device="cpu", **config["options"])
+    model = load(config, config["options"])
     loaded = rss_mib()
+    loading_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     first_token(model, max(config["histories"]), bool(config["options"]["cache_mib"]))
     session(model, config | {"session_turns": 3})
     return {
         "rss_loaded_mib": loaded,
+        "peak_rss_loading_mib": loading_peak,
         "rss_end_mib": rss_mib(),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

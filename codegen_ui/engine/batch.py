@@ -105,6 +105,7 @@ class Scheduler:
 
     # ---- the engine thread ---------------------------------------------------------------
     def _loop(self) -> None:
+        self.backend.forward.enter_thread()
         while self._take_inbox(block=not (self._prefilling or self._decoding or self._waiting)):
             try:
                 self._admit()

@@ -4,7 +4,8 @@
 its KV cache, `decode` feeds one token for each of several requests in one pass (a ragged
 batch, see `codegen_ui.engine.rows`), and `pick` chooses the next token from one row of logits,
 greedy or by temperature and top-p with the request's own seeded generator. Every call runs
-under `torch.inference_mode()` and must come from the engine thread. It keeps no state of its
+under `torch.inference_mode()` and must come from the engine thread, which first calls
+`enter_thread` to size its own torch thread pool (`engine_threads`). It keeps no state of its
 own and knows nothing of queues, text or stopping. `OwnForward` is the path for a family the
 ragged batch does not cover: the model's own attention and cache, one request at a time.
 Imported only by the transformers backend.
@@ -12,6 +13,7 @@ Imported only by the transformers backend.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -21,13 +23,34 @@ from codegen_ui.engine.kvcache import seq_length
 from codegen_ui.engine.rows import rows_cache, use_rows_attention
 
 
+def engine_threads() -> int:
+    """Torch threads for the engine thread: half the cores, at least one; `OMP_NUM_THREADS`
+    when the user set it.
+
+    Each op of a decode step is tiny (a 4,096-wide tanh, a one-query attention), so a pool of
+    threads meets at a barrier dozens of times per token, and on a machine whose cores are also
+    busy (the sessions' kernels run on the same cores; other jobs) one descheduled thread stalls
+    the others: on 2 shared cores at load 5 to 10, int8 decoding of one stream fell to 1 to 3
+    tokens/s on 2 threads against 6 to 25 on one (figures in README, "Performance").
+    """
+    if os.environ.get("OMP_NUM_THREADS"):
+        return max(1, torch.get_num_threads())
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class Forward:
     def __init__(self, model: Any, device: str, valid_vocab: int) -> None:
         self.model = model
         self.device = device
+        self.threads = engine_threads()  # 0: leave torch's default (all cores)
         # Ids past the tokenizer's vocabulary are padding rows of the embedding: never sampled.
         self.valid_vocab = valid_vocab
         use_rows_attention(model)
+
+    def enter_thread(self) -> None:
+        """Size the calling thread's torch pool (the pool is per thread: callers keep theirs)."""
+        if self.threads > 0:
+            torch.set_num_threads(self.threads)
 
     def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
         """Feed `ids` after what `cache` holds; the logits after the last of them."""
@@ -88,8 +111,10 @@ class OwnForward(Forward):
     """
 
     def __init__(self, model: Any, device: str, valid_vocab: int) -> None:
+        # Not Forward's: the model keeps its own attention function.
         self.model = model
         self.device = device
+        self.threads = engine_threads()
         self.valid_vocab = valid_vocab
 
     def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:

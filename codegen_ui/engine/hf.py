@@ -131,6 +131,8 @@ def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, A
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from codegen_ui.engine.weights import load_fast_cpu as fast_cpu
+
     gguf = gguf_source(name)
     cuda = device.startswith("cuda")
     dtype = torch.float16 if cuda and precision == "fast" else torch.float32
@@ -146,9 +148,12 @@ def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, A
     for local_files_only in attempts:
         try:
             tok = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
-            model = AutoModelForCausalLM.from_pretrained(
-                name, dtype=dtype, local_files_only=local_files_only, **extra
-            )
+            # CPU "fast": read and convert layer by layer, never the float32 model whole.
+            model = fast_cpu(name, local_files_only) if extra else None
+            if model is None:
+                model = AutoModelForCausalLM.from_pretrained(
+                    name, dtype=dtype, local_files_only=local_files_only, **extra
+                )
             return tok, model
         except (OSError, ValueError) as exc:  # not cached, no network, not a model folder
             last = exc

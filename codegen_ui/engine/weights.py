@@ -6,7 +6,14 @@ fly per call) read a quarter of the bytes of float32, and the token embedding is
 float16 since only one row of it is read per token. On CUDA the model is already loaded in
 float16. What it costs: int8 rounding changes the logits slightly, so greedy decoding can pick
 a different token where the top two are close (the benchmark reports how often). The "exact"
-precision (float32) never comes here. Imported only by the transformers backend.
+precision (float32) never comes here.
+
+`load_int8` builds the fast model without ever holding the float32 checkpoint whole: the
+model's skeleton is made with its weights allocated but never written (so not resident), the
+small tensors are read into it, and each linear layer's weight is read from the safetensors
+file (plain reads, no memory map, whose pages would stay resident), converted to int8 exactly
+as `quantize_int8` would, and its float32 copy dropped before the next is read. Imported only
+by the transformers backend.
 """
 
 from __future__ import annotations
@@ -14,7 +21,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
+import struct
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,17 +43,23 @@ class HalfEmbedding(nn.Module):
         return nn.functional.embedding(ids, self.weight).float()
 
 
+@contextlib.contextmanager
+def _quiet_quantization() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # "torch.ao.quantization is deprecated" and "quantized tensors are deprecated": known,
+        # and guarded by the fallbacks (an ImportError, a RuntimeError) of the callers.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", r"torch\.quantize_per_tensor", UserWarning)
+        yield
+
+
 def quantize_int8(model: nn.Module) -> bool:
     """Replace the model's nn.Linear layers by int8 dynamic ones; False if unavailable."""
     try:
         from torch.ao.quantization import quantize_dynamic
     except ImportError:  # the API is deprecated and will go away
         return False
-    with warnings.catch_warnings():
-        # "torch.ao.quantization is deprecated" and "quantized tensors are deprecated": known,
-        # and guarded by the fallback above.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", r"torch\.quantize_per_tensor", UserWarning)
+    with _quiet_quantization():
         try:
             quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
             _warm_up(model)
@@ -78,5 +95,153 @@ def make_fast(model: Any, device: str) -> str:
 def release_freed_memory() -> None:
     """Hand the float32 weights just freed back to the OS (glibc keeps freed heap otherwise)."""
     gc.collect()
+    _trim()
+
+
+def _trim() -> None:
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+# safetensors' dtype names (the file format's header), for the ones a checkpoint holds.
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+class SafetensorsFiles:
+    """The tensors of a (possibly sharded) safetensors checkpoint, each read on demand with
+    plain file reads into a fresh tensor."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.where: dict[str, tuple[Path, int, torch.dtype, list[int], int]] = {}
+        for path in files:
+            with path.open("rb") as f:
+                (size,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(size))
+            for key, info in header.items():
+                if key == "__metadata__":
+                    continue
+                start, end = info["data_offsets"]
+                dtype = _DTYPES[info["dtype"]]
+                self.where[key] = (path, 8 + size + start, dtype, info["shape"], end - start)
+
+    def read(self, key: str) -> torch.Tensor:
+        path, offset, dtype, shape, nbytes = self.where[key]
+        raw = torch.empty(nbytes, dtype=torch.uint8)
+        with path.open("rb") as f:
+            f.seek(offset)
+            if f.readinto(raw.numpy().data) != nbytes:
+                raise OSError(f"{path} ends inside tensor {key!r}")
+        return raw.view(dtype).reshape(shape)
+
+
+def safetensors_files(folder: Path) -> list[Path] | None:
+    """The checkpoint's safetensors files (one, or the shards of an index); None if neither."""
+    single = folder / "model.safetensors"
+    if single.is_file():
+        return [single]
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        return [folder / s for s in shards]
+    return None
+
+
+def load_fast_cpu(name: str, local_files_only: bool) -> Any | None:
+    """`load_int8` for a model folder or hub id, or None (see there) so the caller loads as
+    usual; a hub id's single-file checkpoint is fetched (or found in the cache) first."""
+    from transformers import AutoConfig
+    from transformers.utils import cached_file
+
+    folder = Path(name)
+    if not folder.is_dir():
+        found = cached_file(
+            name,
+            "model.safetensors",
+            local_files_only=local_files_only,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+        )
+        if not found:
+            return None
+        folder = Path(found).parent
+    config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
+    return load_int8(folder, config)
+
+
+def load_int8(folder: Path, config: Any) -> Any | None:
+    """The CPU "fast" model (int8 linear layers, the rest float32) read layer by layer from a
+    local safetensors checkpoint; None when this path does not apply (no safetensors file,
+    names the model does not use as they are, no int8 engine), so the caller loads as usual.
+    `make_fast` then finishes it (the float16 embedding) as for any model."""
+    try:
+        from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+        from torch.ao.quantization import default_dynamic_qconfig
+        from transformers import AutoModelForCausalLM
+        from transformers.initialization import no_init_weights
+    except ImportError:
+        return None
+    files = safetensors_files(folder)
+    if files is None:
+        return None
+    store = SafetensorsFiles(files)
+    with no_init_weights():  # allocated, never written: those pages are never resident
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.tie_weights()  # skipped with the initialisation above; a tied head is not stored
+    # Tied weights (one tensor under several names) are satisfied by any of their names.
+    names: dict[int, list[str]] = {}
+    for name, tensor in [
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ]:
+        names.setdefault(id(tensor), []).append(name)
+    persistent = set(model.state_dict())
+    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+    source: dict[int, str] = {}
+    for key, group in names.items():
+        found = [n for n in group if n in store.where and n in persistent]
+        if found:
+            source[key] = found[0]
+        elif any(n in persistent for n in group):
+            return None  # a weight under a name of its own (a converted checkpoint): not here
+    # By name: a list of the modules themselves would keep every float32 copy alive.
+    linears = [n for n, m in model.named_modules() if type(m) is nn.Linear]
+    only_linear = {f"{n}.weight" for n in linears}
+    with torch.no_grad():
+        # Everything now but what only linear layers use (a weight tied to the embedding is
+        # read now, and again below for the linear layer's own int8 copy).
+        for key, name in source.items():
+            if not set(names[key]) <= only_linear:
+                tensors[key].copy_(store.read(name))
+        del tensors
+        with _quiet_quantization():
+            try:
+                for path in linears:
+                    parent_path, _, child_name = path.rpartition(".")
+                    parent = model.get_submodule(parent_path)
+                    child = getattr(parent, child_name)
+                    if id(child.weight) in source:
+                        child.weight = nn.Parameter(
+                            store.read(source[id(child.weight)]).float(), requires_grad=False
+                        )
+                    child.qconfig = default_dynamic_qconfig  # what quantize_dynamic uses
+                    setattr(parent, child_name, Int8Linear.from_float(child))
+                    del child
+                    # glibc may keep freed buffers of this size on its heap for reuse rather
+                    # than unmapping them: hand each layer's float32 copy back now.
+                    _trim()
+            except (RuntimeError, AssertionError):  # no int8 engine for this CPU
+                return None
+    _warm_up(model)
+    release_freed_memory()
+    return model.eval()
