@@ -17,6 +17,7 @@ import pytest
 
 from codegen_ui.cli.main import main
 from codegen_ui.core import KernelError, SamplingParams, Session, Turn
+from codegen_ui.files import FilesError
 from codegen_ui.kernel import (
     TOKEN_VAR,
     GatewayConfig,
@@ -161,6 +162,33 @@ def test_files_go_in_by_chunks_and_come_back_byte_for_byte(kernel: GatewayKernel
             kernel.put_files({bad: b"x"})
     with pytest.raises(KernelError, match="FileNotFoundError"):
         kernel.read_file("missing.txt")
+
+
+def test_the_files_panel_reaches_a_gateway_kernels_folder(kernel: GatewayKernel) -> None:
+    # The Files panel's seam (`KernelFiles`) on a remote kernel: subfolders, sizes, links
+    # and hidden names left out, limits, delete and clear, all through the execute channel.
+    files = kernel.files
+    data = bytes(range(256)) * 20_000  # 5 MB: two chunks
+    files.write("raw/2024.csv", b"a,b\n1,2\n")
+    files.write("data.bin", data)
+    kernel.run("import os\nos.symlink('/etc/passwd', 'link')\nopen('.secret', 'w').write('x')")
+    listed = {e.name: e.size for e in files.list()}
+    assert listed == {"data.bin": len(data), "raw/2024.csv": 8}
+    assert files.read("data.bin") == data
+    assert text(kernel.run("print(open('raw/2024.csv').read().split())")) == "['a,b', '1,2']\n"
+    with pytest.raises(FilesError, match="larger than"):
+        files.read("data.bin", max_bytes=1000)
+    with pytest.raises(FilesError, match="not a regular file"):
+        files.read("link")
+    for bad in ("../x", "/etc/passwd", "a/../b"):
+        with pytest.raises(FilesError):
+            files.write(bad, b"x")
+    files.delete("data.bin")
+    with pytest.raises(FilesError, match="there is no file"):
+        files.delete("data.bin")
+    files.clear()
+    assert files.list() == ()
+    assert text(kernel.run("import os\nprint(sorted(os.listdir('.')))")).count(".secret") == 1
 
 
 def test_the_pool_prestarts_parks_idle_kernels_and_a_run_brings_one_back(
