@@ -216,7 +216,7 @@ def test_cli_score_judges_samples_made_elsewhere(
 ) -> None:
     path = tmp_path / "elsewhere.jsonl"
     write(path, [("HumanEval/0", BY_ID["HumanEval/0"].canonical_solution), ("HumanEval/1", "")])
-    assert main(["humaneval", "score", str(path), "--kernels", "1"]) == 0
+    assert main(["humaneval", "score", str(path), "--checkers", "1"]) == 0
     out = capsys.readouterr().out
     assert "pass@1     50.00 %" in out and "outcomes: passed 1, failed 1" in out
     assert f"results: {results_path(path)}" in out

@@ -12,7 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError, add_server_flags, load_benchmark_model, model_stem
+from codegen_ui.cli.common import (
+    CliError,
+    add_server_flags,
+    kernel_settings,
+    load_benchmark_model,
+    model_stem,
+)
 from codegen_ui.settings import Settings
 
 
@@ -48,10 +54,21 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
 
     # inherit: a subcommand's flags may also stand before it; no default of its own then.
     p.add_argument(
-        "--kernels",
+        "--checkers",
         type=int,
         default=argparse.SUPPRESS if inherit else 2,
         help="kernels checking samples at once",
+    )
+    unset = argparse.SUPPRESS if inherit else None
+    p.add_argument(
+        "--kernels",
+        metavar="URL",
+        default=unset,
+        help="check on the Jupyter Enterprise Gateway at this URL (its token comes from "
+        "CODEGEN_UI_GATEWAY_TOKEN); default: on this machine",
+    )
+    p.add_argument(
+        "--kernel-spec", metavar="NAME", default=unset, help="the gateway's kernel spec to start"
     )
     p.add_argument(
         "--timeout",
@@ -67,8 +84,8 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
     settings = Settings.from_env().replace(
         model=args.model, served_model=args.served_model, tokenizer=args.tokenizer
     )
-    if min(args.samples, args.workers, args.kernels, args.max_new_tokens) < 1:
-        raise CliError("--samples, --workers, --kernels and --max-new-tokens must be 1 or more")
+    if min(args.samples, args.workers, args.checkers, args.max_new_tokens) < 1:
+        raise CliError("--samples, --workers, --checkers and --max-new-tokens must be 1 or more")
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0 or args.timeout <= 0:
         raise CliError(
             "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
@@ -100,8 +117,8 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from codegen_ui.humaneval import load_tasks
 
-    if args.kernels < 1 or args.timeout <= 0:
-        raise CliError("--kernels must be 1 or more and --timeout over 0")
+    if args.checkers < 1 or args.timeout <= 0:
+        raise CliError("--checkers must be 1 or more and --timeout over 0")
     return _score(Path(args.samples_file), load_tasks(), args, f"scored {args.samples_file}")
 
 
@@ -118,7 +135,12 @@ def _score(
 
     samples = read_samples(source, tasks)
     out = results_path(source)
-    scored = score_samples(samples, tasks, out, args.kernels, args.timeout)
+    from codegen_ui.kernel import kernel_maker
+
+    make = kernel_maker(Settings.from_env().replace(**kernel_settings(args)))
+    scored = score_samples(
+        samples, tasks, out, args.checkers, args.timeout, kernel_factory=lambda: make(None)
+    )
     pairs = [
         (s, r) for s, r in zip(samples, scored.results, strict=True) if keep is None or keep(s)
     ]
@@ -128,7 +150,7 @@ def _score(
     if scored.checked:
         print(
             f"checked {scored.checked} samples in {scored.wall_s:.1f} s wall "
-            f"with {args.kernels} kernel(s)"
+            f"with {args.checkers} kernel(s)"
         )
     print(f"samples: {source}\nresults: {out}")
     return 0

@@ -18,7 +18,7 @@ from codegen_ui.humaneval.execute import Executor
 from codegen_ui.humaneval.problems import Task
 from codegen_ui.humaneval.protocol import TIMEOUT_S
 from codegen_ui.humaneval.samples import ResultsWriter, Sample
-from codegen_ui.kernel import Kernel, run_pool
+from codegen_ui.kernel import Kernel, LiveKernel, run_pool
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def score_samples(
     kernels: int = 2,
     timeout: float = TIMEOUT_S,
     progress: TextIO | None = None,
-    kernel_factory: Callable[[], Kernel] = Kernel,
+    kernel_factory: Callable[[], LiveKernel] = Kernel,
 ) -> Scored:
     """Check every sample not yet in `out`; every sample's result, in file order."""
     start = time.monotonic()
