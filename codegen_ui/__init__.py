@@ -2,15 +2,13 @@
 
 A person types an instruction per turn; a code model writes the Python for it in the
 conversational format of the CodeGen paper; a Jupyter kernel runs it; the session is a notebook.
-The subpackages are the seams (core, engine, kernel, notebooks, web, mtpb, bench, cli);
-`codegen_ui.magic` is the `%%codegen` magic for a user's own Jupyter kernel.
 
 The map, bottom to top: `errors` (the one error family), `version`, `settings` (the typed
 settings and their `DEFAULTS`), `core` (the domain and its model and kernel ports), `files` (a
 session's user files on disk), `engine` (the model backends), `kernel` (sandboxed Jupyter
 kernels), `notebooks` (files and the session store), `web` (the Gradio app), `mtpb` (the paper's
-benchmark), `humaneval` (the model card's other benchmark), `bench` (speed and memory), `cli`
-(the `codegen-ui` command).
+benchmark), `humaneval` (the model card's other benchmark), `bench` (speed and memory), `magic`
+(the `%%codegen` Jupyter magic), `cli` (the `codegen-ui` command).
 
 This package imports nothing heavy at import time: torch, transformers and gradio are imported
 inside the functions that need them, so `import codegen_ui` stays fast for the CLI and tests.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,6 +173,9 @@ def test_no_api_turns_it_off(tiny_model_dir: Path, tmp_path: Path) -> None:
             assert named == (ENDPOINTS if on else set())
         finally:
             controller.workspaces.shutdown()
+        del demo, controller
+    # Collect those loops here, under this test's filter, not in whichever test comes next.
+    gc.collect()
 
 
 # ---- MCP ---------------------------------------------------------------------------------------

@@ -169,15 +169,30 @@ def memory(config: dict[str, Any]) -> dict[str, Any]:
     short session (its caches included)."""
     model = load(config, config["options"])
     loaded = rss_mib()
-    loading_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    loading_peak = peak_rss_mib()
     first_token(model, max(config["histories"]), bool(config["options"]["cache_mib"]))
     session(model, config | {"session_turns": 3})
     return {
         "rss_loaded_mib": loaded,
         "peak_rss_loading_mib": loading_peak,
         "rss_end_mib": rss_mib(),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started running its program.
+
+    Linux's VmHWM, not `ru_maxrss`: a child made by fork and exec inherits its parent's
+    high-water mark in `ru_maxrss`, so a large parent would hide the child's own peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def agreement(config: dict[str, Any], positions: int = 128) -> dict[str, Any]:
