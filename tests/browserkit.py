@@ -179,6 +179,16 @@ class Tab:
                     return /kernel: (idle|restarted)/.test(s) && !s.includes('loading'); }"""
             )
 
+    def reload(self) -> None:
+        """Reload the page. Requests the old page had in flight are cut by the navigation and
+        Chromium logs them ("AbortError", Gradio's "Connection errored out"): those, and only
+        those, arriving while the page reloads are not counted as problems of the app."""
+        before = len(self.problems)
+        self.page.reload()
+        self.page.wait_for_selector("#notebook [data-cell], #notebook .cg-nb", timeout=WAIT_MS)
+        cut = ("AbortError: signal is aborted without reason", "Connection errored out")
+        self.problems[before:] = [p for p in self.problems[before:] if not any(c in p for c in cut)]
+
     def until(self, condition: str, bound_s: float = READY_S) -> None:
         """Poll a page condition until it holds, or fail: the server exited, or the bound passed."""
         from playwright.sync_api import TimeoutError as PageTimeout

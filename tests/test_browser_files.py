@@ -75,7 +75,7 @@ def test_upload_read_with_pandas_download_reload_isolation_and_delete(
     assert store.data.read(sid, "by_month.csv") == BY_MONTH
     tab.page.locator("#files-panel").screenshot(path=str(SHOTS / "files-panel-desktop.png"))
     # A reload keeps both.
-    tab.page.reload()
+    tab.reload()
     tab.page.wait_for_selector("#notebook [data-cell]", timeout=WAIT_MS)
     expect(_row(tab, "data.csv")).to_be_visible(timeout=WAIT_MS)
     expect(_row(tab, "by_month.csv")).to_be_visible(timeout=WAIT_MS)

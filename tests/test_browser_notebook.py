@@ -108,7 +108,7 @@ def test_reload_keeps_the_session_and_within_the_grace_period_its_variables(tab:
     tab.run_code("kept = 41\nprint(kept)", "41")
     url = tab.page.url
     assert "session=" in url
-    tab.page.reload()
+    tab.reload()
     tab.page.wait_for_selector("#notebook [data-cell]", timeout=WAIT_MS)
     assert tab.page.url == url
     expect(tab.page.locator("#notebook .cg-toast")).to_contain_text("still here")
