@@ -28,6 +28,7 @@ from codegen_ui.web.controller import STREAM_EVERY_S, UNFINISHED, Controller
 from codegen_ui.web.workspace import Workspace
 
 log = logging.getLogger(__name__)
+LOADING_WAIT_S = 600.0  # how long a turn waits for the model still loading
 
 KEY_PREFIX = "api:"  # workspace keys of API sessions; a browser's keys are Gradio's hashes
 TITLE = "API session"
@@ -139,7 +140,7 @@ class SessionApi:
         The new cell is streamed as the model writes it and the kernel runs it; the last
         update is the finished cell: cell, status, code, outputs, tokens, seconds, message.
         Every earlier cell of the session is in the model's prompt, and its variables are
-        in the kernel.
+        in the kernel. Sent while the server is still loading its model, it waits for it.
 
         Args:
             session_id: the id new_session returned.
@@ -160,7 +161,10 @@ class SessionApi:
         if not instruction.strip():
             raise ApiError("the instruction is empty")
         ws = self._workspace(session_id)
-        self.c.holder.get()  # ModelNotReady while loading or after a failure
+        # A script may call as soon as the server answers: a turn waits for the model to load
+        # (a page shows "loading" instead); ModelNotReady after that, or after a failure.
+        self.c.holder.wait(LOADING_WAIT_S)
+        self.c.holder.get()
         yield from self._paced(ws, lambda: ws.session.add_turn(instruction, params), None)
 
     def run_cell(self, session_id: str, cell: int, code: str = "") -> CellResult:
