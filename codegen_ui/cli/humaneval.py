@@ -23,14 +23,17 @@ from codegen_ui.settings import Settings
 
 
 def add(sub: Any) -> None:
-    from codegen_ui.humaneval import MAX_NEW_TOKENS, TEMPERATURE, TOP_P
+    from codegen_ui.humaneval import MAX_NEW_TOKENS, TEMPERATURE, TEMPERATURES, TOP_P
 
     p = sub.add_parser("humaneval", help="HumanEval pass@k, sampled through the app's engine")
     _add_shared(p)
     p.add_argument("--problems", help="task numbers and ranges, e.g. 0-9,57 (default: all 164)")
     p.add_argument("--samples", type=int, default=1, help="samples per task (n of pass@k)")
     p.add_argument(
-        "--temperature", type=float, default=TEMPERATURE, help="0 = greedy (paper: 0.2, 0.6, 0.8)"
+        "--temperature",
+        type=float,
+        default=TEMPERATURE,
+        help=f"0 = greedy (paper: {', '.join(map(str, TEMPERATURES))})",
     )
     p.add_argument("--top-p", type=float, default=TOP_P, help="nucleus mass (paper: 0.95)")
     p.add_argument("--top-k", type=int, default=50, help="likeliest tokens kept (0 = off)")
