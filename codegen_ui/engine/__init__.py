@@ -48,9 +48,9 @@ __all__ = [
 
 def load_model(
     name_or_path: str,
-    device: str = "auto",
+    device: str = DEFAULTS.device,
     progress: Callable[[str], None] | None = None,
-    precision: str = "fast",
+    precision: str = DEFAULTS.precision,
     cache_mib: int = DEFAULTS.cache_mib,
     batch_size: int = DEFAULTS.batch_size,
     server: ServerOptions | None = None,

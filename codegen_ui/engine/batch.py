@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from codegen_ui.core import Delta, Finished, SamplingParams, StopReason, is_complete
 from codegen_ui.engine.forward import Forward
 from codegen_ui.engine.kvcache import crop_to
+from codegen_ui.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class Request:
 
 
 class Scheduler:
-    def __init__(self, backend: Backend, batch_size: int = 16, prefill_chunk: int = 128) -> None:
+    def __init__(
+        self, backend: Backend, batch_size: int = DEFAULTS.batch_size, prefill_chunk: int = 128
+    ) -> None:
         self.backend = backend
         self.batch_size = max(1, batch_size)
         self.prefill_chunk = max(1, prefill_chunk)

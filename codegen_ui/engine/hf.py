@@ -37,6 +37,7 @@ from codegen_ui.core import Activity, Event, Finished, GenerationError, Sampling
 from codegen_ui.engine.cache import Entry, KVStore
 from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
+from codegen_ui.settings import DEFAULTS
 
 MIB = 2**20
 CONTEXT_TOKENS = 8  # prompt tokens decoded before a completion, so its first space survives
@@ -126,7 +127,7 @@ def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
     return tok, model
 
 
-def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, Any]:
+def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> tuple[Any, Any]:
     """Tokenizer and model, from the local cache or folder first, the hub second."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -200,9 +201,9 @@ class TransformersModel:
         tokenizer: Any,
         model: Any,
         device: str,
-        cache_mib: int = 512,
+        cache_mib: int = DEFAULTS.cache_mib,
         precision_note: str = "",
-        batch_size: int = 16,
+        batch_size: int = DEFAULTS.batch_size,
     ) -> None:
         from codegen_ui.engine.batch import Scheduler
         from codegen_ui.engine.forward import Forward, OwnForward
@@ -244,11 +245,11 @@ class TransformersModel:
     def load(
         cls,
         name: str,
-        device: str = "auto",
+        device: str = DEFAULTS.device,
         progress: Callable[[str], None] | None = None,
-        precision: str = "fast",
-        cache_mib: int = 512,
-        batch_size: int = 16,
+        precision: str = DEFAULTS.precision,
+        cache_mib: int = DEFAULTS.cache_mib,
+        batch_size: int = DEFAULTS.batch_size,
     ) -> TransformersModel:
         from codegen_ui.engine.weights import make_fast
 
