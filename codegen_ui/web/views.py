@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen_ui.core import IN_FLIGHT, render_prompt
+from codegen_ui.core import IN_FLIGHT, PromptTooLongError, render_prompt
 from codegen_ui.web.cells import NotebookView, render_notebook
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
@@ -77,7 +77,7 @@ class Views:
         except ModelNotReady:
             text = render_prompt(session.history(), NEXT, session.preamble)
             return text, "the model is not loaded yet: sizes in tokens are shown once it is"
-        except ValueError as exc:  # PromptTooLongError
+        except PromptTooLongError as exc:
             return "", str(exc)
         info = (
             f"{fitted.tokens} prompt tokens; {fitted.budget} fit "
