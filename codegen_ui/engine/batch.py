@@ -67,7 +67,7 @@ class Request:
         return self.abandoned or self.cancel.is_set()
 
 
-class Scheduler:
+class EngineThread:
     def __init__(
         self, backend: Backend, batch_size: int = DEFAULTS.batch_size, prefill_chunk: int = 128
     ) -> None:
@@ -103,7 +103,9 @@ class Scheduler:
     def _ensure_thread(self) -> None:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True, name="engine")
+                self._thread = threading.Thread(
+                    target=self._loop, daemon=True, name="engine-thread"
+                )
                 self._thread.start()
 
     # ---- the engine thread ---------------------------------------------------------------
