@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from codegen_ui.core import GenerationStats, Turn
-from codegen_ui.web.cells import NotebookView, render_banner, render_cell, render_notebook
+from codegen_ui.web.notebook_html import NotebookView, render_banner, render_cell, render_notebook
 
 
 def stream(text: str) -> dict[str, object]:

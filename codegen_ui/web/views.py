@@ -1,8 +1,8 @@
 """What the page shows of one tab, as plain data: the `View` an action returns, and how it is made.
 
-`Views.of(ws, ...)` gathers the notebook (rendered by `web.cells`), the status line, the prompt
-the next turn will send (for the prompt inspector), which buttons can act, the sessions list
-and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
+`Views.of(ws, ...)` gathers the notebook (rendered by `web.notebook_html`), the status line, the
+prompt the next turn will send (for the prompt inspector), which buttons can act, the sessions
+list and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
 calls it after every step.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codegen_ui.core import IN_FLIGHT, PromptTooLongError, render_prompt
-from codegen_ui.web.cells import NotebookView, render_notebook
 from codegen_ui.web.filedesk import FilesDesk
+from codegen_ui.web.notebook_html import NotebookView, render_notebook
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.workspace import Workspace
