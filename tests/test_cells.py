@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from codegen_ui.core import GenerationStats, Turn
-from codegen_ui.web.cells import NotebookView, render_banner, render_cell, render_notebook
+from codegen_ui.web.notebook_html import NotebookView, render_banner, render_cell, render_notebook
 
 
 def stream(text: str) -> dict[str, object]:
@@ -101,3 +101,25 @@ def test_complete_is_offered_on_the_users_own_code_and_in_every_editor() -> None
     assert "complete" in re.findall(off, render_cell(own, 0, NotebookView([own], busy=True)))
     no_model = render_cell(own, 0, NotebookView([own], can_generate=False))
     assert re.findall(off, no_model) == ["complete", "regenerate"]
+
+
+def test_every_action_the_page_can_send_is_one_cell_action_named_once() -> None:
+    from codegen_ui.web.cellaction import CellAction
+    from codegen_ui.web.script import NOTEBOOK_JS
+
+    own = Turn("My own code.", code="x = 1", status="not-run", edited=True)
+    nb = NotebookView([own], offer_replay=True, conflict="changed elsewhere")
+    drawn = set(re.findall(r'data-action="([\w-]+)"', render_notebook(nb)))
+    drawn |= set(
+        re.findall(r'data-action="([\w-]+)"', render_cell(own, 0, NotebookView([own], editing=0)))
+    )
+    assert drawn == {
+        a.value for a in CellAction
+    }  # every button is an action, every action a button
+    # The script reads the list from Python and spells no action of its own.
+    assert NOTEBOOK_JS.startswith(f"const ACTION = {CellAction.as_json()};\n")
+    body = NOTEBOOK_JS.split("\n", 1)[1]
+    used = set(re.findall(r"ACTION\.(\w+)", body))
+    assert used and used <= set(CellAction.__members__)
+    for action in CellAction:
+        assert f"'{action.value}'" not in body and f'"{action.value}"' not in body

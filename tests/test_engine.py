@@ -21,7 +21,7 @@ INSTRUCTIONS = ["Load the data.", "Sort it.", "Print the mean.", "Plot it.", "Sa
 def reference(tiny_model_dir: Path) -> Iterator[Any]:
     """One turn at a time, nothing cached: every prompt encoded afresh."""
     model = load_model(str(tiny_model_dir), device="cpu", precision="exact", cache_mib=0)
-    model.engine.batch_size = 1
+    model.engine_thread.batch_size = 1
     yield model
     model.close()
 
@@ -86,7 +86,9 @@ def test_sessions_written_together_equal_one_at_a_time(tiny_model_dir: Path, ref
             return texts
 
         results = together([long_turn] + [lambda s=s: session(s) for s in range(6)])
-        assert model.engine.rows > 2 * model.engine.steps  # batches of more than two, on average
+        assert (
+            model.engine_thread.rows > 2 * model.engine_thread.steps
+        )  # batches of more than two, on average
         ref_long, _ = complete(reference, long_prompt, SamplingParams(max_new_tokens=60))
         assert results[0] == ref_long
         for salt, texts in enumerate(results[1:]):
@@ -173,7 +175,7 @@ def test_a_failing_request_does_not_take_the_others_down(tiny_model_dir: Path, r
     decode = model.forward.decode
 
     def failing_decode(caches: list[Any], tokens: list[int]) -> Any:
-        poisoned = [r.cache for r in model.engine._decoding if "POISON" in r.prompt]
+        poisoned = [r.cache for r in model.engine_thread._decoding if "POISON" in r.prompt]
         if any(c is p for c in caches for p in poisoned):
             raise RuntimeError("poisoned row")
         return decode(caches, tokens)
@@ -212,7 +214,7 @@ def test_every_forward_pass_runs_on_the_engine_thread(tiny_model_dir: Path) -> N
     finally:
         hook.remove()
         model.close()
-    assert threads == {"engine"}
+    assert threads == {"engine-thread"}
 
 
 def test_one_at_a_time_serves_in_arrival_order(tiny_model_dir: Path) -> None:

@@ -33,7 +33,7 @@ def family_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def reference(family_dir: Path) -> Iterator[Any]:
     """One request at a time, nothing cached."""
     model = load_model(str(family_dir), device="cpu", precision="exact", cache_mib=0)
-    model.engine.batch_size = 1
+    model.engine_thread.batch_size = 1
     yield model
     model.close()
 
@@ -42,7 +42,7 @@ def reference(family_dir: Path) -> Iterator[Any]:
 def engine(family_dir: Path) -> Iterator[Any]:
     """Batched (where the family allows), caching, prompts fed 8 tokens a chunk."""
     model = load_model(str(family_dir), device="cpu", precision="exact", batch_size=8)
-    model.engine.prefill_chunk = 8
+    model.engine_thread.prefill_chunk = 8
     yield model
     model.close()
 
@@ -87,14 +87,14 @@ def test_batched_equals_one_at_a_time(engine: Any, reference: Any) -> None:
     prompts = [render_prompt(history(n, n), TURNS[n % 3]) for n in range(4)]
     jobs = [lambda p=p: complete(engine, p) for p in prompts]
     jobs += [lambda p=p: complete(engine, p, SAMPLED) for p in prompts[:2]]
-    before = engine.engine.steps, engine.engine.rows
+    before = engine.engine_thread.steps, engine.engine_thread.rows
     results = together(jobs)
     assert not [r for r in results if isinstance(r, Exception)]
     alone = [complete(reference, p) for p in prompts]
     alone += [complete(reference, p, SAMPLED) for p in prompts[:2]]
     assert [r[0] for r in results] == [a[0] for a in alone]
     assert [r[1].new_tokens for r in results] == [a[1].new_tokens for a in alone]
-    steps, rows = engine.engine.steps - before[0], engine.engine.rows - before[1]
+    steps, rows = engine.engine_thread.steps - before[0], engine.engine_thread.rows - before[1]
     if engine.batched:
         assert rows > steps  # some steps decoded several rows in one pass
     else:

@@ -1,7 +1,7 @@
 """`codegen-ui convert gptj SRC DST`: a CodeGen checkpoint rewritten for serving engines.
 
 vLLM (and others) serve GPT-J natively but not CodeGen; the GPT-J form computes the same logits
-(`codegen_ui.engine.convert` does the work). This module only parses the flags and reports.
+(`codegen_ui.engine.gptj` does the work). This module only parses the flags and reports.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
 from codegen_ui.core.generation import generate
-from codegen_ui.core.kernel import Output, Runner, RunResult
+from codegen_ui.core.kernel import KernelError, Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, SamplingParams
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
 from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
@@ -163,14 +163,21 @@ class Session(Cells):
             try:
                 self._prepare_kernel()
                 arrived.put(self.kernel.run(turn.code, self.run_timeout, arrived.put))
-            except Exception as exc:  # the kernel itself failed: hand it to the caller
+            except Exception as exc:  # the kernel failed (or a bug): the loop below decides
                 arrived.put(exc)
 
         threading.Thread(target=work, daemon=True, name="cell-run").start()
         outputs: list[Output] = []
         while True:
             item = arrived.get()
-            if isinstance(item, Exception):
+            if isinstance(item, KernelError):
+                # The one place a kernel failure is caught: the turn ends in error, saying why,
+                # and the next run prepares whichever kernel it then finds.
+                self.kernel_prepared = not self.run_preamble
+                message = f"the kernel failed: {one_line(item)}"
+                turn = turn.replace(status="error", message=message, finished=now())
+                break
+            if isinstance(item, Exception):  # a bug, not the kernel: the caller's last resort
                 message = f"the kernel failed: {one_line(item)}"
                 self.turns[index] = turn.replace(status="error", message=message, finished=now())
                 self._changed()

@@ -13,7 +13,7 @@ Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stre
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
 and the token pick), `rows` (ragged batches for CodeGen), `prefix`, `cache` and `kvcache` (ids
 and KV caches kept across turns), `weights` (the fast precision); `remote` (a model on an
-OpenAI-compatible server) over `server_http` (its HTTP and streaming); `convert` (CodeGen -> GPT-J).
+OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen -> GPT-J).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from codegen_ui.engine.options import ModelLoadError, ServerOptions
 from codegen_ui.settings import DEFAULTS
 
 if TYPE_CHECKING:
-    from codegen_ui.engine.convert import convert_to_gptj
+    from codegen_ui.engine.gptj import convert_to_gptj
     from codegen_ui.engine.hf import TransformersModel
     from codegen_ui.engine.kvcache import new_cache
     from codegen_ui.settings import Settings
@@ -48,9 +48,9 @@ __all__ = [
 
 def load_model(
     name_or_path: str,
-    device: str = "auto",
+    device: str = DEFAULTS.device,
     progress: Callable[[str], None] | None = None,
-    precision: str = "fast",
+    precision: str = DEFAULTS.precision,
     cache_mib: int = DEFAULTS.cache_mib,
     batch_size: int = DEFAULTS.batch_size,
     server: ServerOptions | None = None,
@@ -98,7 +98,7 @@ def is_server_url(model: str) -> bool:
 def __getattr__(name: str) -> Any:
     # Lazy, so that importing the seam does not import torch.
     if name == "convert_to_gptj":
-        from codegen_ui.engine.convert import convert_to_gptj
+        from codegen_ui.engine.gptj import convert_to_gptj
 
         return convert_to_gptj
     if name == "TransformersModel":

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from codegen_ui.core import Delta, Finished, SamplingParams, StopReason, is_complete
 from codegen_ui.engine.forward import Forward
 from codegen_ui.engine.kvcache import crop_to
+from codegen_ui.settings import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,10 @@ class Request:
         return self.abandoned or self.cancel.is_set()
 
 
-class Scheduler:
-    def __init__(self, backend: Backend, batch_size: int = 16, prefill_chunk: int = 128) -> None:
+class EngineThread:
+    def __init__(
+        self, backend: Backend, batch_size: int = DEFAULTS.batch_size, prefill_chunk: int = 128
+    ) -> None:
         self.backend = backend
         self.batch_size = max(1, batch_size)
         self.prefill_chunk = max(1, prefill_chunk)
@@ -100,7 +103,9 @@ class Scheduler:
     def _ensure_thread(self) -> None:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True, name="engine")
+                self._thread = threading.Thread(
+                    target=self._loop, daemon=True, name="engine-thread"
+                )
                 self._thread.start()
 
     # ---- the engine thread ---------------------------------------------------------------

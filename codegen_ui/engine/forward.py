@@ -1,4 +1,4 @@
-"""The forward passes the scheduler runs, and picking a token from logits.
+"""The forward passes the engine thread runs, and picking a token from logits.
 
 `Forward` wraps a loaded torch model: `prefill` feeds one chunk of one request's prompt into
 its KV cache, `decode` feeds one token for each of several requests in one pass (a ragged

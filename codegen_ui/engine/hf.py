@@ -37,6 +37,7 @@ from codegen_ui.core import Activity, Event, Finished, GenerationError, Sampling
 from codegen_ui.engine.cache import Entry, KVStore
 from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
+from codegen_ui.settings import DEFAULTS
 
 MIB = 2**20
 CONTEXT_TOKENS = 8  # prompt tokens decoded before a completion, so its first space survives
@@ -126,7 +127,7 @@ def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
     return tok, model
 
 
-def _load_parts(name: str, device: str, precision: str = "fast") -> tuple[Any, Any]:
+def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> tuple[Any, Any]:
     """Tokenizer and model, from the local cache or folder first, the hub second."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -200,11 +201,11 @@ class TransformersModel:
         tokenizer: Any,
         model: Any,
         device: str,
-        cache_mib: int = 512,
+        cache_mib: int = DEFAULTS.cache_mib,
         precision_note: str = "",
-        batch_size: int = 16,
+        batch_size: int = DEFAULTS.batch_size,
     ) -> None:
-        from codegen_ui.engine.batch import Scheduler
+        from codegen_ui.engine.batch import EngineThread
         from codegen_ui.engine.forward import Forward, OwnForward
         from codegen_ui.engine.rows import batched_family
 
@@ -231,24 +232,24 @@ class TransformersModel:
             self.forward = OwnForward(self.model, device, self.valid_vocab)
             batch_size, cache_mib = 1, 0
         self.kv = KVStore(cache_mib * MIB)
-        self.engine = Scheduler(self, batch_size=batch_size)
+        self.engine_thread = EngineThread(self, batch_size=batch_size)
         log.info("model %s (%s): %s", name, self.family, self.path())
 
     def path(self) -> str:
         """Which engine path the model takes, in words."""
         if self.batched:
-            return f"batched, up to {self.engine.batch_size} together"
+            return f"batched, up to {self.engine_thread.batch_size} together"
         return f"one at a time: {self.family} is not on the batched path"
 
     @classmethod
     def load(
         cls,
         name: str,
-        device: str = "auto",
+        device: str = DEFAULTS.device,
         progress: Callable[[str], None] | None = None,
-        precision: str = "fast",
-        cache_mib: int = 512,
-        batch_size: int = 16,
+        precision: str = DEFAULTS.precision,
+        cache_mib: int = DEFAULTS.cache_mib,
+        batch_size: int = DEFAULTS.batch_size,
     ) -> TransformersModel:
         from codegen_ui.engine.weights import make_fast
 
@@ -278,8 +279,8 @@ class TransformersModel:
         return f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
 
     def activity(self) -> Activity:
-        writing, waiting = self.engine.counts()
-        return Activity(writing, waiting, self.engine.batch_size)
+        writing, waiting = self.engine_thread.counts()
+        return Activity(writing, waiting, self.engine_thread.batch_size)
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
@@ -319,7 +320,7 @@ class TransformersModel:
     def stream(
         self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        request = self.engine.submit(prompt, params, cancel or threading.Event())
+        request = self.engine_thread.submit(prompt, params, cancel or threading.Event())
         try:
             while True:
                 event = request.events.get()
@@ -335,7 +336,7 @@ class TransformersModel:
 
     def close(self) -> None:
         """Stop the engine thread (tests; the process's model lives as long as it)."""
-        self.engine.close()
+        self.engine_thread.close()
 
     # ---- called by the engine thread -----------------------------------------------------
     def open(self, prompt: str) -> tuple[list[int], Any, int]:

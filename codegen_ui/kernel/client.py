@@ -6,7 +6,8 @@ user's code are data (an error output). A run past its deadline is interrupted, 
 restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
 end the run with an error output that says what happened and whether state was lost. Restart and
 shutdown also kill what the kernel left running. How the process is confined lives in
-`sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in `api.py`.
+`sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in the
+domain's port (`codegen_ui.core`).
 Nothing above this seam sees ZMQ messages.
 """
 

@@ -4,7 +4,7 @@
 reference sampler does and makes a program print its last value; `wire` and `harness` run
 *inside the kernel* (the program, then its answer cast to the gold's type, as tagged JSON);
 `verdicts` judges that answer here; `execute` drives one program in one kernel; `run` samples
-with the app's engine, `score` takes samples made elsewhere; `results`, `pool` and `report`
+with the app's engine, `score` takes samples made elsewhere; `results`, `parallel` and `report`
 hold, parallelise and summarise them. The CLI imports from here.
 """
 

@@ -5,7 +5,7 @@ value (`program.with_last_print`) and run once in a kernel by `harness.run`: a f
 a recording `print`, a 20 s deadline inside the kernel that stops the program like any other
 exception, the prints before it still scored. `harness.report` then casts the last print's
 first argument to the gold's type in the kernel and sends it back as tagged JSON (`wire`);
-`judge` compares it with the gold here (`scoring`). A deadline on this side, past the kernel's
+`judge` compares it with the gold here (`verdicts`). A deadline on this side, past the kernel's
 own, catches code that no signal can stop. It does not generate code or write results.
 """
 

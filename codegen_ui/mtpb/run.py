@@ -6,7 +6,7 @@ as the reference's decoder does, unless the config says not), cut by the paper's
 and a blank line. Execution results never enter the prompt. When a prompt would not fit the
 model's context, the oldest whole turns are left out of *that prompt* (the reference instead
 cuts every prompt to its first 1024 tokens; the longest prompt is recorded). The whole program
-is then run and judged once (`execute`). Runs resume; `pool` runs samples in parallel (in
+is then run and judged once (`execute`). Runs resume; `parallel` runs samples in parallel (in
 process the engine thread writes their turns together, up to the `batch_size` setting; a model
 server batches them). A model server that fails mid-turn stops the run, keeping the results so
 far.
@@ -25,7 +25,7 @@ from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.kernel import Kernel, LiveKernel
 from codegen_ui.mtpb.execute import Executor, Verdict
-from codegen_ui.mtpb.pool import run_pool
+from codegen_ui.mtpb.parallel import run_pool
 from codegen_ui.mtpb.problems import Problem
 from codegen_ui.mtpb.program import PREFIX, clean_up, turn_piece, wrap
 from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult

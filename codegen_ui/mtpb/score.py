@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from codegen_ui.kernel import Kernel, LiveKernel
 from codegen_ui.mtpb.execute import Executor
-from codegen_ui.mtpb.pool import run_pool
+from codegen_ui.mtpb.parallel import run_pool
 from codegen_ui.mtpb.problems import MtpbError, Problem
 from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult
 

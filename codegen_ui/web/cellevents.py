@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from codegen_ui.core import SamplingParams, Turn
+from codegen_ui.web.cellaction import CellAction
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.views import View
 from codegen_ui.web.workspace import Workspace, Workspaces
@@ -84,17 +85,20 @@ class CellActions:
             yield self.c.error_view(key, "This page lost its session; reload it.")
             return
         index = event.cell - 1
-        if event.action in ("edit", "leave"):
+        if event.action in (CellAction.EDIT, CellAction.LEAVE):
             yield self._edit_mode(ws, event, index)
             return
-        if event.action in ("run", "complete", "regenerate", "delete") and (
-            event.revision != ws.session.revision or not 0 <= index < len(ws.session.turns)
-        ):
+        if event.action in (
+            CellAction.RUN,
+            CellAction.COMPLETE,
+            CellAction.REGENERATE,
+            CellAction.DELETE,
+        ) and (event.revision != ws.session.revision or not 0 <= index < len(ws.session.turns)):
             yield self.c.view(ws, STALE)
             return
-        if event.action == "run":
+        if event.action == CellAction.RUN:
             yield from self._run(key, ws, event, index)
-        elif event.action == "regenerate":
+        elif event.action == CellAction.REGENERATE:
 
             def regen(w: Workspace) -> Iterator[Turn]:
                 w.max_new_tokens = params.max_new_tokens
@@ -102,7 +106,7 @@ class CellActions:
                 return w.session.regenerate(params, index, event.instruction)
 
             yield from self.c._stream(key, regen, uses_model=True)
-        elif event.action == "complete":
+        elif event.action == CellAction.COMPLETE:
 
             def complete(w: Workspace) -> Iterator[Turn]:
                 w.max_new_tokens = params.max_new_tokens
@@ -115,19 +119,19 @@ class CellActions:
                 yield from turns
 
             yield from self.c._stream(key, complete, uses_model=True)
-        elif event.action == "delete":
+        elif event.action == CellAction.DELETE:
             yield self.c._quick(key, lambda w: self._delete(w, index))
-        elif event.action == "replay":
+        elif event.action == CellAction.REPLAY:
             yield from self.c.replay(key)
-        elif event.action == "reload":
+        elif event.action == CellAction.RELOAD:
             yield self.c._quick(key, self.c.shelf.reload)
-        elif event.action == "keep-copy":
+        elif event.action == CellAction.KEEP_COPY:
             yield self.c._quick(key, self.c.shelf.keep_copy)
         else:
             yield self.c.view(ws, f"unknown action {event.action!r}")
 
     def _edit_mode(self, ws: Workspace, event: CellEvent, index: int) -> View:
-        if event.action == "edit":
+        if event.action == CellAction.EDIT:
             ws.editing = index if 0 <= index < len(ws.session.turns) else None
             return self.c.view(ws, busy=ws.lock.locked())
         # Leaving keeps what was typed (never lost): changed code is kept, marked not run yet.

@@ -1,4 +1,4 @@
-"""Cell outputs and code as safe HTML for the notebook view (`web.cells` lays out the cells).
+"""Cell outputs and code as safe HTML for the notebook view (`web.notebook_html` lays out cells).
 
 Everything the kernel or the model produced is treated as untrusted text: plain text is escaped,
 ANSI colours become `<span>`s with fixed classes, images become `data:` URIs in `<img>` (an SVG

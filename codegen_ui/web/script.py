@@ -5,12 +5,16 @@ code from its end, Escape leaves) become one `cell` event for the server, carryi
 the cell's number, the notebook revision it was drawn at and the editor's text. After every
 re-render the script focuses an editor that just opened, scrolls the cell being worked on into
 view, and puts `?session=<id>` in the address. It decides nothing: what an action does is the
-controller's business. Only JavaScript text here.
+controller's business. The actions it sends by key are `CellAction`'s, given to it as JSON
+(`ACTION`); a button's action is its `data-action`, written from the same enum. Only JavaScript
+text here.
 """
 
 from __future__ import annotations
 
-NOTEBOOK_JS = r"""
+from codegen_ui.web.cellaction import CellAction
+
+_BODY = r"""
 const root = () => element.querySelector('.cg-nb');
 const send = (action, cell) => {
   const nb = root();
@@ -37,13 +41,13 @@ element.addEventListener('keydown', (e) => {
   const cell = ta.closest('[data-cell]');
   if (e.key === 'Enter' && (e.shiftKey || e.ctrlKey || e.metaKey)) {
     e.preventDefault();
-    send(ta.dataset.field === 'instruction' ? 'regenerate' : 'run', cell);
+    send(ta.dataset.field === 'instruction' ? ACTION.REGENERATE : ACTION.RUN, cell);
   } else if (e.code === 'Space' && e.ctrlKey && ta.dataset.field === 'code') {
     e.preventDefault();
-    send('complete', cell);
+    send(ACTION.COMPLETE, cell);
   } else if (e.key === 'Escape') {
     e.preventDefault();
-    send('leave', cell);
+    send(ACTION.LEAVE, cell);
   }
 });
 element.addEventListener('input', (e) => {
@@ -77,3 +81,5 @@ const settle = () => {
 watch('value', settle);
 settle();
 """
+
+NOTEBOOK_JS = f"const ACTION = {CellAction.as_json()};\n{_BODY}"

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from codegen_ui.core import Activity, CodeModel, Event, SamplingParams
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.errors import UserError
+from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.zerogpu import gpu
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class ModelHolder:
     def __init__(
         self,
         name: str,
-        device: str = "auto",
+        device: str = DEFAULTS.device,
         loader: Callable[..., CodeModel] | None = None,
     ) -> None:
         self.name = name

@@ -1,22 +1,22 @@
 """A tab's kernel as the web app holds it: its state for the status bar, and no exceptions.
 
-`TrackedKernel` wraps a `LiveKernel` so the page can say idle, busy, restarted or dead, and so a
-kernel that cannot be reached becomes an error output of the cell instead of an exception that
-would leave the cell waiting. It starts and stops nothing of its own; the pool does.
+`TrackedKernel` wraps a `LiveKernel` so the page can say idle, busy, restarted or dead. A kernel
+that cannot be reached still raises its `KernelError`: the session catches it, once, and ends the
+cell with it. It starts and stops nothing of its own; the pool does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from codegen_ui.core import KernelError, Output, RunResult, error_output
+from codegen_ui.core import KernelError, Output, RunResult
 from codegen_ui.kernel import LiveKernel
 from codegen_ui.settings import DEFAULTS
 
 
 class TrackedKernel:
-    """A session's kernel that remembers its state for the status bar (idle, busy, restarted),
-    and turns a kernel that cannot be reached into an error output instead of an exception."""
+    """A session's kernel that remembers its state for the status bar (idle, busy, restarted,
+    dead)."""
 
     def __init__(self, kernel: LiveKernel) -> None:
         self.kernel = kernel
@@ -29,15 +29,13 @@ class TrackedKernel:
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         self.state = "busy"
+        result: RunResult | None = None
         try:
             result = self.kernel.run(code, timeout, on_output)
-        except Exception as exc:  # e.g. a parked kernel that cannot start again (server busy)
-            # The run ends as a dead kernel's would, an error output, so the status bar says
-            # "dead" and the turn shows why, instead of the session failing the whole action.
-            self.state = "dead"
-            message = str(exc) if isinstance(exc, KernelError) else f"{type(exc).__name__}: {exc}"
-            return RunResult("died", (error_output("KernelError", message),), state_lost=True)
-        self.state = "restarted" if result.state_lost else "idle"
+        finally:
+            # A kernel that could not be reached (a parked one that cannot start again, say) is
+            # "dead" on the status bar; the session turns the exception into the cell's error.
+            self.state = "dead" if result is None else "restarted" if result.state_lost else "idle"
         return result
 
     def restart(self) -> None:

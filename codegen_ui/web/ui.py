@@ -16,7 +16,6 @@ import gradio as gr
 from codegen_ui.core import SamplingParams
 from codegen_ui.settings import Settings
 from codegen_ui.web.api import SessionApi
-from codegen_ui.web.cells import render_banner
 from codegen_ui.web.controller import CellEvent, Controller, View
 from codegen_ui.web.endpoints import endpoints
 from codegen_ui.web.layout import (
@@ -27,6 +26,7 @@ from codegen_ui.web.layout import (
     session_panel,
     settings_panel,
 )
+from codegen_ui.web.notebook_html import render_banner
 
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
 

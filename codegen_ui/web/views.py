@@ -1,8 +1,8 @@
 """What the page shows of one tab, as plain data: the `View` an action returns, and how it is made.
 
-`Views.of(ws, ...)` gathers the notebook (rendered by `web.cells`), the status line, the prompt
-the next turn will send (for the prompt inspector), which buttons can act, the sessions list
-and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
+`Views.of(ws, ...)` gathers the notebook (rendered by `web.notebook_html`), the status line, the
+prompt the next turn will send (for the prompt inspector), which buttons can act, the sessions
+list and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
 calls it after every step.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen_ui.core import IN_FLIGHT, render_prompt
-from codegen_ui.web.cells import NotebookView, render_notebook
+from codegen_ui.core import IN_FLIGHT, PromptTooLongError, render_prompt
 from codegen_ui.web.filedesk import FilesDesk
+from codegen_ui.web.notebook_html import NotebookView, render_notebook
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
 from codegen_ui.web.shelf import Shelf
 from codegen_ui.web.workspace import Workspace
@@ -77,7 +77,7 @@ class Views:
         except ModelNotReady:
             text = render_prompt(session.history(), NEXT, session.preamble)
             return text, "the model is not loaded yet: sizes in tokens are shown once it is"
-        except ValueError as exc:  # PromptTooLongError
+        except PromptTooLongError as exc:
             return "", str(exc)
         info = (
             f"{fitted.tokens} prompt tokens; {fitted.budget} fit "

@@ -69,7 +69,7 @@ class Workspace:
         self.fresh_kernel = False  # the turns came back without their variables (offer replay)
         self.files_note = ""  # what the last mirror of the kernel's files could not keep
         self.files_asking: tuple[tuple[str, str], ...] = ()  # (name, upload path) to replace?
-        self.max_new_tokens = 128  # of the last turn, for the prompt inspector
+        self.max_new_tokens = DEFAULTS.max_new_tokens  # of the last turn, for the prompt inspector
         self.grace: threading.Timer | None = None  # set while the tab is closed and parked
         self.last_used = time.monotonic()
         self.lock = threading.Lock()

@@ -2,10 +2,11 @@
 
 A cell carries stable hooks for automation: `data-cell` (1 for the first turn), `data-status`
 (`ok`, `error`, `running`, `waiting`, `stopped`, `empty`, `not-run`; `data-state` keeps the
-turn's own status), buttons with `data-action` (`edit`, `run`, `complete` on the user's own
-code, `regenerate`, `delete`) and, in edit mode, textareas for its instruction and code. The
-root carries `data-busy`, `data-revision` (sent back with every action, so a click on a notebook
-that changed meanwhile is refused) and `data-session` (the page puts it in the address).
+turn's own status), buttons with `data-action` (a `CellAction`: `edit`, `run`, `complete` on the
+user's own code, `regenerate`, `delete`) and, in edit mode, textareas for its instruction and
+code. The root carries `data-busy`, `data-revision` (sent back with every action, so a click on
+a notebook that changed meanwhile is refused) and `data-session` (the page puts it in the
+address).
 Outputs are rendered by `codegen_ui.web.render`; this module only lays out cells. It knows
 nothing of Gradio.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen_ui.core import Turn
+from codegen_ui.web.cellaction import CellAction
 from codegen_ui.web.render import highlight, render_outputs
 
 # The issue's vocabulary for `data-status`, from the turn's own status.
@@ -84,7 +86,7 @@ def _badge(turn: Turn, state: str) -> str:
     return " · ".join(parts)
 
 
-def _button(action: str, label: str, enabled: bool, title: str = "") -> str:
+def _button(action: CellAction, label: str, enabled: bool, title: str = "") -> str:
     off = "" if enabled else " disabled"
     tip = f' title="{html.escape(title)}"' if title else ""
     return (
@@ -98,20 +100,26 @@ def _actions(turn: Turn, nb: NotebookView, editing: bool) -> str:
     complete_tip = "The model continues your code from its end, then it runs"
     if editing:
         return (
-            _button("run", "Run (Shift+Enter)", idle)
-            + _button("complete", "Complete (Ctrl+Space)", idle and nb.can_generate, complete_tip)
-            + _button("regenerate", "Regenerate from instruction", idle and nb.can_generate)
-            + _button("leave", "Cancel (Esc)", True)
+            _button(CellAction.RUN, "Run (Shift+Enter)", idle)
+            + _button(
+                CellAction.COMPLETE, "Complete (Ctrl+Space)", idle and nb.can_generate, complete_tip
+            )
+            + _button(
+                CellAction.REGENERATE, "Regenerate from instruction", idle and nb.can_generate
+            )
+            + _button(CellAction.LEAVE, "Cancel (Esc)", True)
         )
     # Complete is offered on the user's own code (a code cell, or an edited one).
     can_complete = idle and nb.can_generate and bool(turn.code.strip())
-    complete = _button("complete", "Complete", can_complete, complete_tip) if turn.edited else ""
+    complete = (
+        _button(CellAction.COMPLETE, "Complete", can_complete, complete_tip) if turn.edited else ""
+    )
     return (
-        _button("edit", "Edit", True)
-        + _button("run", "Run", idle and bool(turn.code.strip()))
+        _button(CellAction.EDIT, "Edit", True)
+        + _button(CellAction.RUN, "Run", idle and bool(turn.code.strip()))
         + complete
-        + _button("regenerate", "Regenerate", idle and nb.can_generate)
-        + _button("delete", "Delete", idle)
+        + _button(CellAction.REGENERATE, "Regenerate", idle and nb.can_generate)
+        + _button(CellAction.DELETE, "Delete", idle)
     )
 
 
@@ -159,15 +167,15 @@ def _banners(nb: NotebookView) -> str:
     if nb.conflict:
         out += (
             f'<div class="cg-banner cg-conflict" role="alert">{html.escape(nb.conflict)} '
-            + _button("reload", "Reload the saved version", True)
-            + _button("keep-copy", "Keep mine as a copy", True)
+            + _button(CellAction.RELOAD, "Reload the saved version", True)
+            + _button(CellAction.KEEP_COPY, "Keep mine as a copy", True)
             + "</div>"
         )
     if nb.offer_replay:
         out += (
             '<div class="cg-banner cg-replay">The kernel\'s variables are gone (a fresh kernel '
             "started). Replay all runs every cell again to rebuild them. "
-            + _button("replay", "Replay all", not nb.busy)
+            + _button(CellAction.REPLAY, "Replay all", not nb.busy)
             + "</div>"
         )
     return out
