@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from codegen_ui.errors import UserError
 from codegen_ui.settings import Settings
 
 if TYPE_CHECKING:
-    from codegen_ui.core import CodeModel
+    from codegen_ui.core import CodeModel, SamplingParams
 
 
 class CliError(UserError):
@@ -80,16 +81,33 @@ def model_stem(settings: Settings) -> str:
     return re.sub(r"[^\w.-]+", "_", Path(named).name)
 
 
-def load_benchmark_model(settings: Settings) -> CodeModel:
-    """The model a benchmark samples, loaded as the settings say, progress on stderr."""
+def load_settings_model(
+    settings: Settings, progress: Callable[[str], None] | None = None
+) -> CodeModel:
+    """The model the settings name, loaded as they say (device, precision, cache, batching,
+    or the server to reach)."""
     from codegen_ui.engine import load_model, server_options
 
     return load_model(
         settings.model,
         settings.device,
-        lambda m: print(m, file=sys.stderr),
+        progress,
         precision=settings.precision,
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
         server=server_options(settings),
+    )
+
+
+def load_benchmark_model(settings: Settings) -> CodeModel:
+    """The model a benchmark samples, loaded as the settings say, progress on stderr."""
+    return load_settings_model(settings, lambda m: print(m, file=sys.stderr))
+
+
+def sampling_params(settings: Settings) -> SamplingParams:
+    """A turn's sampling, from the settings."""
+    from codegen_ui.core import SamplingParams
+
+    return SamplingParams(
+        settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
     )

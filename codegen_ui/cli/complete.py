@@ -12,7 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.cli.common import CliError, add_model_flags, settings_from
+from codegen_ui.cli.common import (
+    CliError,
+    add_model_flags,
+    load_settings_model,
+    sampling_params,
+    settings_from,
+)
 
 
 def read_code_file(path: str) -> str:
@@ -28,22 +34,12 @@ def read_code_file(path: str) -> str:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codegen_ui.core import SamplingParams, continue_code
-    from codegen_ui.engine import load_model, server_options
+    from codegen_ui.core import continue_code
 
     settings = settings_from(args)
     code = read_code_file(args.file)
-    model = load_model(
-        settings.model,
-        settings.device,
-        precision=settings.precision,
-        cache_mib=settings.cache_mib,
-        batch_size=settings.batch_size,
-        server=server_options(settings),
-    )
-    params = SamplingParams(
-        settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
-    )
+    model = load_settings_model(settings)
+    params = sampling_params(settings)
     added, finished = continue_code(model, code, params)
     if finished.stop_reason == "error":  # a model server failed mid-way
         raise CliError(f"the model failed: {finished.message}")

@@ -21,6 +21,8 @@ from codegen_ui.cli.common import (
     add_model_flags,
     add_server_flags,
     kernel_settings,
+    load_settings_model,
+    sampling_params,
     settings_from,
 )
 from codegen_ui.core import PREAMBLE
@@ -58,25 +60,15 @@ def read_turns_file(path: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codegen_ui.core import SamplingParams, Session, finish
-    from codegen_ui.engine import load_model, server_options
+    from codegen_ui.core import Session, finish
     from codegen_ui.kernel import new_kernel
     from codegen_ui.notebooks import save, to_notebook
 
     settings = settings_from(args)
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
-    model = load_model(
-        settings.model,
-        settings.device,
-        precision=settings.precision,
-        cache_mib=settings.cache_mib,
-        batch_size=settings.batch_size,
-        server=server_options(settings),
-    )
-    params = SamplingParams(
-        settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
-    )
+    model = load_settings_model(settings)
+    params = sampling_params(settings)
     out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)
     kernel = new_kernel(settings)
