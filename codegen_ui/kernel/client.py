@@ -18,13 +18,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from codegen_ui.core import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.core import KernelError, Output, RunResult
 from codegen_ui.files import FolderFiles
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
 from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox
-from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
+from codegen_ui.kernel.outputs import (
+    Collector,
+    asked_exit,
+    died,
+    execute_reply,
+    ran,
+    restart_note,
+    timed_out,
+    wait_idle,
+)
 from codegen_ui.kernel.reaper import kill_leftovers, leftovers
 from codegen_ui.kernel.runtime import (
     closes_thread_loop,
@@ -174,31 +183,16 @@ class Kernel:
             return self._after_timeout(msg_id, outputs, timeout, seconds)
         if status == "died":
             self.restart()
-            outputs.append(
-                error_output(
-                    "KernelDied",
-                    "the kernel died while running this cell (it crashed, was killed, or ran out "
-                    "of memory or CPU time); it was restarted and its variables were reset",
-                )
-            )
-            return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
+            return died(outputs, seconds)
         reply = execute_reply(self._kc, msg_id)
-        count = reply.get("execution_count")
         lost = bool(revived)
-        if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
-            # `exit()` / `quit()`: the kernel leaves just after replying. Replace it now so the
-            # next cell does not race a kernel on its way out.
+        if asked_exit(reply):
+            # The kernel leaves just after replying. Replace it now so the next cell does not
+            # race a kernel on its way out.
             self.restart()
-            outputs.append(self._note("exited as the cell asked", on_output))
+            outputs.append(restart_note("exited as the cell asked", on_output))
             lost = True
-        failed = any(o["output_type"] == "error" for o in outputs)
-        return RunResult(
-            "error" if failed else "ok",
-            tuple(outputs),
-            int(count) if count is not None else None,
-            seconds,
-            state_lost=lost,
-        )
+        return ran(outputs, reply, seconds, lost)
 
     def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
         """Start a kernel that was parked or died between runs; say so in one output."""
@@ -211,14 +205,7 @@ class Kernel:
             self.start()
         else:
             self.restart()
-        return [self._note(why, on_output)]
-
-    @staticmethod
-    def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
-        note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
-        if on_output is not None:
-            on_output(note)
-        return note
+        return [restart_note(why, on_output)]
 
     def _after_timeout(
         self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
@@ -229,11 +216,7 @@ class Kernel:
         stopped = wait_idle(self._kc, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
-        what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
-        outputs.append(
-            error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}")
-        )
-        return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
+        return timed_out(outputs, timeout, stopped, seconds)
 
     @closes_thread_loop
     def interrupt(self) -> None:

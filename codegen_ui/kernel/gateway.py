@@ -21,10 +21,19 @@ import logging
 import time
 from collections.abc import Callable
 
-from codegen_ui.core import KernelError, Output, RunResult, error_output, stream_output
+from codegen_ui.core import KernelError, Output, RunResult, error_output
 from codegen_ui.kernel.gwclient import GatewayError
 from codegen_ui.kernel.gwlink import GatewayLink
-from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
+from codegen_ui.kernel.outputs import (
+    Collector,
+    asked_exit,
+    died,
+    execute_reply,
+    ran,
+    restart_note,
+    timed_out,
+    wait_idle,
+)
 from codegen_ui.kernel.runtime import register, unregister
 from codegen_ui.settings import DEFAULTS
 
@@ -156,23 +165,15 @@ class GatewayKernel(GatewayLink):
         except GatewayError as exc:
             return self._gateway_failed(exc, outputs, seconds, on_output)
         reply = execute_reply(self._ch, msg_id)
-        count = reply.get("execution_count")
         lost = bool(revived)
-        if any(p.get("source") == "ask_exit" for p in reply.get("payload") or []):
+        if asked_exit(reply):
             try:
                 self.restart()
             except GatewayError as exc:
                 return self._gateway_failed(exc, outputs, seconds, on_output)
-            outputs.append(_note("exited as the cell asked", on_output))
+            outputs.append(restart_note("exited as the cell asked", on_output))
             lost = True
-        failed = any(o["output_type"] == "error" for o in outputs)
-        return RunResult(
-            "error" if failed else "ok",
-            tuple(outputs),
-            int(count) if count is not None else None,
-            seconds,
-            state_lost=lost,
-        )
+        return ran(outputs, reply, seconds, lost)
 
     def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
         """Start a kernel that was parked, died, or lost its gateway since the last run."""
@@ -185,7 +186,7 @@ class GatewayKernel(GatewayLink):
             self.start()
         else:
             self.restart()
-        return [_note(why, on_output)]
+        return [restart_note(why, on_output)]
 
     def _after_timeout(
         self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
@@ -196,22 +197,11 @@ class GatewayKernel(GatewayLink):
         stopped = wait_idle(self._ch, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
-        what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
-        outputs.append(
-            error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}")
-        )
-        return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
+        return timed_out(outputs, timeout, stopped, seconds)
 
     def _after_death(self, outputs: list[Output], seconds: float) -> RunResult:
         self.restart()  # a gateway that is gone raises GatewayError here: the run says so
-        outputs.append(
-            error_output(
-                "KernelDied",
-                "the kernel died while running this cell (it crashed, was killed, or ran out "
-                "of memory or CPU time); it was restarted and its variables were reset",
-            )
-        )
-        return RunResult("died", tuple(outputs), None, seconds, state_lost=True)
+        return died(outputs, seconds)
 
     def _gateway_failed(
         self,
@@ -226,10 +216,3 @@ class GatewayKernel(GatewayLink):
         if on_output is not None:
             on_output(out)
         return RunResult("error", (*outputs, out), None, seconds, state_lost=True)
-
-
-def _note(why: str, on_output: Callable[[Output], None] | None) -> Output:
-    note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
-    if on_output is not None:
-        on_output(note)
-    return note
