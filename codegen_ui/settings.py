@@ -21,6 +21,7 @@ DEFAULT_MODEL = "Salesforce/codegen-350M-mono"
 SandboxMode = Literal["auto", "bwrap", "landlock", "none"]
 SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 ENV_PREFIX = "CODEGEN_UI_"
+PRECISIONS = ("fast", "exact", "repeatable")  # see Settings.precision
 # The folder that holds the `codegen_ui` package (the repository, in a checkout): the app's own
 # files, which a kernel's folder must never be inside.
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -110,7 +111,9 @@ class Settings:
     output_image_kb: int = 5120
 
     # speed
-    # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere.
+    # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere; "repeatable":
+    # int8 weights with bfloat16 activations on CPU, whose output does not depend on the batch
+    # (float32 on CUDA).
     precision: str = "fast"
     # MiB of KV caches kept across turns, for all sessions together (least recently used go
     # first); 0 re-encodes the whole prompt every turn. ~160 KiB a token for codegen-350M.
@@ -163,8 +166,10 @@ class Settings:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {self.device!r}")
         _validate_kernel(self)
-        if self.precision not in ("fast", "exact"):
-            raise SettingsError(f"precision must be fast or exact, not {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise SettingsError(
+                f"precision must be fast, exact or repeatable, not {self.precision!r}"
+            )
         if self.cache_mib < 0:
             raise SettingsError("cache_mib must be 0 (no cache) or more")
         if self.batch_size < 1:

@@ -33,6 +33,8 @@ from codegen_ui.errors import UserError
 # The baseline: float32, the whole prompt re-encoded each turn, torch's own thread count (all
 # cores), as plain transformers runs. The engine: Settings' defaults.
 BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0, "threads": 0}
+# The bare decode loops `work.speed` measures beside the engines (see there).
+RAW_LOOPS = ("raw", "raw_exact", "raw_repeatable")
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,15 @@ def ratios(
 def raw_ratios(eng: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:
     """The engine's one stream over the bare int8 loop, and the bare loops over each other
     (float32 on the engine's threads: what the thread count alone gives the baseline)."""
-    return {
+    result = {
         "engine_vs_raw": eng["decode_tok_s"] / raw["raw"]["decode_tok_s"],
         "raw_vs_raw_exact": raw["raw"]["decode_tok_s"] / raw["raw_exact"]["decode_tok_s"],
     }
+    if "raw_repeatable" in raw:  # the batch-invariant int8 weights in the same bare loop
+        steady = raw["raw_repeatable"]["decode_tok_s"]
+        result["raw_repeatable_vs_raw"] = steady / raw["raw"]["decode_tok_s"]
+        result["raw_repeatable_vs_raw_exact"] = steady / raw["raw_exact"]["decode_tok_s"]
+    return result
 
 
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
@@ -153,7 +160,7 @@ def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
     progress(f"speed, {plan.repeats} repetitions, both engines in one process ...")
     runs = run_child(child_config(plan, "speed", engines=engines))
     base, eng = median_of(runs["baseline"]), median_of(runs["engine"])
-    raw = {name: median_of(runs[name]) for name in ("raw", "raw_exact")}
+    raw = {name: median_of(runs[name]) for name in RAW_LOOPS}
     for name, figures in (("baseline", base), ("engine", eng)):
         progress(f"memory of the {name} alone ...")
         figures |= run_child(child_config(plan, "memory", options=engines[name]))
@@ -167,9 +174,9 @@ def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
         "ratios": ratios(base, eng, max(plan.histories), raw),
         # Each repetition's figures were measured back to back, under the same load.
         "ratios_by_repetition": [
-            ratios(b, e, max(plan.histories), {"raw": r, "raw_exact": x})
-            for b, e, r, x in zip(
-                runs["baseline"], runs["engine"], runs["raw"], runs["raw_exact"], strict=True
+            ratios(b, e, max(plan.histories), dict(zip(RAW_LOOPS, loops, strict=True)))
+            for b, e, *loops in zip(
+                runs["baseline"], runs["engine"], *(runs[n] for n in RAW_LOOPS), strict=True
             )
         ],
         "agreement": agree,
@@ -225,6 +232,14 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
                 result["raw_exact"]["decode_tok_s"],
             ),
         ]
+    if "raw_repeatable" in result:
+        rows.append(
+            (
+                "  bare repeatable int8 loop, decode tokens/s",
+                base["decode_tok_s"],
+                result["raw_repeatable"]["decode_tok_s"],
+            )
+        )
     rows += [
         (f"first token after a {h}-token history (s)", base["ttft_s"][h], eng["ttft_s"][h])
         for h in base["ttft_s"]
@@ -255,6 +270,14 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
         *([f"bare loops: {result['raw']['describe']}"] if "raw" in result else []),
         f"greedy next token of {agree['describe']} agrees with float32 at "
         f"{agree['agree']:.1%} of {agree['positions']} positions",
+        *(
+            [
+                f"greedy next token of {agree['repeatable']['describe']} agrees with float32 at "
+                f"{agree['repeatable']['agree']:.1%}"
+            ]
+            if "repeatable" in agree
+            else []
+        ),
         "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),
         *(
             f"  repetition {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in rep.items())

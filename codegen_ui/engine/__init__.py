@@ -57,7 +57,8 @@ def load_model(
 ) -> CodeModel:
     """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
 
-    `precision` is "fast" (int8 on CPU, float16 on CUDA) or "exact" (float32); `cache_mib`
+    `precision` is "fast" (int8 on CPU, float16 on CUDA), "exact" (float32) or "repeatable"
+    (int8 weights whose output does not depend on the batch, CPU); `cache_mib`
     bounds the KV caches kept across turns (0: none); `batch_size` is the most generations
     the engine thread decodes together (1: one at a time, in arrival order). A name that is an
     http(s) URL ending in /v1 is a model server instead, reached with `server` (device,

@@ -14,8 +14,9 @@ only its new tokens. The tokenizer may be GPT-2's byte BPE or SentencePiece styl
 spaces, byte fallback): a BOS id leads every prompt when the tokenizer adds one, a continuation
 is encoded without the space such tokenizers put in front of a text, EOS is every id the
 generation config names, and the text of a completion is decoded with a few prompt tokens
-before it, so that a leading space survives. Weights come in two precisions (see `weights`):
-"exact" (float32) and "fast" (int8 on CPU, float16 on CUDA). It does not know about sessions,
+before it, so that a leading space survives. Weights come in three precisions (see `weights`):
+"exact" (float32), "fast" (int8 on CPU, float16 on CUDA) and "repeatable" (int8
+weights, batch-invariant, CPU). It does not know about sessions,
 kernels or notebooks.
 """
 
@@ -138,7 +139,7 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
     cuda = device.startswith("cuda")
     dtype = torch.float16 if cuda and precision == "fast" else torch.float32
     # Memory-mapped weights stay resident (and mapped) after int8 conversion replaces them.
-    extra = {"disable_mmap": True} if not cuda and precision == "fast" else {}
+    extra = {"disable_mmap": True} if not cuda and precision != "exact" else {}
     if gguf is not None:
         return _load_gguf(*gguf, dtype)
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
@@ -150,7 +151,7 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
         try:
             tok = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
             # CPU "fast": read and convert layer by layer, never the float32 model whole.
-            model = fast_cpu(name, local_files_only) if extra else None
+            model = fast_cpu(name, local_files_only, precision) if extra else None
             if model is None:
                 model = AutoModelForCausalLM.from_pretrained(
                     name, dtype=dtype, local_files_only=local_files_only, **extra
@@ -262,7 +263,7 @@ class TransformersModel:
             raise ModelLoadError(f"cannot load model {name!r}: {missing}") from exc
         tok, model = _load_parts(name, chosen, precision)
         model.to(chosen)
-        note = make_fast(model, chosen) if precision == "fast" else ""
+        note = make_fast(model, chosen, precision) if precision != "exact" else ""
         report(f"loaded {name} on {chosen}")
         return cls(
             name,

@@ -1,4 +1,5 @@
-"""The "fast" precision: smaller weights for a loaded torch model, converted in place.
+"""The "fast" and "repeatable" precisions: smaller weights for a loaded torch model, converted
+in place.
 
 On CPU, decoding one token reads every weight once, so it is bound by memory bandwidth:
 int8 linear layers (PyTorch dynamic quantisation: int8 weights, activations quantised on the
@@ -7,6 +8,12 @@ float16 since only one row of it is read per token. On CUDA the model is already
 float16. What it costs: int8 rounding changes the logits slightly, so greedy decoding can pick
 a different token where the top two are close (the benchmark reports how often). The "exact"
 precision (float32) never comes here.
+
+"repeatable" (CPU) keeps int8 weights with one scale per output row but multiplies bfloat16
+activations as they are (`Int8WeightLinear`), with no activation scale shared by the rows of a
+pass: each row's result is the same whoever else is in the batch, so same seed, same code holds
+in a classroom as it does in "exact". It costs single-stream speed against "fast" (README,
+Performance).
 
 `load_int8` builds the fast model without ever holding the float32 checkpoint whole: the
 model's skeleton is made with its weights allocated but never written (so not resident), the
@@ -79,17 +86,111 @@ def _warm_up(model: nn.Module) -> None:
             return
 
 
-def make_fast(model: Any, device: str) -> str:
-    """Convert `model` in place for speed on `device`; returns a note for `describe()`."""
+# The weight-only kernel reads the reduction axis in blocks of 16 and gives garbage (or worse)
+# for other widths, so such layers keep their float32 weights.
+_INT8PACK_BLOCK = 16
+
+
+def _int8pack_mm() -> Any | None:
+    return getattr(torch.ops.aten, "_weight_int8pack_mm", None)
+
+
+class Int8WeightLinear(nn.Module):
+    """A linear layer with int8 weights (one bfloat16 scale per output row) that multiplies
+    bfloat16 activations: no activation scale is shared between rows, and the kernel computes
+    each row on its own, so a row's result never depends on the rest of the batch."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        w = weight.detach().float()
+        scales = (w.abs().amax(dim=1).clamp(min=1e-12) / 127).to(torch.bfloat16)
+        q = torch.round(w / scales.float()[:, None]).clamp(-127, 127).to(torch.int8)
+        self.register_buffer("weight_int8", q.contiguous())
+        self.register_buffer("scales", scales)
+        self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
+        self.in_features = w.shape[1]
+        self.out_features = w.shape[0]
+
+    @staticmethod
+    def fits(linear: nn.Linear) -> bool:
+        return _int8pack_mm() is not None and linear.in_features % _INT8PACK_BLOCK == 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, self.in_features).to(torch.bfloat16).contiguous()
+        y = torch.ops.aten._weight_int8pack_mm(rows, self.weight_int8, self.scales).float()
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+
+def weight_only(linear: nn.Linear) -> nn.Module:
+    """The "repeatable" form of one layer: `Int8WeightLinear`, or the layer as it is where the
+    kernel cannot take its width."""
+    return Int8WeightLinear(linear.weight, linear.bias) if Int8WeightLinear.fits(linear) else linear
+
+
+def kernel_agrees() -> bool:
+    """Whether this CPU's weight-only int8 kernel computes what float32 does (to int8
+    rounding): checked once on a random layer, so a broken kernel falls back to float32."""
+    if _int8pack_mm() is None:
+        return False
+    gen = torch.Generator().manual_seed(0)
+    layer = nn.Linear(64, 48)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(48, 64, generator=gen))
+        x = torch.randn(3, 64, generator=gen)
+        try:
+            got = Int8WeightLinear(layer.weight, layer.bias)(x)
+        except RuntimeError:
+            return False
+        want = layer(x)
+    return bool((got - want).abs().max() <= 0.05 * want.abs().max())
+
+
+def quantize_weight_only(model: nn.Module) -> int:
+    """Replace the model's nn.Linear layers by `Int8WeightLinear` where they fit; how many."""
+    converted = 0
+    for path in [n for n, m in model.named_modules() if type(m) is nn.Linear]:
+        parent_path, _, child_name = path.rpartition(".")
+        parent = model.get_submodule(parent_path)
+        child = getattr(parent, child_name)
+        new = weight_only(child)
+        if new is not child:
+            setattr(parent, child_name, new)
+            converted += 1
+    return converted
+
+
+def make_fast(model: Any, device: str, precision: str = "fast") -> str:
+    """Convert `model` in place for speed on `device` in `precision` ("fast" or "repeatable");
+    returns a note for `describe()`."""
+    if precision == "repeatable":
+        return _make_repeatable(model, device)
     if device.startswith("cuda"):
         return "float16"
     if not quantize_int8(model):
         return "float32: int8 quantisation is not available in this torch"
+    _half_embedding(model)
+    return "int8 weights, float16 embedding"
+
+
+def _make_repeatable(model: Any, device: str) -> str:
+    if device.startswith("cuda"):
+        return "float32: repeatable int8 is a CPU precision"
+    if not any(isinstance(m, Int8WeightLinear) for m in model.modules()):
+        if not kernel_agrees():
+            return "float32: this torch has no working weight-only int8 kernel"
+        if not quantize_weight_only(model):
+            return "float32: no layer fits the weight-only int8 kernel"
+    _half_embedding(model)
+    return "int8 weights, bfloat16 activations, batch-invariant"
+
+
+def _half_embedding(model: Any) -> None:
     embeddings = model.get_input_embeddings()
     if isinstance(embeddings, nn.Embedding):
         model.set_input_embeddings(HalfEmbedding(embeddings))
     release_freed_memory()
-    return "int8 weights, float16 embedding"
 
 
 def release_freed_memory() -> None:
@@ -157,9 +258,11 @@ def safetensors_files(folder: Path) -> list[Path] | None:
     return None
 
 
-def load_fast_cpu(name: str, local_files_only: bool) -> Any | None:
+def load_fast_cpu(name: str, local_files_only: bool, precision: str = "fast") -> Any | None:
     """`load_int8` for a model folder or hub id, or None (see there) so the caller loads as
     usual; a hub id's single-file checkpoint is fetched (or found in the cache) first."""
+    if precision == "repeatable" and not kernel_agrees():
+        return None  # loaded as float32; `make_fast` says why
     from transformers import AutoConfig
     from transformers.utils import cached_file
 
@@ -176,14 +279,15 @@ def load_fast_cpu(name: str, local_files_only: bool) -> Any | None:
             return None
         folder = Path(found).parent
     config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
-    return load_int8(folder, config)
+    return load_int8(folder, config, precision)
 
 
-def load_int8(folder: Path, config: Any) -> Any | None:
-    """The CPU "fast" model (int8 linear layers, the rest float32) read layer by layer from a
-    local safetensors checkpoint; None when this path does not apply (no safetensors file,
-    names the model does not use as they are, no int8 engine), so the caller loads as usual.
-    `make_fast` then finishes it (the float16 embedding) as for any model."""
+def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
+    """The CPU "fast" model (int8 dynamic linear layers, the rest float32), or the
+    "repeatable" one (`Int8WeightLinear` layers), read layer by layer from a local safetensors
+    checkpoint; None when this path does not apply (no safetensors file, names the model does
+    not use as they are, no int8 engine), so the caller loads as usual. `make_fast` then
+    finishes it (the float16 embedding) as for any model."""
     try:
         from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
         from torch.ao.quantization import default_dynamic_qconfig
@@ -234,8 +338,11 @@ def load_int8(folder: Path, config: Any) -> Any | None:
                         child.weight = nn.Parameter(
                             store.read(source[id(child.weight)]).float(), requires_grad=False
                         )
-                    child.qconfig = default_dynamic_qconfig  # what quantize_dynamic uses
-                    setattr(parent, child_name, Int8Linear.from_float(child))
+                    if precision == "repeatable":
+                        setattr(parent, child_name, weight_only(child))
+                    else:
+                        child.qconfig = default_dynamic_qconfig  # what quantize_dynamic uses
+                        setattr(parent, child_name, Int8Linear.from_float(child))
                     del child
                     # glibc may keep freed buffers of this size on its heap for reuse rather
                     # than unmapping them: hand each layer's float32 copy back now.
