@@ -17,7 +17,7 @@ from codegen_ui.engine import ModelLoadError
 from codegen_ui.kernel import KernelPool
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.views import NEXT
@@ -62,7 +62,8 @@ def press(
 ) -> Iterator[View]:
     """What the page sends when a cell's button is pressed, on the notebook as drawn now."""
     revision = c.workspaces.get(key).session.revision
-    event = CellEvent(action, cell, revision, code, kw.pop("instruction", None))
+    event = {"action": action, "cell": cell, "revision": revision, "code": code,
+             "instruction": kw.pop("instruction", None)}  # fmt: skip
     return c.cell(key, event, kw.pop("params", GREEDY))
 
 
