@@ -5,9 +5,12 @@ reach the handlers by name."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -19,7 +22,7 @@ from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.layout import Components, page
 from codegen_ui.web.shared import ModelHolder
-from codegen_ui.web.ui import Handlers, _wire
+from codegen_ui.web.ui import Handlers, _wire, build_app
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -38,6 +41,33 @@ def wired(tmp_path: Path) -> Iterator[tuple[gr.Blocks, Components, Handlers, Con
         _wire(demo, parts, handlers)
     yield demo, parts, handlers, c
     c.workspaces.shutdown()
+
+
+def parts_of(part: Any) -> list[Any]:
+    """The components in a layout part, its own parts' included."""
+    if dataclasses.is_dataclass(part):
+        return [c for f in dataclasses.fields(part) for c in parts_of(getattr(part, f.name))]
+    if isinstance(part, tuple):
+        return [c for item in part for c in parts_of(item)]
+    return [part] if isinstance(part, gr.components.Component) else []
+
+
+def test_the_page_holds_the_layouts_components_and_only_those(tmp_path: Path) -> None:
+    # Nothing made while wiring (an update built too early, say) may join the page.
+    c = assemble(ModelHolder.ready(ScriptedModel()), EchoPool(), SessionStore(tmp_path), False)
+    try:
+        demo = build_app(c, Settings())
+        made = [b for b in demo.blocks.values() if isinstance(b, gr.components.Component)]
+        with gr.Blocks():
+            parts = page(Settings())
+        known = parts_of(parts)
+        assert len(known) == len(set(known)) == 38
+        texts = [b for b in made if isinstance(b, gr.Markdown) and b.elem_id is None]
+        assert len(texts) == 2  # the heading and the prompt tab's explanation
+        kinds = Counter(type(b).__name__ for b in made if b not in texts)
+        assert kinds == Counter(type(b).__name__ for b in known)
+    finally:
+        c.workspaces.shutdown()
 
 
 def test_every_event_that_shows_a_view_outputs_what_show_may_change(

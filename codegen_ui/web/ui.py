@@ -76,15 +76,16 @@ class Handlers:
 
     def outputs(self) -> list[Component]:
         """Every component `show` may change: the outputs of each event that shows a view."""
-        return list(self._parts(View(notebook="", status=""), buttons=True))
+        p = self.page
+        col, session = p.column, p.session
+        return [col.notebook, p.status, p.banner, p.prompt.prompt, p.prompt.info, col.instruction,
+                session.title, session.saved, session.trash, session.files.files, col.submit,
+                col.stop, col.undo, col.redo, col.restart, col.replay, col.add_code]  # fmt: skip
 
     def show(self, view: View, buttons: bool = True) -> Shown:
-        """The page's components as this view has them; None in the view leaves one as it is."""
-        return {
-            part: value for part, value in self._parts(view, buttons).items() if value is not None
-        }
-
-    def _parts(self, view: View, buttons: bool) -> dict[Component, Any]:
+        """The page's components as this view has them; None in the view leaves one as it is.
+        Only while an event runs: an update is a component too, and one made while the page's
+        `gr.Blocks` is being built would join the page."""
         p = self.page
         col, session = p.column, p.session
         shown: dict[Component, Any] = {
@@ -110,7 +111,7 @@ class Handlers:
                 col.replay: gr.Button(interactive=idle),
                 col.add_code: gr.Button(interactive=idle),
             }
-        return shown
+        return {part: value for part, value in shown.items() if value is not None}
 
     def stream(self, views: Iterator[View], request: gr.Request) -> Iterator[Shown]:
         busy: bool | None = None
