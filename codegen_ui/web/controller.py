@@ -27,7 +27,7 @@ from codegen_ui.web.examples import EXAMPLE_FILES, EXAMPLES
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.views import View, Views
+from codegen_ui.web.views import Pulse, View, Views
 from codegen_ui.web.workspace import Workspace, Workspaces
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ class Controller:
     def view(self, ws: Workspace, note: str = "", **extra: Any) -> View:
         return self.views.of(ws, note, **extra)
 
-    def status(self, ws: Workspace | None) -> str:
-        return self.views.status(ws)
+    def pulse(self, key: str) -> Pulse:
+        """What the page's timer shows for this tab: the status line, and whether to tick on."""
+        return self.views.pulse(self.workspaces.peek(key))
 
     def error_view(self, key: str, message: str) -> View:
         ws = self.workspaces.peek(key)

@@ -215,16 +215,12 @@ class Handlers:
         self.c.stop(_key(request))
 
     def tick(self, request: gr.Request) -> Shown:
-        ws = self.c.workspaces.peek(_key(request))
-        settling = ws is None or ws.kernel.state == "restarting"
-        blocked = self.c.views.blocked()
-        busy = ws is not None and ws.lock.locked()
-        p = self.page
+        pulse, p = self.c.pulse(_key(request)), self.page
         return {
-            p.status: self.c.status(ws),
-            p.banner: render_banner(blocked),
-            p.column.submit: _submitbutton(blocked, busy),
-            p.timer: gr.Timer(active=self.c.holder.loading or settling),
+            p.status: pulse.status,
+            p.banner: render_banner(pulse.blocked),
+            p.column.submit: _submitbutton(pulse.blocked, pulse.busy),
+            p.timer: gr.Timer(active=pulse.again),
         }
 
     def unload(self, request: gr.Request) -> None:

@@ -2,8 +2,8 @@
 
 `Views.of(ws, ...)` gathers the notebook (rendered by `web.notebook_html`), the status line, the
 prompt the next turn will send (for the prompt inspector), which buttons can act, the sessions
-list and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
-calls it after every step.
+list and the Files panel (`web.filedesk`); `Views.pulse` is what the page's timer refreshes. It
+decides no action and changes nothing; the controller calls it after every step.
 """
 
 from __future__ import annotations
@@ -42,6 +42,16 @@ class View:
     files: str | None = None  # the Files panel's HTML
 
 
+@dataclass(frozen=True)
+class Pulse:
+    """What the page's timer refreshes while the model loads or a kernel restarts."""
+
+    status: str
+    blocked: str  # as in `View`
+    busy: bool  # an action is running on this tab's workspace
+    again: bool  # something is still settling: look again at the next tick
+
+
 class Views:
     """Builds `View`s over the shared model, its queue and the sessions shelf."""
 
@@ -63,6 +73,11 @@ class Views:
         if waiting:
             parts.append(f"{waiting} waiting for the model")
         return " · ".join(parts)
+
+    def pulse(self, ws: Workspace | None) -> Pulse:
+        settling = ws is None or ws.kernel.state == "restarting"
+        busy = ws is not None and ws.lock.locked()
+        return Pulse(self.status(ws), self.blocked(), busy, self.holder.loading or settling)
 
     def blocked(self) -> str:
         return f"the model failed to load: {self.holder.error}" if self.holder.error else ""
