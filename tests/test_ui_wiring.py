@@ -144,3 +144,18 @@ def test_the_sampling_settings_reach_submit_and_cell_by_parameter_name(
         params = inspect.signature(getattr(h, name)).parameters
         keyword_only = [p.name for p in params.values() if p.kind is p.KEYWORD_ONLY]
         assert keyword_only == fn.input_keyword_names
+
+
+def test_a_files_panel_download_press_is_decoded_by_the_controller(tmp_path: Path) -> None:
+    c = assemble(ModelHolder.ready(ScriptedModel()), EchoPool(), SessionStore(tmp_path), False)
+    try:
+        upload = tmp_path / "upload" / "data.csv"
+        upload.parent.mkdir()
+        upload.write_bytes(b"a,b\n1,2\n")
+        c.upload_files("tab", [str(upload)])
+        path = c.file_pressed("tab", {"name": "data.csv"})
+        assert path is not None and Path(path).read_bytes() == b"a,b\n1,2\n"
+        assert c.file_pressed("tab", {"name": "../../etc/passwd"}) is None
+        assert c.file_pressed("tab", None) is None and c.file_pressed("tab", "data.csv") is None
+    finally:
+        c.workspaces.shutdown()

@@ -370,6 +370,11 @@ class Controller:
             return self._quick(key, lambda ws: self.desk.answer(ws, action == "replace"))
         return self.error_view(key, f"no such file action {action!r}")
 
+    def file_pressed(self, key: str, data: object) -> str | None:
+        """The Files panel's Download button, as the page sends it: `{"name": ...}`."""
+        event = data if isinstance(data, dict) else {}
+        return self.download_file(key, str(event.get("name") or ""))
+
     def download_file(self, key: str, name: str) -> str | None:
         """A file of the session to download; None when there is none by that name."""
         ws = self.workspaces.peek(key)

@@ -204,9 +204,7 @@ class Handlers:
         return self.show(self.c.files_action(_key(request), data))
 
     def download_file(self, evt: gr.EventData, request: gr.Request) -> str | None:
-        data = getattr(evt, "_data", None)
-        name = str(data.get("name") or "") if isinstance(data, dict) else ""
-        return self.c.download_file(_key(request), name)
+        return self.c.file_pressed(_key(request), getattr(evt, "_data", None))
 
     def restore(self, session_id: str | None, request: gr.Request) -> Shown:
         return self.show(self.c.restore_session(_key(request), session_id))
