@@ -16,7 +16,6 @@ import pytest
 from codegen_ui.core import SamplingParams, Session
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import CellEvent
 from codegen_ui.web.shared import ModelHolder
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
@@ -39,7 +38,7 @@ def test_every_change_is_saved_as_it_happens(tmp_path: Path) -> None:
 
         assert on_disk() == [("Set a.", "a = 1", "ok")]
         list(c.submit("tab", "Set b.", GREEDY))
-        edit = CellEvent("run", 2, ws.session.revision, "b = 20")
+        edit = {"action": "run", "cell": 2, "revision": ws.session.revision, "code": "b = 20"}
         list(c.cell("tab", edit, GREEDY))
         assert on_disk() == [("Set a.", "a = 1", "ok"), ("Set b.", "b = 20", "ok")]
         c.undo("tab")  # the edit

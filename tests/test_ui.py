@@ -17,7 +17,7 @@ from codegen_ui.engine import ModelLoadError
 from codegen_ui.kernel import KernelPool
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.views import NEXT
@@ -62,7 +62,8 @@ def press(
 ) -> Iterator[View]:
     """What the page sends when a cell's button is pressed, on the notebook as drawn now."""
     revision = c.workspaces.get(key).session.revision
-    event = CellEvent(action, cell, revision, code, kw.pop("instruction", None))
+    event = {"action": action, "cell": cell, "revision": revision, "code": code,
+             "instruction": kw.pop("instruction", None)}  # fmt: skip
     return c.cell(key, event, kw.pop("params", GREEDY))
 
 
@@ -219,10 +220,14 @@ def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
     controllers.append(c)
     view = c.open_page("k")
     assert "loading some/model (downloading" in view.status
+    pulse = c.pulse("k")  # what the page's timer shows: it ticks on while the model loads
+    assert pulse.again and not pulse.busy and not pulse.blocked and "downloading" in pulse.status
     assert "still loading" in last(c.submit("k", "set y", GREEDY)).notebook
     release.set()
     assert holder.wait(10)
     assert 'data-status="ok"' in last(c.submit("k", "set y", GREEDY)).notebook
+    assert not c.pulse("k").again  # loaded, the kernel idle: the timer stops
+    assert c.pulse("a tab with no workspace yet").again
 
     def broken(name: str, device: str, progress: Callable[[str], None]) -> Any:
         raise ModelLoadError(f"cannot load model {name!r}: not in the cache")
@@ -233,6 +238,8 @@ def test_the_page_works_while_the_model_loads_and_shows_a_load_failure(
     controllers.append(c2)
     assert "model failed to load: cannot load model 'gone/model'" in c2.open_page("k").status
     assert "failed to load" in last(c2.submit("k", "anything", GREEDY)).notebook
+    pulse = c2.pulse("k")
+    assert pulse.blocked.startswith("the model failed to load") and not pulse.again
 
 
 def test_over_the_kernel_cap_a_new_tab_is_told_the_server_is_busy(

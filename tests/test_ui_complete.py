@@ -14,7 +14,7 @@ import pytest
 from codegen_ui.core import Event, SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.shared import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
@@ -52,7 +52,7 @@ def app(model: HeldModel, tmp_path: Path) -> Iterator[Controller]:
 
 def press(c: Controller, key: str, action: str, cell: int, **kw: Any) -> list[View]:
     revision = kw.pop("revision", c.workspaces.get(key).session.revision)
-    return list(c.cell(key, CellEvent(action, cell, revision, **kw), GREEDY))
+    return list(c.cell(key, {"action": action, "cell": cell, "revision": revision, **kw}, GREEDY))
 
 
 def test_complete_streams_into_the_cell_keeps_the_typed_prefix_runs_saves_and_undoes(
@@ -86,7 +86,7 @@ def test_a_refused_completion_keeps_the_editor_open_and_a_stale_press_does_nothi
     app.add_code("tab", "")
     view = press(app, "tab", "complete", 1, code="   ")[-1]
     assert "no code to complete" in view.notebook and 'data-editing="true"' in view.notebook
-    list(app.cell("tab", CellEvent("leave", 1, code="x = [1, 2"), GREEDY))
+    list(app.cell("tab", {"action": "leave", "cell": 1, "code": "x = [1, 2"}, GREEDY))
     view = press(app, "tab", "complete", 1, revision=0)[-1]
     assert "nothing was done" in view.notebook and model.calls == []
     assert app.workspaces.get("tab").session.turns[0].code == "x = [1, 2"
@@ -96,7 +96,7 @@ def test_a_completion_waits_its_turn_in_the_fair_queue_behind_another_tabs_turn(
     app: Controller, model: HeldModel
 ) -> None:
     app.add_code("b", "")
-    list(app.cell("b", CellEvent("leave", 1, code="total = 0\n"), GREEDY))
+    list(app.cell("b", {"action": "leave", "cell": 1, "code": "total = 0\n"}, GREEDY))
     model.enqueue("held = 1\n\n\n", "for n in range(3):\n    total += n\n\n\n")
     first = threading.Thread(target=lambda: list(app.submit("a", "hold the model", GREEDY)))
     first.start()
@@ -107,7 +107,7 @@ def test_a_completion_waits_its_turn_in_the_fair_queue_behind_another_tabs_turn(
     revision = app.workspaces.get("b").session.revision
 
     def complete() -> None:
-        for view in app.cell("b", CellEvent("complete", 1, revision), GREEDY):
+        for view in app.cell("b", {"action": "complete", "cell": 1, "revision": revision}, GREEDY):
             views.append(view)
             shown.set()
 

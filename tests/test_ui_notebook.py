@@ -14,7 +14,7 @@ import pytest
 from codegen_ui.core import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.controller import CellEvent, Controller, View
+from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.shared import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
@@ -36,7 +36,7 @@ def last(views: Iterator[View]) -> View:
 
 def press(c: Controller, key: str, action: str, cell: int, **kw: Any) -> View:
     revision = kw.pop("revision", c.workspaces.get(key).session.revision)
-    return last(c.cell(key, CellEvent(action, cell, revision, **kw), GREEDY))
+    return last(c.cell(key, {"action": action, "cell": cell, "revision": revision, **kw}, GREEDY))
 
 
 def codes(c: Controller, key: str) -> list[str]:

@@ -2,14 +2,15 @@
 
 `shared` (the model and its queue), `zerogpu` (generation under `spaces.GPU` on a Space),
 `workspace` (a tab's session and kernel), `tracked` (a tab's kernel and its state), `shelf` (the
-sessions panel), `controller` (the page's actions, without Gradio), `cellaction` (the cell
-actions, one enum), `cellevents` (presses on one cell), `views` (what a tab shows, as data),
-`notebook_html` and `render` (the notebook's cells and their outputs as safe HTML), `style` (the
-stylesheet), `script` (the page's own JS), `examples`, `filedesk` and `filespanel` (the Files
-panel: its actions, its HTML and script), `api` (the session API for scripts, agents and MCP, by
-session id), `endpoints` (its Gradio endpoints and MCP tools), `layout` (the components, no
-behaviour), `ui` (the event wiring only) and `app` (the composition root). Importing this
-package does not import Gradio: `serve` does.
+sessions panel), `controller` (the page's actions, a cell's included, without Gradio),
+`cellaction` (the cell actions, one enum), `cellevents` (the page's cell events decoded into
+typed ones, pure), `views` (what a tab shows, as data), `notebook_html` and `render` (the
+notebook's cells and their outputs as safe HTML), `style` (the stylesheet), `script` (the page's
+own JS), `examples`, `filedesk` and `filespanel` (the Files panel: its actions, its HTML and
+script), `api` (the session API for scripts, agents and MCP, by session id), `endpoints` (its
+Gradio endpoints and MCP tools), `layout` (the components, as one typed object, no behaviour),
+`ui` (the event wiring only) and `app` (the composition root). Importing this package does not
+import Gradio: `serve` does.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The notebook's cell actions, named once: the buttons' `data-action`, the events and the script.
 
 `CellAction` is the one list. `web.notebook_html` writes its values into the buttons,
-`web.cellevents` dispatches on them, and `web.script` hands them to the page's script as JSON
-(`ACTION.RUN` and so on), so no action is spelled anywhere else. It does nothing itself.
+`web.cellevents` decodes the page's events into them, `web.controller` dispatches on them, and
+`web.script` hands them to the page's script as JSON (`ACTION.RUN` and so on), so no action is
+spelled anywhere else. It does nothing itself.
 """
 
 from __future__ import annotations

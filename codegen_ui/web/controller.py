@@ -3,8 +3,11 @@
 A handler in `ui.py` calls one method here and shows the `View`s it gets. This is where domain
 errors (model still loading, server busy, prompt too long, a bad upload) become one line for the
 user, where streaming updates are paced, where a turn that fails for any reason is ended in
-`error` (never left "writing code"), and where a page reload finds its session again. Per-cell
-actions are in `web.cellevents`. It does not lay out the page.
+`error` (never left "writing code"), and where a page reload finds its session again. A press on
+a cell (decoded by `web.cellevents`) acts on that cell alone: one made on a notebook that has
+changed since (another cell deleted, an undo) is refused, so an action never lands on another
+cell; an empty editor never wipes code; leaving the editor keeps what was typed. It does not lay
+out the page.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any
 from codegen_ui.core import SamplingParams, Turn
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id
-from codegen_ui.web.cellevents import CellActions, CellEvent
+from codegen_ui.web.cellaction import CellAction
+from codegen_ui.web.cellevents import CellEvent, decode
 from codegen_ui.web.examples import EXAMPLE_FILES, EXAMPLES
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.views import View, Views
+from codegen_ui.web.views import Pulse, View, Views
 from codegen_ui.web.workspace import Workspace, Workspaces
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,9 @@ Action = Callable[[Workspace], Iterator[Turn]]
 # such cell) is a UserError: shown as a note on the page, never as a traceback.
 EXPECTED = UserError
 UNFINISHED = "the action ended before this cell finished"
+STALE = "The notebook changed since that was drawn; nothing was done. Look again and retry."
 
-__all__ = ["CellEvent", "Controller", "View"]
+__all__ = ["Controller", "View"]
 
 
 class Controller:
@@ -47,13 +52,13 @@ class Controller:
         self.shelf = shelf
         self.desk = FilesDesk(shelf)
         self.views = Views(holder, workspaces.model.gate, shelf, self.desk)
-        self.cell_actions = CellActions(self)
 
     def view(self, ws: Workspace, note: str = "", **extra: Any) -> View:
         return self.views.of(ws, note, **extra)
 
-    def status(self, ws: Workspace | None) -> str:
-        return self.views.status(ws)
+    def pulse(self, key: str) -> Pulse:
+        """What the page's timer shows for this tab: the status line, and whether to tick on."""
+        return self.views.pulse(self.workspaces.peek(key))
 
     def error_view(self, key: str, message: str) -> View:
         ws = self.workspaces.peek(key)
@@ -107,10 +112,6 @@ class Controller:
             return ws.session.add_turn(instruction, params)
 
         yield from self._stream(key, action, uses_model=True, next_box=True)
-
-    def cell(self, key: str, event: CellEvent, params: SamplingParams) -> Iterator[View]:
-        """A press on one cell's button or key; it acts on that cell alone (`web.cellevents`)."""
-        yield from self.cell_actions.handle(key, event, params)
 
     def replay(self, key: str) -> Iterator[View]:
         def action(ws: Workspace) -> Iterator[Turn]:
@@ -233,6 +234,95 @@ class Controller:
                 note = str(exc)
         return self.view(ws, note, instruction=ws.pending[0])
 
+    # ---- one cell (what `web.cellevents` decodes) ---------------------------------------------
+    def cell(self, key: str, data: object, params: SamplingParams) -> Iterator[View]:
+        """A press on one cell's button or key, or on a notebook banner, as the page sends it."""
+        ws = self.workspaces.peek(key)
+        if ws is None:
+            yield self.error_view(key, "This page lost its session; reload it.")
+            return
+        try:
+            event = decode(data)
+        except EXPECTED as exc:
+            yield self.view(ws, str(exc))
+            return
+        if event.index is None:  # a banner's: the whole notebook's
+            if event.action == CellAction.REPLAY:
+                yield from self.replay(key)
+            elif event.action == CellAction.RELOAD:
+                yield self._quick(key, self.shelf.reload)
+            else:
+                yield self._quick(key, self.shelf.keep_copy)
+        elif event.action in (CellAction.EDIT, CellAction.LEAVE):
+            yield self._edit_mode(ws, event, event.index)
+        elif event.revision != ws.session.revision or event.index >= len(ws.session.turns):
+            yield self.view(ws, STALE)
+        else:
+            yield from self._on_cell(key, ws, event, event.index, params)
+
+    def _on_cell(
+        self, key: str, ws: Workspace, event: CellEvent, index: int, params: SamplingParams
+    ) -> Iterator[View]:
+        """Run, complete, regenerate or delete one cell that exists as the page drew it."""
+        if event.action == CellAction.DELETE:
+            yield self._quick(key, lambda w: _delete(w, index))
+            return
+        if event.action == CellAction.RUN:
+            code = event.code
+            if code is not None and not code.strip():
+                yield self.view(
+                    ws, f"Cell {index + 1}'s editor is empty: its code was left as it was."
+                )
+                return
+
+            def run(w: Workspace) -> Iterator[Turn]:
+                w.editing, w.active = None, index
+                if code is None or code == w.session.turns[index].code:
+                    return w.session.run(index)
+                return w.session.edit(index, code)
+
+            yield from self._stream(key, run)
+        elif event.action == CellAction.REGENERATE:
+
+            def regen(w: Workspace) -> Iterator[Turn]:
+                w.max_new_tokens = params.max_new_tokens
+                w.editing, w.active = None, index
+                return w.session.regenerate(params, index, event.instruction)
+
+            yield from self._stream(key, regen, uses_model=True)
+        else:  # COMPLETE
+
+            def complete(w: Workspace) -> Iterator[Turn]:
+                w.max_new_tokens = params.max_new_tokens
+                turns = w.session.complete(index, params, event.code)
+                # A refusal (no code, too long a prompt) comes first and keeps the editor open
+                # with what was typed; once it starts, it streams into the cell's code view.
+                first = next(turns)
+                w.editing, w.active = None, index
+                yield first
+                yield from turns
+
+            yield from self._stream(key, complete, uses_model=True)
+
+    def _edit_mode(self, ws: Workspace, event: CellEvent, index: int) -> View:
+        busy = ws.lock.locked()
+        exists = index < len(ws.session.turns)
+        if event.action == CellAction.EDIT:
+            ws.editing = index if exists else None
+            return self.view(ws, busy=busy)
+        # Leaving keeps what was typed (never lost): changed code is kept, marked not run yet.
+        code = event.code
+        changed = code is not None and bool(code.strip()) and exists
+        changed = changed and code != ws.session.turns[index].code
+        if changed and busy:
+            return self.view(ws, "Still working: your edit stays in the editor.", busy=True)
+        ws.editing = None
+        note = ""
+        if changed and code is not None:
+            ws.session.set_code(index, code)
+            note = f"Kept your change to cell {index + 1}; it has not run yet."
+        return self.view(ws, note, busy=busy)
+
     # ---- sessions (through the store) ------------------------------------------------------------
     def new_session(self, key: str) -> View:
         return self._quick(key, self.shelf.new)
@@ -280,6 +370,11 @@ class Controller:
             return self._quick(key, lambda ws: self.desk.answer(ws, action == "replace"))
         return self.error_view(key, f"no such file action {action!r}")
 
+    def file_pressed(self, key: str, data: object) -> str | None:
+        """The Files panel's Download button, as the page sends it: `{"name": ...}`."""
+        event = data if isinstance(data, dict) else {}
+        return self.download_file(key, str(event.get("name") or ""))
+
     def download_file(self, key: str, name: str) -> str | None:
         """A file of the session to download; None when there is none by that name."""
         ws = self.workspaces.peek(key)
@@ -289,3 +384,9 @@ class Controller:
             return self.desk.download(ws, name)
         except EXPECTED:
             return None
+
+
+def _delete(ws: Workspace, index: int) -> str:
+    turn = ws.session.delete(index)
+    ws.editing = ws.active = None
+    return f"Deleted cell {index + 1} ({turn.instruction[:40]!r}); Undo brings it back."

@@ -18,8 +18,6 @@ from typing import Any
 from codegen_ui.errors import UserError
 from codegen_ui.web.api import SessionApi
 
-OPERATIONS = ("new_session", "turn", "run_cell", "notebook", "close_session")
-
 
 def endpoints(api: SessionApi) -> None:
     """Register the operations as named endpoints; call it inside the app's `gr.Blocks`.
@@ -28,11 +26,13 @@ def endpoints(api: SessionApi) -> None:
     `max_kernels`); reading the notebook and closing wait for nothing."""
     import gradio as gr
 
-    for name in OPERATIONS:
-        quick = name in ("notebook", "close_session")
+    # Named by the methods themselves: a misspelt operation is an attribute error to mypy.
+    waits = (api.new_session, api.turn, api.run_cell)
+    for method in (*waits, api.notebook, api.close_session):
+        quick = method not in waits
         gr.api(
-            _edge(getattr(api, name), lambda text: gr.Error(text, print_exception=False)),
-            api_name=name,
+            _edge(method, lambda text: gr.Error(text, print_exception=False)),
+            api_name=method.__name__,
             concurrency_id=None if quick else "work",
             concurrency_limit=None if quick else "default",
             api_visibility="public",

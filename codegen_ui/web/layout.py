@@ -1,13 +1,15 @@
 """The page's components and where they sit, without any behaviour.
 
-`notebook_column` (the notebook, the instruction box and the buttons under it), `prompt_tab`
-(the prompt inspector), `settings_panel`, `session_panel` and `files_panel` each add their
-components to one dict by name; `ui` wires them to the handlers. Stable `elem_id`s are the
-page's hooks for automation. Nothing here handles an event.
+`page` lays out the whole page inside the caller's `gr.Blocks` and returns its `Components`: a
+frozen object whose fields are the page's parts, each built by one function here
+(`notebook_column`, `prompt_tab`, `settings_panel`, `session_panel` and `files_panel`), so a
+component is reached by a name the type checker knows; `ui` wires them to the handlers. Stable
+`elem_id`s are the page's hooks for automation. Nothing here handles an event.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -17,19 +19,127 @@ from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.filespanel import FILES_JS
 from codegen_ui.web.script import NOTEBOOK_JS
 
-Components = dict[str, Any]  # the page's components by name
-DOWNLOADS = ("ipynb", "py", "zip")  # .zip: the notebook with its data files
+TIMER_S = 1.0  # how often the status bar refreshes while the model loads
 
 
-def button(label: str, elem_id: str, **kw: Any) -> Any:
+@dataclass(frozen=True)
+class NotebookColumn:
+    """The notebook, the instruction box and the buttons under it."""
+
+    notebook: gr.HTML
+    instruction: gr.Textbox
+    submit: gr.Button
+    add_code: gr.Button
+    stop: gr.Button
+    undo: gr.Button
+    redo: gr.Button
+    restart: gr.Button
+    replay: gr.Button
+
+
+@dataclass(frozen=True)
+class PromptTab:
+    """The prompt inspector: the next turn's prompt and a line about its size."""
+
+    info: gr.Markdown
+    prompt: gr.Code
+
+
+@dataclass(frozen=True)
+class SettingsPanel:
+    """The sampling settings, and the examples to load as pending turns."""
+
+    temperature: gr.Slider
+    top_p: gr.Slider
+    max_new: gr.Slider
+    seed: gr.Number
+    example: gr.Dropdown
+    load_example: gr.Button
+
+
+@dataclass(frozen=True)
+class Download:
+    """One download: the button pressed, and the hidden one the file is then handed to."""
+
+    fmt: str  # "ipynb", "py" or "zip" (the notebook with its data files)
+    button: gr.Button
+    file: gr.DownloadButton
+
+
+@dataclass(frozen=True)
+class FilesPanel:
+    """The session's data files (its kernel's folder)."""
+
+    files: gr.HTML
+    upload: gr.UploadButton
+    file: gr.DownloadButton  # hidden: a file pressed in the list is handed to it
+
+
+@dataclass(frozen=True)
+class SessionPanel:
+    """The session's title, the saved sessions, downloads, uploads, its files and the trash."""
+
+    title: gr.Textbox
+    saved: gr.Dropdown
+    open: gr.Button
+    new: gr.Button
+    copy: gr.Button
+    delete: gr.Button
+    downloads: tuple[Download, ...]
+    upload: gr.UploadButton
+    files: FilesPanel
+    trash: gr.Dropdown
+    restore: gr.Button
+
+
+@dataclass(frozen=True)
+class Components:
+    """The whole page, part by part."""
+
+    status: gr.Markdown
+    banner: gr.HTML  # why the model cannot write code, when it cannot
+    column: NotebookColumn
+    prompt: PromptTab
+    settings: SettingsPanel
+    session: SessionPanel
+    timer: gr.Timer  # refreshes the status line while the model loads
+
+
+def page(s: Settings) -> Components:
+    """Lay out the page (inside the caller's `gr.Blocks`) and return its components."""
+    gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
+    status = gr.Markdown("starting…", elem_id="status")
+    banner = gr.HTML("", elem_id="banner", js_on_load=None)
+    with gr.Row():
+        with gr.Column(scale=3, min_width=320), gr.Tabs():
+            with gr.Tab("Notebook", elem_id="tab-notebook"):
+                column = notebook_column()
+            with gr.Tab("Prompt", elem_id="tab-prompt"):
+                prompt = prompt_tab()
+        with gr.Column(scale=1, min_width=280):
+            settings = settings_panel(s)
+            session = session_panel()
+    timer = gr.Timer(TIMER_S)
+    return Components(
+        status=status,
+        banner=banner,
+        column=column,
+        prompt=prompt,
+        settings=settings,
+        session=session,
+        timer=timer,
+    )
+
+
+def button(label: str, elem_id: str, **kw: Any) -> gr.Button:
     return gr.Button(label, size=kw.pop("size", "md"), min_width=kw.pop("min_width", 80),
                      elem_id=elem_id, **kw)  # fmt: skip
 
 
-def notebook_column(c: Components) -> None:
+def notebook_column() -> NotebookColumn:
     # No max height: the page has one scroll, on a desktop and on a phone alike.
-    c["notebook"] = gr.HTML(elem_id="notebook", js_on_load=NOTEBOOK_JS)
-    c["instruction"] = gr.Textbox(
+    notebook = gr.HTML(elem_id="notebook", js_on_load=NOTEBOOK_JS)
+    instruction = gr.Textbox(
         elem_id="instruction",
         show_label=False,
         lines=1,
@@ -37,68 +147,98 @@ def notebook_column(c: Components) -> None:
         placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
     )
     with gr.Row():
-        c["submit"] = button("Submit", "submit", variant="primary")
-        c["add_code"] = button("+ Code cell", "add-code")
-        c["stop"] = button("Stop", "stop", variant="stop", interactive=False)
-        c["undo"] = button("Undo", "undo", interactive=False)
-        c["redo"] = button("Redo", "redo", interactive=False)
-        c["restart"] = button("Restart kernel", "restart-kernel")
-        c["replay"] = button("Replay all", "replay")
+        return NotebookColumn(
+            notebook=notebook,
+            instruction=instruction,
+            submit=button("Submit", "submit", variant="primary"),
+            add_code=button("+ Code cell", "add-code"),
+            stop=button("Stop", "stop", variant="stop", interactive=False),
+            undo=button("Undo", "undo", interactive=False),
+            redo=button("Redo", "redo", interactive=False),
+            restart=button("Restart kernel", "restart-kernel"),
+            replay=button("Replay all", "replay"),
+        )
 
 
-def prompt_tab(c: Components) -> None:
+def prompt_tab() -> PromptTab:
     text = "The exact prompt of the next turn: the preamble, each cell's instruction as a comment"
     gr.Markdown(text + " and its code, then your next instruction. Outputs never enter it.")
-    c["prompt_info"] = gr.Markdown(elem_id="prompt-info")
-    c["prompt"] = gr.Code(label="Next prompt", interactive=False, elem_id="prompt")
+    return PromptTab(
+        info=gr.Markdown(elem_id="prompt-info"),
+        prompt=gr.Code(label="Next prompt", interactive=False, elem_id="prompt"),
+    )
 
 
-def settings_panel(c: Components, s: Settings) -> None:
+def settings_panel(s: Settings) -> SettingsPanel:
     with gr.Accordion("Settings", open=True):
-        c["temperature"] = gr.Slider(
-            0, 1.5, s.temperature, step=0.05, label="Temperature (0 = greedy)"
-        )
-        c["top_p"] = gr.Slider(0.05, 1, s.top_p, step=0.05, label="Top-p")
-        c["max_new"] = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
+        temperature = gr.Slider(0, 1.5, s.temperature, step=0.05, label="Temperature (0 = greedy)")
+        top_p = gr.Slider(0.05, 1, s.top_p, step=0.05, label="Top-p")
+        max_new = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
         seed = -1 if s.seed is None else s.seed
-        c["seed"] = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
+        seed_box = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
     with gr.Accordion("Examples", open=False):
         titles = [t for t, _ in EXAMPLES]
-        c["example"] = gr.Dropdown(
+        example = gr.Dropdown(
             titles, value=titles[0], label="Multi-turn example", elem_id="example"
         )
-        c["load_example"] = gr.Button("Load as pending turns", elem_id="load-example")
+        load = gr.Button("Load as pending turns", elem_id="load-example")
+    return SettingsPanel(
+        temperature=temperature,
+        top_p=top_p,
+        max_new=max_new,
+        seed=seed_box,
+        example=example,
+        load_example=load,
+    )
 
 
-def session_panel(c: Components) -> None:
+def session_panel() -> SessionPanel:
     with gr.Accordion("Session", open=True):
-        c["title"] = gr.Textbox(label="Title (saved when you leave the box)", elem_id="title")
-        c["saved"] = gr.Dropdown([], label="Saved sessions", elem_id="session-list")
+        title = gr.Textbox(label="Title (saved when you leave the box)", elem_id="title")
+        saved = gr.Dropdown([], label="Saved sessions", elem_id="session-list")
         with gr.Row():
-            c["open"] = button("Open", "open-session", size="sm", min_width=60)
-            c["new"] = button("New", "new-session", size="sm", min_width=60)
-            c["copy"] = button("Copy", "duplicate-session", size="sm", min_width=60)
-            c["delete"] = button("Delete", "delete-session", size="sm", min_width=60,
-                                  variant="stop")  # fmt: skip
-        for fmt in DOWNLOADS:
-            c[f"download_{fmt}"] = button(f"Download .{fmt}", f"download-{fmt}")
-            # The file is made when the button is pressed, then handed to this hidden one.
-            c[f"file_{fmt}"] = gr.DownloadButton(elem_id=f"file-{fmt}", elem_classes="cg-hidden")
-        c["upload"] = gr.UploadButton(
+            small: dict[str, Any] = {"size": "sm", "min_width": 60}
+            open_ = button("Open", "open-session", **small)
+            new = button("New", "new-session", **small)
+            copy = button("Copy", "duplicate-session", **small)
+            delete = button("Delete", "delete-session", variant="stop", **small)
+        downloads = tuple(download(fmt) for fmt in ("ipynb", "py", "zip"))
+        upload = gr.UploadButton(
             "Upload .ipynb or .zip", file_types=[".ipynb", ".zip"], elem_id="upload-ipynb"
         )
-    files_panel(c)
+    files = files_panel()
     with gr.Accordion("Trash", open=False):
-        c["trash"] = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
-        c["restore"] = button("Restore", "restore-session", size="sm")
+        trash = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
+        restore = button("Restore", "restore-session", size="sm")
+    return SessionPanel(
+        title=title,
+        saved=saved,
+        open=open_,
+        new=new,
+        copy=copy,
+        delete=delete,
+        downloads=downloads,
+        upload=upload,
+        files=files,
+        trash=trash,
+        restore=restore,
+    )
 
 
-def files_panel(c: Components) -> None:
+def download(fmt: str) -> Download:
+    # The file is made when the button is pressed, then handed to the hidden one.
+    pressed = button(f"Download .{fmt}", f"download-{fmt}")
+    file = gr.DownloadButton(elem_id=f"file-{fmt}", elem_classes="cg-hidden")
+    return Download(fmt=fmt, button=pressed, file=file)
+
+
+def files_panel() -> FilesPanel:
     """The session's data files (its kernel's folder): upload here or drop on the notebook."""
     with gr.Accordion("Files", open=True, elem_id="files-panel"):
-        c["files"] = gr.HTML(elem_id="files", js_on_load=FILES_JS)
+        files = gr.HTML(elem_id="files", js_on_load=FILES_JS)
         with gr.Group(elem_id="upload-files"):  # holds the button and its file input
-            c["upload_files"] = gr.UploadButton(
+            upload = gr.UploadButton(
                 "Upload files", file_count="multiple", elem_id="upload-files-button", size="sm"
             )
-        c["file_data"] = gr.DownloadButton(elem_id="file-data", elem_classes="cg-hidden")
+        file = gr.DownloadButton(elem_id="file-data", elem_classes="cg-hidden")
+    return FilesPanel(files=files, upload=upload, file=file)

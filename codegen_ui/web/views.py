@@ -2,8 +2,8 @@
 
 `Views.of(ws, ...)` gathers the notebook (rendered by `web.notebook_html`), the status line, the
 prompt the next turn will send (for the prompt inspector), which buttons can act, the sessions
-list and the Files panel (`web.filedesk`). It decides no action and changes nothing; the controller
-calls it after every step.
+list and the Files panel (`web.filedesk`); `Views.pulse` is what the page's timer refreshes. It
+decides no action and changes nothing; the controller calls it after every step.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ class View:
 
     notebook: str  # the notebook HTML
     status: str  # model, kernel, sandbox, queue
-    prompt: str = ""  # the prompt the next turn will send (with NEXT for its instruction)
-    prompt_info: str = ""  # its token count and trimmed turns
-    instruction: str | None = None  # new instruction box content, None to leave it alone
-    title: str = ""
+    # None in a field below leaves what the page shows there as it is (while an action runs,
+    # the prompt, title, session lists and files change only at its end).
+    prompt: str | None = None  # the prompt the next turn will send (with NEXT for its instruction)
+    prompt_info: str | None = None  # its token count and trimmed turns
+    instruction: str | None = None  # new instruction box content
+    title: str | None = None
     busy: bool = False  # an action is running (Stop is the useful button)
     can_undo: bool = False
     can_redo: bool = False
@@ -37,7 +39,17 @@ class View:
     sessions: tuple[tuple[str, str], ...] | None = None  # (label, id) of saved sessions
     trash: tuple[tuple[str, str], ...] | None = None  # (label, id) of deleted sessions
     session_id: str | None = None  # the store id of this tab's session, once saved
-    files: str | None = None  # the Files panel's HTML; None to leave it as it is (while busy)
+    files: str | None = None  # the Files panel's HTML
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """What the page's timer refreshes while the model loads or a kernel restarts."""
+
+    status: str
+    blocked: str  # as in `View`
+    busy: bool  # an action is running on this tab's workspace
+    again: bool  # something is still settling: look again at the next tick
 
 
 class Views:
@@ -61,6 +73,11 @@ class Views:
         if waiting:
             parts.append(f"{waiting} waiting for the model")
         return " · ".join(parts)
+
+    def pulse(self, ws: Workspace | None) -> Pulse:
+        settling = ws is None or ws.kernel.state == "restarting"
+        busy = ws is not None and ws.lock.locked()
+        return Pulse(self.status(ws), self.blocked(), busy, self.holder.loading or settling)
 
     def blocked(self) -> str:
         return f"the model failed to load: {self.holder.error}" if self.holder.error else ""
@@ -113,7 +130,7 @@ class Views:
             conflict=ws.conflict,
             can_generate=not self.holder.error,
         )
-        prompt, info = ("", "") if busy else self.prompt(ws)
+        prompt, info = (None, None) if busy else self.prompt(ws)
         save = f" · {ws.save_error}" if ws.save_error else ""
         return View(
             notebook=render_notebook(nb),
@@ -121,7 +138,7 @@ class Views:
             prompt=prompt,
             prompt_info=info,
             instruction=instruction,
-            title=ws.title,
+            title=None if busy else ws.title,
             busy=busy,
             can_undo=ws.session.history_log.can_undo,
             can_redo=ws.session.history_log.can_redo,
@@ -134,4 +151,5 @@ class Views:
 
     def empty(self, message: str) -> View:
         """A page for a tab that has no workspace (the server is busy, say)."""
-        return View(render_notebook(NotebookView((), note=message)), self.status(None))
+        notebook = render_notebook(NotebookView((), note=message))
+        return View(notebook, self.status(None), prompt="", prompt_info="", title="")
