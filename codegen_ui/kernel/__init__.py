@@ -6,7 +6,9 @@ the idle sweep), `KernelConfig` (limits, caps, sandbox mode) and what the web ap
 kernel by (`LiveKernel`, `KernelSource`, `ServerBusy`). Nothing outside this package imports its
 other modules or sees a Jupyter message.
 
-Inside: `client` (Kernel: run, interrupt, restart), `outputs` (IOPub messages to capped outputs),
+Inside: `client` (Kernel: start, interrupt, restart a local one), `cellrun` (how a cell runs on
+either backend: the deadline, a death, a restart note, a lost link, each handled once),
+`outputs` (IOPub messages to capped outputs),
 `runtime` (the thread that starts kernels, the registry of live ones), `pool` (the cap,
 pre-started kernels, the idle sweep), `live` (the protocols the web app holds kernels by),
 `folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and environment),
