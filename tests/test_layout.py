@@ -24,6 +24,7 @@ SEAMS = {
     "web",
     "mtpb",
     "humaneval",
+    "evals",
     "bench",
     "magic",
     "cli",
