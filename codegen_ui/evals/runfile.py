@@ -5,12 +5,14 @@ it, so a file holds one configuration only: a file of another is refused with on
 anything runs, and a re-run of the same configuration skips the records already there. A last
 line cut by a crash mid-write is dropped on open, so that record is made again. Appends are
 under a lock: worker threads add records as they finish. A subclass says how its records read
-and write (`read`, `write`); this module knows neither format.
+and write (`read`, `write`); this module knows neither format. `sample_seed` gives each sample a
+seed of its own key, so a resumed run draws what the whole run would have.
 """
 
 from __future__ import annotations
 
 import threading
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from pathlib import Path
@@ -20,6 +22,11 @@ from codegen_ui.errors import UserError
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
+
+
+def sample_seed(base: int, *key: object) -> int:
+    """A seed per sample that does not depend on run order, so runs and re-runs agree."""
+    return zlib.crc32(":".join(map(str, (base, *key))).encode()) & 0x7FFFFFFF
 
 
 class RunFile(ABC, Generic[K, T]):

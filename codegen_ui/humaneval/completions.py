@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, TextIO
 
 from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
-from codegen_ui.evals import Progress, RunFile
+from codegen_ui.evals import Progress, RunFile, sample_seed
 from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
 from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
@@ -42,14 +41,9 @@ class RunConfig:
     max_new_tokens: int = MAX_NEW_TOKENS
 
 
-def sample_seed(base: int, key: SampleKey) -> int:
-    """A seed per sample that does not depend on run order, so runs and re-runs agree."""
-    return zlib.crc32(f"{base}:{key[0]}:{key[1]}".encode()) & 0x7FFFFFFF
-
-
 def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[str, Any]:
     """One sample of one task, as a samples-file line."""
-    seed = sample_seed(config.seed, (task.task_id, n))
+    seed = sample_seed(config.seed, task.task_id, n)
     budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
     if budget < 1:  # a small-context model: an empty completion, which fails as it should
         return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
