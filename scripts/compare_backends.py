@@ -5,7 +5,8 @@
 Candidates: transformers float32, transformers with int8 dynamic quantisation (the app's "fast"
 precision), and CTranslate2 int8 when the `ctranslate2` package is installed (it is not a
 dependency of the app; the converted model is cached beside the benchmark model). Uses the
-benchmark model of `codegen_ui.bench.model` (codegen-350M-mono's architecture, random weights).
+benchmark model of `codegen_ui.bench.randommodel` (codegen-350M-mono's architecture, random
+weights).
 Each candidate runs alternately in this one process; medians are printed. Not part of the tests.
 """
 

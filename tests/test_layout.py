@@ -24,6 +24,7 @@ SEAMS = {
     "web",
     "mtpb",
     "humaneval",
+    "evals",
     "bench",
     "magic",
     "cli",
@@ -53,6 +54,21 @@ def test_every_module_is_named_in_its_package_docstring() -> None:
             if f"`{name}`" not in doc
         ]
     assert unnamed == []
+
+
+# Pairs that still share a name, in another branch's area (the files and notebooks seams).
+SHARED_NAMES_LEFT = {"folder", "names"}
+
+
+def test_no_two_subpackages_have_a_module_of_one_name() -> None:
+    # One name per thing: two modules of one file name in two subpackages would have to be the
+    # same idea, and none are. A pair left to rename is listed above; a new pair fails here.
+    homes: dict[str, list[str]] = {}
+    for path in MODULES:
+        if path.stem not in ("__init__", "__main__") and path.parent != PACKAGE:
+            homes.setdefault(path.stem, []).append(path.parent.name)
+    shared = {name: sorted(where) for name, where in homes.items() if len(where) > 1}
+    assert set(shared) <= SHARED_NAMES_LEFT, shared
 
 
 def test_every_module_opens_with_a_docstring() -> None:

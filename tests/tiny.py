@@ -1,7 +1,8 @@
 """Build a tiny CodeGen checkpoint on disk: random weights from a fixed seed and a byte-level
 BPE tokenizer trained in a second, saved with `save_pretrained` like a real one. The app then
 loads it through its own loader, so the real transformers path runs in tests without a download.
-The tokenizer is the benchmark model's recipe (`codegen_ui.bench.model`) with a small vocabulary.
+The tokenizer is the benchmark model's recipe (`codegen_ui.bench.randommodel`) with a small
+vocabulary.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.bench.model import build_tokenizer
+from codegen_ui.bench.randommodel import build_tokenizer
 
 
 def build_tiny_model(path: Path, seed: int = 0, padding_rows: int = 32, n_embd: int = 64) -> Path:
@@ -55,7 +56,7 @@ def build_sentencepiece_tokenizer(path: Path, vocab_size: int = 300) -> int:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from codegen_ui.bench.model import corpus
+    from codegen_ui.bench.randommodel import corpus
 
     pre = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
     trainer = trainers.BpeTrainer(

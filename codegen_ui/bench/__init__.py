@@ -3,14 +3,14 @@
 `plan` runs each measurement in a child process (`python -m codegen_ui.bench.work`) so memory
 figures are of one engine alone, and turns the results into ratios and a table; `work` is the
 child; `classroom` has N sessions submit a turn at the same moment; `texts` holds the stand-in
-conversations; `model` builds the random-weight model with the real codegen-350M architecture.
+conversations; `randommodel` builds the random-weight model with the real codegen-350M architecture.
 `apiload` load-tests a running server through its session API (`--api-load`).
 """
 
 from codegen_ui.bench.apiload import LoadPlan, LoadResult, run_load
 from codegen_ui.bench.apiload import table as load_table
-from codegen_ui.bench.model import build, default_dir
 from codegen_ui.bench.plan import BenchError, Plan, run, table
+from codegen_ui.bench.randommodel import build, default_dir
 
 __all__ = [
     "BenchError",

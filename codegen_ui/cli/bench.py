@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.cli.common import CliError
+from codegen_ui.settings import DEFAULTS
 
 
 def add(sub: Any) -> None:
+    from codegen_ui.bench import LoadPlan, Plan
+
+    # The defaults are the plans' own, written once there.
     bench = sub.add_parser(
         "bench", help="measure the engine against plain float32 transformers (slow: minutes)"
     )
@@ -25,22 +29,35 @@ def add(sub: Any) -> None:
         help="model folder or hub id (default: codegen-350M-mono's architecture "
         "with random weights, built and cached on first use)",
     )
-    bench.add_argument("--repeats", type=int, default=3, help="repetitions (medians quoted)")
     bench.add_argument(
-        "--histories", default="0,500,1000,1500", help="history sizes in tokens, comma-separated"
+        "--repeats", type=int, default=Plan.repeats, help="repetitions (medians quoted)"
     )
-    bench.add_argument("--session-turns", type=int, default=10, help="turns of the session")
-    bench.add_argument("--new-tokens", type=int, default=64, help="tokens for the decode rate")
-    bench.add_argument("--turn-tokens", type=int, default=32, help="most tokens a session turn")
+    bench.add_argument(
+        "--histories",
+        default=",".join(map(str, Plan.histories)),
+        help="history sizes in tokens, comma-separated",
+    )
+    bench.add_argument(
+        "--session-turns", type=int, default=Plan.session_turns, help="turns of the session"
+    )
+    bench.add_argument(
+        "--new-tokens", type=int, default=Plan.new_tokens, help="tokens for the decode rate"
+    )
+    bench.add_argument(
+        "--turn-tokens", type=int, default=Plan.turn_tokens, help="most tokens a session turn"
+    )
     bench.add_argument(
         "--classroom",
         type=int,
-        default=16,
+        default=Plan.classroom,
         metavar="N",
         help="N sessions submit a turn at once, one at a time vs batched (0: skip)",
     )
     bench.add_argument(
-        "--classroom-repeats", type=int, default=1, help="repetitions of the classroom"
+        "--classroom-repeats",
+        type=int,
+        default=Plan.classroom_repeats,
+        help="repetitions of the classroom",
     )
     bench.add_argument("--only-classroom", action="store_true", help="skip the single-user figures")
     load = bench.add_argument_group("load test of a running server, through its session API")
@@ -50,9 +67,14 @@ def add(sub: Any) -> None:
         metavar="N",
         help="N sessions at once through gradio_client, --api-turns turns each (needs --url)",
     )
-    load.add_argument("--url", help="the server, e.g. http://127.0.0.1:7860/")
-    load.add_argument("--api-turns", type=int, default=3, help="turns per session")
-    load.add_argument("--api-tokens", type=int, default=32, help="most new tokens per turn")
+    load.add_argument("--url", help=f"the server, e.g. http://{DEFAULTS.host}:{DEFAULTS.port}/")
+    load.add_argument("--api-turns", type=int, default=LoadPlan.turns, help="turns per session")
+    load.add_argument(
+        "--api-tokens",
+        type=int,
+        default=LoadPlan.max_new_tokens,
+        help="most new tokens per turn",
+    )
     load.add_argument("--server-pid", type=int, help="the server's process, for its memory")
     bench.set_defaults(func=cmd_bench)
 

@@ -26,7 +26,7 @@ from codegen_ui.cli.common import (
     settings_from,
 )
 from codegen_ui.core import PREAMBLE
-from codegen_ui.settings import Settings
+from codegen_ui.settings import DEFAULTS, Settings
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -105,8 +105,8 @@ def _add_serve(sub: Any) -> None:
     serve = sub.add_parser("serve", help="start the web app")
     add_server_flags(serve)
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    serve.add_argument("--host", help=f"address to listen on (default {DEFAULTS.host})")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULTS.port})")
     add_kernel_flags(serve)
     serve.add_argument(
         "--api",

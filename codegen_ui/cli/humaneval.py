@@ -23,7 +23,9 @@ from codegen_ui.settings import Settings
 
 
 def add(sub: Any) -> None:
-    from codegen_ui.humaneval import MAX_NEW_TOKENS, TEMPERATURE, TEMPERATURES, TOP_P
+    from codegen_ui.humaneval import TEMPERATURES, TOP_P, RunConfig
+
+    c = RunConfig  # the defaults are the run configuration's (the paper's sampling)
 
     p = sub.add_parser("humaneval", help="HumanEval pass@k, sampled through the app's engine")
     _add_shared(p)
@@ -32,15 +34,17 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--temperature",
         type=float,
-        default=TEMPERATURE,
+        default=c.temperature,
         help=f"0 = greedy (paper: {', '.join(map(str, TEMPERATURES))})",
     )
-    p.add_argument("--top-p", type=float, default=TOP_P, help="nucleus mass (paper: 0.95)")
-    p.add_argument("--top-k", type=int, default=50, help="likeliest tokens kept (0 = off)")
+    p.add_argument("--top-p", type=float, default=c.top_p, help=f"nucleus mass (paper: {TOP_P:g})")
+    p.add_argument("--top-k", type=int, default=c.top_k, help="likeliest tokens kept (0 = off)")
     p.add_argument(
-        "--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="most tokens per completion"
+        "--max-new-tokens", type=int, default=c.max_new_tokens, help="most tokens per completion"
     )
-    p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
+    p.add_argument(
+        "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
+    )
     p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
     p.add_argument("--out", help="the samples file, resumable (results go beside it)")
     add_server_flags(p)

@@ -23,16 +23,29 @@ from codegen_ui.settings import Settings
 
 
 def add(sub: Any) -> None:
+    from codegen_ui.mtpb import RunConfig
+
+    c = RunConfig  # the defaults are the run configuration's: the paper's and the reference's
     p = sub.add_parser(
         "mtpb", help="the paper's Multi-Turn Programming Benchmark, through the app's engine"
     )
     _add_shared(p)
     p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
     p.add_argument("--samples", type=int, default=1, help="samples per test case")
-    p.add_argument("--temperature", type=float, default=0.2, help="0 = greedy (paper: 0.2)")
-    p.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (paper: 0.95)")
     p.add_argument(
-        "--top-k", type=int, default=50, help="likeliest tokens kept (reference: 50; 0 = off)"
+        "--temperature",
+        type=float,
+        default=c.temperature,
+        help=f"0 = greedy (paper: {c.temperature:g})",
+    )
+    p.add_argument(
+        "--top-p", type=float, default=c.top_p, help=f"nucleus mass (paper: {c.top_p:g})"
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=c.top_k,
+        help=f"likeliest tokens kept (reference: {c.top_k}; 0 = off)",
     )
     p.add_argument(
         "--no-clean-up",
@@ -40,7 +53,9 @@ def add(sub: Any) -> None:
         action="store_false",
         help="keep the decoded completion as it is (the reference drops spaces before . , ? !)",
     )
-    p.add_argument("--seed", type=int, default=0, help="base seed; each sample derives its own")
+    p.add_argument(
+        "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
+    )
     add_server_flags(p)
     p.set_defaults(func=cmd_mtpb)
     actions = p.add_subparsers(dest="action", metavar="{score}")

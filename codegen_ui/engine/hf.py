@@ -38,6 +38,7 @@ from codegen_ui.core import Activity, Event, Finished, GenerationError, Sampling
 from codegen_ui.engine.cache import Entry, KVStore
 from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
+from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS
 
 MIB = 2**20
@@ -110,8 +111,7 @@ def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=file)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=dtype)
     except (OSError, ValueError, KeyError, NotImplementedError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load {file}: {first}") from None
+        raise ModelLoadError(f"cannot load {file}: {first_line(exc)}") from None
     # Loaded, it is an ordinary float model: drop the GGUF mark so it can be saved and converted.
     setattr(model, "hf_quantizer", None)  # noqa: B010 - typed as a module attribute
     with_quant = getattr(model.config, "quantization_config", None)
@@ -174,7 +174,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 def _explain(name: str, exc: Exception | None, online: bool) -> str:
     if Path(name).exists():
-        first = str(exc).strip().splitlines()[0] if exc else "unknown error"
+        first = first_line(exc) if exc else "unknown error"
         return f"cannot load model from {name!r}: not a transformers model folder ({first})"
     if online:
         return (

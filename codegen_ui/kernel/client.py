@@ -1,11 +1,12 @@
 """The kernel seam: one sandboxed IPython kernel that runs code and returns notebook outputs.
 
-`Kernel.run` sends code with `allow_stdin=False` (so `input()` fails at once), collects the
-kernel's IOPub messages into capped nbformat outputs and ends on `status: idle`. Errors in the
-user's code are data (an error output). A run past its deadline is interrupted, and the kernel
-restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
-end the run with an error output that says what happened and whether state was lost. Restart and
-shutdown also kill what the kernel left running. How the process is confined lives in
+`Kernel.run` follows the policy every backend shares (`cellrun.py`): code goes with
+`allow_stdin=False` (so `input()` fails at once), the kernel's IOPub messages become capped
+nbformat outputs and the run ends on `status: idle`; errors in the user's code are data (an error
+output); past its deadline a cell is interrupted, then the kernel restarted; a kernel that dies is
+seen within a poll and restarted. This module holds the local mechanics: starting the confined
+process through jupyter-client, restarting and interrupting it, and, on restart and shutdown,
+killing what the kernel left running. How the process is confined lives in
 `sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in the
 domain's port (`codegen_ui.core`).
 Nothing above this seam sees ZMQ messages.
@@ -21,19 +22,10 @@ from typing import IO, Any, Protocol
 from codegen_ui.core import KernelError, Output, RunResult
 from codegen_ui.files import FolderFiles
 from codegen_ui.kernel import cgroup
+from codegen_ui.kernel.cellrun import CellRunner
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
 from codegen_ui.kernel.layers import sandbox_info as resolve_sandbox
-from codegen_ui.kernel.outputs import (
-    Collector,
-    asked_exit,
-    died,
-    execute_reply,
-    ran,
-    restart_note,
-    timed_out,
-    wait_idle,
-)
 from codegen_ui.kernel.reaper import kill_leftovers, leftovers
 from codegen_ui.kernel.runtime import (
     closes_thread_loop,
@@ -55,7 +47,7 @@ class Slots(Protocol):
     def give(self) -> None: ...
 
 
-class Kernel:
+class Kernel(CellRunner):
     """One ipykernel process with a blocking client. Not thread-safe: one run at a time."""
 
     def __init__(
@@ -158,8 +150,17 @@ class Kernel:
     def is_alive(self) -> bool:
         return bool(self._km is not None and self._km.is_alive())
 
+    def _started(self) -> bool:
+        return self._km is not None
+
+    def _client(self) -> Any:
+        return self._kc
+
     def _alive(self) -> bool:
         return self.is_alive
+
+    def _drop_link(self) -> None:
+        """Nothing to drop: a local kernel declares no link errors, so no run calls this."""
 
     @closes_thread_loop
     def run(
@@ -168,55 +169,8 @@ class Kernel:
         timeout: float = DEFAULTS.run_timeout,
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
-        """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
-        revived = self._revive(on_output)
-        if self._kc is None:
-            raise KernelError("the kernel is not started")
-        start = time.monotonic()
-        collect = Collector(self.config.caps, on_output)
-        msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-        status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
-        seconds = time.monotonic() - start
-        self.last_used = time.monotonic()
-        outputs = revived + collect.finish()
-        if status == "timeout":
-            return self._after_timeout(msg_id, outputs, timeout, seconds)
-        if status == "died":
-            self.restart()
-            return died(outputs, seconds)
-        reply = execute_reply(self._kc, msg_id)
-        lost = bool(revived)
-        if asked_exit(reply):
-            # The kernel leaves just after replying. Replace it now so the next cell does not
-            # race a kernel on its way out.
-            self.restart()
-            outputs.append(restart_note("exited as the cell asked", on_output))
-            lost = True
-        return ran(outputs, reply, seconds, lost)
-
-    def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
-        """Start a kernel that was parked or died between runs; say so in one output."""
-        if self._km is None and not self.parked:
-            return []
-        if self._km is not None and self.is_alive:
-            return []
-        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
-        if self.parked:
-            self.start()
-        else:
-            self.restart()
-        return [restart_note(why, on_output)]
-
-    def _after_timeout(
-        self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
-    ) -> RunResult:
-        self.interrupt()
-        # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
-        grace = time.monotonic() + self.config.interrupt_grace
-        stopped = wait_idle(self._kc, msg_id, grace, None, self._alive) == "idle"
-        if not stopped:
-            self.restart()
-        return timed_out(outputs, timeout, stopped, seconds)
+        """Run code by the shared policy (`cellrun`), closing this thread's loop after it."""
+        return super().run(code, timeout, on_output)
 
     @closes_thread_loop
     def interrupt(self) -> None:

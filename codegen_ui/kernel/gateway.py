@@ -1,47 +1,35 @@
 """A kernel on a Jupyter (Enterprise) Gateway, with the same contract as the local `Kernel`.
 
-`GatewayKernel` is a `LiveKernel`: start, run, interrupt, restart, park and shut down go through
-the gateway (`gwclient.py`); a run's messages become capped outputs through the same
-`outputs.Collector` as a local run, and end the same ways: past the deadline the cell is
-interrupted, then the kernel restarted if it will not stop; a kernel that dies is restarted; a
-kernel that was parked by the idle sweep or died between runs starts again at the next run.
-When the gateway itself fails (not there, token refused, gone mid-run) the run ends `error` with
-one `GatewayError` line as its output, and the next run reconnects (a new kernel if the gateway
-lost the old one). Each kernel works in a private folder it makes on its own host
-(`tempfile.mkdtemp`), entered again after every restart; `put_files` and `read_file` move files
-in and out of it (`transfer.py`: through the kernel's own execute channel, since Enterprise
-Gateway has no contents API). How the kernel is confined is the gateway's business (its kernel
-images and process proxies); this module confines nothing.
+`GatewayKernel` is a `LiveKernel`: start, interrupt, restart, park and shut down go through
+the gateway (`gwclient.py`); a run follows the same policy as a local one (`cellrun.py`: the
+deadline, the interrupt then restart, a death, a kernel parked or dead since the last run), with
+`GatewayError` as its link error: when the gateway itself fails (not there, token refused, gone
+mid-run) the run ends `error` with that one line as its output, and the next run reconnects (a
+new kernel if the gateway lost the old one). Each kernel works in a private folder it makes on
+its own host (`tempfile.mkdtemp`), entered again after every restart; `put_files` and
+`read_file` move files in and out of it (`transfer.py`: through the kernel's own execute channel,
+since Enterprise Gateway has no contents API). How the kernel is confined is the gateway's
+business (its kernel images and process proxies); this module confines nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections.abc import Callable
 
-from codegen_ui.core import KernelError, Output, RunResult, error_output
-from codegen_ui.kernel.gwclient import GatewayError
+from codegen_ui.core import KernelError
+from codegen_ui.kernel.cellrun import CellRunner
+from codegen_ui.kernel.gwclient import Channels, GatewayError
 from codegen_ui.kernel.gwlink import GatewayLink
-from codegen_ui.kernel.outputs import (
-    Collector,
-    asked_exit,
-    died,
-    execute_reply,
-    ran,
-    restart_note,
-    timed_out,
-    wait_idle,
-)
 from codegen_ui.kernel.runtime import register, unregister
-from codegen_ui.settings import DEFAULTS
 
 log = logging.getLogger("codegen_ui.kernel")
 
 
-class GatewayKernel(GatewayLink):
+class GatewayKernel(GatewayLink, CellRunner):
     """One kernel on a gateway with a blocking client. Not thread-safe: one run at a time."""
+
+    link_errors = (GatewayError,)  # the gateway failing ends a run `error`, in its one line
 
     def __enter__(self) -> GatewayKernel:
         self.start()
@@ -135,84 +123,13 @@ class GatewayKernel(GatewayLink):
         self.parked = False
         unregister(self)
 
-    # -- runs -----------------------------------------------------------------------------------
+    # -- what the shared run policy (`cellrun`) asks of this backend -------------------------
 
-    def run(
-        self,
-        code: str,
-        timeout: float = DEFAULTS.run_timeout,
-        on_output: Callable[[Output], None] | None = None,
-    ) -> RunResult:
-        """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
-        try:
-            revived = self._revive(on_output)
-        except GatewayError as exc:
-            return self._gateway_failed(exc, [], 0.0, on_output)
-        if self._ch is None:
-            raise KernelError("the kernel is not started")
-        start = time.monotonic()
-        collect = Collector(self.config.caps, on_output)
-        msg_id = self._ch.execute(code, allow_stdin=False, store_history=True)
-        status = wait_idle(self._ch, msg_id, start + timeout, collect, self._alive)
-        seconds = time.monotonic() - start
-        self.last_used = time.monotonic()
-        outputs = revived + collect.finish()
-        try:
-            if status == "timeout":
-                return self._after_timeout(msg_id, outputs, timeout, seconds)
-            if status == "died":
-                return self._after_death(outputs, seconds)
-        except GatewayError as exc:
-            return self._gateway_failed(exc, outputs, seconds, on_output)
-        reply = execute_reply(self._ch, msg_id)
-        lost = bool(revived)
-        if asked_exit(reply):
-            try:
-                self.restart()
-            except GatewayError as exc:
-                return self._gateway_failed(exc, outputs, seconds, on_output)
-            outputs.append(restart_note("exited as the cell asked", on_output))
-            lost = True
-        return ran(outputs, reply, seconds, lost)
+    def _started(self) -> bool:
+        return self.kernel_id is not None
 
-    def _revive(self, on_output: Callable[[Output], None] | None) -> list[Output]:
-        """Start a kernel that was parked, died, or lost its gateway since the last run."""
-        if self.kernel_id is None and not self.parked:
-            return []
-        if self.kernel_id is not None and self.is_alive:
-            return []
-        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
-        if self.parked:
-            self.start()
-        else:
-            self.restart()
-        return [restart_note(why, on_output)]
+    def _client(self) -> Channels | None:
+        return self._ch
 
-    def _after_timeout(
-        self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
-    ) -> RunResult:
-        assert self._ch is not None
-        self.interrupt()
-        grace = time.monotonic() + self.config.interrupt_grace
-        stopped = wait_idle(self._ch, msg_id, grace, None, self._alive) == "idle"
-        if not stopped:
-            self.restart()
-        return timed_out(outputs, timeout, stopped, seconds)
-
-    def _after_death(self, outputs: list[Output], seconds: float) -> RunResult:
-        self.restart()  # a gateway that is gone raises GatewayError here: the run says so
-        return died(outputs, seconds)
-
-    def _gateway_failed(
-        self,
-        exc: GatewayError,
-        outputs: list[Output],
-        seconds: float,
-        on_output: Callable[[Output], None] | None,
-    ) -> RunResult:
-        """The run ends `error` with the gateway's one line; the next run reconnects."""
+    def _drop_link(self) -> None:
         self._close_channels()  # the next run finds the kernel dead and restarts or replaces it
-        out = error_output("GatewayError", str(exc))
-        if on_output is not None:
-            on_output(out)
-        return RunResult("error", (*outputs, out), None, seconds, state_lost=True)

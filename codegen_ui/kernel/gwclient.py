@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from codegen_ui.core import KernelError
+from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS, Settings
 
 log = logging.getLogger("codegen_ui.kernel")
@@ -71,7 +72,7 @@ def _reason(exc: BaseException) -> str:
         nxt = exc.__cause__ or exc.__context__
         assert nxt is not None
         exc = nxt
-    text = str(exc).split("\n")[0]
+    text = first_line(exc)
     for cut in ("Errno 111] ", "Errno 99] "):
         if cut in text:
             text = text.split(cut, 1)[1]

@@ -5,7 +5,7 @@ fresh kernel, connecting its channels and waiting until it answers, making or en
 private folder (`tempfile.mkdtemp` on the kernel's host), whether it is alive (the gateway's
 word, or the cheap check a waiting run polls), interrupting it, telling a kernel the gateway no
 longer has from a gateway that is down, and the silent requests that move files in and out
-(`transfer.py`). Slots, deadlines, restarts and outputs are `gateway.py`'s.
+(`transfer.py`). Slots and restarts are `gateway.py`'s; deadlines and outputs, `cellrun.py`'s.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ nbformat outputs, with caps so a flood cannot swamp the server.
 Messages become outputs through nbformat's own `output_from_msg` (what you run is what you save).
 Consecutive writes to one stream merge into one output. Past the caps, stream text keeps its head
 and its tail around a marker that says how much was dropped; outputs past the count cap and
-oversized images or HTML are replaced by a short note. `ran`, `timed_out`, `died` and
-`restart_note` build what a run returns, the same for a local kernel and a gateway's. It does not
-talk to a kernel.
+oversized images or HTML are replaced by a short note. `wait_idle` and `execute_reply` read one
+request's messages from any client with jupyter-client's `get_iopub_msg` / `get_shell_msg`. What
+a run returns, and what a failure does to it, is `cellrun.py`'s. It does not start or stop a
+kernel.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from codegen_ui.core import Output, RunResult, error_output, stream_output
+from codegen_ui.core import Output, stream_output
 from codegen_ui.kernel.sandbox import OutputCaps
 
 KINDS = ("stream", "display_data", "execute_result", "error")
@@ -209,48 +210,3 @@ def execute_reply(client: Any, msg_id: str) -> dict[str, Any]:
         if reply.get("parent_header", {}).get("msg_id") == msg_id:
             return dict(reply["content"])
     return {}
-
-
-def restart_note(why: str, on_output: Callable[[Output], None] | None) -> Output:
-    """One stderr line saying the kernel was started again and why (shown as it happens)."""
-    note = stream_output("stderr", f"[the kernel {why}; it was restarted, variables reset]\n")
-    if on_output is not None:
-        on_output(note)
-    return note
-
-
-def asked_exit(reply: dict[str, Any]) -> bool:
-    """Whether the cell called `exit()` / `quit()` (the kernel leaves just after replying)."""
-    return any(p.get("source") == "ask_exit" for p in reply.get("payload") or [])
-
-
-def ran(outputs: list[Output], reply: dict[str, Any], seconds: float, lost: bool) -> RunResult:
-    """A run that reached its reply: ok, or error when an output is one."""
-    count = reply.get("execution_count")
-    failed = any(o["output_type"] == "error" for o in outputs)
-    return RunResult(
-        "error" if failed else "ok",
-        tuple(outputs),
-        int(count) if count is not None else None,
-        seconds,
-        state_lost=lost,
-    )
-
-
-def timed_out(outputs: list[Output], timeout: float, stopped: bool, seconds: float) -> RunResult:
-    """A run past its deadline: interrupted (`stopped`), or else restarted."""
-    what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
-    outputs.append(error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}"))
-    return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
-
-
-def died(outputs: list[Output], seconds: float) -> RunResult:
-    """A run whose kernel died under it (already restarted by the caller)."""
-    outputs.append(
-        error_output(
-            "KernelDied",
-            "the kernel died while running this cell (it crashed, was killed, or ran out "
-            "of memory or CPU time); it was restarted and its variables were reset",
-        )
-    )
-    return RunResult("died", tuple(outputs), None, seconds, state_lost=True)

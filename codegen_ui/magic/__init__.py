@@ -10,7 +10,7 @@ joins the history as if it had been a cell. `%codegen_prompt [instruction]` prin
 that would be sent. The model is loaded on first use, once per kernel (`--model` may also be
 a model server's URL ending in /v1); settings come from `CODEGEN_UI_*` as for the app.
 
-`history` parses cells and the input history (pure), `shell` holds the magics and the model.
+`inputs` parses cells and the input history (pure), `shell` holds the magics and the model.
 It reads the kernel's own input history (`In`), not the notebook file, so "earlier" means
 "ran earlier in this kernel". Importing the package imports neither IPython nor torch.
 """
@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from codegen_ui.errors import UserError
-from codegen_ui.magic.history import MagicError, Options, history_from_inputs, parse_options
+from codegen_ui.magic.inputs import MagicError, Options, history_from_inputs, parse_options
 
 __all__ = [
     "MagicError",

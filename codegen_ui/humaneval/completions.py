@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Any, TextIO
 
 from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
-from codegen_ui.humaneval.problems import HumanEvalError, Task
+from codegen_ui.evals import Progress, RunFile, sample_seed
 from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
-from codegen_ui.kernel import Progress
+from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
 SampleKey = tuple[str, int]  # (task id, sample number)
 
@@ -42,14 +41,9 @@ class RunConfig:
     max_new_tokens: int = MAX_NEW_TOKENS
 
 
-def sample_seed(base: int, key: SampleKey) -> int:
-    """A seed per sample that does not depend on run order, so runs and re-runs agree."""
-    return zlib.crc32(f"{base}:{key[0]}:{key[1]}".encode()) & 0x7FFFFFFF
-
-
 def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[str, Any]:
     """One sample of one task, as a samples-file line."""
-    seed = sample_seed(config.seed, (task.task_id, n))
+    seed = sample_seed(config.seed, task.task_id, n)
     budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
     if budget < 1:  # a small-context model: an empty completion, which fails as it should
         return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
@@ -94,43 +88,23 @@ def _line(
     }
 
 
-class SamplesFile:
-    """The samples file of one run: read on open, appended to sample by sample."""
+class SamplesFile(RunFile[SampleKey, dict[str, Any]]):
+    """The samples file of one run (`evals.RunFile`): read on open, appended to sample by sample."""
 
-    def __init__(self, path: Path, config: RunConfig) -> None:
-        self.path = path
-        self.config = config
-        self.done: set[SampleKey] = set()
-        self._lock = threading.Lock()
-        if path.exists():
-            self._load()
+    error = HumanEvalError
+    one_is = "a sample of a run"
+    records_are = "samples"
 
-    def _load(self) -> None:
-        text = self.path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):  # a line cut by a crash: that sample runs again
-            text = text[: text.rfind("\n") + 1]
-            self.path.write_text(text, encoding="utf-8")
-        for number, line in enumerate(text.splitlines(), 1):
-            try:
-                raw = json.loads(line)
-                key, config = (str(raw["task_id"]), int(raw["sample"])), raw["config"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise HumanEvalError(
-                    f"{self.path}:{number} is not a sample of a run ({exc!r})"
-                ) from None
-            if config != asdict(self.config):
-                raise HumanEvalError(
-                    f"{self.path} holds samples of another configuration ({config}); "
-                    "pass a different --out, or delete the file to start again"
-                )
-            self.done.add(key)
+    @property
+    def recorded_config(self) -> dict[str, Any]:
+        return asdict(self.config)  # a line records its configuration as a dict
 
-    def add(self, line: dict[str, Any]) -> None:
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(line) + "\n")
-            self.done.add((line["task_id"], line["sample"]))
+    def read(self, line: str) -> tuple[SampleKey, Any, dict[str, Any]]:
+        raw = json.loads(line)
+        return (str(raw["task_id"]), int(raw["sample"])), raw["config"], raw
+
+    def write(self, record: dict[str, Any]) -> tuple[SampleKey, str]:
+        return (record["task_id"], record["sample"]), json.dumps(record)
 
 
 def sample_tasks(
@@ -144,7 +118,7 @@ def sample_tasks(
 ) -> int:
     """Generate every sample not yet in `out`; returns how many this call generated."""
     file = SamplesFile(out, config)
-    todo = [(t, n) for t in tasks for n in range(samples) if (t.task_id, n) not in file.done]
+    todo = [(t, n) for t in tasks for n in range(samples) if (t.task_id, n) not in file.records]
     if not todo:
         return 0
     bar = Progress(len(todo), progress, label="humaneval samples", judged=False)

@@ -2,26 +2,20 @@
 
 `run_pool` starts K kernels, gives each worker thread one `make_worker(kernel)` (a benchmark's
 executor) and hands out keys until none are left; each result goes to `add` as it finishes,
-and the first exception stops the pool and is raised here. `setup_code` installs modules that
-import only the standard library in a kernel from their source (a benchmark's kernel-side
-harness); `displayed` reads back the JSON a run displayed under a mimetype of its own. It knows
-nothing of what a job does or how a result is judged.
+and the first exception stops the pool and is raised here. `Progress` is the one-line bar with
+the time left. It knows nothing of what a job does or how a result is judged.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, Protocol, TextIO, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TextIO, TypeVar
 
-from codegen_ui.core import RunResult
-from codegen_ui.kernel.client import Kernel
-from codegen_ui.kernel.live import LiveKernel
+from codegen_ui.kernel import Kernel, LiveKernel
 
 K = TypeVar("K")
 W = TypeVar("W")
@@ -31,29 +25,6 @@ R = TypeVar("R", bound="Judged")
 class Judged(Protocol):
     @property
     def passed(self) -> bool: ...
-
-
-_SETUP = """\
-import sys as _sys, types as _types
-for _name, _source in {sources!r}:
-    _module = _sys.modules[_name] = _types.ModuleType(_name)
-    exec(compile(_source, _name, "exec"), _module.__dict__)
-del _sys, _types, _name, _source, _module
-"""
-
-
-def setup_code(modules: Sequence[tuple[str, Path]]) -> str:
-    """Code that installs each (name, source file) in the kernel as a module of its own."""
-    sources = [(name, path.read_text(encoding="utf-8")) for name, path in modules]
-    return _SETUP.format(sources=sources)
-
-
-def displayed(result: RunResult, mime: str) -> Any:
-    """The data a run displayed under `mime` (decoded when it arrived as text), else None."""
-    data = next((o["data"][mime] for o in result.outputs if mime in o.get("data", {})), None)
-    if isinstance(data, str):  # a JSON mimetype may arrive still encoded
-        data = json.loads(data)
-    return data
 
 
 class Progress:
