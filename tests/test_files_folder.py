@@ -10,6 +10,7 @@ import pytest
 
 from codegen_ui.core import FileEntry
 from codegen_ui.files import FileLimits, FilesError, FolderFiles, check_name, size_text
+from codegen_ui.files.usage import OWN_ENTRIES
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,11 @@ def test_a_listing_stops_after_its_scan_cap(
     work.mkdir()
     for i in range(200):
         (work / f"f{i:03}").write_bytes(b"")
-    assert len(FolderFiles(work).list()) == 50
+    listing = FolderFiles(work).list()
+    assert len(listing) == 50 and not listing.complete
+    for i in range(50, 200):
+        (work / f"f{i:03}").unlink()
+    assert FolderFiles(work).list().complete  # exactly the cap: all of it was seen
 
 
 def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
@@ -155,6 +160,10 @@ def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
     limits = FileLimits.from_settings(DEFAULTS)
     assert limits.file_bytes == config.limits.file_mb << 20 == 50 << 20
     assert limits.session_bytes == 200 << 20 and limits.file_bytes <= limits.session_bytes
+    # While a cell runs, the kernel's folder may hold the session's quota, and its file count
+    # plus what the kernel makes for itself.
+    assert config.folder.bytes == limits.session_bytes
+    assert config.folder.entries == limits.count + OWN_ENTRIES
     for bad in ({"kernel_file_mb": 300}, {"kernel_file_mb": 0}, {"files_max": 0}):
         with pytest.raises(SettingsError):
             Settings(**bad).validated()  # type: ignore[arg-type]

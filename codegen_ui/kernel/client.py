@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from codegen_ui.core import KernelError, Output, RunResult
-from codegen_ui.files import FolderFiles
+from codegen_ui.files import SHARED_TMP, FolderFiles, remove_owned
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.folders import KernelDirs
 from codegen_ui.kernel.layers import SandboxInfo, hide_server
@@ -29,6 +29,7 @@ from codegen_ui.kernel.outputs import (
     asked_exit,
     died,
     execute_reply,
+    over_quota,
     ran,
     restart_note,
     timed_out,
@@ -45,6 +46,7 @@ from codegen_ui.kernel.runtime import (
     unregister,
 )
 from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
+from codegen_ui.kernel.watch import FolderWatch
 from codegen_ui.settings import DEFAULTS
 
 
@@ -174,13 +176,18 @@ class Kernel:
             raise KernelError("the kernel is not started")
         start = time.monotonic()
         collect = Collector(self.config.caps, on_output)
+        watch = self._watch()
         msg_id = self._kc.execute(code, allow_stdin=False, store_history=True)
-        status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive)
+        status = wait_idle(self._kc, msg_id, start + timeout, collect, self._alive, watch)
+        if watch is not None:
+            watch.close()
         seconds = time.monotonic() - start
         self.last_used = time.monotonic()
         outputs = revived + collect.finish()
         if status == "timeout":
             return self._after_timeout(msg_id, outputs, timeout, seconds)
+        if status == "quota" and watch is not None:
+            return over_quota(outputs, watch.reason, self._stop(msg_id), seconds)
         if status == "died":
             self.restart()
             return died(outputs, seconds)
@@ -207,16 +214,29 @@ class Kernel:
             self.restart()
         return [restart_note(why, on_output)]
 
+    def _watch(self) -> FolderWatch | None:
+        """The folder watch of one run: the kernel's folder (and a cwd the caller chose)."""
+        if not self.config.folder.bytes or self.dirs is None:
+            return None
+        roots = [self.dirs.base]
+        if self.cwd is not None and not Path(self.cwd).is_relative_to(self.dirs.base):
+            roots.append(Path(self.cwd))
+        return FolderWatch(self.config.folder, roots, self._user[0] if self._user else None)
+
     def _after_timeout(
         self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
     ) -> RunResult:
+        return timed_out(outputs, timeout, self._stop(msg_id), seconds)
+
+    def _stop(self, msg_id: str) -> bool:
+        """Interrupt the run; restart the kernel if it does not stop. True: it stopped."""
         self.interrupt()
         # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
         grace = time.monotonic() + self.config.interrupt_grace
         stopped = wait_idle(self._kc, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
-        return timed_out(outputs, timeout, stopped, seconds)
+        return stopped
 
     @closes_thread_loop
     def interrupt(self) -> None:
@@ -278,3 +298,5 @@ class Kernel:
         if self.dirs is not None and not keep_folder:
             self.dirs.remove()
             self.dirs = None
+            if self._user is not None:  # what its uid left in /tmp and /dev/shm
+                remove_owned(SHARED_TMP, self._user[0])

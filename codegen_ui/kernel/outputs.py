@@ -4,9 +4,9 @@ nbformat outputs, with caps so a flood cannot swamp the server.
 Messages become outputs through nbformat's own `output_from_msg` (what you run is what you save).
 Consecutive writes to one stream merge into one output. Past the caps, stream text keeps its head
 and its tail around a marker that says how much was dropped; outputs past the count cap and
-oversized images or HTML are replaced by a short note. `ran`, `timed_out`, `died` and
-`restart_note` build what a run returns, the same for a local kernel and a gateway's. It does not
-talk to a kernel.
+oversized images or HTML are replaced by a short note. `ran`, `timed_out`, `over_quota`,
+`died` and `restart_note` build what a run returns, the same for a local kernel and a
+gateway's. It does not talk to a kernel.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from codegen_ui.kernel.sandbox import OutputCaps
 
 KINDS = ("stream", "display_data", "execute_result", "error")
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
+WATCH_POLL_S = 0.005  # how often a folder watch is asked (a non-blocking read when idle)
 
 
 def _size(n: int) -> str:
@@ -171,10 +172,12 @@ def wait_idle(
     deadline: float,
     collect: Collector | None,
     alive: Callable[[], bool],
+    watch: Callable[[], str] | None = None,
 ) -> str:
     """Feed `msg_id`'s IOPub messages to `collect` until the kernel is idle again.
 
-    Returns "idle", "timeout" or "died". A kernel that dies before its "busy" status arrives
+    Returns "idle", "timeout", "died", or "quota" once `watch` (asked on every message and
+    poll) gives a reason to stop the cell. A kernel that dies before its "busy" status arrives
     died running this cell too (`os._exit` can beat the message out): running the cell again to
     tell the two apart would run the user's code twice.
     """
@@ -182,8 +185,10 @@ def wait_idle(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return "timeout"
+        if watch is not None and watch():
+            return "quota"
         try:
-            msg = client.get_iopub_msg(timeout=min(POLL_S, remaining))
+            msg = client.get_iopub_msg(timeout=min(WATCH_POLL_S if watch else POLL_S, remaining))
         except queue.Empty:
             if not alive():
                 return "died"
@@ -242,6 +247,14 @@ def timed_out(outputs: list[Output], timeout: float, stopped: bool, seconds: flo
     what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
     outputs.append(error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}"))
     return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
+
+
+def over_quota(outputs: list[Output], reason: str, stopped: bool, seconds: float) -> RunResult:
+    """A run stopped because its kernel's folder passed the quota (`files.FolderQuota`)."""
+    what = "variables kept" if stopped else "the kernel was restarted and its variables reset"
+    line = f"the cell was stopped: {reason}; delete files to make room ({what})"
+    outputs.append(error_output("QuotaError", line))
+    return RunResult("error", tuple(outputs), None, seconds, state_lost=not stopped)
 
 
 def died(outputs: list[Output], seconds: float) -> RunResult:

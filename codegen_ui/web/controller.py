@@ -280,12 +280,8 @@ class Controller:
             return self._quick(key, lambda ws: self.desk.answer(ws, action == "replace"))
         return self.error_view(key, f"no such file action {action!r}")
 
-    def download_file(self, key: str, name: str) -> str | None:
-        """A file of the session to download; None when there is none by that name."""
+    def download_file(self, key: str, name: str) -> tuple[str | None, str | None]:
+        """A file of the session to download (None when there is none by that name, and the
+        panel says why) and the Files panel (None: no tab)."""
         ws = self.workspaces.peek(key)
-        if ws is None:
-            return None
-        try:
-            return self.desk.download(ws, name)
-        except EXPECTED:
-            return None
+        return self.desk.fetch(ws, name) if ws is not None else (None, None)

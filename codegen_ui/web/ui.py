@@ -198,10 +198,11 @@ class Handlers:
         data = getattr(evt, "_data", None)
         return self.show(self.c.files_action(_key(request), data), _key(request))
 
-    def download_file(self, evt: gr.EventData, request: gr.Request) -> str | None:
+    def download_file(self, evt: gr.EventData, request: gr.Request) -> tuple[Any, Any]:
         data = getattr(evt, "_data", None)
         name = str(data.get("name") or "") if isinstance(data, dict) else ""
-        return self.c.download_file(_key(request), name)
+        path, panel = self.c.download_file(_key(request), name)
+        return path, panel if panel is not None else gr.skip()
 
     def restore(self, session_id: str | None, request: gr.Request) -> Shown:
         return self.show(self.c.restore_session(_key(request), session_id), _key(request))
@@ -258,7 +259,7 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
         )
     c["upload_files"].upload(h.upload_files, c["upload_files"], out, **work)
     c["files"].files(h.files, None, out, **work)
-    c["files"].filedownload(h.download_file, None, c["file_data"], **private).then(
+    c["files"].filedownload(h.download_file, None, [c["file_data"], c["files"]], **private).then(
         None, None, None, js="() => document.querySelector('#file-data')?.click()"
     )
     c["stop"].click(h.stop, None, None, **instant)

@@ -1,0 +1,110 @@
+"""The folder watch of a running cell: what a kernel wrote, measured as soon as it writes.
+
+RLIMIT_FSIZE bounds each file a kernel writes, not how many it writes. While a cell runs,
+`FolderWatch` measures everything the kernel can write to that the server can see (its whole
+folder: working folder, temporary folder, sockets, log; the working folder chosen by the caller;
+and, for a kernel with a uid of its own, what that uid made in /tmp, /var/tmp and /dev/shm) and
+returns one line once the total passes the quota (`files.FolderQuota`) and grew past where the
+cell started. The client then interrupts the cell. It is asked on every message and poll
+(`outputs.wait_idle`, every few milliseconds); it measures again only when inotify says one of
+the watched folders changed (a write, a new entry), or every `EVERY_S` where inotify is not
+available, so a cell that writes nothing costs a non-blocking read per poll. Nothing here
+stops a process or talks to a kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen_ui.files import SHARED_TMP, FolderQuota, Usage, measure, owned_in
+
+EVERY_S = 0.05  # between two measures where inotify is not available
+# inotify(7): writes, new, removed and moved entries; watch folders only, never through a link.
+IN_MODIFY, IN_MOVED_TO, IN_CREATE = 0x2, 0x80, 0x100
+IN_ONLYDIR, IN_DONT_FOLLOW = 0x01000000, 0x02000000
+IN_NONBLOCK, IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
+EVENTS = IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW
+
+
+class FolderWatch:
+    """One run's watch. Call it (cheap) for the reason to stop, "" while within the quota."""
+
+    def __init__(self, quota: FolderQuota, roots: Sequence[Path], uid: int | None = None) -> None:
+        self.quota = quota
+        self.roots = tuple(roots)
+        self.uid = uid
+        self.reason = ""
+        self.measures = 0
+        self._look = quota.entries * 2 + 1000  # entries one measure walks at most
+        self._libc, self._fd = _inotify()
+        self._watched: set[str] = set()
+        self.start = self.measure()
+        self._next = time.monotonic() + EVERY_S
+
+    def measure(self) -> Usage:
+        self.measures += 1
+        folders: list[str] = []
+        used = measure(self.roots, self._look, folders)
+        if self.uid is not None:
+            folders += SHARED_TMP
+            used += owned_in(SHARED_TMP, self.uid, self._look, folders)
+        self._watch(folders)
+        return used
+
+    def __call__(self) -> str:
+        """The reason to stop the cell, or "" (measuring only after a change)."""
+        if self.reason:
+            return self.reason
+        if self._fd is not None:
+            if not _drain(self._fd):
+                return ""
+        elif time.monotonic() < self._next:
+            return ""
+        self.reason = self.quota.over(self.measure(), self.start)
+        self._next = time.monotonic() + EVERY_S
+        return self.reason
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def _watch(self, folders: list[str]) -> None:
+        if self._fd is None or self._libc is None:
+            return
+        for folder in set(folders) - self._watched:
+            # Fails for a folder gone since, or past the user's watch limit: it is measured
+            # anyway whenever another folder changes.
+            if self._libc.inotify_add_watch(self._fd, os.fsencode(folder), EVENTS) >= 0:
+                self._watched.add(folder)
+
+
+def _inotify() -> tuple[ctypes.CDLL | None, int | None]:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = int(libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC))
+    except (OSError, AttributeError):
+        return None, None
+    return (libc, fd) if fd >= 0 else (None, None)
+
+
+def _drain(fd: int) -> bool:
+    """Whether any event came since the last call (all of them read; an overflow is one)."""
+    came = False
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return came
+        if not chunk:
+            return came
+        came = True

@@ -1,0 +1,169 @@
+"""The folder quota of a running cell: a real kernel in each sandbox mode this machine offers
+(bubblewrap, Landlock, a root server's kernel with a uid of its own) that writes 256 KiB files
+in a loop is stopped with one line naming the quota, within a bounded overshoot; the kernel keeps
+its variables, a cell that deletes files is not stopped, what was stored stays stored and the
+store keeps at most the quota. Also: the entry count, bubblewrap's memory folders of a bounded
+size, what a kernel with a uid of its own writes in /tmp (counted, then removed with it), and
+the measuring itself (hidden entries counted, links not followed)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codegen_ui.files import FileLimits, FolderQuota, Usage, measure
+from codegen_ui.kernel import Kernel, KernelConfig, Limits, sandbox_info
+from codegen_ui.notebooks import SessionStore
+
+MIB = 1 << 20
+QUOTA_MB, FILES = 3, 20
+# What a cell may write past the quota before it stops: a few tens of milliseconds of writing at
+# this machine's speed (measured 15-60 MiB at ~600 MiB/s); far below filling a disk.
+OVERSHOOT = 128 * MIB
+FILL = "i = 0\nwhile True:\n    open(f'f{i}.bin', 'wb').write(b'x' * (256 << 10))\n    i += 1\n"
+
+
+def _modes() -> list[str]:
+    found = [m for m in ("bwrap", "landlock") if sandbox_info(m).mode == m]
+    if sandbox_info("none").own_uid:
+        found.append("none")  # root without bubblewrap: a uid of its own
+    return found or ["none"]
+
+
+@pytest.fixture(scope="module", params=_modes())
+def kernel(request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    config = KernelConfig(
+        sandbox=request.param,
+        limits=Limits(memory_mb=2048, file_mb=1),
+        folder=FolderQuota.of(QUOTA_MB, FILES),
+    )
+    with Kernel(config=config) as k:
+        yield k
+
+
+def _errors(result: object) -> list[str]:
+    outs = getattr(result, "outputs", ())
+    return [f"{o['ename']}: {o['evalue']}" for o in outs if o["output_type"] == "error"]
+
+
+def _used(kernel: Kernel) -> int:
+    assert kernel.dirs is not None
+    return measure([kernel.dirs.base], 100_000).bytes
+
+
+def test_a_cell_that_fills_the_folder_stops_with_the_quota_line(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    store = SessionStore(tmp_path / "store", FileLimits(MIB, QUOTA_MB * MIB, FILES))
+    store.data.add("s1", "keep.csv", b"a,b\n1,2\n")
+    store.data.put_back("s1", kernel.files)
+    started = time.monotonic()
+    result = kernel.run(FILL, timeout=120)
+    took = time.monotonic() - started
+    errors = _errors(result)
+    assert errors == [
+        "QuotaError: the cell was stopped: the kernel's folder passed this session's quota of "
+        "3.0 MB (every file the code writes counts, temporary ones included); delete files to "
+        "make room (variables kept)"
+    ], errors
+    assert took < 30 and not result.state_lost
+    used = _used(kernel)
+    assert QUOTA_MB * MIB < used < QUOTA_MB * MIB + OVERSHOOT, used
+    # The kernel still works, with its variables; deleting files while over is not stopped.
+    after = kernel.run("import os\nfor f in os.listdir('.'):\n    f.endswith('.bin') and "
+                       "os.remove(f)\nprint(i > 8)", timeout=60)  # fmt: skip
+    assert after.status == "ok", _errors(after)
+    assert "True" in str(after.outputs[0].get("text"))
+    # Fill again, then copy into the store: it keeps what it had and at most the quota.
+    kernel.run(FILL, timeout=120)
+    note = store.data.mirror("s1", kernel.files)
+    held = store.data.list("s1")
+    assert store.data.read("s1", "keep.csv") == b"a,b\n1,2\n"
+    assert sum(e.size for e in held) <= QUOTA_MB * MIB and len(held) <= FILES
+    assert note.startswith("not kept with the session")
+    kernel.run("import os\nfor f in os.listdir('.'):\n    f.endswith('.bin') and os.remove(f)")
+
+
+def test_a_cell_that_makes_entries_forever_stops_at_the_count(kernel: Kernel) -> None:
+    code = "j = 0\nwhile True:\n    os.makedirs(f'd/{j}')\n    j += 1\n"
+    result = kernel.run("import os\n" + code, timeout=120)
+    errors = _errors(result)
+    assert len(errors) == 1 and "limit of 120 entries" in errors[0], errors
+    assert kernel.dirs is not None
+    entries = measure([kernel.dirs.base], 100_000).entries
+    assert entries < 120 + 20_000, entries  # bounded, not a file system's worth of inodes
+    kernel.run("import shutil; shutil.rmtree('d')", timeout=60)
+
+
+def test_temporary_files_count_too(kernel: Kernel) -> None:
+    code = (
+        "import tempfile\nwhile True:\n"
+        "    tempfile.NamedTemporaryFile(delete=False).write(b'y' * (256 << 10))\n"
+    )
+    result = kernel.run(code, timeout=120)
+    assert len(_errors(result)) == 1 and "QuotaError" in _errors(result)[0]
+    kernel.run("import shutil, tempfile; shutil.rmtree(tempfile.gettempdir())", timeout=60)
+
+
+def test_bubblewrap_memory_folders_hold_one_file_limit() -> None:
+    if sandbox_info("bwrap").mode != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {sandbox_info('bwrap').reason}")
+    config = KernelConfig(sandbox="bwrap", limits=Limits(memory_mb=2048, file_mb=1))
+    code = (
+        "import errno\nfor folder in ('/tmp', '/dev/shm'):\n    n = 0\n    try:\n"
+        "        while True:\n            open(f'{folder}/t{n}', 'wb').write(b'z' * (256 << 10))\n"
+        "            n += 1\n    except OSError as e:\n"
+        "        print(folder, n, errno.errorcode[e.errno])\n"
+        "try:\n    open('/dev/x', 'w')\nexcept OSError as e:\n    print('/dev', e.strerror)\n"
+    )
+    with Kernel(config=config) as kernel:
+        result = kernel.run(code, timeout=60)
+    text = "".join(str(o.get("text", "")) for o in result.outputs)
+    assert "/tmp 4 ENOSPC" in text and "/dev/shm 4 ENOSPC" in text, text
+    assert "/dev Read-only file system" in text, text
+
+
+def test_a_kernel_with_a_uid_of_its_own_is_counted_in_tmp_and_cleaned_up() -> None:
+    if not sandbox_info("none").own_uid:
+        pytest.skip("kernels run as the server's uid here (not root, or no Python for others)")
+    config = KernelConfig(
+        sandbox="none", limits=Limits(memory_mb=2048, file_mb=1), folder=FolderQuota.of(3, 20)
+    )
+    with Kernel(config=config) as kernel:
+        code = (
+            "import os\nos.makedirs(f'/tmp/cg-{os.getuid()}', exist_ok=True)\ni = 0\n"
+            "while True:\n    open(f'/tmp/cg-{os.getuid()}/{i}', 'wb').write(b'x' * (256 << 10))\n"
+            "    i += 1\n"
+        )
+        result = kernel.run(code, timeout=120)
+        assert any("QuotaError" in e for e in _errors(result)), _errors(result)
+        assert kernel._user is not None
+        left = Path(f"/tmp/cg-{kernel._user[0]}")
+        assert left.is_dir()
+    assert not left.exists()
+
+
+def test_measure_counts_hidden_entries_and_follows_no_link(tmp_path: Path) -> None:
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "big").write_bytes(b"x" * 1000)
+    (tmp_path / "a.csv").write_bytes(b"y" * 10)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "huge").write_bytes(b"z" * 5000)
+    os.symlink(outside, tmp_path / "link")
+    used = measure([tmp_path], 100)
+    assert (used.bytes, used.entries, used.complete) == (1010, 4, True)
+    assert not measure([tmp_path], 2).complete
+    quota = FolderQuota(1000, 10)
+    empty = Usage()
+    assert "quota of 1000 B" in quota.over(used, empty)
+    assert quota.over(used, used) == ""  # over, but no more than when the cell started
+    assert quota.over(Usage(900, 11), empty).startswith(
+        "the kernel's folder passed this session's limit of 10 entries"
+    )
+    assert quota.over(Usage(900, 10), empty) == ""
+    assert FolderQuota(0, 0).over(used, empty) == ""  # no quota
