@@ -167,3 +167,27 @@ def test_measure_counts_hidden_entries_and_follows_no_link(tmp_path: Path) -> No
     )
     assert quota.over(Usage(900, 10), empty) == ""
     assert FolderQuota(0, 0).over(used, empty) == ""  # no quota
+
+
+def test_a_thread_that_writes_between_cells_gets_the_kernel_stopped(kernel: Kernel) -> None:
+    code = (
+        "import threading\n"
+        "def _fill():\n    n = 0\n    while True:\n"
+        "        open(f'bg{n}.bin', 'wb').write(b'x' * (256 << 10))\n        n += 1\n"
+        "threading.Thread(target=_fill, daemon=True).start()\nkept = 1\nprint('started')"
+    )
+    result = kernel.run(code, timeout=60)
+    assert result.status in ("ok", "error"), _errors(result)  # the cell itself may be stopped
+    # Nothing runs now; the thread writes until the guard kills the kernel.
+    deadline = time.monotonic() + 60
+    while kernel.is_alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not kernel.is_alive
+    used = _used(kernel)
+    assert used < 2 * QUOTA_MB * MIB + OVERSHOOT, used
+    after = kernel.run("import glob, os\nfor f in glob.glob('bg*.bin'):\n    os.remove(f)\n"
+                       "print('kept' in dir())", timeout=60)  # fmt: skip
+    notes = "".join(str(o.get("text", "")) for o in after.outputs)
+    assert "[the kernel was stopped between cells (the kernel's folder passed" in notes, notes
+    assert "False" in notes and after.state_lost
+    assert _used(kernel) < QUOTA_MB * MIB

@@ -4,7 +4,9 @@
 kernel's IOPub messages into capped nbformat outputs and ends on `status: idle`. Errors in the
 user's code are data (an error output). A run past its deadline is interrupted, and the kernel
 restarted if it will not stop; a kernel that dies is detected within a poll and restarted; both
-end the run with an error output that says what happened and whether state was lost. Restart and
+end the run with an error output that says what happened and whether state was lost. A run whose
+kernel's folder passes the session's quota is interrupted the same way (`watch.FolderWatch`), and
+a kernel whose folder grows by a quota between cells is killed (`watch.FolderGuard`). Restart and
 shutdown also kill what the kernel left running. How the process is confined lives in
 `sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in the
 domain's port (`codegen_ui.core`).
@@ -13,6 +15,7 @@ Nothing above this seam sees ZMQ messages.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +49,7 @@ from codegen_ui.kernel.runtime import (
     unregister,
 )
 from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
-from codegen_ui.kernel.watch import FolderWatch
+from codegen_ui.kernel.watch import FolderGuard, FolderWatch
 from codegen_ui.settings import DEFAULTS
 
 
@@ -81,6 +84,8 @@ class Kernel:
         self._slot = False  # holds one of `slots`
         self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
         self._cgroup: Path | None = None  # its pids cgroup, where the host offers one
+        self._guard: FolderGuard | None = None  # its folder between cells
+        self._stopped_why = ""  # why the guard stopped it, for the next run's note
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -171,7 +176,22 @@ class Kernel:
         on_output: Callable[[Output], None] | None = None,
     ) -> RunResult:
         """Run code and wait until the kernel is idle, the deadline passes, or it dies."""
-        revived = self._revive(on_output)
+        guard = None
+        try:
+            revived = self._revive(on_output)
+            guard = self._guarded()
+            return self._run(code, timeout, on_output, revived)
+        finally:
+            if guard is not None:
+                guard.resume()
+
+    def _run(
+        self,
+        code: str,
+        timeout: float,
+        on_output: Callable[[Output], None] | None,
+        revived: list[Output],
+    ) -> RunResult:
         if self._kc is None:
             raise KernelError("the kernel is not started")
         start = time.monotonic()
@@ -208,6 +228,8 @@ class Kernel:
         if self._km is not None and self.is_alive:
             return []
         why = "was stopped after being idle" if self.parked else "had stopped since the last run"
+        if self._stopped_why and not self.parked:
+            why, self._stopped_why = self._stopped_why, ""
         if self.parked:
             self.start()
         else:
@@ -218,10 +240,45 @@ class Kernel:
         """The folder watch of one run: the kernel's folder (and a cwd the caller chose)."""
         if not self.config.folder.bytes or self.dirs is None:
             return None
+        return FolderWatch(self.config.folder, self._roots(), self._user[0] if self._user else None)
+
+    def _roots(self) -> list[Path]:
+        assert self.dirs is not None
         roots = [self.dirs.base]
         if self.cwd is not None and not Path(self.cwd).is_relative_to(self.dirs.base):
             roots.append(Path(self.cwd))
-        return FolderWatch(self.config.folder, roots, self._user[0] if self._user else None)
+        return roots
+
+    def _guarded(self) -> FolderGuard | None:
+        """The folder guard, started (again, after it stopped the kernel) and paused for a run."""
+        quota = self.config.folder
+        if not quota.bytes or self.dirs is None or self._km is None:
+            return None
+        if self._guard is None or not self._guard.alive:
+            if self._guard is not None:
+                self._guard.stop()
+            uid = self._user[0] if self._user else None
+            self._guard = FolderGuard(quota, self._roots(), uid, self._over_between)
+            self._guard.start()
+        self._guard.pause()
+        return self._guard
+
+    def _over_between(self, reason: str) -> None:
+        """From the guard's thread: the folder grew by a quota between cells; kill the kernel
+        and what it started (the next run restarts it and says why)."""
+        km = self._km
+        pid = manager_pid(km) if km is not None else None
+        if pid is None:
+            return
+        import psutil
+
+        self._stopped_why = (
+            f"was stopped between cells ({reason}, written by something the code started)"
+        )
+        procs = self._leftovers()
+        with contextlib.suppress(psutil.Error):
+            procs.append(psutil.Process(pid))
+        kill_leftovers(procs)
 
     def _after_timeout(
         self, msg_id: str, outputs: list[Output], timeout: float, seconds: float
@@ -285,6 +342,9 @@ class Kernel:
                 self._km.shutdown_kernel(now=True)
             kill_leftovers(left)
             self._km = None
+        if self._guard is not None:
+            self._guard.stop()
+            self._guard = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -10,6 +10,12 @@ cell started. The client then interrupts the cell. It is asked on every message 
 the watched folders changed (a write, a new entry), or every `EVERY_S` where inotify is not
 available, so a cell that writes nothing costs a non-blocking read per poll. Nothing here
 stops a process or talks to a kernel.
+
+Between cells no cell is running to interrupt, but a thread or a process the code started may
+still write. `FolderGuard` is a thread that waits on the same events and calls `on_over` once the
+folder grew by more than the quota past where the last cell left it (the server's own writes, an
+upload or the session's files put back, are within the quota, so they never count as that); the
+client then kills the kernel, and the next run says why.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codegen_ui.files import SHARED_TMP, FolderQuota, Usage, measure, owned_in
@@ -69,6 +77,11 @@ class FolderWatch:
         self._next = time.monotonic() + EVERY_S
         return self.reason
 
+    @property
+    def fd(self) -> int | None:
+        """Its inotify descriptor (None where inotify is not available)."""
+        return self._fd
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
@@ -108,3 +121,67 @@ def _drain(fd: int) -> bool:
         if not chunk:
             return came
         came = True
+
+
+class FolderGuard:
+    """Watches a kernel's folder between cells, in a thread of its own (`start`, `stop`)."""
+
+    def __init__(
+        self,
+        quota: FolderQuota,
+        roots: Sequence[Path],
+        uid: int | None,
+        on_over: Callable[[str], None],
+    ) -> None:
+        self.quota = quota
+        self.on_over = on_over
+        self._watch = FolderWatch(quota, roots, uid)
+        self._base = self._watch.start
+        self._paused = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="codegen-ui-folder", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def pause(self) -> None:
+        """A cell runs: its own watch looks after the folder."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """The cell ended: what the folder holds now is where growth is counted from."""
+        self._base = self._watch.measure()
+        self._paused.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._watch.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._changed() or self._paused.is_set():
+                continue
+            used = self._watch.measure()
+            base = self._base
+            grown = Usage(max(base.bytes, self.quota.bytes) + self.quota.bytes,
+                          max(base.entries, self.quota.entries) + self.quota.entries)  # fmt: skip
+            reason = self.quota.over(used, grown)
+            if reason and not self._paused.is_set():
+                self.on_over(reason)
+                return
+
+    def _changed(self) -> bool:
+        fd = self._watch.fd
+        if fd is None:
+            return not self._stop.wait(EVERY_S * 4)
+        try:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+        except (OSError, ValueError):  # closed by `stop`
+            return False
+        return bool(ready) and _drain(fd)
