@@ -22,7 +22,8 @@ from codegen_ui.notebooks import SessionStore
 MIB = 1 << 20
 QUOTA_MB, FILES = 3, 20
 # What a cell may write past the quota before it stops: a few tens of milliseconds of writing at
-# this machine's speed (measured 15-60 MiB at ~600 MiB/s); far below filling a disk.
+# this machine's speed (measured 0-72 MiB past a 3 MiB quota, with writes at 300-1000 MiB/s);
+# far below filling a disk.
 OVERSHOOT = 128 * MIB
 FILL = "i = 0\nwhile True:\n    open(f'f{i}.bin', 'wb').write(b'x' * (256 << 10))\n    i += 1\n"
 
@@ -191,3 +192,21 @@ def test_a_thread_that_writes_between_cells_gets_the_kernel_stopped(kernel: Kern
     assert "[the kernel was stopped between cells (the kernel's folder passed" in notes, notes
     assert "False" in notes and after.state_lost
     assert _used(kernel) < QUOTA_MB * MIB
+
+
+def test_without_inotify_the_folder_is_polled_and_still_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codegen_ui.kernel import watch
+
+    monkeypatch.setattr(watch, "_inotify", lambda: (None, None))
+    config = KernelConfig(
+        sandbox=_modes()[0],
+        limits=Limits(memory_mb=2048, file_mb=1),
+        folder=FolderQuota.of(QUOTA_MB, FILES),
+    )
+    with Kernel(config=config) as kernel:
+        result = kernel.run(FILL, timeout=120)
+        assert [e.split(":")[0] for e in _errors(result)] == ["QuotaError"]
+        assert _used(kernel) < QUOTA_MB * MIB + OVERSHOOT
+        assert kernel.run("print(i > 8)", timeout=30).status == "ok"

@@ -22,7 +22,7 @@ from codegen_ui.kernel.sandbox import OutputCaps
 
 KINDS = ("stream", "display_data", "execute_result", "error")
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
-WATCH_POLL_S = 0.005  # how often a folder watch is asked (a non-blocking read when idle)
+WATCH_POLL_S = 0.005  # between two measures of a folder that keeps changing
 
 
 def _size(n: int) -> str:
@@ -188,7 +188,7 @@ def wait_idle(
         if watch is not None and watch():
             return "quota"
         try:
-            msg = client.get_iopub_msg(timeout=min(WATCH_POLL_S if watch else POLL_S, remaining))
+            msg = _next_msg(client, min(POLL_S, remaining), watch)
         except queue.Empty:
             if not alive():
                 return "died"
@@ -201,6 +201,30 @@ def wait_idle(
             continue
         if collect is not None:
             collect.add(msg)
+
+
+def _next_msg(client: Any, timeout: float, watch: Callable[[], str] | None) -> dict[str, Any]:
+    """The next IOPub message; queue.Empty also as soon as the folder `watch` has news.
+
+    The kernel's IOPub socket and the watch's inotify descriptor are polled together, so a
+    write wakes the wait at once and a quiet cell costs no wake-ups (`FolderWatch.fd`)."""
+    fd = getattr(watch, "fd", None)
+    socket = getattr(getattr(client, "iopub_channel", None), "socket", None)
+    if watch is not None and getattr(watch, "pending", False):
+        timeout = min(timeout, WATCH_POLL_S)  # changes seen, not measured yet
+    if fd is None or socket is None:
+        if watch is not None and fd is None:
+            timeout = min(timeout, WATCH_POLL_S)  # no inotify: poll the folder
+        return dict(client.get_iopub_msg(timeout=timeout))
+    import zmq
+
+    poller = zmq.Poller()
+    poller.register(socket, zmq.POLLIN)
+    poller.register(fd, zmq.POLLIN)
+    ready = dict(poller.poll(int(timeout * 1000)))
+    if socket in ready:
+        return dict(client.get_iopub_msg(timeout=0))
+    raise queue.Empty
 
 
 def execute_reply(client: Any, msg_id: str) -> dict[str, Any]:

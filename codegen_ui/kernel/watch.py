@@ -5,10 +5,11 @@ RLIMIT_FSIZE bounds each file a kernel writes, not how many it writes. While a c
 folder: working folder, temporary folder, sockets, log; the working folder chosen by the caller;
 and, for a kernel with a uid of its own, what that uid made in /tmp, /var/tmp and /dev/shm) and
 returns one line once the total passes the quota (`files.FolderQuota`) and grew past where the
-cell started. The client then interrupts the cell. It is asked on every message and poll
-(`outputs.wait_idle`, every few milliseconds); it measures again only when inotify says one of
-the watched folders changed (a write, a new entry), or every `EVERY_S` where inotify is not
-available, so a cell that writes nothing costs a non-blocking read per poll. Nothing here
+cell started. The client then interrupts the cell. `outputs.wait_idle` polls its inotify
+descriptor (`fd`) together with the kernel's messages, so a write wakes the wait at once and a
+cell that writes nothing costs nothing; it measures again only when one of the watched folders
+changed (a write, a new entry), at most every `GAP_S`, or every `EVERY_S` where inotify is not
+available. Nothing here
 stops a process or talks to a kernel.
 
 Between cells no cell is running to interrupt, but a thread or a process the code started may
@@ -32,6 +33,9 @@ from pathlib import Path
 from codegen_ui.files import SHARED_TMP, FolderQuota, Usage, measure, owned_in
 
 EVERY_S = 0.05  # between two measures where inotify is not available
+# Between two measures of a folder that keeps changing: a cell that writes a line at a time
+# costs at most 1/GAP_S walks a second, not one per write.
+GAP_S = 0.005
 # inotify(7): writes, new, removed and moved entries; watch folders only, never through a link.
 IN_MODIFY, IN_MOVED_TO, IN_CREATE = 0x2, 0x80, 0x100
 IN_ONLYDIR, IN_DONT_FOLLOW = 0x01000000, 0x02000000
@@ -51,6 +55,7 @@ class FolderWatch:
         self._look = quota.entries * 2 + 1000  # entries one measure walks at most
         self._libc, self._fd = _inotify()
         self._watched: set[str] = set()
+        self._pending = False
         self.start = self.measure()
         self._next = time.monotonic() + EVERY_S
 
@@ -64,17 +69,25 @@ class FolderWatch:
         self._watch(folders)
         return used
 
+    @property
+    def pending(self) -> bool:
+        """Changes came that are not measured yet (measures are at least `GAP_S` apart)."""
+        return self._pending
+
     def __call__(self) -> str:
         """The reason to stop the cell, or "" (measuring only after a change)."""
         if self.reason:
             return self.reason
+        now = time.monotonic()
         if self._fd is not None:
-            if not _drain(self._fd):
+            self._pending = _drain(self._fd) or self._pending
+            if not self._pending or now < self._next:
                 return ""
-        elif time.monotonic() < self._next:
+        elif now < self._next:
             return ""
+        self._pending = False
         self.reason = self.quota.over(self.measure(), self.start)
-        self._next = time.monotonic() + EVERY_S
+        self._next = time.monotonic() + (GAP_S if self._fd is not None else EVERY_S)
         return self.reason
 
     @property
