@@ -57,7 +57,7 @@ class FolderWatch:
         self._watched: set[str] = set()
         self._pending = False
         self.start = self.measure()
-        self._next = time.monotonic() + EVERY_S
+        self._next = 0.0 if self._fd is not None else time.monotonic() + EVERY_S
 
     def measure(self) -> Usage:
         self.measures += 1
