@@ -169,3 +169,29 @@ def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
             Settings(**bad).validated()  # type: ignore[arg-type]
     env = {"CODEGEN_UI_FILES_SESSION_MB": "10", "CODEGEN_UI_KERNEL_FILE_MB": "5"}
     assert FileLimits.from_settings(Settings.from_env(env)) == FileLimits(5 << 20, 10 << 20, 200)
+
+
+def test_a_gateway_listing_says_when_it_stopped_at_its_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk a gateway kernel runs, run here in a namespace of its own as the kernel would."""
+    import ast
+
+    import codegen_ui.kernel.gwfiles as gwfiles
+
+    namespace: dict[str, object] = {}
+
+    def run(code: str, expressions: dict[str, str], **extra: object) -> dict[str, object]:
+        exec(code, namespace)  # what the kernel does with the request
+        return {k: ast.literal_eval(repr(eval(v, namespace))) for k, v in expressions.items()}
+
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"f{i:03}").write_bytes(b"x" * i)
+    files = gwfiles.GatewayFiles(run, lambda: str(folder))
+    listing = files.list()
+    assert len(listing) == 60 and listing.complete and listing[5].size == 5
+    monkeypatch.setattr(gwfiles, "SCAN_CAP", 50)
+    listing = files.list()
+    assert len(listing) <= 50 and not listing.complete
