@@ -209,6 +209,7 @@ def test_a_cell_that_fills_its_folder_stops_and_a_vanished_file_says_so(
     _code_cell(tab, fill, "QuotaError")
     cell = tab.cell(tab.cells().count())
     expect(cell).to_contain_text("passed this session's quota of 2.0 MB")
+    cell.screenshot(path=str(SHOTS / "files-quota-cell.png"))
     expect(tab.page.locator("#files .cg-files-note")).to_contain_text(
         "not kept with the session", timeout=WAIT_MS
     )
