@@ -218,3 +218,15 @@ def test_without_inotify_the_folder_is_polled_and_still_stops(
         assert [e.split(":")[0] for e in _errors(result)] == ["QuotaError"]
         assert _used(kernel) < QUOTA_MB * MIB + OVERSHOOT
         assert kernel.run("print(i > 8)", timeout=30).status == "ok"
+
+
+def test_a_folder_removed_and_made_again_is_still_watched(kernel: Kernel) -> None:
+    kernel.run("import os\nos.makedirs('d', exist_ok=True)\nopen('d/a', 'w').close()")
+    code = (
+        "import os, shutil, time\nshutil.rmtree('d')\nos.makedirs('d')\ntime.sleep(0.3)\ni = 0\nwhile True:\n"
+        "    open(f'd/{i}', 'wb').write(b'x' * (256 << 10))\n    i += 1\n"
+    )
+    result = kernel.run(code, timeout=120)
+    assert [e.split(":")[0] for e in _errors(result)] == ["QuotaError"]
+    assert _used(kernel) < QUOTA_MB * MIB + OVERSHOOT
+    kernel.run("import shutil; shutil.rmtree('d')", timeout=60)

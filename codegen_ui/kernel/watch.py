@@ -54,7 +54,6 @@ class FolderWatch:
         self.measures = 0
         self._look = quota.entries * 2 + 1000  # entries one measure walks at most
         self._libc, self._fd = _inotify()
-        self._watched: set[str] = set()
         self._pending = False
         self.start = self.measure()
         self._next = 0.0 if self._fd is not None else time.monotonic() + EVERY_S
@@ -107,11 +106,11 @@ class FolderWatch:
     def _watch(self, folders: list[str]) -> None:
         if self._fd is None or self._libc is None:
             return
-        for folder in set(folders) - self._watched:
-            # Fails for a folder gone since, or past the user's watch limit: it is measured
-            # anyway whenever another folder changes.
-            if self._libc.inotify_add_watch(self._fd, os.fsencode(folder), EVENTS) >= 0:
-                self._watched.add(folder)
+        # Every folder again each time (a folder already watched gets its old watch back): one
+        # removed and made again under the same name is a new folder to watch. A folder gone
+        # since, or past the user's watch limit, fails: it is measured whenever another changes.
+        for folder in folders:
+            self._libc.inotify_add_watch(self._fd, os.fsencode(folder), EVENTS)
 
 
 def _inotify() -> tuple[ctypes.CDLL | None, int | None]:
