@@ -223,7 +223,9 @@ def test_without_inotify_the_folder_is_polled_and_still_stops(
 def test_a_folder_removed_and_made_again_is_still_watched(kernel: Kernel) -> None:
     kernel.run("import os\nos.makedirs('d', exist_ok=True)\nopen('d/a', 'w').close()")
     code = (
-        "import os, shutil, time\nshutil.rmtree('d')\nos.makedirs('d')\ntime.sleep(0.3)\ni = 0\nwhile True:\n"
+        # The pause lets the server measure the new folder before the writes begin.
+        "import os, shutil, time\nshutil.rmtree('d')\nos.makedirs('d')\ntime.sleep(0.3)\n"
+        "i = 0\nwhile True:\n"
         "    open(f'd/{i}', 'wb').write(b'x' * (256 << 10))\n    i += 1\n"
     )
     result = kernel.run(code, timeout=120)
