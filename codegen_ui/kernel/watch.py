@@ -52,7 +52,9 @@ class FolderWatch:
         self.uid = uid
         self.reason = ""
         self.measures = 0
-        self._look = quota.entries * 2 + 1000  # entries one measure walks at most
+        # Entries one measure walks at most: far past the entry limit (and its overshoot), so the
+        # count passes that limit long before a measure stops short.
+        self._look = quota.entries * 10 + 10_000
         self._libc, self._fd = _inotify()
         self._pending = False
         self.start = self.measure()
