@@ -9,6 +9,7 @@ the measuring itself (hidden entries counted, links not followed)."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,19 @@ def kernel(request: pytest.FixtureRequest) -> Iterator[Kernel]:
     )
     with Kernel(config=config) as k:
         yield k
+
+
+@pytest.fixture(autouse=True)
+def _tidy(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, the module kernel's folder holds only what the kernel made itself."""
+    yield
+    if "kernel" not in request.fixturenames:
+        return
+    k: Kernel = request.getfixturevalue("kernel")
+    if k.dirs is not None:
+        k.files.clear()
+        for entry in k.dirs.tmp.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 def _errors(result: object) -> list[str]:
@@ -86,7 +100,6 @@ def test_a_cell_that_fills_the_folder_stops_with_the_quota_line(
     assert store.data.read("s1", "keep.csv") == b"a,b\n1,2\n"
     assert sum(e.size for e in held) <= QUOTA_MB * MIB and len(held) <= FILES
     assert note.startswith("not kept with the session")
-    kernel.run("import os\nfor f in os.listdir('.'):\n    f.endswith('.bin') and os.remove(f)")
 
 
 def test_a_cell_that_makes_entries_forever_stops_at_the_count(kernel: Kernel) -> None:
@@ -97,7 +110,6 @@ def test_a_cell_that_makes_entries_forever_stops_at_the_count(kernel: Kernel) ->
     assert kernel.dirs is not None
     entries = measure([kernel.dirs.base], 100_000).entries
     assert entries < 120 + 20_000, entries  # bounded, not a file system's worth of inodes
-    kernel.run("import shutil; shutil.rmtree('d')", timeout=60)
 
 
 def test_temporary_files_count_too(kernel: Kernel) -> None:
@@ -107,7 +119,6 @@ def test_temporary_files_count_too(kernel: Kernel) -> None:
     )
     result = kernel.run(code, timeout=120)
     assert len(_errors(result)) == 1 and "QuotaError" in _errors(result)[0]
-    kernel.run("import shutil, tempfile; shutil.rmtree(tempfile.gettempdir())", timeout=60)
 
 
 def test_bubblewrap_memory_folders_hold_one_file_limit() -> None:
@@ -231,4 +242,3 @@ def test_a_folder_removed_and_made_again_is_still_watched(kernel: Kernel) -> Non
     result = kernel.run(code, timeout=120)
     assert [e.split(":")[0] for e in _errors(result)] == ["QuotaError"]
     assert _used(kernel) < QUOTA_MB * MIB + OVERSHOOT
-    kernel.run("import shutil; shutil.rmtree('d')", timeout=60)
