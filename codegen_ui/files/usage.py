@@ -75,9 +75,15 @@ class FolderQuota:
         return ""
 
 
-def measure(roots: Iterable[Path], stop_after: int, folders: list[str] | None = None) -> Usage:
+def measure(
+    roots: Iterable[Path],
+    stop_after: int,
+    folders: list[str] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> Usage:
     """Bytes and entries under `roots` (not the roots themselves); links are never followed.
-    The paths of the folders walked are added to `folders` when given (roots included)."""
+    The paths of the folders walked are added to `folders` when given (roots included); the
+    paths in `skip` are left out."""
     total = Usage()
     budget = [stop_after]
     for root in roots:
@@ -88,7 +94,7 @@ def measure(roots: Iterable[Path], stop_after: int, folders: list[str] | None = 
         try:
             if folders is not None:
                 folders.append(str(root))
-            total += _walk(fd, budget, str(root), folders)
+            total += _walk(fd, budget, str(root), folders, skip)
         finally:
             os.close(fd)
     return total
@@ -137,13 +143,21 @@ def remove_owned(shared: Iterable[str], uid: int) -> None:
                 continue
 
 
-def _walk(fd: int, budget: list[int], path: str, folders: list[str] | None) -> Usage:
+def _walk(
+    fd: int,
+    budget: list[int],
+    path: str,
+    folders: list[str] | None,
+    skip: frozenset[str] = frozenset(),
+) -> Usage:
     size = entries = 0
     try:
         listing = list(os.scandir(fd))
     except OSError:
         return Usage()
     for entry in listing:
+        if skip and f"{path}/{entry.name}" in skip:
+            continue
         budget[0] -= 1
         if budget[0] < 0:
             return Usage(size, entries, complete=False)

@@ -52,6 +52,8 @@ from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, pla
 from codegen_ui.kernel.watch import FolderGuard, FolderWatch
 from codegen_ui.settings import DEFAULTS
 
+LOG = "kernel.log"  # in the kernel's folder: its stdout and stderr
+
 
 class Slots(Protocol):
     """A cap on live kernels (`pool.Capacity`): `take` raises KernelError when full."""
@@ -150,7 +152,7 @@ class Kernel:
         place = placement(info, self.config, dirs, self._user, self._cgroup)
         self._user, self._cgroup = place.user, place.cgroup
         km = self._km = new_manager(kernel_argv(self.config, info, dirs, cwd, place), dirs.ipc)
-        log = self._log = (dirs.base / "kernel.log").open("ab")
+        log = self._log = (dirs.base / LOG).open("ab")
         env = kernel_env(dirs, info.mode, place.python)
         spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
         self._kc = km.blocking_client()
@@ -158,7 +160,7 @@ class Kernel:
         self._kc.wait_for_ready(timeout=self.startup_timeout)
 
     def _log_tail(self) -> str:
-        return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""
+        return log_tail(self.dirs.base / LOG) if self.dirs is not None else ""
 
     @property
     @closes_thread_loop
@@ -240,7 +242,14 @@ class Kernel:
         """The folder watch of one run: the kernel's folder (and a cwd the caller chose)."""
         if not self.config.folder.bytes or self.dirs is None:
             return None
-        return FolderWatch(self.config.folder, self._roots(), self._user[0] if self._user else None)
+        uid = self._user[0] if self._user else None
+        return FolderWatch(self.config.folder, self._roots(), uid, self._unwatched())
+
+    def _unwatched(self) -> list[Path]:
+        # Its log takes what the kernel prints to its own stdout and stderr. RLIMIT_FSIZE caps it
+        # like any file, and counting it could stop every cell of a chatty kernel for good (no
+        # one can delete it).
+        return [self.dirs.base / LOG] if self.dirs is not None else []
 
     def _roots(self) -> list[Path]:
         assert self.dirs is not None
@@ -258,7 +267,9 @@ class Kernel:
             if self._guard is not None:
                 self._guard.stop()
             uid = self._user[0] if self._user else None
-            self._guard = FolderGuard(quota, self._roots(), uid, self._over_between)
+            self._guard = FolderGuard(
+                quota, self._roots(), uid, self._over_between, self._unwatched()
+            )
             self._guard.start()
         self._guard.pause()
         return self._guard

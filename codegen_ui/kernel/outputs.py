@@ -37,6 +37,8 @@ class Collector:
     def __init__(
         self, caps: OutputCaps | None = None, on_output: Callable[[Output], None] | None = None
     ) -> None:
+        import nbformat.v4  # noqa: F401  (here, before the cell starts: not while a watch waits)
+
         self.caps = caps or OutputCaps()
         self.on_output = on_output
         self._reset()

@@ -2,7 +2,7 @@
 
 RLIMIT_FSIZE bounds each file a kernel writes, not how many it writes. While a cell runs,
 `FolderWatch` measures everything the kernel can write to that the server can see (its whole
-folder: working folder, temporary folder, sockets, log; the working folder chosen by the caller;
+folder: working folder, temporary folder, sockets; the working folder chosen by the caller;
 and, for a kernel with a uid of its own, what that uid made in /tmp, /var/tmp and /dev/shm) and
 returns one line once the total passes the quota (`files.FolderQuota`) and grew past where the
 cell started. The client then interrupts the cell. `outputs.wait_idle` polls its inotify
@@ -46,9 +46,16 @@ EVENTS = IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW
 class FolderWatch:
     """One run's watch. Call it (cheap) for the reason to stop, "" while within the quota."""
 
-    def __init__(self, quota: FolderQuota, roots: Sequence[Path], uid: int | None = None) -> None:
+    def __init__(
+        self,
+        quota: FolderQuota,
+        roots: Sequence[Path],
+        uid: int | None = None,
+        skip: Sequence[Path] = (),
+    ) -> None:
         self.quota = quota
         self.roots = tuple(roots)
+        self.skip = frozenset(str(p) for p in skip)
         self.uid = uid
         self.reason = ""
         self.measures = 0
@@ -63,7 +70,7 @@ class FolderWatch:
     def measure(self) -> Usage:
         self.measures += 1
         folders: list[str] = []
-        used = measure(self.roots, self._look, folders)
+        used = measure(self.roots, self._look, folders, self.skip)
         if self.uid is not None:
             folders += SHARED_TMP
             used += owned_in(SHARED_TMP, self.uid, self._look, folders)
@@ -146,10 +153,11 @@ class FolderGuard:
         roots: Sequence[Path],
         uid: int | None,
         on_over: Callable[[str], None],
+        skip: Sequence[Path] = (),
     ) -> None:
         self.quota = quota
         self.on_over = on_over
-        self._watch = FolderWatch(quota, roots, uid)
+        self._watch = FolderWatch(quota, roots, uid, skip)
         self._base = self._watch.start
         self._paused = threading.Event()
         self._stop = threading.Event()
