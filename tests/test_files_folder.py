@@ -10,6 +10,7 @@ import pytest
 
 from codegen_ui.core import FileEntry
 from codegen_ui.files import FileLimits, FilesError, FolderFiles, check_name, size_text
+from codegen_ui.files.usage import OWN_ENTRIES
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,11 @@ def test_a_listing_stops_after_its_scan_cap(
     work.mkdir()
     for i in range(200):
         (work / f"f{i:03}").write_bytes(b"")
-    assert len(FolderFiles(work).list()) == 50
+    listing = FolderFiles(work).list()
+    assert len(listing) == 50 and not listing.complete
+    for i in range(50, 200):
+        (work / f"f{i:03}").unlink()
+    assert FolderFiles(work).list().complete  # exactly the cap: all of it was seen
 
 
 def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
@@ -155,8 +160,38 @@ def test_the_kernels_file_size_limit_and_the_session_quota_agree() -> None:
     limits = FileLimits.from_settings(DEFAULTS)
     assert limits.file_bytes == config.limits.file_mb << 20 == 50 << 20
     assert limits.session_bytes == 200 << 20 and limits.file_bytes <= limits.session_bytes
+    # While a cell runs, the kernel's folder may hold the session's quota, and its file count
+    # plus what the kernel makes for itself.
+    assert config.folder.bytes == limits.session_bytes
+    assert config.folder.entries == limits.count + OWN_ENTRIES
     for bad in ({"kernel_file_mb": 300}, {"kernel_file_mb": 0}, {"files_max": 0}):
         with pytest.raises(SettingsError):
             Settings(**bad).validated()  # type: ignore[arg-type]
     env = {"CODEGEN_UI_FILES_SESSION_MB": "10", "CODEGEN_UI_KERNEL_FILE_MB": "5"}
     assert FileLimits.from_settings(Settings.from_env(env)) == FileLimits(5 << 20, 10 << 20, 200)
+
+
+def test_a_gateway_listing_says_when_it_stopped_at_its_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk a gateway kernel runs, run here in a namespace of its own as the kernel would."""
+    import ast
+
+    import codegen_ui.kernel.gwfiles as gwfiles
+
+    namespace: dict[str, object] = {}
+
+    def run(code: str, expressions: dict[str, str], **extra: object) -> dict[str, object]:
+        exec(code, namespace)  # what the kernel does with the request
+        return {k: ast.literal_eval(repr(eval(v, namespace))) for k, v in expressions.items()}
+
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"f{i:03}").write_bytes(b"x" * i)
+    files = gwfiles.GatewayFiles(run, lambda: str(folder))
+    listing = files.list()
+    assert len(listing) == 60 and listing.complete and listing[5].size == 5
+    monkeypatch.setattr(gwfiles, "SCAN_CAP", 50)
+    listing = files.list()
+    assert len(listing) <= 50 and not listing.complete

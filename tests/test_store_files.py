@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from codegen_ui.core import Turn
-from codegen_ui.files import FileLimits, FilesError, FolderFiles
+from codegen_ui.files import SCAN_CAP, FileLimits, FilesError, FolderFiles
 from codegen_ui.notebooks import FileExists, SessionStore, StoreError, export_zip, import_zip
 
 CSV = b"month,total\n2024-01,10\n2024-02,12\n"
@@ -137,6 +138,50 @@ def test_mirror_keeps_what_fits_and_names_the_rest(tmp_path: Path) -> None:
     assert "huge.bin" in store.data.mirror(sid, work)
     assert [e.name for e in store.data.list(sid)] == ["b.csv", "c.csv"]
     assert store.data.read(sid, "b.csv") == b"B" * 60
+
+
+def test_a_listing_cut_at_its_cap_deletes_nothing_stored(tmp_path: Path) -> None:
+    store = _store(tmp_path, FileLimits(file_bytes=100, session_bytes=1000, count=5))
+    sid = _session(store)
+    work = FolderFiles(tmp_path / "work")
+    work.write("a.csv", b"a")
+    work.write("zz.csv", b"z")
+    assert store.data.mirror(sid, work) == ""
+    # A cell makes more entries than a listing looks at; zz.csv sorts after all of them.
+    bulk = tmp_path / "work" / "bulk"
+    bulk.mkdir()
+    for i in range(SCAN_CAP + 10):
+        (bulk / f"{i:05}").write_bytes(b"")
+    listing = work.list()
+    assert not listing.complete and "zz.csv" not in {e.name for e in listing}
+    work.write("a.csv", b"A")  # changed: still copied
+    note = store.data.mirror(sid, work)
+    assert note.startswith("the kernel's folder has too many entries")
+    assert "not kept with the session" in note  # bulk/ is over the count of 5
+    held = store.data.list(sid)
+    assert {"a.csv", "zz.csv"} <= {e.name for e in held} and len(held) <= 5
+    assert store.data.read(sid, "a.csv") == b"A" and store.data.read(sid, "zz.csv") == b"z"
+    # Once the listing is complete again, what the code deleted goes from the store too.
+    shutil.rmtree(bulk)
+    work.delete("zz.csv")
+    assert store.data.mirror(sid, work) == ""
+    assert [e.name for e in store.data.list(sid)] == ["a.csv"]
+
+
+def test_stored_files_keep_their_place_before_new_ones(tmp_path: Path) -> None:
+    store = _store(tmp_path, FileLimits(file_bytes=100, session_bytes=100, count=3))
+    sid = _session(store)
+    store.data.add(sid, "zz.csv", b"z" * 40)
+    work = FolderFiles(tmp_path / "work")
+    store.data.put_back(sid, work)
+    work.write("a.csv", b"a" * 70)  # sorts first, but would push the stored file out
+    assert "a.csv" in store.data.mirror(sid, work)
+    assert [e.name for e in store.data.list(sid)] == ["zz.csv"]
+    work.write("zz.csv", b"Z" * 90)  # a stored file grows past what fits beside nothing else
+    work.write("b.csv", b"b" * 50)
+    store.data.mirror(sid, work)
+    held = store.data.list(sid)
+    assert sum(e.size for e in held) <= 100 and store.data.read(sid, "zz.csv") == b"Z" * 90
 
 
 def test_put_back_makes_the_kernel_folder_the_sessions(tmp_path: Path) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from codegen_ui.core import SamplingParams
+from codegen_ui.files import SCAN_CAP
 from codegen_ui.web.controller import Controller
+from codegen_ui.web.views import Fetched
 from tests.test_ui import make
 
 GREEDY_PARAMS = SamplingParams(max_new_tokens=16)
@@ -51,8 +54,10 @@ def test_upload_lists_downloads_asks_before_overwriting_and_deletes(
     assert ws.notebook_id is not None  # saved so the files have a place
     assert c.shelf.store.data.read(ws.notebook_id, "data.csv") == CSV
     assert ws.kernel.kernel.files.read("data.csv") == CSV
-    path = c.download_file("tab", "data.csv")
+    fetched = c.download_file("tab", "data.csv")
+    path, panel = fetched.path, fetched.files
     assert path is not None and Path(path).read_bytes() == CSV and Path(path).name == "data.csv"
+    assert panel is not None and "could not be downloaded" not in panel
     # The same name again: nothing changes until the user says Replace.
     view = c.upload_files("tab", [_upload(tmp_path, "data.csv", b"new")])
     assert "exists already" in (view.files or "") and 'data-action="replace"' in (view.files or "")
@@ -68,7 +73,28 @@ def test_upload_lists_downloads_asks_before_overwriting_and_deletes(
     assert "kept for the kernel" in view.notebook and _rows(view.files) == [("data.csv", "3 B")]
     view = c.files_action("tab", {"action": "delete", "name": "data.csv"})
     assert _rows(view.files) == [] and c.shelf.store.data.list(ws.notebook_id) == ()
-    assert c.download_file("tab", "../../etc/passwd") is None
+    fetched = c.download_file("tab", "../../etc/passwd")
+    path, panel = fetched.path, fetched.files
+    assert path is None and panel is not None
+    assert "../../etc/passwd could not be downloaded: " in html.unescape(panel)
+    # A file that went between the listing and the click: no file, and the panel says so.
+    ws.kernel.kernel.files.write("gone.csv", b"x")
+    assert ("gone.csv", "1 B") in _rows(c.desk.panel(ws))
+    (ws.kernel.kernel.files.root / "gone.csv").unlink()
+    fetched = c.download_file("tab", "gone.csv")
+    path, panel = fetched.path, fetched.files
+    assert path is None and panel is not None
+    assert "gone.csv could not be downloaded: there is no file gone.csv" in panel
+    assert _rows(panel) == []
+    assert c.download_file("no such tab", "gone.csv") == Fetched()  # the panel stays
+    # More entries than a listing looks at: the panel says so.
+    bulk = ws.kernel.kernel.files.root / "bulk"
+    bulk.mkdir()
+    for i in range(SCAN_CAP + 1):
+        (bulk / str(i)).write_bytes(b"")
+    assert f"too many entries to list them all (more than {SCAN_CAP})" in c.desk.panel(ws)
+    shutil.rmtree(bulk)
+    assert "too many entries" not in c.desk.panel(ws)
 
 
 def test_files_are_put_back_on_restart_and_replay_and_cleared_for_a_new_session(

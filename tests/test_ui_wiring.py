@@ -10,7 +10,8 @@ import inspect
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import gradio as gr
 import pytest
@@ -153,9 +154,42 @@ def test_a_files_panel_download_press_is_decoded_by_the_controller(tmp_path: Pat
         upload.parent.mkdir()
         upload.write_bytes(b"a,b\n1,2\n")
         c.upload_files("tab", [str(upload)])
-        path = c.file_pressed("tab", {"name": "data.csv"})
-        assert path is not None and Path(path).read_bytes() == b"a,b\n1,2\n"
-        assert c.file_pressed("tab", {"name": "../../etc/passwd"}) is None
-        assert c.file_pressed("tab", None) is None and c.file_pressed("tab", "data.csv") is None
+        got = c.file_pressed("tab", {"name": "data.csv"})
+        assert got.path is not None and Path(got.path).read_bytes() == b"a,b\n1,2\n"
+        assert got.files is not None and "could not be downloaded" not in got.files
+        for bad in ({"name": "../../etc/passwd"}, None, "data.csv"):
+            refused = c.file_pressed("tab", bad)
+            assert refused.path is None and "could not be downloaded" in (refused.files or "")
     finally:
         c.workspaces.shutdown()
+
+
+def test_a_files_panel_download_press_shows_the_file_and_the_panel_by_name(
+    wired: tuple[gr.Blocks, Components, Handlers, Controller], tmp_path: Path
+) -> None:
+    demo, parts, h, c = wired
+    files = parts.session.files
+    fn = next(fn for fn in demo.fns.values() if fn.name == "download_file")
+    assert set(fn.outputs) == {files.file, files.files}
+    upload = tmp_path / "upload" / "data.csv"
+    upload.parent.mkdir()
+    upload.write_bytes(b"a,b\n1,2\n")
+    c.upload_files("tab", [str(upload)])
+    tab = cast(gr.Request, SimpleNamespace(session_hash="tab"))
+
+    def press(request: gr.Request, name: str) -> dict[Any, Any]:
+        evt = cast(gr.EventData, SimpleNamespace(_data={"name": name}))
+        values = asyncio.run(demo.postprocess_data(fn, h.download_file(evt, request), None))
+        return dict(zip(fn.outputs, values, strict=True))
+
+    sent = press(tab, "data.csv")
+    assert Path(sent[files.file]["path"]).read_bytes() == b"a,b\n1,2\n"
+    assert 'data-file="data.csv"' in sent[files.files]
+    gone = press(tab, "gone.csv")
+    assert gone[files.file] is None  # the hidden button keeps no older file to press
+    assert "gone.csv could not be downloaded" in gone[files.files]
+    # A tab without a workspace: nothing to send, and the panel is left as it is.
+    other = press(cast(gr.Request, SimpleNamespace(session_hash="no such tab")), "data.csv")
+    assert other[files.file] is None
+    left = other[files.files]
+    assert isinstance(left, dict) and left.get("__type__") == "update" and "value" not in left

@@ -1,17 +1,17 @@
 """The kernel port: what a run returns, its error, and the `Runner` protocol the domain drives.
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
-exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or
-reached. `KernelFiles` is the kernel's working folder (the data files a session puts in and
-its code writes). `Runner` is what a session or a replay needs (run and restart). The domain owns
-them; `codegen_ui.kernel` implements them from above (`Kernel`) and adds what the web app uses
-to look after a tab's kernel (`LiveKernel`, `KernelSource`). This module starts nothing and
-imports nothing heavy (nbformat only inside the two output builders).
+exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or reached.
+`KernelFiles` is the kernel's working folder (the data files a session puts in and its code writes;
+a `Listing` of them says whether it saw every entry). `Runner` is what a session or a replay needs
+(run and restart). The domain owns them; `codegen_ui.kernel` implements them from above (`Kernel`)
+and adds what the web app uses to look after a tab's kernel (`LiveKernel`, `KernelSource`). This
+module starts nothing and imports nothing heavy (nbformat only inside the two output builders).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -55,13 +55,25 @@ class FileEntry:
     modified_ns: int = 0  # when it last changed (tells a copy to skip what it has already)
 
 
+class Listing(tuple[FileEntry, ...]):
+    """A folder's files, and whether the listing saw every entry (False: it stopped at its cap,
+    so a file missing from it may still be there)."""
+
+    complete: bool
+
+    def __new__(cls, entries: Iterable[FileEntry] = (), complete: bool = True) -> Listing:
+        made = super().__new__(cls, entries)
+        made.complete = complete
+        return made
+
+
 class KernelFiles(Protocol):
     """The kernel's working folder as the server reaches it: what its code reads and writes.
 
     `codegen_ui.kernel.FolderFiles` is the local one (no links followed, hidden names kept
     out); a remote kernel gives another with the same calls."""
 
-    def list(self) -> tuple[FileEntry, ...]: ...
+    def list(self) -> tuple[FileEntry, ...]: ...  # a `Listing` says whether it is complete
 
     def read(self, name: str, max_bytes: int = 0) -> bytes: ...
 

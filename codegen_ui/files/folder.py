@@ -21,7 +21,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from codegen_ui.core import FileEntry
+from codegen_ui.core import FileEntry, Listing
 from codegen_ui.files.names import MAX_DEPTH, MIB, FilesError, check_name, size_text
 
 SCAN_CAP = 5000  # entries a listing looks at before it stops (a cell may write a million)
@@ -37,19 +37,20 @@ class FolderFiles:
         self.root = Path(root)
 
     # -- reading ------------------------------------------------------------------------------
-    def list(self) -> tuple[FileEntry, ...]:
-        """Every regular file under the folder (not links, not hidden), sorted by name."""
+    def list(self) -> Listing:
+        """Every regular file under the folder (not links, not hidden), sorted by name; not
+        `complete` when the folder has more than `SCAN_CAP` entries (the rest went unseen)."""
         try:
             fd = self._open_root()
         except FileNotFoundError:
-            return ()
+            return Listing()
         found: list[FileEntry] = []
         budget = [SCAN_CAP]
         try:
             found.extend(_walk(fd, "", 0, budget))
         finally:
             os.close(fd)
-        return tuple(sorted(found, key=lambda e: e.name))
+        return Listing(sorted(found, key=lambda e: e.name), complete=budget[0] >= 0)
 
     def read(self, name: str, max_bytes: int = 0) -> bytes:
         """The bytes of a regular file; FilesError for a link, a folder, a FIFO, a missing file,

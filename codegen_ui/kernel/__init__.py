@@ -8,7 +8,8 @@ other modules or sees a Jupyter message.
 
 Inside: `client` (Kernel: start, interrupt, restart a local one), `cellrun` (how a cell runs on
 either backend: the deadline, a death, a restart note, a lost link, each handled once), `outputs`
-(IOPub messages to capped outputs), `runtime` (the thread that starts kernels, the registry of live
+(IOPub messages to capped outputs), `watch` (a running cell's folder quota, and the guard
+between cells), `runtime` (the thread that starts kernels, the registry of live
 ones), `pool` (the cap, pre-started kernels, the idle sweep), `live` (the protocols the web app
 holds kernels by), `folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and
 environment), `layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and

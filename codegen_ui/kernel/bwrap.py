@@ -1,6 +1,7 @@
 """Bubblewrap: the command line that runs a kernel in namespaces of its own, and the probe.
 
-`bwrap_argv` gives a read-only system and Python, private /tmp and /proc, no network, and only
+`bwrap_argv` gives a read-only system and Python, private /tmp and /proc (the two memory
+folders, /tmp and /dev/shm, of a bounded size), no network, and only
 the kernel's folder (and a folder the caller chose) writable. `bwrap_problem` says, once per
 check, why bubblewrap cannot run here (None when it can). `python_roots` and `system_paths` list
 what a kernel must be able to read; the Landlock layer uses the same lists. Nothing here starts
@@ -43,8 +44,12 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def bwrap_argv(base: Path, cwd: Path) -> list[str]:
-    """Read-only system and Python, private /tmp and /proc, `base` writable, no network."""
+def bwrap_argv(base: Path, cwd: Path, tmp_bytes: int = 0) -> list[str]:
+    """Read-only system and Python, private /tmp and /proc, `base` writable, no network.
+
+    /tmp and /dev/shm are tmpfs (memory) of `tmp_bytes` each when given (0: no size); /dev is
+    read-only, its devices still usable. A kernel's TMPDIR is in `base`, on disk, where the
+    server's folder watch sees it; these two only take what code writes there by name."""
     argv = [shutil.which("bwrap") or "bwrap"]
     argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
@@ -57,7 +62,9 @@ def bwrap_argv(base: Path, cwd: Path) -> list[str]:
     for name in ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     # The private /tmp first: a Python or venv that lives under /tmp is bound over it after.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = ["--size", str(tmp_bytes)] if tmp_bytes > 0 else []
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
+    argv += ["--remount-ro", "/dev", *size, "--tmpfs", "/tmp"]
     for root in outermost(python_roots() + site_packages()):  # a symlinked site-packages too
         argv += ["--ro-bind", root, root]
     argv += ["--ro-bind", str(LAUNCHER), str(LAUNCHER)]

@@ -5,24 +5,41 @@ gateway's `gateway.GatewayKernel`): a kernel that was parked or died between run
 first, with a note; the code goes with `allow_stdin=False` and its messages become capped outputs
 (`outputs.Collector`); past the deadline the cell is interrupted, and the kernel restarted if it
 will not stop within the grace; a kernel that dies under the cell, or leaves because the cell
-called `exit()`, is restarted. A backend whose link to its kernel can fail (the gateway's) names
+called `exit()`, is restarted. A backend that watches a running cell's writes (the local kernel's
+folder quota, `watch.FolderWatch`) returns that watch from `_watch`: once it gives a reason, the
+cell is stopped as at its deadline (interrupt, then restart) and ends `error` with the quota's
+line (`over_quota`). What a backend holds around a run (the local kernel pauses its between-cells
+folder guard) is its `_running`; why a kernel stopped between runs, when the backend saw it
+happen, is its `_stop_reason`. A backend whose link to its kernel can fail (the gateway's) names
 those errors in `link_errors`: one of them anywhere in a run ends it `error` with its one line
-(`link_failed`), in one place. `ran`, `timed_out`, `died`, `restart_note` and `link_failed` build
-what a run returns. How a kernel starts, restarts, interrupts and is reached is each backend's,
-in its own module; this one talks to no kernel but through them.
+(`link_failed`), in one place. `ran`, `timed_out`, `over_quota`, `died`, `restart_note` and
+`link_failed` build what a run returns. How a kernel starts, restarts, interrupts and is reached
+is each backend's, in its own module; this one talks to no kernel but through them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, Protocol
 
 from codegen_ui.core import KernelError, Output, RunResult, error_output, stream_output
 from codegen_ui.kernel.outputs import Collector, execute_reply, wait_idle
 from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.settings import DEFAULTS
+
+
+class RunWatch(Protocol):
+    """What watches one running cell besides its deadline (`watch.FolderWatch`): called while
+    the run waits, it gives the reason to stop the cell, or ""; `close` once the wait ends."""
+
+    reason: str
+
+    def __call__(self) -> str: ...
+    def close(self) -> None: ...
 
 
 class CellRunner(ABC):
@@ -66,6 +83,21 @@ class CellRunner(ABC):
     def _drop_link(self) -> None:
         """After a link error: forget the connection so the next run restarts or replaces it."""
 
+    # -- what a backend may add (by default, nothing) -------------------------------------------
+
+    def _watch(self) -> RunWatch | None:
+        """A watch on the cell about to run (made just before it is sent), or None."""
+        return None
+
+    def _running(self) -> AbstractContextManager[None]:
+        """What the backend holds while a cell runs, from just after any revive to the end."""
+        return contextlib.nullcontext()
+
+    def _stop_reason(self) -> str:
+        """Why the kernel stopped since the last run, when the backend saw it happen (said
+        once); "" when it does not know."""
+        return ""
+
     # -- the policy -----------------------------------------------------------------------------
 
     def run(
@@ -80,29 +112,38 @@ class CellRunner(ABC):
         try:
             outputs = self._revive(on_output)
             lost = bool(outputs)
-            client = self._client()
-            if client is None:
-                raise KernelError("the kernel is not started")
-            start = time.monotonic()
-            collect = Collector(self.config.caps, on_output)
-            msg_id = client.execute(code, allow_stdin=False, store_history=True)
-            status = wait_idle(client, msg_id, start + timeout, collect, self._alive)
-            seconds = time.monotonic() - start
-            self.last_used = time.monotonic()
-            outputs += collect.finish()
-            if status == "timeout":
-                return self._after_timeout(client, msg_id, outputs, timeout, seconds)
-            if status == "died":
-                self.restart()
-                return died(outputs, seconds)
-            reply = execute_reply(client, msg_id)
-            if asked_exit(reply):
-                # The kernel leaves just after replying. Replace it now so the next cell does
-                # not race a kernel on its way out.
-                self.restart()
-                outputs.append(restart_note("exited as the cell asked", on_output))
-                lost = True
-            return ran(outputs, reply, seconds, lost)
+            with self._running():
+                client = self._client()
+                if client is None:
+                    raise KernelError("the kernel is not started")
+                start = time.monotonic()
+                collect = Collector(self.config.caps, on_output)
+                watch = self._watch()
+                try:
+                    msg_id = client.execute(code, allow_stdin=False, store_history=True)
+                    status = wait_idle(client, msg_id, start + timeout, collect, self._alive, watch)
+                finally:
+                    if watch is not None:
+                        watch.close()
+                seconds = time.monotonic() - start
+                self.last_used = time.monotonic()
+                outputs += collect.finish()
+                if status == "timeout":
+                    return self._after_timeout(client, msg_id, outputs, timeout, seconds)
+                if status == "quota" and watch is not None:
+                    stopped = self._stop(client, msg_id)
+                    return over_quota(outputs, watch.reason, stopped, seconds)
+                if status == "died":
+                    self.restart()
+                    return died(outputs, seconds)
+                reply = execute_reply(client, msg_id)
+                if asked_exit(reply):
+                    # The kernel leaves just after replying. Replace it now so the next cell
+                    # does not race a kernel on its way out.
+                    self.restart()
+                    outputs.append(restart_note("exited as the cell asked", on_output))
+                    lost = True
+                return ran(outputs, reply, seconds, lost)
         except self.link_errors as exc:
             self._drop_link()
             kind = next(t for t in self.link_errors if isinstance(exc, t))  # its declared type
@@ -114,23 +155,28 @@ class CellRunner(ABC):
             return []
         if self._started() and self.is_alive:
             return []
-        why = "was stopped after being idle" if self.parked else "had stopped since the last run"
         if self.parked:
+            why = "was stopped after being idle"
             self.start()
         else:
+            why = self._stop_reason() or "had stopped since the last run"
             self.restart()
         return [restart_note(why, on_output)]
 
     def _after_timeout(
         self, client: Any, msg_id: str, outputs: list[Output], timeout: float, seconds: float
     ) -> RunResult:
+        return timed_out(outputs, timeout, self._stop(client, msg_id), seconds)
+
+    def _stop(self, client: Any, msg_id: str) -> bool:
+        """Interrupt the run; restart the kernel if it does not stop. True: it stopped."""
         self.interrupt()
         # Only this run's idle counts: the interrupt request has busy/idle messages of its own.
         grace = time.monotonic() + self.config.interrupt_grace
         stopped = wait_idle(client, msg_id, grace, None, self._alive) == "idle"
         if not stopped:
             self.restart()
-        return timed_out(outputs, timeout, stopped, seconds)
+        return stopped
 
 
 # -- what a run returns -----------------------------------------------------------------------
@@ -167,6 +213,14 @@ def timed_out(outputs: list[Output], timeout: float, stopped: bool, seconds: flo
     what = "interrupted; variables kept" if stopped else "restarted; variables were reset"
     outputs.append(error_output("TimeoutError", f"the cell ran past {timeout:g} s and was {what}"))
     return RunResult("timeout", tuple(outputs), None, seconds, state_lost=not stopped)
+
+
+def over_quota(outputs: list[Output], reason: str, stopped: bool, seconds: float) -> RunResult:
+    """A run stopped because its kernel's folder passed the quota (`files.FolderQuota`)."""
+    what = "variables kept" if stopped else "the kernel was restarted and its variables reset"
+    line = f"the cell was stopped: {reason}; delete files to make room ({what})"
+    outputs.append(error_output("QuotaError", line))
+    return RunResult("error", tuple(outputs), None, seconds, state_lost=not stopped)
 
 
 def died(outputs: list[Output], seconds: float) -> RunResult:

@@ -6,21 +6,25 @@ nbformat outputs and the run ends on `status: idle`; errors in the user's code a
 output); past its deadline a cell is interrupted, then the kernel restarted; a kernel that dies is
 seen within a poll and restarted. This module holds the local mechanics: starting the confined
 process through jupyter-client, restarting and interrupting it, and, on restart and shutdown,
-killing what the kernel left running. How the process is confined lives in
-`sandbox.py`; how many kernels may live, in `pool.py`; the types it returns, in the
-domain's port (`codegen_ui.core`).
+killing what the kernel left running. It also watches the kernel's folder: a run whose folder
+passes the session's quota is stopped like one past its deadline (`_watch`, a
+`watch.FolderWatch`), and a kernel whose folder grows by a quota between cells is killed
+(`watch.FolderGuard`, paused while a cell runs); the next run says why. How the process is
+confined lives in `sandbox.py`; how many kernels may live, in `pool.py`; the types it returns,
+in the domain's port (`codegen_ui.core`).
 Nothing above this seam sees ZMQ messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from codegen_ui.core import KernelError, Output, RunResult
-from codegen_ui.files import FolderFiles
+from codegen_ui.files import SHARED_TMP, FolderFiles, remove_owned
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.cellrun import CellRunner
 from codegen_ui.kernel.folders import KernelDirs
@@ -37,7 +41,10 @@ from codegen_ui.kernel.runtime import (
     unregister,
 )
 from codegen_ui.kernel.sandbox import KernelConfig, kernel_argv, kernel_env, placement
+from codegen_ui.kernel.watch import FolderGuard, FolderWatch
 from codegen_ui.settings import DEFAULTS
+
+LOG = "kernel.log"  # in the kernel's folder: its stdout and stderr
 
 
 class Slots(Protocol):
@@ -71,6 +78,8 @@ class Kernel(CellRunner):
         self._slot = False  # holds one of `slots`
         self._user: tuple[int, int] | None = None  # (uid, gid) it runs as, when not root
         self._cgroup: Path | None = None  # its pids cgroup, where the host offers one
+        self._guard: FolderGuard | None = None  # its folder between cells
+        self._stopped_why = ""  # why the guard stopped it, for the next run's note
 
     def __enter__(self) -> Kernel:
         self.start()
@@ -135,7 +144,7 @@ class Kernel(CellRunner):
         place = placement(info, self.config, dirs, self._user, self._cgroup)
         self._user, self._cgroup = place.user, place.cgroup
         km = self._km = new_manager(kernel_argv(self.config, info, dirs, cwd, place), dirs.ipc)
-        log = self._log = (dirs.base / "kernel.log").open("ab")
+        log = self._log = (dirs.base / LOG).open("ab")
         env = kernel_env(dirs, info.mode, place.python)
         spawned(lambda: km.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log))
         self._kc = km.blocking_client()
@@ -143,7 +152,7 @@ class Kernel(CellRunner):
         self._kc.wait_for_ready(timeout=self.startup_timeout)
 
     def _log_tail(self) -> str:
-        return log_tail(self.dirs.base / "kernel.log") if self.dirs is not None else ""
+        return log_tail(self.dirs.base / LOG) if self.dirs is not None else ""
 
     @property
     @closes_thread_loop
@@ -171,6 +180,74 @@ class Kernel(CellRunner):
     ) -> RunResult:
         """Run code by the shared policy (`cellrun`), closing this thread's loop after it."""
         return super().run(code, timeout, on_output)
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """While a cell runs, its own watch looks after the folder: the guard waits, and counts
+        growth again from where the cell left the folder."""
+        guard = self._guarded()
+        try:
+            yield
+        finally:
+            if guard is not None:
+                guard.resume()
+
+    def _stop_reason(self) -> str:
+        why, self._stopped_why = self._stopped_why, ""
+        return why
+
+    def _watch(self) -> FolderWatch | None:
+        """The folder watch of one run: the kernel's folder (and a cwd the caller chose)."""
+        if not self.config.folder.bytes or self.dirs is None:
+            return None
+        uid = self._user[0] if self._user else None
+        return FolderWatch(self.config.folder, self._roots(), uid, self._unwatched())
+
+    def _unwatched(self) -> list[Path]:
+        # Its log takes what the kernel prints to its own stdout and stderr. RLIMIT_FSIZE caps it
+        # like any file, and counting it could stop every cell of a chatty kernel for good (no
+        # one can delete it).
+        return [self.dirs.base / LOG] if self.dirs is not None else []
+
+    def _roots(self) -> list[Path]:
+        assert self.dirs is not None
+        roots = [self.dirs.base]
+        if self.cwd is not None and not Path(self.cwd).is_relative_to(self.dirs.base):
+            roots.append(Path(self.cwd))
+        return roots
+
+    def _guarded(self) -> FolderGuard | None:
+        """The folder guard, started (again, after it stopped the kernel) and paused for a run."""
+        quota = self.config.folder
+        if not quota.bytes or self.dirs is None or self._km is None:
+            return None
+        if self._guard is None or not self._guard.alive:
+            if self._guard is not None:
+                self._guard.stop()
+            uid = self._user[0] if self._user else None
+            self._guard = FolderGuard(
+                quota, self._roots(), uid, self._over_between, self._unwatched()
+            )
+            self._guard.start()
+        self._guard.pause()
+        return self._guard
+
+    def _over_between(self, reason: str) -> None:
+        """From the guard's thread: the folder grew by a quota between cells; kill the kernel
+        and what it started (the next run restarts it and says why)."""
+        km = self._km
+        pid = manager_pid(km) if km is not None else None
+        if pid is None:
+            return
+        import psutil
+
+        self._stopped_why = (
+            f"was stopped between cells ({reason}, written by something the code started)"
+        )
+        procs = self._leftovers()
+        with contextlib.suppress(psutil.Error):
+            procs.append(psutil.Process(pid))
+        kill_leftovers(procs)
 
     @closes_thread_loop
     def interrupt(self) -> None:
@@ -219,6 +296,9 @@ class Kernel(CellRunner):
                 self._km.shutdown_kernel(now=True)
             kill_leftovers(left)
             self._km = None
+        if self._guard is not None:
+            self._guard.stop()
+            self._guard = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -232,3 +312,5 @@ class Kernel(CellRunner):
         if self.dirs is not None and not keep_folder:
             self.dirs.remove()
             self.dirs = None
+            if self._user is not None:  # what its uid left in /tmp and /dev/shm
+                remove_owned(SHARED_TMP, self._user[0])

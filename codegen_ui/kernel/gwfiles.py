@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from codegen_ui.core import FileEntry
+from codegen_ui.core import FileEntry, Listing
 from codegen_ui.files import FilesError, check_name, size_text
 from codegen_ui.kernel.transfer import CARGO, CHUNK, Quiet
 
@@ -42,7 +42,7 @@ def _cg_walk(root, cap):
                 todo.append(name)
             elif stat.S_ISREG(st.st_mode):
                 found.append((name, st.st_size, st.st_mtime_ns))
-    return sorted(found)
+    return sorted(found), cap >= 0
 """
 
 
@@ -56,11 +56,11 @@ class GatewayFiles:
     def _call(self, code: str, expressions: dict[str, str], **extra: Any) -> dict[str, Any]:
         return self._run(code, expressions, **extra)
 
-    def list(self) -> tuple[FileEntry, ...]:
+    def list(self) -> Listing:
         code = _WALK + f"_cg_found = _cg_walk({self._folder()!r}, {SCAN_CAP})\ndel _cg_walk\n"
-        found = self._call(code, {"ls": "_cg_found"})["ls"]
+        found, complete = self._call(code, {"ls": "_cg_found"})["ls"]
         self._call("del _cg_found", {})
-        return tuple(FileEntry(str(n), int(s), int(m)) for n, s, m in found)
+        return Listing((FileEntry(str(n), int(s), int(m)) for n, s, m in found), bool(complete))
 
     def read(self, name: str, max_bytes: int = 0) -> bytes:
         path = self._path(name)

@@ -5,9 +5,10 @@ Messages become outputs through nbformat's own `output_from_msg` (what you run i
 Consecutive writes to one stream merge into one output. Past the caps, stream text keeps its head
 and its tail around a marker that says how much was dropped; outputs past the count cap and
 oversized images or HTML are replaced by a short note. `wait_idle` and `execute_reply` read one
-request's messages from any client with jupyter-client's `get_iopub_msg` / `get_shell_msg`. What
-a run returns, and what a failure does to it, is `cellrun.py`'s. It does not start or stop a
-kernel.
+request's messages from any client with jupyter-client's `get_iopub_msg` / `get_shell_msg`;
+`wait_idle` also stops for a run's folder watch (`watch.FolderWatch`), polling its inotify
+descriptor together with the kernel's messages. What a run returns, and what a failure does to
+it, is `cellrun.py`'s. It does not start or stop a kernel.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from codegen_ui.kernel.sandbox import OutputCaps
 
 KINDS = ("stream", "display_data", "execute_result", "error")
 POLL_S = 0.25  # how often a waiting run checks that the kernel is still alive
+WATCH_POLL_S = 0.005  # between two measures of a folder that keeps changing
 
 
 def _size(n: int) -> str:
@@ -37,6 +39,8 @@ class Collector:
     def __init__(
         self, caps: OutputCaps | None = None, on_output: Callable[[Output], None] | None = None
     ) -> None:
+        import nbformat.v4  # noqa: F401  (here, before the cell starts: not while a watch waits)
+
         self.caps = caps or OutputCaps()
         self.on_output = on_output
         self._reset()
@@ -172,10 +176,12 @@ def wait_idle(
     deadline: float,
     collect: Collector | None,
     alive: Callable[[], bool],
+    watch: Callable[[], str] | None = None,
 ) -> str:
     """Feed `msg_id`'s IOPub messages to `collect` until the kernel is idle again.
 
-    Returns "idle", "timeout" or "died". A kernel that dies before its "busy" status arrives
+    Returns "idle", "timeout", "died", or "quota" once `watch` (asked on every message and
+    poll) gives a reason to stop the cell. A kernel that dies before its "busy" status arrives
     died running this cell too (`os._exit` can beat the message out): running the cell again to
     tell the two apart would run the user's code twice.
     """
@@ -183,8 +189,10 @@ def wait_idle(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return "timeout"
+        if watch is not None and watch():
+            return "quota"
         try:
-            msg = client.get_iopub_msg(timeout=min(POLL_S, remaining))
+            msg = _next_msg(client, min(POLL_S, remaining), watch)
         except queue.Empty:
             if not alive():
                 return "died"
@@ -197,6 +205,30 @@ def wait_idle(
             continue
         if collect is not None:
             collect.add(msg)
+
+
+def _next_msg(client: Any, timeout: float, watch: Callable[[], str] | None) -> dict[str, Any]:
+    """The next IOPub message; queue.Empty also as soon as the folder `watch` has news.
+
+    The kernel's IOPub socket and the watch's inotify descriptor are polled together, so a
+    write wakes the wait at once and a quiet cell costs no wake-ups (`FolderWatch.fd`)."""
+    fd = getattr(watch, "fd", None)
+    socket = getattr(getattr(client, "iopub_channel", None), "socket", None)
+    if watch is not None and getattr(watch, "pending", False):
+        timeout = min(timeout, WATCH_POLL_S)  # changes seen, not measured yet
+    if fd is None or socket is None:
+        if watch is not None and fd is None:
+            timeout = min(timeout, WATCH_POLL_S)  # no inotify: poll the folder
+        return dict(client.get_iopub_msg(timeout=timeout))
+    import zmq
+
+    poller = zmq.Poller()
+    poller.register(socket, zmq.POLLIN)
+    poller.register(fd, zmq.POLLIN)
+    ready = dict(poller.poll(int(timeout * 1000)))
+    if socket in ready:
+        return dict(client.get_iopub_msg(timeout=0))
+    raise queue.Empty
 
 
 def execute_reply(client: Any, msg_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from codegen_ui.files import FolderQuota
 from codegen_ui.kernel import cgroup
 from codegen_ui.kernel.bwrap import LAUNCHER, bwrap_argv
 from codegen_ui.kernel.folders import KernelDirs, kernels_root
@@ -89,6 +90,8 @@ class KernelConfig:
     sandbox: SandboxMode = DEFAULT_MODE
     limits: Limits = field(default_factory=Limits)
     caps: OutputCaps = field(default_factory=OutputCaps)
+    # What its folder may take while a cell runs (`watch.FolderWatch`); the session's limits.
+    folder: FolderQuota = field(default_factory=FolderQuota)
     kernels_dir: str = ""  # "" = a private folder in the system temp folder
     startup_timeout: float = 60.0
     interrupt_grace: float = 3.0  # seconds an interrupted run may take to stop before a restart
@@ -100,6 +103,7 @@ class KernelConfig:
             sandbox=cast(SandboxMode, s.sandbox),
             limits=Limits(s.kernel_memory_mb, s.kernel_cpu_seconds, s.kernel_file_mb),
             caps=OutputCaps(s.output_text_kb << 10, s.output_max, s.output_image_kb << 10),
+            folder=FolderQuota.of(s.files_session_mb, s.files_max),
             kernels_dir=s.kernels_dir,
         )
 
@@ -113,7 +117,7 @@ def kernel_env(dirs: KernelDirs, mode: Mode, python: KernelPython) -> dict[str, 
             [str(Path(python.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
         ),
         HOME=str(dirs.work),
-        TMPDIR="/tmp" if mode == "bwrap" else str(dirs.tmp),
+        TMPDIR=str(dirs.tmp),  # inside its folder, so the folder watch sees temporary files too
         PYTHONNOUSERSITE="1",
         PYTHONDONTWRITEBYTECODE="1",
         # One thread per math library: kernels share the machine, and thread pools cost
@@ -171,7 +175,7 @@ def kernel_argv(
         launcher.append(f"--IPKernelApp.exec_lines={NO_INSTALL_BOOT}")
     if info.mode != "bwrap":
         return launcher
-    wrapped = [*bwrap_argv(dirs.base, cwd), *launcher]
+    wrapped = [*bwrap_argv(dirs.base, cwd, lim.file_mb << 20), *launcher]
     if place.cgroup is None:
         return wrapped
     # The cgroup is joined outside bubblewrap, which hides /sys/fs/cgroup.

@@ -27,6 +27,10 @@ from codegen_ui.notebooks.names import check_id
 
 SUFFIX = ".files"
 ZIP_FILES = "files/"  # where a .zip keeps the session's files
+TOO_MANY = (
+    "the kernel's folder has too many entries to list them all: files not listed are kept as "
+    "stored, and none of them is deleted"
+)
 
 
 class FileExists(FilesError):
@@ -100,32 +104,50 @@ class SessionFiles:
             self._seen[session_id] = _signatures(kernel.list())
 
     def mirror(self, session_id: str, kernel: KernelFiles) -> str:
-        """Store what the kernel's folder holds now; "" or one line naming what was not kept."""
+        """Store what the kernel's folder holds now; "" or one line naming what was not kept.
+
+        What is stored already keeps its place first (nothing stored is lost to a new file);
+        then changed and new files, by name, while they fit. A stored file is deleted only when
+        a complete listing no longer has it: a listing that stopped at its cap deletes nothing.
+        """
         with self._lock:
             found = kernel.list()
-            kept, left = _within(found, self.limits)
+            complete = getattr(found, "complete", True)
             seen = self._seen.get(session_id, {})
-            stored = {e.name for e in self.list(session_id)}
+            stored = {e.name: e for e in self.list(session_id)}
+            names = {e.name for e in found}
             target = self.of(session_id)
-            for entry in kept:
-                if entry.name in stored and seen.get(entry.name) == (entry.size, entry.modified_ns):
-                    continue
+            unchanged = [e for e in found if e.name in stored
+                         and seen.get(e.name) == (e.size, e.modified_ns)]  # fmt: skip
+            kept = {e.name for e in unchanged}
+            # Stored files the listing did not reach (it stopped) stay, and count.
+            held = [stored[n] for n in stored if n not in names and not complete]
+            held += [stored[e.name] for e in unchanged]
+            renewed = [e for e in found if e.name not in kept and e.name in stored]
+            fits, left = _within(renewed, self.limits, held)
+            held += [stored[n] for n in left]  # its stored copy stays, and counts
+            more, over = _within([e for e in found if e.name not in stored], self.limits,
+                                 held + list(fits))  # fmt: skip
+            fits, left = fits + more, left + over
+            for entry in fits:
                 try:
                     target.write(entry.name, kernel.read(entry.name, self.limits.file_bytes))
                 except FilesError:
                     left.append(entry.name)  # changed or went while being read
-            names = {e.name for e in found}
-            for gone in stored - names:  # the code deleted them
-                target.delete(gone)
+            if complete:
+                for gone in set(stored) - names:  # the code deleted them
+                    target.delete(gone)
             self._seen[session_id] = _signatures(found)
-        if not left:
-            return ""
-        shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
-        return (
-            f"not kept with the session (over its limits of {size_text(self.limits.file_bytes)} "
-            f"a file, {size_text(self.limits.session_bytes)} and {self.limits.count} files in "
-            f"all): {shown}"
-        )
+        notes = [] if complete else [TOO_MANY]
+        if left:
+            shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+            notes.append(
+                f"not kept with the session (over its limits of "
+                f"{size_text(self.limits.file_bytes)} a file, "
+                f"{size_text(self.limits.session_bytes)} and {self.limits.count} files in "
+                f"all): {shown}"
+            )
+        return "; ".join(notes)
 
     # -- .zip -----------------------------------------------------------------------------------
     def pack(self, session_id: str, stem: str, notebook: str) -> bytes:
@@ -165,20 +187,24 @@ class SessionFiles:
         return Unpacked(notebook, tuple(files), notes)
 
 
-def _within(found: Iterable[FileEntry], limits: FileLimits) -> tuple[list[FileEntry], list[str]]:
+def _within(
+    found: Iterable[FileEntry], limits: FileLimits, held: Iterable[FileEntry] = ()
+) -> tuple[list[FileEntry], list[str]]:
+    """Which of `found` fit the limits beside `held` (files that stay stored), in order."""
+    held = list(held)
+    count, total = len(held), sum(e.size for e in held)
     kept: list[FileEntry] = []
     left: list[str] = []
-    total = 0
     for entry in found:
         if (
             entry.size > limits.file_bytes
-            or len(kept) >= limits.count
+            or count >= limits.count
             or total + entry.size > limits.session_bytes
         ):
             left.append(entry.name)
             continue
         kept.append(entry)
-        total += entry.size
+        count, total = count + 1, total + entry.size
     return kept, left
 
 

@@ -27,7 +27,7 @@ from codegen_ui.web.examples import EXAMPLE_FILES, EXAMPLES
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.views import Pulse, View, Views
+from codegen_ui.web.views import Fetched, Pulse, View, Views
 from codegen_ui.web.workspace import Workspace, Workspaces
 
 log = logging.getLogger(__name__)
@@ -370,20 +370,19 @@ class Controller:
             return self._quick(key, lambda ws: self.desk.answer(ws, action == "replace"))
         return self.error_view(key, f"no such file action {action!r}")
 
-    def file_pressed(self, key: str, data: object) -> str | None:
+    def file_pressed(self, key: str, data: object) -> Fetched:
         """The Files panel's Download button, as the page sends it: `{"name": ...}`."""
         event = data if isinstance(data, dict) else {}
         return self.download_file(key, str(event.get("name") or ""))
 
-    def download_file(self, key: str, name: str) -> str | None:
-        """A file of the session to download; None when there is none by that name."""
+    def download_file(self, key: str, name: str) -> Fetched:
+        """A file of the session to download, and the Files panel drawn again: when there is
+        no file by that name, no path, and the panel says why (`FilesDesk.fetch`)."""
         ws = self.workspaces.peek(key)
         if ws is None:
-            return None
-        try:
-            return self.desk.download(ws, name)
-        except EXPECTED:
-            return None
+            return Fetched()
+        path, panel = self.desk.fetch(ws, name)
+        return Fetched(path, panel)
 
 
 def _delete(ws: Workspace, index: int) -> str:

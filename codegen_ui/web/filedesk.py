@@ -5,7 +5,8 @@ written into its kernel's folder; a name that exists already is not replaced unt
 so (`files_asking` holds the waiting uploads). A session not yet saved is saved first, so its
 files have a place. What the panel lists is the kernel's folder (what code sees, files a cell
 wrote included); downloads are read from it without following links. Keeping the store's copy
-in step with the kernel is `Shelf.mirror` and `Shelf.put_back`. Nothing here knows Gradio.
+in step with the kernel is `Shelf.mirror` and `Shelf.put_back`. A download that fails (`fetch`)
+says so in the panel's note line. Nothing here knows Gradio.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class FilesDesk:
             f"and {lim.count} files in all"
         )
         asking = tuple(name for name, _ in ws.files_asking)
-        return render_files(FilesView(self.listing(ws), asking, ws.files_note, limits))
+        files = self.listing(ws)
+        complete = getattr(files, "complete", True)
+        return render_files(FilesView(files, asking, ws.files_note, limits, complete))
 
     def upload(self, ws: Workspace, paths: list[str], replace: bool = False) -> str:
         """Add uploaded files (Gradio keeps each one's own name); returns a note."""
@@ -108,6 +111,16 @@ class FilesDesk:
         if not gone:
             raise FilesError(f"there is no file {name}")
         return f"Deleted {name}."
+
+    def fetch(self, ws: Workspace, name: str) -> tuple[str | None, str]:
+        """A file to download and the panel drawn again; when it cannot be had (it went since
+        the list was drawn, say), no file, and the panel says why in one line."""
+        try:
+            path = self.download(ws, name)
+        except UserError as exc:
+            ws.files_note = f"{name or 'that file'} could not be downloaded: {exc}"
+            return None, self.panel(ws)
+        return path, self.panel(ws)
 
     def download(self, ws: Workspace, name: str) -> str:
         """A copy of the file under the store's exports, for the browser to fetch."""

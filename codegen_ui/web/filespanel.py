@@ -2,7 +2,8 @@
 
 `render_files` draws one row per file (`[data-file="NAME"]` with its size, Download and Delete
 buttons), the question an upload over an existing file asks (Replace or Keep the old one), and
-a line about what could not be kept. `FILES_JS` sends a row's button as one `files` event (a
+a line about what could not be kept or downloaded, and one when the folder has more entries
+than a listing looks at. `FILES_JS` sends a row's button as one `files` event (a
 download as `filedownload`, so only it fetches a file) and lets files dropped onto the notebook
 go to the panel's upload input, as if chosen there. Nothing here decides what an action does.
 """
@@ -13,7 +14,7 @@ import html
 from dataclasses import dataclass
 
 from codegen_ui.core import FileEntry
-from codegen_ui.files import size_text
+from codegen_ui.files import SCAN_CAP, size_text
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class FilesView:
     asking: tuple[str, ...] = ()  # names an upload would replace: the panel asks first
     note: str = ""  # what the last copy into the store could not keep, or why it failed
     limits: str = ""  # "50.0 MB a file, 200.0 MB and 200 files in all"
+    complete: bool = True  # False: the folder has more entries than a listing looks at
+
+
+TOO_MANY = (
+    "This folder has too many entries to list them all (more than {cap}): only some are shown."
+)
 
 
 def render_files(view: FilesView) -> str:
@@ -42,6 +49,9 @@ def render_files(view: FilesView) -> str:
             '<button class="cg-act" data-action="keep">Keep the old one</button></div>'
         )
     note = f'<div class="cg-files-note">{html.escape(view.note)}</div>' if view.note else ""
+    if not view.complete:
+        too_many = html.escape(TOO_MANY.format(cap=SCAN_CAP))
+        note = f'<div class="cg-files-note" role="status">{too_many}</div>{note}'
     limits = f'<div class="cg-files-limits">Limits: {html.escape(view.limits)}</div>'
     return f'<div class="cg-files">{ask}{rows}{note}{limits}</div>'
 

@@ -203,8 +203,15 @@ class Handlers:
         data = getattr(evt, "_data", None)
         return self.show(self.c.files_action(_key(request), data))
 
-    def download_file(self, evt: gr.EventData, request: gr.Request) -> str | None:
-        return self.c.file_pressed(_key(request), getattr(evt, "_data", None))
+    def download_file(self, evt: gr.EventData, request: gr.Request) -> Shown:
+        """The file to send (None sends nothing: the hidden button must not keep an older one)
+        and, from a tab with a workspace, the Files panel drawn again (saying why, if no file)."""
+        got = self.c.file_pressed(_key(request), getattr(evt, "_data", None))
+        files = self.page.session.files
+        shown: Shown = {files.file: got.path}
+        if got.files is not None:
+            shown[files.files] = got.files
+        return shown
 
     def restore(self, session_id: str | None, request: gr.Request) -> Shown:
         return self.show(self.c.restore_session(_key(request), session_id))
@@ -263,7 +270,7 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
         )
     files.upload.upload(h.upload_files, files.upload, out, **work)
     files.files.files(h.files, None, out, **work)
-    files.files.filedownload(h.download_file, None, files.file, **private).then(
+    files.files.filedownload(h.download_file, None, [files.file, files.files], **private).then(
         None, None, None, js=_press(files.file)
     )
     col.stop.click(h.stop, None, None, **instant)

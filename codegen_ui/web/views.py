@@ -2,7 +2,8 @@
 
 `Views.of(ws, ...)` gathers the notebook (rendered by `web.notebook_html`), the status line, the
 prompt the next turn will send (for the prompt inspector), which buttons can act, the sessions
-list and the Files panel (`web.filedesk`); `Views.pulse` is what the page's timer refreshes. It
+list and the Files panel (`web.filedesk`); `Views.pulse` is what the page's timer refreshes, and
+`Fetched` what a Files panel download press gives back. It
 decides no action and changes nothing; the controller calls it after every step.
 """
 
@@ -40,6 +41,16 @@ class View:
     trash: tuple[tuple[str, str], ...] | None = None  # (label, id) of deleted sessions
     session_id: str | None = None  # the store id of this tab's session, once saved
     files: str | None = None  # the Files panel's HTML
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a press on a Files panel row's Download gives the page: the file to send (None when
+    there is none by that name, and the panel says why) and the panel drawn again (None when
+    the tab has no workspace: the panel stays as it is)."""
+
+    path: str | None = None
+    files: str | None = None  # the Files panel's HTML, as in `View`
 
 
 @dataclass(frozen=True)
