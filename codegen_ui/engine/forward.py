@@ -5,8 +5,9 @@ its KV cache, `decode` feeds one token for each of several requests in one pass 
 batch, see `codegen_ui.engine.rows`), and `pick` chooses the next token from one row of logits,
 greedy or by temperature and top-p with the request's own seeded generator. Every call runs
 under `torch.inference_mode()` and must come from the engine thread, which first calls
-`enter_thread` to size its own torch thread pool (`engine_threads`). It keeps no state of its
-own and knows nothing of queues, text or stopping. `OwnForward` is the path for a family the
+`enter_thread` to size its own torch thread pool: fixed by `OMP_NUM_THREADS`, else chosen
+per kind of step by measuring (`threads.ThreadTuner`, the only state it keeps). It knows
+nothing of queues, text or stopping. `OwnForward` is the path for a family the
 ragged batch does not cover: the model's own attention and cache, one request at a time.
 Imported only by the transformers backend.
 """
@@ -14,6 +15,8 @@ Imported only by the transformers backend.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import torch
@@ -21,39 +24,62 @@ import torch
 from codegen_ui.core import SamplingParams
 from codegen_ui.engine.kvcache import seq_length
 from codegen_ui.engine.rows import rows_cache, use_rows_attention
+from codegen_ui.engine.threads import ThreadTuner, thread_candidates, usable_cores
 
 
-def engine_threads() -> int:
-    """Torch threads for the engine thread: half the cores, at least one; `OMP_NUM_THREADS`
-    when the user set it.
-
-    Each op of a decode step is tiny (a 4,096-wide tanh, a one-query attention), so a pool of
-    threads meets at a barrier dozens of times per token, and on a machine whose cores are also
-    busy (the sessions' kernels run on the same cores; other jobs) one descheduled thread stalls
-    the others: on 2 shared cores at load 5 to 10, int8 decoding of one stream fell to 1 to 3
-    tokens/s on 2 threads against 6 to 25 on one (figures in README, "Performance").
-    """
+def fixed_threads() -> int | None:
+    """The torch threads the user fixed with `OMP_NUM_THREADS`; None: the engine measures
+    (`threads.ThreadTuner`)."""
     if os.environ.get("OMP_NUM_THREADS"):
         return max(1, torch.get_num_threads())
-    return max(1, (os.cpu_count() or 2) // 2)
+    return None
 
 
 class Forward:
     def __init__(self, model: Any, device: str, valid_vocab: int) -> None:
         self.model = model
         self.device = device
-        self.threads = engine_threads()  # 0: leave torch's default (all cores)
+        self._threads_from_env()
         # Ids past the tokenizer's vocabulary are padding rows of the embedding: never sampled.
         self.valid_vocab = valid_vocab
         use_rows_attention(model)
 
+    def _threads_from_env(self) -> None:
+        # A fixed count (OMP_NUM_THREADS, or a benchmark's choice; 0: torch's default, all
+        # cores), else None: measured per kind of step by the tuner.
+        self.threads: int | None = fixed_threads()
+        self.tuner = ThreadTuner(thread_candidates(usable_cores()))
+        self._pool = 0  # the count torch's pool of the engine thread now has (0: unknown)
+
     def enter_thread(self) -> None:
         """Size the calling thread's torch pool (the pool is per thread: callers keep theirs)."""
-        if self.threads > 0:
+        if self.threads:
             torch.set_num_threads(self.threads)
+
+    def _timed(self, kind: Hashable, step: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """Run `step` on the tuner's thread count for `kind` and tell it how long it took."""
+        if self.threads is not None or self.device != "cpu":
+            return step()
+        n = self.tuner.choose(kind)
+        if n != self._pool:
+            torch.set_num_threads(n)
+            self._pool = n
+        start = time.perf_counter()
+        out = step()
+        self.tuner.record(kind, n, time.perf_counter() - start)
+        return out
 
     def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
         """Feed `ids` after what `cache` holds; the logits after the last of them."""
+        # Chunks by powers of two: a prompt's last chunk is shorter than the others.
+        kind = ("prefill", 1 << (len(ids) - 1).bit_length())
+        return self._timed(kind, lambda: self._prefill(cache, ids))
+
+    def decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
+        """Feed token i after what caches[i] holds, all in one pass; logits as (B, vocab)."""
+        return self._timed(("decode", len(caches)), lambda: self._decode(caches, tokens))
+
+    def _prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
         start = seq_length(cache)
         with torch.inference_mode():
             out = self.model(
@@ -65,8 +91,7 @@ class Forward:
             )
             return out.logits[0, -1]
 
-    def decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
-        """Feed token i after what caches[i] holds, all in one pass; logits as (B, vocab)."""
+    def _decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
         with torch.inference_mode():
             positions = [[seq_length(c)] for c in caches]
             out = self.model(
@@ -114,17 +139,17 @@ class OwnForward(Forward):
         # Not Forward's: the model keeps its own attention function.
         self.model = model
         self.device = device
-        self.threads = engine_threads()
+        self._threads_from_env()
         self.valid_vocab = valid_vocab
 
-    def prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
+    def _prefill(self, cache: Any, ids: list[int]) -> torch.Tensor:
         with torch.inference_mode():
             out = self.model(
                 input_ids=torch.tensor([ids], device=self.device), cache=cache, use_cache=True
             )
             return out.logits[0, -1]
 
-    def decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
+    def _decode(self, caches: list[Any], tokens: list[int]) -> torch.Tensor:
         if len(caches) != 1:
             raise ValueError("this model's path decodes one request at a time")
-        return self.prefill(caches[0], tokens)[None]
+        return self._prefill(caches[0], tokens)[None]
