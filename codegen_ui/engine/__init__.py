@@ -11,8 +11,9 @@ in-place KV cache). The port's types are imported from
 
 Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stream turns) over
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
-and the token pick), `rows` (ragged batches for CodeGen), `prefix`, `cache` and `kvcache` (ids
-and KV caches kept across turns), `weights` (the fast precision); `remote` (a model on an
+and the token pick), `threads` (the engine thread's torch thread count, measured), `rows`
+(ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
+KV caches kept across turns), `weights` (the fast and repeatable precisions); `remote` (a model on an
 OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen -> GPT-J).
 """
 
