@@ -13,8 +13,9 @@ Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stre
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
 and the token pick), `threads` (the engine thread's torch thread count, measured), `rows`
 (ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
-KV caches kept across turns), `weights` (the fast and repeatable precisions); `remote` (a model on an
-OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen -> GPT-J).
+KV caches kept across turns), `weights` (the fast and repeatable precisions); `remote` (a model
+on an OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen ->
+GPT-J).
 """
 
 from __future__ import annotations
