@@ -29,20 +29,30 @@ def family_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return build_tiny_family(tmp_path_factory.mktemp("families") / family, family)
 
 
+def one_at_a_time(folder: Path, precision: str = "exact") -> Any:
+    """One request at a time, nothing cached."""
+    model = load_model(str(folder), device="cpu", precision=precision, cache_mib=0)
+    model.engine_thread.batch_size = 1
+    return model
+
+
+def batched(folder: Path, precision: str = "exact") -> Any:
+    """Batched (where the family allows), caching, prompts fed 8 tokens a chunk."""
+    model = load_model(str(folder), device="cpu", precision=precision, batch_size=8)
+    model.engine_thread.prefill_chunk = 8
+    return model
+
+
 @pytest.fixture(scope="module")
 def reference(family_dir: Path) -> Iterator[Any]:
-    """One request at a time, nothing cached."""
-    model = load_model(str(family_dir), device="cpu", precision="exact", cache_mib=0)
-    model.engine_thread.batch_size = 1
+    model = one_at_a_time(family_dir)
     yield model
     model.close()
 
 
 @pytest.fixture(scope="module")
 def engine(family_dir: Path) -> Iterator[Any]:
-    """Batched (where the family allows), caching, prompts fed 8 tokens a chunk."""
-    model = load_model(str(family_dir), device="cpu", precision="exact", batch_size=8)
-    model.engine_thread.prefill_chunk = 8
+    model = batched(family_dir)
     yield model
     model.close()
 

@@ -15,10 +15,17 @@ import torch
 from torch import nn
 
 from codegen_ui.core import SamplingParams, render_prompt
-from codegen_ui.engine import load_model
 from codegen_ui.engine.weights import Int8WeightLinear, kernel_agrees, quantize_weight_only
 from codegen_ui.settings import Settings, SettingsError
-from tests.test_families import SAMPLED, TURNS, complete, history, together
+from tests.test_families import (
+    SAMPLED,
+    TURNS,
+    batched,
+    complete,
+    history,
+    one_at_a_time,
+    together,
+)
 from tests.tiny import build_tiny_family
 
 pytestmark = pytest.mark.skipif(
@@ -62,16 +69,14 @@ def family_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="module")
 def reference(family_dir: Path) -> Iterator[Any]:
-    model = load_model(str(family_dir), device="cpu", precision="repeatable", cache_mib=0)
-    model.engine_thread.batch_size = 1
+    model = one_at_a_time(family_dir, "repeatable")
     yield model
     model.close()
 
 
 @pytest.fixture(scope="module")
 def engine(family_dir: Path) -> Iterator[Any]:
-    model = load_model(str(family_dir), device="cpu", precision="repeatable", batch_size=8)
-    model.engine_thread.prefill_chunk = 8
+    model = batched(family_dir, "repeatable")
     yield model
     model.close()
 

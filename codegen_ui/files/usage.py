@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +100,9 @@ def measure(
     return total
 
 
-def owned_in(
-    shared: Iterable[str], uid: int, stop_after: int, folders: list[str] | None = None
-) -> Usage:
-    """What `uid` made at the top of shared folders such as /tmp (and under what it made)."""
-    total = Usage()
+def _owned(shared: Iterable[str], uid: int) -> Iterator[tuple[os.DirEntry[str], os.stat_result]]:
+    """The entries `uid` owns at the top of shared folders, with their stat (links unfollowed);
+    an entry or folder that cannot be read is passed over."""
     for folder in shared:
         try:
             entries = list(os.scandir(folder))
@@ -115,32 +113,33 @@ def owned_in(
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if info.st_uid != uid:
-                continue
-            total += Usage(info.st_size if stat.S_ISREG(info.st_mode) else 0, 1)
-            if stat.S_ISDIR(info.st_mode):
-                total += measure([Path(entry.path)], max(stop_after - total.entries, 0), folders)
+            if info.st_uid == uid:
+                yield entry, info
+
+
+def owned_in(
+    shared: Iterable[str], uid: int, stop_after: int, folders: list[str] | None = None
+) -> Usage:
+    """What `uid` made at the top of shared folders such as /tmp (and under what it made)."""
+    total = Usage()
+    for entry, info in _owned(shared, uid):
+        total += Usage(info.st_size if stat.S_ISREG(info.st_mode) else 0, 1)
+        if stat.S_ISDIR(info.st_mode):
+            total += measure([Path(entry.path)], max(stop_after - total.entries, 0), folders)
     return total
 
 
 def remove_owned(shared: Iterable[str], uid: int) -> None:
     """Remove what `uid` made at the top of shared folders (a kernel's uid, once it is gone).
     Links are removed, never followed (`shutil.rmtree` refuses a link and walks by fd)."""
-    for folder in shared:
+    for entry, info in list(_owned(shared, uid)):
         try:
-            entries = list(os.scandir(folder))
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                continue
 
 
 def _walk(
