@@ -18,13 +18,12 @@ from codegen_ui.core import SamplingParams, render_prompt
 from codegen_ui.engine.weights import Int8WeightLinear, kernel_agrees, quantize_weight_only
 from codegen_ui.settings import Settings, SettingsError
 from tests.test_families import (
-    SAMPLED,
     TURNS,
     batched,
+    batched_equals_alone,
     complete,
     history,
     one_at_a_time,
-    together,
 )
 from tests.tiny import build_tiny_family
 
@@ -87,17 +86,7 @@ def test_the_engine_names_the_precision(engine: Any) -> None:
 
 
 def test_batched_and_cached_equal_one_at_a_time(engine: Any, reference: Any) -> None:
-    prompts = [render_prompt(history(n, n), TURNS[n % 3]) for n in range(4)]
-    jobs = [lambda p=p: complete(engine, p) for p in prompts]
-    jobs += [lambda p=p: complete(engine, p, SAMPLED) for p in prompts[:2]]
-    before = engine.engine_thread.steps, engine.engine_thread.rows
-    results = together(jobs)
-    assert not [r for r in results if isinstance(r, Exception)]
-    alone = [complete(reference, p) for p in prompts]
-    alone += [complete(reference, p, SAMPLED) for p in prompts[:2]]
-    assert [r[0] for r in results] == [a[0] for a in alone]
-    steps, rows = engine.engine_thread.steps - before[0], engine.engine_thread.rows - before[1]
-    assert rows > steps  # some steps decoded several rows in one pass
+    results = batched_equals_alone(engine, reference)
     # and a next turn reusing the cache writes what an uncached run writes
     turns = [*history(2, 3), (TURNS[0], results[0][0][:10] + "\n")]
     prompt = render_prompt(turns, TURNS[1])
