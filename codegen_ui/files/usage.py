@@ -28,6 +28,11 @@ from codegen_ui.settings import DEFAULTS
 # its sockets and log): counted, but not against the user's file count. A fresh kernel that
 # imported pandas and drew a plot held 22 (no sandbox) to 29 (bubblewrap) entries in all.
 OWN_ENTRIES = 100
+# Bytes a cell may add to a folder it found at or over its quota (one below it may fill it):
+# what the kernel itself writes while the cell runs (IPython's history database, a font cache),
+# so that a cell deleting files from a full folder is not stopped by the kernel's own
+# bookkeeping first.
+OWN_BYTES = 1 << 20
 # World-writable folders a kernel with a uid of its own can also write into.
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
@@ -59,10 +64,12 @@ class FolderQuota:
         return cls(session_mb * MIB, files_max + OWN_ENTRIES)
 
     def over(self, now: Usage, start: Usage) -> str:
-        """One line when `now` passed the quota and grew past `start`, else ""."""
+        """One line when `now` passed the quota, or, for a cell that started at or over it,
+        grew past `start` by more than the kernel's own writes may (`OWN_BYTES`); else ""."""
         if not self.bytes:
             return ""
-        if now.bytes > self.bytes and now.bytes > start.bytes:
+        limit = self.bytes if start.bytes < self.bytes else start.bytes + OWN_BYTES
+        if now.bytes > limit:
             return (
                 f"the kernel's folder passed this session's quota of {size_text(self.bytes)} "
                 "(every file the code writes counts, temporary ones included)"
