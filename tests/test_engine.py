@@ -41,9 +41,9 @@ def history(n: int, salt: int) -> list[tuple[str, str]]:
     return [(INSTRUCTIONS[i % 5], f"x{salt} = {i}\n" * (1 + (i + salt) % 4)) for i in range(n)]
 
 
-def together(jobs: list[Callable[[], Any]], first_started: bool = True) -> list[Any]:
-    """Run jobs on threads of their own. The later ones start once the first has written a
-    token, so they join a batch that is already decoding."""
+def together(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run jobs on threads of their own, all started at once; each one's result, or the
+    exception it raised, in order (a job still running after 120 s fails the test)."""
     results: list[Any] = [None] * len(jobs)
 
     def run(i: int) -> None:

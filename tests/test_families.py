@@ -6,7 +6,6 @@ character the end left half written)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from codegen_ui.core import Delta, Finished, SamplingParams, render_prompt
 from codegen_ui.engine import load_model
+from tests.test_engine import together
 from tests.tiny import FALLBACK_FAMILY, FAMILIES, build_tiny_family
 
 GREEDY = SamplingParams(max_new_tokens=16)
@@ -65,24 +65,6 @@ def complete(model: Any, prompt: str, params: SamplingParams = GREEDY) -> tuple[
 
 def history(n: int, salt: int) -> list[tuple[str, str]]:
     return [(TURNS[i % 3], f"x{salt} = {i}\n" * (1 + (i + salt) % 3)) for i in range(n)]
-
-
-def together(jobs: list[Any]) -> list[Any]:
-    results: list[Any] = [None] * len(jobs)
-
-    def run(i: int) -> None:
-        try:
-            results[i] = jobs[i]()
-        except Exception as exc:  # handed back to the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a generation hung"
-    return results
 
 
 def test_the_path_is_named(engine: Any, family_dir: Path) -> None:

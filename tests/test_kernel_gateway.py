@@ -32,6 +32,7 @@ from codegen_ui.settings import Settings
 from tests.fakes import ScriptedModel
 from tests.gatewaykit import Gateway, free_port, running_gateway
 from tests.kernelkit import follow_up, text
+from tests.test_kernel_session import hang_and_crash
 
 pytestmark = pytest.mark.slow
 
@@ -57,25 +58,10 @@ def _last(turns: Iterator[Turn]) -> Turn:
 def test_session_turns_survive_a_hang_and_a_crash_on_the_gateway(
     gateway: Gateway, scripted: ScriptedModel
 ) -> None:
-    scripted.enqueue(
-        "\nx = 20\n\n\n",
-        "\nwhile True:\n    pass\n\n\n",
-        "\nprint(x + 1)\n\n\n",
-        "\nimport os\nos._exit(1)\n\n\n",
-        "\nprint('x' in globals())\n\n\n",
-    )
     with GatewayKernel(gateway.config(), KernelConfig(interrupt_grace=3.0)) as kernel:
         # A death is seen when the gateway's restarter notices it (its time_to_dead, 3 s, plus
         # its poll): a deadline shorter than that would call the dead cell a timeout.
-        session = Session(scripted, kernel, run_timeout=10)
-        turns = [
-            _last(session.add_turn(f"turn {n}", SamplingParams(max_new_tokens=16)))
-            for n in range(5)
-        ]
-    assert [t.status for t in turns] == ["ok", "timeout", "ok", "died", "ok"]
-    assert turns[2].outputs[0]["text"] == "21\n"  # the interrupt kept x
-    assert "variables from earlier turns are gone" in turns[3].message
-    assert turns[4].outputs[0]["text"] == "False\n"
+        hang_and_crash(scripted, kernel, run_timeout=10)
 
 
 def test_replay_runs_a_notebook_on_the_gateway_from_the_command_line(

@@ -39,13 +39,13 @@ def test_a_row_is_the_same_whoever_else_is_in_the_batch() -> None:
         layer.weight.copy_(torch.randn(96, 128, generator=gen))
     steady = Int8WeightLinear(layer.weight, layer.bias)
     rows = torch.randn(16, 128, generator=gen)
-    together_ = steady(rows)
+    in_batch = steady(rows)
     for i in range(16):
-        assert torch.equal(steady(rows[i : i + 1]), together_[i : i + 1])
-    assert torch.equal(steady(rows[3:9]), together_[3:9])
+        assert torch.equal(steady(rows[i : i + 1]), in_batch[i : i + 1])
+    assert torch.equal(steady(rows[3:9]), in_batch[3:9])
     # int8 rounding, not another function
     want = layer(rows)
-    assert (together_ - want).abs().max() < 0.05 * want.abs().max()
+    assert (in_batch - want).abs().max() < 0.05 * want.abs().max()
 
 
 def test_a_width_the_kernel_cannot_take_keeps_float32() -> None:
