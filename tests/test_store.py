@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -32,7 +32,7 @@ class Clock:
     """The store's clock, moved on by the test: times are kept to the second, and no test waits."""
 
     def __init__(self) -> None:
-        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.t = datetime(2026, 1, 1, tzinfo=UTC)
 
     def __call__(self) -> str:
         return self.t.isoformat(timespec="seconds")

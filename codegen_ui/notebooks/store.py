@@ -15,7 +15,7 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def _info(session_id: str, nb: Any, notes: Sequence[str] = ()) -> SessionInfo:
 
 
 def _iso(key: Key) -> str:
-    return datetime.fromtimestamp(key[0] / 1e9, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(key[0] / 1e9, UTC).isoformat(timespec="seconds")
 
 
 def _extras(meta: dict[str, Any] | None) -> dict[str, Any]:

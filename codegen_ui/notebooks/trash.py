@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from codegen_ui.notebooks.atomic import fsync_dir
@@ -90,7 +90,7 @@ class Trash:
                     continue
             except OSError:
                 continue
-            when = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+            when = datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
             found.append(Trashed(path.stem, _title(path), when, path))
         return sorted(found, key=lambda t: t.deleted, reverse=True)
 
