@@ -331,3 +331,50 @@ def test_a_python_under_tmp_is_bound_over_the_private_tmp(monkeypatch: pytest.Mo
     monkeypatch.setattr(bwrap, "python_roots", lambda: ["/tmp/clone/.venv"])
     argv = bwrap.bwrap_argv(Path("/tmp/kernels"), Path("/tmp/kernels/one"))
     assert argv.index("--tmpfs") < argv.index("/tmp/clone/.venv")
+
+
+# Run by a server whose Python is a venv under /tmp that reaches its packages through a .pth
+# file, as some installs do: Landlock's rules (the venv, its site-packages) miss what the
+# kernel's Python imports. It must say so at start, and refuse, never start a dead kernel.
+_OUTSIDE_THE_RULES = """
+import json
+from codegen_ui.core import KernelError
+from codegen_ui.kernel import Kernel, KernelConfig, sandbox_info
+info = sandbox_info("landlock")
+try:
+    Kernel(config=KernelConfig(sandbox="landlock")).start()
+    started = "started"
+except KernelError as exc:
+    started = str(exc)
+print(json.dumps({"mode": info.mode, "reason": info.reason, "started": started}))
+"""
+
+
+def test_a_python_whose_packages_landlock_does_not_allow_is_said_at_start() -> None:
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from codegen_ui.kernel import confine
+    from codegen_ui.kernel.bwrap import site_packages
+
+    if confine.landlock_abi() < 1:
+        pytest.skip("this Linux kernel has no Landlock")
+    with tempfile.TemporaryDirectory(prefix="codegen-ui-outside-") as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        packages = next(venv.glob("lib/python*/site-packages"))
+        (packages / "outside.pth").write_text("\n".join(site_packages()) + "\n")
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", _OUTSIDE_THE_RULES],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["mode"] == "none"
+    assert report["reason"].startswith("Landlock was required but a kernel's Python cannot start")
+    assert report["started"] == report["reason"]

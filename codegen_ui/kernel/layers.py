@@ -5,9 +5,12 @@
 else resource limits only; in the modes without bubblewrap also the seccomp socket filter where
 libseccomp is installed, a uid of its own per kernel when the server is root and such a uid can
 run a Python (see `pyview.py`), and a process cap (a pids cgroup, else RLIMIT_NPROC). Each
-probe runs a real confined Python once. `SandboxInfo.layers()` lists every layer with whether
-it is active and why, for the status line, the log and `codegen-ui doctor`. `hide_server()`
-makes the server's own process undumpable. Nothing here starts a kernel.
+probe runs a real confined Python once. The Landlock probe imports ipykernel under the kernels'
+own rules, and a root server's also does so as a uid of its own with the Python those kernels
+get: a Python whose files the rules miss costs Landlock (or the uid layer) at start, said in one
+line, never a dead kernel. `SandboxInfo.layers()` lists every layer with whether it is active
+and why, for the status line, the log and `codegen-ui doctor`. `hide_server()` makes the
+server's own process undumpable. Nothing here starts a kernel.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Literal
 from codegen_ui.kernel import cgroup, confine
 from codegen_ui.kernel.bwrap import LAUNCHER, bwrap_problem, system_paths
 from codegen_ui.kernel.folders import kernels_root
-from codegen_ui.kernel.pyview import python_for_others, server_python
+from codegen_ui.kernel.pyview import PROBE_UID, KernelPython, python_for_others, server_python
 from codegen_ui.settings import SandboxMode
 
 log = logging.getLogger("codegen_ui.kernel")
@@ -53,6 +56,7 @@ class SandboxInfo:
     landlock_abi: int = 0  # the ABI used, in landlock mode
     seccomp: bool = False  # the socket filter (modes without bubblewrap)
     own_uid: bool = False  # a root server runs each kernel as a uid of its own
+    own_uid_note: str = ""  # why not, when a root server's kernels cannot have one
     cgroup: bool = False  # each kernel in a pids cgroup of its own (else RLIMIT_NPROC)
     root: bool = False  # the server runs as root (exempt from RLIMIT_NPROC)
 
@@ -77,7 +81,8 @@ class SandboxInfo:
             Layer("own uid", self.own_uid, "a random uid per kernel")
             if self.own_uid
             else Layer("own uid", False, "server is not root" if not self.root else
-                       "bubblewrap mode" if bwrap else "other uids cannot run this Python"),
+                       "bubblewrap mode" if bwrap else
+                       self.own_uid_note or "other uids cannot run this Python"),
             Layer("process cap", capped, cap if capped else "root kernel without a cgroup"),
             Layer("limits", True, "memory, CPU time, file size, open files"),
         )  # fmt: skip
@@ -130,9 +135,14 @@ def _decide(mode: SandboxMode) -> SandboxInfo:
                     "kernels run under Landlock, not bubblewrap (%s): %s", why, info.active()
                 )
             return info
+        problem = (
+            "a kernel's Python cannot start under its rules here (the probe's line is logged)"
+            if abi
+            else "this kernel does not offer it"
+        )
         if mode == "landlock":
-            return SandboxInfo("none", "Landlock was required but this kernel does not offer it")
-        why += "; Landlock is not available"
+            return SandboxInfo("none", f"Landlock was required but {problem}")
+        why += f"; Landlock is not available: {problem}" if abi else "; Landlock is not available"
     info = _with_cap(SandboxInfo("none", why, 0, seccomp))
     if mode == "auto":
         log.warning("kernels run without a filesystem sandbox: %s", info.describe())
@@ -143,11 +153,23 @@ def _with_cap(info: SandboxInfo) -> SandboxInfo:
     from dataclasses import replace
 
     root = _server_is_root()
-    own = info.mode != "bwrap" and root and _others_python() is not None
-    return replace(info, own_uid=own, cgroup=cgroup.parent() is not None, root=root)
+    own, note = False, ""
+    if info.mode != "bwrap" and root:
+        python = _others_python()
+        if python is None:
+            note = "other uids cannot run this Python"
+        elif info.mode == "landlock" and not _own_uid_kernel_starts(python):
+            # Their kernels would die at start (a Python whose files lie outside what the
+            # rules allow): run them as the server's user instead, and say so once.
+            note = "a uid of its own cannot start a kernel under Landlock here"
+            log.warning("kernels run as root under Landlock: %s (see the probe's line)", note)
+        else:
+            own = True
+    cap = cgroup.parent() is not None
+    return replace(info, own_uid=own, own_uid_note=note, cgroup=cap, root=root)
 
 
-def _others_python() -> object | None:
+def _others_python() -> KernelPython | None:
     return python_for_others(kernels_root())
 
 
@@ -172,14 +194,35 @@ def _probe(no_network: bool, landlock: bool) -> bool:
             cmd += ["--landlock", landlock_rules(server_python().roots, [Path(tmp)])]
         check = "import socket\ntry:\n socket.socket(socket.AF_INET6)\nexcept OSError: pass\n"
         check += "else: raise SystemExit(3)\n" if no_network else ""
+        check += "import ipykernel\n" if landlock else ""  # what a kernel reads before it replies
         check += f"open({tmp!r} + '/ok', 'w').close()\n"
-        cmd += ["--", sys.executable, "-I", "-c", check]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
+        return _probe_ran([*cmd, "--", sys.executable, "-I", "-c", check], {})
+
+
+def _own_uid_kernel_starts(python: KernelPython) -> bool:
+    """Whether a kernel's Python, run as a uid of its own under the Landlock rules its kernels
+    get, imports ipykernel and writes to its folder: what a kernel needs before it can reply."""
+    with tempfile.TemporaryDirectory(prefix="probe-", dir=kernels_root()) as tmp:
+        os.chown(tmp, PROBE_UID, PROBE_UID)
+        rules = landlock_rules(python.roots, [Path(tmp)])
+        cmd = [sys.executable, "-I", str(LAUNCHER), "--user", f"{PROBE_UID}:{PROBE_UID}"]
+        cmd += ["--landlock", rules, "--", python.executable, "-c"]
+        cmd.append(f"import ipykernel\nopen({tmp!r} + '/ok', 'w').close()\n")
+        return _probe_ran(cmd, dict(python.env))
+
+
+def _probe_ran(cmd: list[str], env: dict[str, str]) -> bool:
+    """Run one probe from /, with a bare environment; its failure is logged in one line."""
+    full = {"PATH": "/usr/bin:/bin", **env}
+    try:
+        done = subprocess.run(
+            cmd, cwd="/", env=full, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
     if done.returncode != 0:
-        log.info("kernel layer probe failed: %s", done.stderr.strip()[-300:])
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        log.info("kernel layer probe failed: %s", last[0][-300:])
     return done.returncode == 0
 
 

@@ -76,8 +76,10 @@ def can_run(python: KernelPython) -> bool:
 
 
 def _digest() -> str:
+    """Names one view per interpreter, environment and package folder: a venv made again at
+    the same path, or moved, gets a view of its own rather than one linked to another."""
     exe = os.path.realpath(sys.executable)
-    key = f"{exe}|{sys.prefix}|{os.stat(exe).st_mtime_ns}"
+    key = f"{exe}|{sys.prefix}|{os.stat(exe).st_mtime_ns}|{'|'.join(site_packages())}"
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
