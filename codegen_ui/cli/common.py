@@ -1,7 +1,8 @@
 """What the command line's groups share: `CliError`, the model flags and the settings they give,
 and how the benchmarks load their model and name their files after it.
 
-Each group module (`session`, `notebooks`, `mtpb`, `humaneval`, `bench`) declares its flags in
+Each group module (`converse`, `complete`, `notebooks`, `mtpb`, `humaneval`, `bench`, `doctor`,
+`convert`) declares its flags in
 `add(sub)` and wires the seams in its `cmd_*` functions; they raise `UserError`s and never
 print them, since `codegen_ui.cli.main` maps the whole family to one line and exit status 2.
 """

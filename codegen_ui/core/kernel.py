@@ -70,7 +70,7 @@ class Listing(tuple[FileEntry, ...]):
 class KernelFiles(Protocol):
     """The kernel's working folder as the server reaches it: what its code reads and writes.
 
-    `codegen_ui.kernel.FolderFiles` is the local one (no links followed, hidden names kept
+    `codegen_ui.files.FolderFiles` is the local one (no links followed, hidden names kept
     out); a remote kernel gives another with the same calls."""
 
     def list(self) -> tuple[FileEntry, ...]: ...  # a `Listing` says whether it is complete
