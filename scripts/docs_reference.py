@@ -128,9 +128,7 @@ def option_row(action: argparse.Action) -> str:
         names = f"`{action.metavar or action.dest}`"
     default = action.default
     shown = (
-        ""
-        if default in (None, argparse.SUPPRESS, False) or action.nargs == 0
-        else f"`{default!r}`"
+        "" if default in (None, argparse.SUPPRESS, False) or action.nargs == 0 else f"`{default!r}`"
     )
     choices = f" (one of {', '.join(map(str, action.choices))})" if action.choices else ""
     return f"| {names} | {shown} | {cell((action.help or '') + choices)} |\n"
@@ -147,8 +145,8 @@ def cli_page() -> str:
             HEADER.format(source="the parser of `codegen_ui/cli` (`build_parser`)"),
             "# Command line\n\n",
             "`codegen-ui` (or `python -m codegen_ui`). Every command prints a failure as one "
-            "line, `codegen-ui: error: ...`, with exit status 2. A flag without a default here takes the "
-            "[setting](settings.md) of its name. What each command is for: "
+            "line, `codegen-ui: error: ...`, with exit status 2. A flag without a default here "
+            "takes the [setting](settings.md) of its name. What each command is for: "
             "[the CLI guide](../guide/cli.md).\n",
         ]
         for words, sub, help_line in commands(parser):
@@ -200,8 +198,9 @@ def class_section(cls: type, comments: dict[str, tuple[str, str]]) -> str:
             out.append(f"- `{name}{signature.replace('= Ellipsis', '= ...')}`")
             member_doc = inspect.getdoc(member)
             out.append(f": {' '.join(member_doc.split())}\n" if member_doc else "\n")
-        fields_ = typing.get_type_hints(cls) if cls.__dict__.get("__annotations__") else {}
-        for name in cls.__dict__.get("__annotations__", {}):
+        own = inspect.get_annotations(cls)
+        fields_ = typing.get_type_hints(cls) if own else {}
+        for name in own:
             note = comments.get(name, ("", ""))[1]
             out.append(f"- `{name}: {type_text(fields_.get(name, ''))}`: {note}\n")
         out.append("\n")
@@ -249,11 +248,8 @@ def modules_page() -> str:
         "line. `tests/test_layout.py` checks that every package docstring names each of its "
         "modules and names no module that does not exist.\n",
     ]
-    packages = [codegen_ui.__name__] + sorted(
-        info.name
-        for info in pkgutil.iter_modules(codegen_ui.__path__, "codegen_ui.")
-        if info.ispkg
-    )
+    subpackages = pkgutil.iter_modules(codegen_ui.__path__, "codegen_ui.")
+    packages = [codegen_ui.__name__, *sorted(i.name for i in subpackages if i.ispkg)]
     for package_name in packages:
         package = importlib.import_module(package_name)
         out.append(f"\n## `{package_name}`\n\n{inspect.getdoc(package) or ''}\n\n")

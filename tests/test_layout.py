@@ -72,9 +72,7 @@ def test_every_name_on_a_package_map_is_there() -> None:
     for init in sorted(PACKAGE.rglob("__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         folder = init.parent
-        package = importlib.import_module(
-            ".".join(folder.relative_to(PACKAGE.parent).parts)
-        )
+        package = importlib.import_module(".".join(folder.relative_to(PACKAGE.parent).parts))
         modules = {p.stem for p in folder.glob("*.py")}
         modules |= {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
         stale += [

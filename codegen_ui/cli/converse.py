@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,24 +24,8 @@ from codegen_ui.cli.common import (
     sampling_params,
     settings_from,
 )
-from codegen_ui.core import PREAMBLE
+from codegen_ui.core import PREAMBLE, output_text
 from codegen_ui.settings import DEFAULTS, Settings
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def output_text(output: dict[str, Any]) -> str:
-    """A kernel output as plain terminal text."""
-    kind = output.get("output_type")
-    if kind == "stream":
-        return str(output.get("text", ""))
-    if kind == "error":
-        return _ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
-    data = output.get("data", {})
-    if "text/plain" in data:
-        text = data["text/plain"]
-        return ("".join(text) if isinstance(text, list) else str(text)) + "\n"
-    return f"[{', '.join(sorted(data))}]\n"
 
 
 def read_turns_file(path: str) -> list[str]:

@@ -11,6 +11,7 @@ process, files or HTML. Everything above imports from here.
 
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
+    ANSI,
     FileEntry,
     KernelError,
     KernelFiles,
@@ -20,6 +21,8 @@ from codegen_ui.core.kernel import (
     RunResult,
     RunStatus,
     error_output,
+    output_text,
+    outputs_text,
     stream_output,
 )
 from codegen_ui.core.model import (
@@ -65,6 +68,7 @@ from codegen_ui.core.turns import (
 )
 
 __all__ = [
+    "ANSI",
     "EMPTY_MESSAGE",
     "EOS_TEXT",
     "FINISHED",
@@ -106,6 +110,8 @@ __all__ = [
     "instruction_comment",
     "is_complete",
     "now",
+    "output_text",
+    "outputs_text",
     "program_text",
     "render_prompt",
     "stream_output",

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
 
-from codegen_ui.core import Output, SamplingParams, Turn
+from codegen_ui.core import SamplingParams, Turn, outputs_text
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
@@ -33,7 +32,6 @@ LOADING_WAIT_S = 600.0  # how long a turn waits for the model still loading
 KEY_PREFIX = "api:"  # workspace keys of API sessions; a browser's keys are Gradio's hashes
 TITLE = "API session"
 MAX_NEW_TOKENS = 2048  # the most an API turn may ask for (the model's context is the real cap)
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ApiError(UserError, LookupError):
@@ -50,25 +48,6 @@ class CellResult(TypedDict):
     tokens: int  # tokens the model wrote for it (0 for code given by hand)
     seconds: float  # since the call began
     message: str  # a note (no code written, the kernel restarted, ...), or ""
-
-
-def outputs_text(outputs: tuple[Output, ...]) -> str:
-    """A cell's outputs as the plain text a terminal would show, tracebacks without colour."""
-    parts = []
-    for output in outputs:
-        kind = output.get("output_type")
-        if kind == "stream":
-            parts.append(str(output.get("text", "")))
-        elif kind == "error":
-            parts.append(_ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n")
-        else:
-            data = output.get("data", {})
-            text = data.get("text/plain")
-            if text is None:
-                parts.append(f"[{', '.join(sorted(data))}]\n")
-            else:
-                parts.append(("".join(text) if isinstance(text, list) else str(text)) + "\n")
-    return "".join(parts)
 
 
 def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
