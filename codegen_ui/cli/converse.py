@@ -20,7 +20,6 @@ from codegen_ui.cli.common import (
     add_model_flags,
     add_server_flags,
     kernel_settings,
-    load_settings_model,
     sampling_params,
     settings_from,
 )
@@ -50,7 +49,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
-    model = load_settings_model(settings)
+    from codegen_ui.engine import settings_model
+
+    model = settings_model(settings)
     params = sampling_params(settings)
     out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
 
-from codegen_ui.core import SamplingParams, Turn, outputs_text
+from codegen_ui.core import Turn, asked_sampling, outputs_text
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
@@ -31,7 +31,6 @@ LOADING_WAIT_S = 600.0  # how long a turn waits for the model still loading
 
 KEY_PREFIX = "api:"  # workspace keys of API sessions; a browser's keys are Gradio's hashes
 TITLE = "API session"
-MAX_NEW_TOKENS = 2048  # the most an API turn may ask for (the model's context is the real cap)
 
 
 class ApiError(UserError, LookupError):
@@ -59,22 +58,6 @@ def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
         tokens=turn.stats.new_tokens,
         seconds=round(seconds, 3),
         message=turn.message,
-    )
-
-
-def sampling(temperature: float, top_p: float, max_new_tokens: int, seed: int) -> SamplingParams:
-    """The API's sampling arguments, checked as the page's sliders would bound them."""
-    if not 0 <= temperature <= 2:
-        raise ApiError(f"temperature must be between 0 (greedy) and 2, not {temperature}")
-    if not 0 < top_p <= 1:
-        raise ApiError(f"top_p must be in (0, 1], not {top_p}")
-    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise ApiError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}")
-    return SamplingParams(
-        max_new_tokens=int(max_new_tokens),
-        temperature=float(temperature),
-        top_p=float(top_p),
-        seed=None if seed < 0 else int(seed),  # -1 draws a fresh seed, as on the page
     )
 
 
@@ -131,11 +114,11 @@ class SessionApi:
             seed: the sampling seed, for the same code again; -1 draws a fresh one.
         """
         d = self.defaults
-        params = sampling(
+        params = asked_sampling(  # the page's sliders' bounds
             d.temperature if temperature is None else temperature,
             d.top_p if top_p is None else top_p,
             d.max_new_tokens if max_new_tokens is None else max_new_tokens,
-            (-1 if d.seed is None else d.seed) if seed is None else seed,
+            d.seed if seed is None else seed,
         )
         if not instruction.strip():
             raise ApiError("the instruction is empty")
