@@ -119,3 +119,25 @@ def test_the_one_loader_reaches_the_server_the_settings_name() -> None:
     url = f"http://127.0.0.1:{port}/v1"
     with pytest.raises(ModelLoadError, match=f"cannot reach the model server at {url}"):
         settings_model(Settings(model=url, server_timeout=5))
+
+
+def test_checkers_count_kernels_in_both_benchmarks_and_workers_is_deprecated_in_mtpb(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # One meaning per flag: --checkers is kernels (humaneval's word), --workers generations in
+    # flight (humaneval); mtpb's old --workers (kernels) still works for a release and says so.
+    from codegen_ui.cli import build_parser
+    from codegen_ui.cli.mtpb import checkers
+
+    parse = build_parser().parse_args
+    assert checkers(parse(["mtpb", "--checkers", "3"])) == 3
+    assert checkers(parse(["mtpb", "--checkers", "2", "score", "s.jsonl"])) == 2
+    assert checkers(parse(["mtpb", "score", "s.jsonl", "--checkers", "4"])) == 4
+    assert checkers(parse(["mtpb"])) == 1
+    assert capsys.readouterr().err == ""
+    assert checkers(parse(["mtpb", "--workers", "5"])) == 5
+    assert checkers(parse(["mtpb", "score", "s.jsonl", "--workers", "6"])) == 6
+    err = capsys.readouterr().err
+    assert err.count("mtpb --workers is deprecated") == 2 and "use --checkers" in err
+    humaneval = parse(["humaneval", "--workers", "16", "--checkers", "2"])
+    assert (humaneval.workers, humaneval.checkers) == (16, 2)
