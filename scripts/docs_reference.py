@@ -34,6 +34,11 @@ HEADER = (
 )
 
 
+def opening(source: str, title: str, intro: str) -> list[str]:
+    """A generated page's first lines: where it comes from, its title, what it holds."""
+    return [HEADER.format(source=source), f"# {title}\n\n", intro]
+
+
 def cell(text: object) -> str:
     """Text made safe for one Markdown table cell."""
     return " ".join(str(text).split()).replace("|", "\\|")
@@ -42,21 +47,25 @@ def cell(text: object) -> str:
 # --- settings ---------------------------------------------------------------------------------
 
 
-def field_comments(source: str, class_name: str) -> dict[str, tuple[str, str]]:
-    """Each field of a class body: (the section heading above it, or "", its comment).
+def field_comments(source: str, class_name: str = "") -> dict[str, tuple[str, str]]:
+    """Each field of a class body (or, without a class name, each assignment at the module's
+    top): (the section heading above it, or "", its comment).
 
     A field's comment is the block of `#` lines right above it, else its trailing comment; a
     field with neither shares the one before it (as `port` does `host`'s). A block's first line
     that starts in lower case and is its own short phrase (`# kernel sandbox`) heads a section."""
     lines = source.splitlines()
     tree = ast.parse(source)
-    body = next(
-        n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name
+    body = (
+        next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name)
+        if class_name
+        else tree
     ).body
     found: dict[str, tuple[str, str]] = {}
     section, last = "", ""
     for node in body:
-        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or not isinstance(target, ast.Name):
             continue
         block: list[str] = []
         row = node.lineno - 2
@@ -67,8 +76,8 @@ def field_comments(source: str, class_name: str) -> dict[str, tuple[str, str]]:
             section = block.pop(0)
         line = lines[node.lineno - 1]
         trailing = line.split("  # ", 1)[1].strip() if "  # " in line else ""
-        text = " ".join(block) or trailing or last
-        found[node.target.id] = (section, text)
+        text = trailing or " ".join(block) or last  # a line's own comment is the closest
+        found[target.id] = (section, text)
         last = text
     return found
 
@@ -78,15 +87,15 @@ def settings_page() -> str:
 
     source = Path(inspect.getfile(settings)).read_text(encoding="utf-8")
     comments = field_comments(source, "Settings")
-    out = [
-        HEADER.format(source="`Settings` in `codegen_ui/settings.py`"),
-        "# Settings\n\n",
+    out = opening(
+        "`Settings` in `codegen_ui/settings.py`",
+        "Settings",
         "One frozen `Settings` object: its defaults, then `CODEGEN_UI_<NAME>` environment "
         "variables, then command-line flags (an unset flag leaves the value alone). "
         "`GRADIO_SERVER_NAME` and `GRADIO_SERVER_PORT` set `host` and `port` too. Two secrets are "
         "environment variables only, never settings: `CODEGEN_UI_API_KEY` (a model server's key) "
         "and `CODEGEN_UI_GATEWAY_TOKEN` (a kernel gateway's token).\n",
-    ]
+    )
     heading = None
     for f in dataclasses.fields(settings.Settings):
         section, text = comments[f.name]
@@ -141,14 +150,14 @@ def cli_page() -> str:
     os.environ["COLUMNS"] = "100"  # argparse wraps usage lines to the terminal's width
     try:
         parser = build_parser()
-        out = [
-            HEADER.format(source="the parser of `codegen_ui/cli` (`build_parser`)"),
-            "# Command line\n\n",
+        out = opening(
+            "the parser of `codegen_ui/cli` (`build_parser`)",
+            "Command line",
             "`codegen-ui` (or `python -m codegen_ui`). Every command prints a failure as one "
             "line, `codegen-ui: error: ...`, with exit status 2. A flag without a default here "
             "takes the [setting](settings.md) of its name. What each command is for: "
             "[the CLI guide](../guide/cli.md).\n",
-        ]
+        )
         for words, sub, help_line in commands(parser):
             out.append(f"\n## `codegen-ui {' '.join(words)}`\n\n{help_line}\n\n")
             out.append(f"```\n{sub.format_usage().strip()}\n```\n\n")
@@ -208,13 +217,13 @@ def class_section(cls: type, comments: dict[str, tuple[str, str]]) -> str:
 
 
 def ports_page() -> str:
-    out = [
-        HEADER.format(source="`codegen_ui/core/model.py` and `codegen_ui/core/kernel.py`"),
-        "# Ports\n\n",
+    out = opening(
+        "`codegen_ui/core/model.py` and `codegen_ui/core/kernel.py`",
+        "Ports",
         "The domain (`codegen_ui.core`) owns two contracts and drives them; the engine and the "
         "kernel packages implement them from above ([architecture]"
         "(../concepts/architecture.md)). Everything here is importable from `codegen_ui.core`.\n",
-    ]
+    )
     for module_name in ("codegen_ui.core.model", "codegen_ui.core.kernel"):
         module = importlib.import_module(module_name)
         source = Path(inspect.getfile(module)).read_text(encoding="utf-8")
@@ -232,6 +241,11 @@ def ports_page() -> str:
         ]
         for name, value in aliases:
             out.append(f"- `{name}` = `{cell(type_text(value))}`\n")
+        constants = field_comments(source)
+        for name, (_, note) in constants.items():
+            value = getattr(module, name, None)
+            if name.isupper() and isinstance(value, (int, float, tuple)):
+                out.append(f"- `{name}` = `{value!r}`: {cell(note)}\n")
     return "".join(out)
 
 
@@ -241,13 +255,13 @@ def ports_page() -> str:
 def modules_page() -> str:
     import codegen_ui
 
-    out = [
-        HEADER.format(source="the docstrings of `codegen_ui` and its modules"),
-        "# Modules\n\n",
+    out = opening(
+        "the docstrings of `codegen_ui` and its modules",
+        "Modules",
         "The package's map, from its docstrings: each package's own, then each module's first "
         "line. `tests/test_layout.py` checks that every package docstring names each of its "
         "modules and names no module that does not exist.\n",
-    ]
+    )
     subpackages = pkgutil.iter_modules(codegen_ui.__path__, "codegen_ui.")
     packages = [codegen_ui.__name__, *sorted(i.name for i in subpackages if i.ispkg)]
     for package_name in packages:

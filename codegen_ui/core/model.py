@@ -42,11 +42,10 @@ class SamplingParams:
 
 # What a person or a script may ask of one turn: the page's sliders and the session API's checks
 # both take these bounds (the settings' own values are checked in `codegen_ui.settings`).
-# Temperature up to 2, the OpenAI-compatible servers' range (the paper samples at 0.2 to 0.8);
-# top-p from 0.05; up to 1024 new tokens, half the default model's 2048-token context, so the
-# prompt always keeps the other half (the paper asks for 128, a few problems 256 or 512).
-TEMPERATURE_RANGE = (0.0, 2.0)
-TOP_P_RANGE = (0.05, 1.0)
+TEMPERATURE_RANGE = (0.0, 2.0)  # servers' (OpenAI's) range; the paper samples at 0.2 to 0.8
+TOP_P_RANGE = (0.05, 1.0)  # the nucleus mass when sampling
+# Up to half the default model's 2048-token context, so the prompt keeps the other half (the
+# paper asks for 128 new tokens, a few problems 256 or 512).
 MAX_NEW_TOKENS_RANGE = (1, 1024)
 FRESH_SEED = -1  # a seed the page and the API take for "draw a fresh one each turn"
 
