@@ -51,3 +51,15 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m codegen_ui bench --json bench/results/latest.json
+
+# The docs site (mkdocs.yml): `make docs` serves it with live reload on http://127.0.0.1:8000;
+# `make docs-build` builds it strictly into site/, as CI does: a broken link, a page missing from
+# the nav, or a reference page the code has outgrown (`python -m scripts.docs_reference`
+# rewrites them) fails it.
+DOCS_ENV := PYTHONPATH=$(CURDIR) NO_MKDOCS_2_WARNING=1
+.PHONY: docs docs-build
+docs: venv
+	$(DOCS_ENV) $(BIN)/mkdocs serve
+
+docs-build: venv
+	$(DOCS_ENV) $(BIN)/mkdocs build --strict --site-dir site

@@ -72,8 +72,9 @@ class Settings:
     # "auto" runs kernels in bubblewrap where it works, else under Landlock where the Linux
     # kernel has it, else with limits only (logged once); "bwrap" and "landlock" refuse to start
     # kernels without that layer; "none" skips both. Without bubblewrap kernels also get the
-    # seccomp socket filter and, under a root server, a uid of their own (see README).
-    sandbox: str = "auto"
+    # seccomp socket filter and, under a root server, a uid of their own (docs: the security
+    # model).
+    sandbox: SandboxMode = "auto"
     # Address-space limit of each kernel process, in MiB (0 = none).
     kernel_memory_mb: int = 2048
     # CPU seconds one kernel process may use in its life; past it, it is killed and restarted.
@@ -120,7 +121,7 @@ class Settings:
     cache_mib: int = 512
     # The most turns the engine writes together, one forward pass per token for all of them
     # (continuous batching; more wait in arrival order); 1 writes one turn at a time. 16 beat 8
-    # for a class of 16 on a 2-core CPU (see the README's Performance section).
+    # for a class of 16 on a 2-core CPU (docs: development, performance).
     batch_size: int = 16
 
     @classmethod

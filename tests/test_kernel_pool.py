@@ -103,11 +103,13 @@ def test_pool_from_settings() -> None:
 
 SERVER = """
 import os, signal, sys, time
-from codegen_ui.kernel import KernelPool, install_exit_handlers
+from codegen_ui.kernel import KernelPool
 from codegen_ui.kernel import KernelConfig
 pool = KernelPool(KernelConfig(sandbox=sys.argv[1]), max_kernels=2, size=0)
 kernel = pool.acquire()
-install_exit_handlers()
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, interrupt)  # as `codegen-ui serve` does; atexit does the rest
 print(kernel.dirs.base.name, flush=True)
 time.sleep(600)
 """

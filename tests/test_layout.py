@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 import codegen_ui
@@ -54,6 +55,63 @@ def test_every_module_is_named_in_its_package_docstring() -> None:
             if f"`{name}`" not in doc
         ]
     assert unnamed == []
+
+
+def test_every_name_on_a_package_map_is_there() -> None:
+    # The other way round: a bare lower-case name in backticks on a package's map is one of its
+    # modules or subpackages, a name it exports, a sibling package, or a setting, so a module
+    # renamed or removed leaves no stale entry behind. Another project's names are written with
+    # their module (`execution.check_correctness`), which this leaves alone.
+    import dataclasses
+
+    from codegen_ui.settings import Settings
+
+    siblings = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    settings = {f.name for f in dataclasses.fields(Settings)}
+    stale = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        folder = init.parent
+        package = importlib.import_module(".".join(folder.relative_to(PACKAGE.parent).parts))
+        modules = {p.stem for p in folder.glob("*.py")}
+        modules |= {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+        stale += [
+            f"{folder.relative_to(PACKAGE.parent)}: `{name}`"
+            for name in sorted(set(re.findall(r"`([a-z_][a-z0-9_]*)`", doc)))
+            if name not in modules | siblings | settings and not hasattr(package, name)
+        ]
+    assert stale == []
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    parts = parts if parts[0] == "codegen_ui" else ["codegen_ui", *parts]
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def test_every_dotted_name_a_docstring_gives_of_the_package_is_there() -> None:
+    # `files.FolderFiles`, `codegen_ui.engine.load_model`: a docstring that names a thing of the
+    # package by its path names one that exists, so a move leaves no pointer to where it was.
+    packages = "|".join(["codegen_ui", *sorted(SEAMS)])
+    dotted = re.compile(rf"`((?:{packages})(?:\.[A-Za-z_][A-Za-z0-9_]*)+)`")
+    missing = []
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
+                for name in dotted.findall(ast.get_docstring(node) or ""):
+                    if not _resolves(name):
+                        missing.append(f"{path.relative_to(PACKAGE)}: `{name}`")
+    assert missing == []
 
 
 # Pairs that still share a name, in another branch's area (the files and notebooks seams).

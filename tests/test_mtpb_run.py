@@ -192,7 +192,7 @@ def test_cli_on_real_problems_with_the_tiny_model(
     data = real_subset(mtpb_path, tmp_path, {"1", "38", "57"})
     out = tmp_path / "tiny.jsonl"
     argv = ["mtpb", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out)]
-    assert main([*argv, "--problems", "1,38,57", "--workers", "2"]) == 0
+    assert main([*argv, "--problems", "1,38,57", "--checkers", "2"]) == 0
     report = capsys.readouterr().out
     results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
     assert sorted(r.key for r in results) == [(p, c, 0) for p in ("1", "57") for c in range(5)]

@@ -113,10 +113,10 @@ def test_cli_score(
     data, samples = files
     out = tmp_path / "r.jsonl"
     argv = ["mtpb", "score", str(samples), "--data", str(data), "--out", str(out)]
-    assert main(["mtpb", "--workers", "2", *argv[1:]]) == 0  # flags before score count too
+    assert main(["mtpb", "--checkers", "2", *argv[1:]]) == 0  # flags before score count too
     report = capsys.readouterr().out
     assert "(3 / 4)  over the runnable problems run" in report and f"results: {out}" in report
-    assert "this run: 5 samples of 3 problems" in report and "with 2 worker(s)" in report
+    assert "this run: 5 samples of 3 problems" in report and "with 2 kernel(s)" in report
     assert main(argv) == 0
     assert "this run" not in capsys.readouterr().out
     assert main(["mtpb", "score", str(samples), "--data", str(data), "--out", str(samples)]) == 2

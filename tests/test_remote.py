@@ -229,7 +229,7 @@ def test_the_run_command_works_unchanged_against_the_server(
 
 
 @pytest.mark.slow
-def test_mtpb_runs_unchanged_against_the_server_with_workers(
+def test_mtpb_runs_unchanged_against_the_server_with_checkers(
     server: TinyServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
@@ -247,7 +247,7 @@ def test_mtpb_runs_unchanged_against_the_server_with_workers(
     for name, model in (("remote", server.url), ("local", str(server.model))):
         out = tmp_path / f"{name}.jsonl"
         argv = ["mtpb", "--data", str(data), "--model", model, "--out", str(out)]
-        assert main([*argv, "--temperature", "0", "--workers", "2"]) == 0
+        assert main([*argv, "--temperature", "0", "--checkers", "2"]) == 0
         lines = out.read_text().splitlines()
         results = sorted((SampleResult.from_json(x) for x in lines), key=lambda r: r.case)
         codes.append([(r.case, r.completions) for r in results])

@@ -6,6 +6,6 @@ codes; `common` what the groups share (`CliError`, the model flags); one module 
 continuation), `notebooks` (export, replay), `mtpb`, `humaneval`, `bench`, `doctor`, `convert`.
 """
 
-from codegen_ui.cli.main import main
+from codegen_ui.cli.main import build_parser, main
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]

@@ -1,7 +1,8 @@
 """What the command line's groups share: `CliError`, the model flags and the settings they give,
 and how the benchmarks load their model and name their files after it.
 
-Each group module (`session`, `notebooks`, `mtpb`, `humaneval`, `bench`) declares its flags in
+Each group module (`converse`, `complete`, `notebooks`, `mtpb`, `humaneval`, `bench`, `doctor`,
+`convert`) declares its flags in
 `add(sub)` and wires the seams in its `cmd_*` functions; they raise `UserError`s and never
 print them, since `codegen_ui.cli.main` maps the whole family to one line and exit status 2.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -81,27 +81,11 @@ def model_stem(settings: Settings) -> str:
     return re.sub(r"[^\w.-]+", "_", Path(named).name)
 
 
-def load_settings_model(
-    settings: Settings, progress: Callable[[str], None] | None = None
-) -> CodeModel:
-    """The model the settings name, loaded as they say (device, precision, cache, batching,
-    or the server to reach)."""
-    from codegen_ui.engine import load_model, server_options
-
-    return load_model(
-        settings.model,
-        settings.device,
-        progress,
-        precision=settings.precision,
-        cache_mib=settings.cache_mib,
-        batch_size=settings.batch_size,
-        server=server_options(settings),
-    )
-
-
 def load_benchmark_model(settings: Settings) -> CodeModel:
     """The model a benchmark samples, loaded as the settings say, progress on stderr."""
-    return load_settings_model(settings, lambda m: print(m, file=sys.stderr))
+    from codegen_ui.engine import settings_model
+
+    return settings_model(settings, lambda m: print(m, file=sys.stderr))
 
 
 def sampling_params(settings: Settings) -> SamplingParams:

@@ -15,7 +15,6 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_model_flags,
-    load_settings_model,
     sampling_params,
     settings_from,
 )
@@ -38,7 +37,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     code = read_code_file(args.file)
-    model = load_settings_model(settings)
+    from codegen_ui.engine import settings_model
+
+    model = settings_model(settings)
     params = sampling_params(settings)
     added, finished = continue_code(model, code, params)
     if finished.stop_reason == "error":  # a model server failed mid-way

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -21,28 +20,11 @@ from codegen_ui.cli.common import (
     add_model_flags,
     add_server_flags,
     kernel_settings,
-    load_settings_model,
     sampling_params,
     settings_from,
 )
-from codegen_ui.core import PREAMBLE
+from codegen_ui.core import PREAMBLE, output_text
 from codegen_ui.settings import DEFAULTS, Settings
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def output_text(output: dict[str, Any]) -> str:
-    """A kernel output as plain terminal text."""
-    kind = output.get("output_type")
-    if kind == "stream":
-        return str(output.get("text", ""))
-    if kind == "error":
-        return _ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
-    data = output.get("data", {})
-    if "text/plain" in data:
-        text = data["text/plain"]
-        return ("".join(text) if isinstance(text, list) else str(text)) + "\n"
-    return f"[{', '.join(sorted(data))}]\n"
 
 
 def read_turns_file(path: str) -> list[str]:
@@ -67,7 +49,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     instructions = read_turns_file(args.turns_file)
     earlier, meta = _resumed(args)
-    model = load_settings_model(settings)
+    from codegen_ui.engine import settings_model
+
+    model = settings_model(settings)
     params = sampling_params(settings)
     out = Path(args.out or args.resume or _default_out(settings))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ the report; the benchmark itself lives in `codegen_ui.mtpb`.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def add(sub: Any) -> None:
 
 
 def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
-    # inherit: a subcommand's flags may also stand before it (`mtpb --workers 2 score F`); no
+    # inherit: a subcommand's flags may also stand before it (`mtpb --checkers 2 score F`); no
     # default of its own, so argparse keeps the value the parent parsed.
     none: Any = argparse.SUPPRESS if inherit else None
     p.add_argument(
@@ -78,11 +79,37 @@ def _add_shared(p: argparse.ArgumentParser, inherit: bool = False) -> None:
     p.add_argument("--kernels", metavar="URL", default=none, help="a kernel gateway to run on")
     p.add_argument("--kernel-spec", metavar="NAME", default=none, help="the gateway's spec")
     p.add_argument(
-        "--workers",
+        "--checkers",
         type=int,
-        default=argparse.SUPPRESS if inherit else 1,
-        help="kernels running programs at once",
+        default=none,
+        help="kernels running programs at once, one sample each (default 1; as in humaneval)",
     )
+    p.add_argument(
+        "--workers",
+        dest="old_workers",
+        type=int,
+        default=none,
+        help="deprecated: the old name of --checkers here, accepted until the next release "
+        "(in humaneval, --workers is generations in flight)",
+    )
+
+
+def checkers(args: argparse.Namespace) -> int:
+    """The kernels to run programs on: --checkers, else the deprecated --workers (said so on
+    stderr), else 1."""
+    count = getattr(args, "checkers", None)
+    old = getattr(args, "old_workers", None)
+    if old is not None:
+        print(
+            "codegen-ui: mtpb --workers is deprecated (it counted kernels): use --checkers; "
+            "--workers goes in the next release",
+            file=sys.stderr,
+        )
+        count = old if count is None else count
+    count = 1 if count is None else count
+    if count < 1:
+        raise CliError("--checkers must be at least 1")
+    return int(count)
 
 
 def cmd_mtpb(args: argparse.Namespace) -> int:
@@ -96,8 +123,9 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         **kernel_settings(args),
     )
     make = kernel_maker(settings)
-    if args.samples < 1 or args.workers < 1:
-        raise CliError("--samples and --workers must be at least 1")
+    kernels = checkers(args)
+    if args.samples < 1:
+        raise CliError("--samples must be at least 1")
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
         raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
     config = RunConfig(
@@ -113,9 +141,9 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     model = load_benchmark_model(settings)
     start = time.monotonic()
     results = run_benchmark(
-        problems, model, config, out, args.samples, args.workers, kernel_factory=lambda: make(None)
+        problems, model, config, out, args.samples, kernels, kernel_factory=lambda: make(None)
     )
-    _print_report(problems, universe, results, config, args.samples, before, start, args.workers)
+    _print_report(problems, universe, results, config, args.samples, before, start, kernels)
     print(f"results: {out}")
     return 0
 
@@ -124,8 +152,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from codegen_ui.kernel import kernel_maker
     from codegen_ui.mtpb import ResultsFile, read_samples, score_config, score_samples
 
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1")
+    kernels = checkers(args)
     source = Path(args.samples_file)
     universe, _ = _problems(args.data, None)
     samples = read_samples(source, universe)
@@ -136,9 +163,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     before = set(ResultsFile(out, config).results)
     start = time.monotonic()
     make = kernel_maker(Settings.from_env().replace(**kernel_settings(args)))
-    results = score_samples(samples, config, out, args.workers, kernel_factory=lambda: make(None))
+    results = score_samples(samples, config, out, kernels, kernel_factory=lambda: make(None))
     per_case = max(s.key[2] for s in samples) + 1
-    _print_report(universe, universe, results, config, per_case, before, start, args.workers)
+    _print_report(universe, universe, results, config, per_case, before, start, kernels)
     print(f"results: {out}")
     return 0
 
@@ -158,7 +185,7 @@ def _print_report(
     samples: int,
     before: set[Any],
     start: float,
-    workers: int,
+    kernels: int,
 ) -> None:
     from codegen_ui.mtpb import format_report, summarize
 
@@ -169,5 +196,5 @@ def _print_report(
         ran = len({r.problem for r in new})
         print(
             f"this run: {len(new)} samples of {ran} problems in {wall:.1f} s wall with "
-            f"{workers} worker(s), {wall / ran:.1f} s per problem"
+            f"{kernels} kernel(s), {wall / ran:.1f} s per problem"
         )

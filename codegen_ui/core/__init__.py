@@ -11,6 +11,7 @@ process, files or HTML. Everything above imports from here.
 
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
+    ANSI,
     FileEntry,
     KernelError,
     KernelFiles,
@@ -20,17 +21,25 @@ from codegen_ui.core.kernel import (
     RunResult,
     RunStatus,
     error_output,
+    output_text,
+    outputs_text,
     stream_output,
 )
 from codegen_ui.core.model import (
+    FRESH_SEED,
+    MAX_NEW_TOKENS_RANGE,
+    TEMPERATURE_RANGE,
+    TOP_P_RANGE,
     Activity,
     CodeModel,
     Delta,
     Event,
     Finished,
     GenerationError,
+    SamplingError,
     SamplingParams,
     StopReason,
+    asked_sampling,
 )
 from codegen_ui.core.prompt import (
     EOS_TEXT,
@@ -65,13 +74,18 @@ from codegen_ui.core.turns import (
 )
 
 __all__ = [
+    "ANSI",
     "EMPTY_MESSAGE",
     "EOS_TEXT",
     "FINISHED",
+    "FRESH_SEED",
     "IN_FLIGHT",
+    "MAX_NEW_TOKENS_RANGE",
     "NOTHING_ADDED",
     "OWN_CODE",
     "PREAMBLE",
+    "TEMPERATURE_RANGE",
+    "TOP_P_RANGE",
     "TURN_STATUSES",
     "Activity",
     "CodeModel",
@@ -90,12 +104,14 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "Runner",
+    "SamplingError",
     "SamplingParams",
     "Session",
     "StopReason",
     "Turn",
     "TurnError",
     "TurnStatus",
+    "asked_sampling",
     "completed_code",
     "completion_prompt",
     "continue_code",
@@ -106,6 +122,8 @@ __all__ = [
     "instruction_comment",
     "is_complete",
     "now",
+    "output_text",
+    "outputs_text",
     "program_text",
     "render_prompt",
     "stream_output",

@@ -2,15 +2,18 @@
 
 A run gives a `RunResult` of nbformat outputs; errors in the user's code are outputs, never
 exceptions. `KernelError` (a `UserError`) means the kernel itself could not be started or reached.
-`KernelFiles` is the kernel's working folder (the data files a session puts in and its code writes;
-a `Listing` of them says whether it saw every entry). `Runner` is what a session or a replay needs
-(run and restart). The domain owns them; `codegen_ui.kernel` implements them from above (`Kernel`)
-and adds what the web app uses to look after a tab's kernel (`LiveKernel`, `KernelSource`). This
-module starts nothing and imports nothing heavy (nbformat only inside the two output builders).
+`output_text` and `outputs_text` turn outputs into the plain text a terminal shows (`ANSI` matches
+the colour codes in a traceback): the CLI and the session API both print them so. `KernelFiles` is
+the kernel's working folder (the data files a session puts in and its code writes; a `Listing` of
+them says whether it saw every entry). `Runner` is what a session or a replay needs (run and
+restart). The domain owns them; `codegen_ui.kernel` implements them from above (`Kernel`) and adds
+what the web app uses to look after a tab's kernel (`LiveKernel`, `KernelSource`). This module
+starts nothing and imports nothing heavy (nbformat only inside the two output builders).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -19,6 +22,8 @@ from codegen_ui.errors import UserError
 
 Output = dict[str, Any]  # an nbformat v4 output (a NotebookNode)
 RunStatus = Literal["ok", "error", "timeout", "died"]
+# An ANSI escape (a colour in a traceback): its parameters ("1;31") and its final letter ("m").
+ANSI = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])")
 
 
 class KernelError(UserError, RuntimeError):
@@ -46,6 +51,26 @@ def stream_output(name: str, text: str) -> Output:
     return new_output("stream", name=name, text=text)
 
 
+def output_text(output: Output) -> str:
+    """One output as the plain text a terminal would show: a traceback without colour, rich data
+    as its text/plain form, else the names of its formats ("[image/png]")."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return str(output.get("text", ""))
+    if kind == "error":
+        return ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
+    data = output.get("data", {})
+    text = data.get("text/plain")
+    if text is None:
+        return f"[{', '.join(sorted(data))}]\n"
+    return ("".join(text) if isinstance(text, list) else str(text)) + "\n"
+
+
+def outputs_text(outputs: Iterable[Output]) -> str:
+    """A cell's outputs as one plain text, in order."""
+    return "".join(output_text(output) for output in outputs)
+
+
 @dataclass(frozen=True)
 class FileEntry:
     """One user file of a folder: its path inside the folder ("raw/2024.csv") and size."""
@@ -70,7 +95,7 @@ class Listing(tuple[FileEntry, ...]):
 class KernelFiles(Protocol):
     """The kernel's working folder as the server reaches it: what its code reads and writes.
 
-    `codegen_ui.kernel.FolderFiles` is the local one (no links followed, hidden names kept
+    `codegen_ui.files.FolderFiles` is the local one (no links followed, hidden names kept
     out); a remote kernel gives another with the same calls."""
 
     def list(self) -> tuple[FileEntry, ...]: ...  # a `Listing` says whether it is complete

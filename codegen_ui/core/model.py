@@ -1,10 +1,12 @@
 """The model port: a small protocol for "complete this prompt", and the types it exchanges.
 
-A model streams the completion of one turn as text deltas and ends with a `Finished` record;
-it stops on its own once the turn is complete by the paper's truncate rules. Nothing above this
-port sees tensors or token ids. The domain owns it; `codegen_ui.engine` implements it from
-above (in process or on a model server) and adds what loading takes (`ServerOptions`) and how it
-fails (`ModelLoadError`). Standard library only; defaults come from `settings.DEFAULTS`.
+A model streams the completion of one turn as text deltas and ends with a `Finished` record; it
+stops on its own once the turn is complete by the paper's truncate rules. Nothing above this port
+sees tensors or token ids. The domain owns it; `codegen_ui.engine` implements it from above (in
+process or on a model server) and adds what loading takes (`ServerOptions`) and how it fails
+(`ModelLoadError`). The bounds a turn may ask for (`asked_sampling`, the ranges) are here too, one
+source for the page's sliders and the session API. Standard library only; defaults come from
+`settings.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,41 @@ class SamplingParams:
     @property
     def greedy(self) -> bool:
         return self.temperature <= 0
+
+
+# What a person or a script may ask of one turn: the page's sliders and the session API's checks
+# both take these bounds (the settings' own values are checked in `codegen_ui.settings`).
+TEMPERATURE_RANGE = (0.0, 2.0)  # servers' (OpenAI's) range; the paper samples at 0.2 to 0.8
+TOP_P_RANGE = (0.05, 1.0)  # the nucleus mass when sampling
+# Up to half the default model's 2048-token context, so the prompt keeps the other half (the
+# paper asks for 128 new tokens, a few problems 256 or 512).
+MAX_NEW_TOKENS_RANGE = (1, 1024)
+FRESH_SEED = -1  # a seed the page and the API take for "draw a fresh one each turn"
+
+
+class SamplingError(UserError, ValueError):
+    """A turn asked for sampling outside its bounds; the message names the value."""
+
+
+def asked_sampling(
+    temperature: float, top_p: float, max_new_tokens: float, seed: float | None
+) -> SamplingParams:
+    """A turn's sampling as the page or the API asks for it, each value within its range (else a
+    SamplingError naming it); a seed below 0 (`FRESH_SEED`) or none draws a fresh one."""
+    checks = (
+        ("temperature", temperature, TEMPERATURE_RANGE, "0 is greedy"),
+        ("top_p", top_p, TOP_P_RANGE, "the nucleus mass"),
+        ("max_new_tokens", max_new_tokens, MAX_NEW_TOKENS_RANGE, "per turn"),
+    )
+    for name, value, (low, high), note in checks:
+        if not low <= value <= high:
+            raise SamplingError(f"{name} must be from {low:g} to {high:g} ({note}), not {value}")
+    return SamplingParams(
+        max_new_tokens=int(max_new_tokens),
+        temperature=float(temperature),
+        top_p=float(top_p),
+        seed=None if seed is None or seed < 0 else int(seed),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """The model backends behind the domain's `CodeModel` port, chosen by `load_model`.
 
-Callers import from here: `load_model`, which imports a backend only when a model is loaded:
+Callers import from here: `load_model`, which imports a backend only when a model is loaded
+(`settings_model` loads the model a `Settings` names, as it says: the one loader of the page, the
+CLI and the magic):
 the in-process transformers one (`hf`), or for a model setting that is a server's `.../v1` URL
 the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers; what
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
@@ -45,6 +47,7 @@ __all__ = [
     "load_model",
     "new_cache",
     "server_options",
+    "settings_model",
 ]
 
 
@@ -79,6 +82,20 @@ def load_model(
         precision=precision,
         cache_mib=cache_mib,
         batch_size=batch_size,
+    )
+
+
+def settings_model(settings: Settings, progress: Callable[[str], None] | None = None) -> CodeModel:
+    """The model the settings name, loaded as they say: on their device, in their precision,
+    with their cache and batch size, or on the server they name (reached as they say)."""
+    return load_model(
+        settings.model,
+        settings.device,
+        progress,
+        precision=settings.precision,
+        cache_mib=settings.cache_mib,
+        batch_size=settings.batch_size,
+        server=server_options(settings),
     )
 
 

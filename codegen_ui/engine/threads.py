@@ -3,7 +3,7 @@
 On a quiet machine every core helps a decode step (on 2 cores, the 350M model in int8 decodes
 about 1.6x faster on 2 threads than on 1); on a busy one a pool of threads meets at a barrier
 dozens of times per token, one descheduled member stalls the others, and one thread is several
-times faster (README, Performance). Which one holds moves with the load, and the sessions'
+times faster (docs: performance). Which one holds moves with the load, and the sessions'
 kernels run on the same cores, so no fixed count is right. `ThreadTuner` keeps, for each kind
 of step (a decode pass of n rows, a prefill chunk), a moving average of its seconds at each
 candidate count, uses the fastest, and now and then tries another: more rarely the slower that

@@ -12,8 +12,8 @@ precision (float32) never comes here.
 "repeatable" (CPU) keeps int8 weights with one scale per output row but multiplies bfloat16
 activations as they are (`Int8WeightLinear`), with no activation scale shared by the rows of a
 pass: each row's result is the same whoever else is in the batch, so same seed, same code holds
-in a classroom as it does in "exact". It costs single-stream speed against "fast" (README,
-Performance).
+in a classroom as it does in "exact". It costs single-stream speed against "fast" (docs:
+development, performance).
 
 `load_int8` builds the fast model without ever holding the float32 checkpoint whole: the
 model's skeleton is made with its weights allocated but never written (so not resident), the

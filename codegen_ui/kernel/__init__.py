@@ -29,7 +29,7 @@ from codegen_ui.kernel.gateway import GatewayKernel
 from codegen_ui.kernel.gwclient import TOKEN_VAR, GatewayConfig, GatewayError
 from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.live import KernelSource, LiveKernel
-from codegen_ui.kernel.pool import KernelPool, ServerBusy, install_exit_handlers
+from codegen_ui.kernel.pool import KernelPool, ServerBusy
 from codegen_ui.kernel.probes import Check, escape_checks, gateway_checks
 from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig, Limits, OutputCaps
@@ -55,7 +55,6 @@ __all__ = [
     "escape_checks",
     "gateway_checks",
     "hide_server",
-    "install_exit_handlers",
     "kernel_maker",
     "kernels_root",
     "new_kernel",

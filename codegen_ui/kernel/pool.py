@@ -1,29 +1,23 @@
-"""How many kernels live, and for how long: a cap, pre-started kernels, an idle sweep, exit.
+"""How many kernels live, and for how long: a cap, pre-started kernels, an idle sweep.
 
 `KernelPool.acquire` hands a session a started kernel (a pre-started one when ready, so the first
 run does not wait for a start) or raises `ServerBusy` when the cap on live kernels is reached.
 `release` shuts a session's kernel down and removes its folder. `sweep` (run every minute by
 `start_sweeper`) parks kernels idle too long: the process stops, the folder stays, and the next
 run starts a fresh kernel.
-`install_exit_handlers` makes SIGINT/SIGTERM shut every kernel down before the server exits.
 This module does not run code or know about sessions beyond the kernel handed out.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
-from types import FrameType
-from typing import Any
 
 from codegen_ui.core import KernelError
 from codegen_ui.kernel.backends import KernelMaker, PooledKernel, kernel_maker
 from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.live import LiveKernel
-from codegen_ui.kernel.runtime import shutdown_all
 from codegen_ui.kernel.sandbox import KernelConfig
 from codegen_ui.settings import DEFAULTS, Settings
 
@@ -202,23 +196,3 @@ class KernelPool:
         worker = self._worker
         if worker is not None:  # a kernel being pre-started is shut down by the filler itself
             worker.join(timeout=self.config.startup_timeout)
-
-
-def install_exit_handlers() -> None:
-    """On SIGINT/SIGTERM shut all kernels down, then do what the signal did before.
-
-    Call it from the main thread of the server. Normal exits are covered by `atexit` already; a
-    SIGKILL is covered by the parent-death signal each kernel is started with.
-    """
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous = signal.getsignal(signum)
-
-        def handler(sig: int, frame: FrameType | None, previous: Any = previous) -> None:
-            shutdown_all()
-            if callable(previous):
-                previous(sig, frame)
-            elif previous != signal.SIG_IGN:
-                signal.signal(sig, signal.SIG_DFL)
-                os.kill(os.getpid(), sig)
-
-        signal.signal(signum, handler)

@@ -4,7 +4,7 @@ after escaping with `setsid` or a double fork.
 
 Bubblewrap's PID namespace already kills everything inside when the kernel goes; this is the
 layer that also works without it. Without a cgroup it cannot find a process that both left the
-kernel's tree and scrubbed its environment; the README says so.
+kernel's tree and scrubbed its environment; the security model (docs) says so.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The prompt is the paper's: the preamble, then for every earlier cell this kernel
 its `%%codegen` instruction as a `# ` comment and the code cell that followed it (a code cell
 of the user's own, with no instruction before it, gets the app's own-code comment). The code
 the model writes, cut by the paper's rules, goes into the next cell through one
-`set_next_input` payload and is not run; `--run` runs it here instead (no next cell), and it
+`shell.set_next_input` payload and is not run; `--run` runs it here instead (no next cell), and it
 joins the history as if it had been a cell. `%codegen_prompt [instruction]` prints the prompt
 that would be sent. The model is loaded on first use, once per kernel (`--model` may also be
 a model server's URL ending in /v1); settings come from `CODEGEN_UI_*` as for the app.

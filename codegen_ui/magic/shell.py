@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from codegen_ui.core import PREAMBLE, CodeModel, Delta, SamplingParams, fit_prompt, truncate
-from codegen_ui.engine import load_model, server_options
+from codegen_ui.engine import settings_model
 from codegen_ui.magic.inputs import MagicError, Options, history_from_inputs, parse_options
 from codegen_ui.settings import Settings
 
@@ -25,14 +25,7 @@ def model_for(name: str, settings: Settings) -> CodeModel:
     with _LOCK:
         model = _MODELS.get(name)
         if model is None:
-            model = _MODELS[name] = load_model(
-                name,
-                settings.device,
-                precision=settings.precision,
-                cache_mib=settings.cache_mib,
-                batch_size=settings.batch_size,
-                server=server_options(settings),
-            )
+            model = _MODELS[name] = settings_model(settings.replace(model=name))
         return model
 
 

@@ -7,7 +7,7 @@ one line) and `put_back` fills a kernel's folder from the store (on open, restar
 Both go through the kernel's `KernelFiles`, one file at a time, so the kernel may be elsewhere.
 `pack` and `unpack` turn a notebook and its files into a .zip and back (`<stem>.ipynb` and
 `files/...`), checking every name and size as an upload would. Every file operation is done by
-`kernel.FolderFiles`: atomic writes, no link followed. Copying, trashing and restoring whole
+`files.FolderFiles`: atomic writes, no link followed. Copying, trashing and restoring whole
 sessions is `store`'s and `trash`'s, through `folder_of`.
 """
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
 
-from codegen_ui.core import Output, SamplingParams, Turn
+from codegen_ui.core import Turn, asked_sampling, outputs_text
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
@@ -32,8 +31,6 @@ LOADING_WAIT_S = 600.0  # how long a turn waits for the model still loading
 
 KEY_PREFIX = "api:"  # workspace keys of API sessions; a browser's keys are Gradio's hashes
 TITLE = "API session"
-MAX_NEW_TOKENS = 2048  # the most an API turn may ask for (the model's context is the real cap)
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ApiError(UserError, LookupError):
@@ -52,25 +49,6 @@ class CellResult(TypedDict):
     message: str  # a note (no code written, the kernel restarted, ...), or ""
 
 
-def outputs_text(outputs: tuple[Output, ...]) -> str:
-    """A cell's outputs as the plain text a terminal would show, tracebacks without colour."""
-    parts = []
-    for output in outputs:
-        kind = output.get("output_type")
-        if kind == "stream":
-            parts.append(str(output.get("text", "")))
-        elif kind == "error":
-            parts.append(_ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n")
-        else:
-            data = output.get("data", {})
-            text = data.get("text/plain")
-            if text is None:
-                parts.append(f"[{', '.join(sorted(data))}]\n")
-            else:
-                parts.append(("".join(text) if isinstance(text, list) else str(text)) + "\n")
-    return "".join(parts)
-
-
 def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
     return CellResult(
         cell=index + 1,
@@ -80,22 +58,6 @@ def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
         tokens=turn.stats.new_tokens,
         seconds=round(seconds, 3),
         message=turn.message,
-    )
-
-
-def sampling(temperature: float, top_p: float, max_new_tokens: int, seed: int) -> SamplingParams:
-    """The API's sampling arguments, checked as the page's sliders would bound them."""
-    if not 0 <= temperature <= 2:
-        raise ApiError(f"temperature must be between 0 (greedy) and 2, not {temperature}")
-    if not 0 < top_p <= 1:
-        raise ApiError(f"top_p must be in (0, 1], not {top_p}")
-    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise ApiError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}")
-    return SamplingParams(
-        max_new_tokens=int(max_new_tokens),
-        temperature=float(temperature),
-        top_p=float(top_p),
-        seed=None if seed < 0 else int(seed),  # -1 draws a fresh seed, as on the page
     )
 
 
@@ -152,11 +114,11 @@ class SessionApi:
             seed: the sampling seed, for the same code again; -1 draws a fresh one.
         """
         d = self.defaults
-        params = sampling(
+        params = asked_sampling(  # the page's sliders' bounds
             d.temperature if temperature is None else temperature,
             d.top_p if top_p is None else top_p,
             d.max_new_tokens if max_new_tokens is None else max_new_tokens,
-            (-1 if d.seed is None else d.seed) if seed is None else seed,
+            d.seed if seed is None else seed,
         )
         if not instruction.strip():
             raise ApiError("the instruction is empty")

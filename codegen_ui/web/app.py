@@ -12,7 +12,7 @@ import functools
 import signal
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine import is_server_url, load_model, server_options
+from codegen_ui.engine import is_server_url, settings_model
 from codegen_ui.files import FileLimits
 from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
@@ -25,21 +25,26 @@ from codegen_ui.web.style import CSS, code_css
 from codegen_ui.web.workspace import Workspaces
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import gradio as gr
 
+    from codegen_ui.core import CodeModel
+
 MAX_NOTEBOOK_MB = 5  # the biggest notebook a user may upload (a .zip adds its files)
+
+
+def _settings_model(
+    settings: Settings, name: str, device: str, progress: Callable[[str], None] | None = None
+) -> CodeModel:
+    # The holder's loader: it names the settings' own model and device.
+    return settings_model(settings, progress)
 
 
 def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
     """The app for these settings; the model starts loading in the background unless given."""
     if holder is None:
-        loader = functools.partial(
-            load_model,
-            precision=settings.precision,
-            cache_mib=settings.cache_mib,
-            batch_size=settings.batch_size,
-            server=server_options(settings),
-        )
+        loader = functools.partial(_settings_model, settings)
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
     # In process, the engine thread writes up to batch_size turns together (more wait here, in
     # arrival order); a model server batches as many as it is sent.

@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from codegen_ui.core import FRESH_SEED, MAX_NEW_TOKENS_RANGE, TEMPERATURE_RANGE, TOP_P_RANGE
 from codegen_ui.settings import Settings
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.filespanel import FILES_JS
@@ -171,11 +172,15 @@ def prompt_tab() -> PromptTab:
 
 def settings_panel(s: Settings) -> SettingsPanel:
     with gr.Accordion("Settings", open=True):
-        temperature = gr.Slider(0, 1.5, s.temperature, step=0.05, label="Temperature (0 = greedy)")
-        top_p = gr.Slider(0.05, 1, s.top_p, step=0.05, label="Top-p")
-        max_new = gr.Slider(16, 512, s.max_new_tokens, step=16, label="Max new tokens")
-        seed = -1 if s.seed is None else s.seed
-        seed_box = gr.Number(seed, precision=0, label="Seed (-1 = a fresh one each turn)")
+        # The bounds are the session API's too (core's ranges).
+        temperature = gr.Slider(*TEMPERATURE_RANGE, s.temperature, step=0.05,
+                                label="Temperature (0 = greedy)")  # fmt: skip
+        top_p = gr.Slider(*TOP_P_RANGE, s.top_p, step=0.05, label="Top-p")
+        max_new = gr.Slider(*MAX_NEW_TOKENS_RANGE, s.max_new_tokens, step=1, label="Max new tokens")
+        seed = FRESH_SEED if s.seed is None else s.seed
+        seed_box = gr.Number(
+            seed, precision=0, label=f"Seed ({FRESH_SEED} = a fresh one each turn)"
+        )
     with gr.Accordion("Examples", open=False):
         titles = [t for t, _ in EXAMPLES]
         example = gr.Dropdown(

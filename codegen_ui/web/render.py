@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from codegen_ui.core import ANSI
 from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.style import ANSI_COLOURS
 
@@ -37,7 +38,6 @@ _SAFE_ATTRS = {
     "table": {"border"},
     "*": {"title"},
 }
-_ANSI = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])")
 _COLOURS = ANSI_COLOURS
 
 
@@ -112,7 +112,7 @@ def ansi_to_html(text: str) -> str:
     out: list[str] = []
     state: list[str] = []
     pos = 0
-    for match in _ANSI.finditer(text):
+    for match in ANSI.finditer(text):
         out.append(_span(text[pos : match.start()], state))
         pos = match.end()
         if match.group(2) == "m":

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 from gradio.components import Component
 
-from codegen_ui.core import SamplingParams
+from codegen_ui.core import asked_sampling
 from codegen_ui.settings import Settings
 from codegen_ui.web.api import SessionApi
 from codegen_ui.web.controller import Controller, View
@@ -29,15 +29,6 @@ from codegen_ui.web.notebook_html import render_banner
 # What one event changes, by component; a component left out stays as it is. Gradio turns it
 # into its list of outputs (`Blocks.postprocess_data`), so no handler depends on their order.
 Shown = dict[Component, Any]
-
-
-def _params(temperature: float, top_p: float, max_new: float, seed: float | None) -> SamplingParams:
-    return SamplingParams(
-        max_new_tokens=int(max_new),
-        temperature=float(temperature),
-        top_p=float(top_p),
-        seed=None if seed is None or seed < 0 else int(seed),  # -1 (or empty) draws a fresh seed
-    )
 
 
 def _key(request: gr.Request) -> str:
@@ -134,7 +125,7 @@ class Handlers:
         max_new: float,
         seed: float | None,
     ) -> Iterator[Shown]:
-        params = _params(temperature, top_p, max_new, seed)
+        params = asked_sampling(temperature, top_p, max_new, seed)
         yield from self.stream(self.c.submit(_key(request), text, params), request)
 
     def cell(
@@ -147,7 +138,7 @@ class Handlers:
         max_new: float,
         seed: float | None,
     ) -> Iterator[Shown]:
-        params = _params(temperature, top_p, max_new, seed)
+        params = asked_sampling(temperature, top_p, max_new, seed)
         data = getattr(evt, "_data", None)  # decoded by the controller (`web.cellevents`)
         yield from self.stream(self.c.cell(_key(request), data, params), request)
 
