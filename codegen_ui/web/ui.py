@@ -5,8 +5,11 @@ show the `View`s it returns. What an event shows is a dict keyed by the page's c
 by name in `Handlers.show` (a component left out stays as it is); Gradio puts it in the order of
 the event's outputs, so nothing depends on their order. The sampling settings reach the handlers
 by parameter name too. The notebook is one `gr.HTML` whose script (`web.script`) sends every
-cell's buttons and keys as one `cell` event, which the controller decodes. Prompting, parsing,
-saving and rendering live elsewhere; the collaborators are built and the server launched in
+cell's buttons and keys as one `cell` event, which the controller decodes. A page opened with
+`?follow=<token>` is a follower's: its load hands the tab to `web.follow` (read-only, no
+workspace) and shows the follow view instead of the notebook and panels; the view then lives on
+`web.followfeed`'s events, not on Gradio's queue. Prompting, parsing, saving, following and
+rendering live elsewhere; the collaborators are built and the server launched in
 `codegen_ui.web.app`.
 """
 
@@ -16,19 +19,24 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 from gradio.components import Component
 
 from codegen_ui.core import SamplingParams
+from codegen_ui.errors import UserError
 from codegen_ui.settings import Settings
 from codegen_ui.web.api import SessionApi
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.endpoints import endpoints
+from codegen_ui.web.follow import Follow
+from codegen_ui.web.followfeed import Feed
+from codegen_ui.web.followhtml import FOLLOW_PARAM, render_follow, render_share
 from codegen_ui.web.layout import Components, page
 from codegen_ui.web.notebook_html import render_banner
 
 # What one event changes, by component; a component left out stays as it is. Gradio turns it
 # into its list of outputs (`Blocks.postprocess_data`), so no handler depends on their order.
-Shown = dict[Component, Any]
+Shown = dict[Block, Any]
 
 
 def _params(temperature: float, top_p: float, max_new: float, seed: float | None) -> SamplingParams:
@@ -45,13 +53,16 @@ def _key(request: gr.Request) -> str:
 
 
 def build_app(
-    controller: Controller, settings: Settings, api: SessionApi | None = None
+    controller: Controller,
+    settings: Settings,
+    api: SessionApi | None = None,
+    feed: Feed | None = None,
 ) -> gr.Blocks:
-    """The Blocks app over a controller, with the session API's endpoints when given; launch
-    it with `launch`."""
+    """The Blocks app over a controller, with the session API's endpoints when given, and the
+    follow links of `feed` (served by `launch`); launch it with `launch`."""
     with gr.Blocks(title="codegen-ui", analytics_enabled=False, fill_width=True) as demo:
         c = page(settings)
-        _wire(demo, c, Handlers(controller, c))
+        _wire(demo, c, Handlers(controller, c, feed))
         if api is not None:
             endpoints(api)  # the page's own events stay private; these are the public ones
     demo.queue(default_concurrency_limit=settings.max_kernels)
@@ -70,9 +81,11 @@ def _choices(choices: tuple[tuple[str, str], ...] | None, value: str | None) -> 
 class Handlers:
     """Gradio event handlers: each calls one controller action and shows what it returns."""
 
-    def __init__(self, controller: Controller, page: Components) -> None:
+    def __init__(self, controller: Controller, page: Components, feed: Feed | None = None) -> None:
         self.c = controller
         self.page = page
+        self.feed = feed or Feed(Follow(controller.workspaces, controller.shelf))
+        self.f = self.feed.follow
 
     def outputs(self) -> list[Component]:
         """Every component `show` may change: the outputs of each event that shows a view."""
@@ -120,8 +133,58 @@ class Handlers:
             busy = view.busy
 
     def load(self, request: gr.Request) -> Shown:
-        session_id = dict(request.query_params).get("session")
-        return self.show(self.c.open_page(_key(request), session_id))
+        query, key = dict(request.query_params), _key(request)
+        if FOLLOW_PARAM in query:
+            return self.follow_page(key, query[FOLLOW_PARAM])
+        shown = self.show(self.c.open_page(key, query.get("session")))
+        shown[self.page.session.share.link] = render_share(self.f.token(key))
+        return shown
+
+    # ---- share to follow (the rules are `web.follow`'s) ---------------------------------------
+    def follow_page(self, key: str, token: str) -> Shown:
+        """A follower's tab: the follow view alone; no workspace, no kernel, no timer."""
+        frame = self.f.watch(key, token)
+        p = self.page
+        status = "following live, read-only" if frame.html else "nothing to follow"
+        return {p.follow: render_follow(frame, token), p.work: gr.Row(visible=False),
+                p.timer: gr.Timer(active=False), p.status: status}  # fmt: skip
+
+    def share(self, request: gr.Request) -> Shown:
+        key, note = _key(request), ""
+        token: str | None
+        try:
+            token = self.f.share(key)
+        except UserError as exc:
+            token, note = self.f.token(key), str(exc)
+        shown = self.show(self.c.error_view(key, ""))
+        followers = 0 if token is None else self.feed.followers(token)
+        shown[self.page.session.share.link] = render_share(token, followers, note)
+        return shown
+
+    def stop_sharing(self, request: gr.Request) -> Shown:
+        key = _key(request)
+        try:
+            note = self.f.revoke(key)
+        except UserError as exc:
+            note = str(exc)
+        shown = self.show(self.c.error_view(key, note))
+        shown[self.page.session.share.link] = render_share(self.f.token(key))
+        return shown
+
+    def copy_own(self, request: gr.Request) -> Iterator[Shown]:
+        """Copy to my own: the tab stops following and works on its own copy, replayed."""
+        key, p = _key(request), self.page
+        token = self.f.following(key) or ""
+        try:
+            note = self.f.copy_to_own(key)
+        except UserError as exc:
+            yield {p.follow: render_follow(self.f.frame(token), token), p.status: str(exc)}
+            return
+        shown = self.show(self.c.error_view(key, note))
+        shown |= {p.follow: "", p.work: gr.Row(visible=True), p.timer: gr.Timer(active=True),
+                  p.session.share.link: render_share(None)}  # fmt: skip
+        yield shown
+        yield from self.stream(self.c.replay(key), request)
 
     # The sampling settings come by name (`_knobs`), after what Gradio fills in itself.
     def submit(
@@ -230,6 +293,7 @@ class Handlers:
 
     def unload(self, request: gr.Request) -> None:
         self.c.close_page(_key(request))  # the tab closed: its kernel waits out the grace
+        self.f.leave(_key(request))
 
 
 def _knobs(c: Components) -> dict[str, Component]:
@@ -246,7 +310,13 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     work = {**private, "concurrency_id": "work"}
     instant = {**private, "concurrency_limit": None}
-    demo.load(h.load, None, out, **private)
+    quick = instant  # needs neither the model nor a kernel
+    share = c.session.share
+    page = [*out, c.follow, c.work, c.timer, share.link]
+    demo.load(h.load, None, page, **private)
+    share.share.click(h.share, None, [*out, share.link], **quick)
+    share.revoke.click(h.stop_sharing, None, [*out, share.link], **quick)
+    c.follow.copy(h.copy_own, None, page, **work)
     gr.on([col.submit.click, col.instruction.submit], h.submit, col.instruction, out,
           inputs_kwargs=_knobs(c), **work)  # fmt: skip
     # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
