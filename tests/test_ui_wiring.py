@@ -86,7 +86,7 @@ def test_every_event_that_shows_a_view_outputs_what_show_may_change(
     # The page's load, Share and Copy to my own also show the follow view and the Share panel.
     following = [parts.follow, parts.work, parts.timer, parts.session.share.link]
     wider = {"load": following, "copy_own": following, "share": following[-1:],
-             "stop_sharing": following[-1:]}  # fmt: skip
+             "end_share": following[-1:]}  # fmt: skip
     assert all(out == outputs + wider.get(name, []) for name, out in shows.items())
 
 

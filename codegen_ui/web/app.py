@@ -106,7 +106,10 @@ def launch(demo: gr.Blocks, settings: Settings, feed: Feed | None = None, **kwar
         # "Use via API" lists the session API's endpoints (the page's own are private).
         "footer_links": ["api", "gradio", "settings"] if settings.api else ["gradio", "settings"],
         "blocked_paths": [str(kernels_root(settings.kernels_dir))],
-        "css": CSS + code_css() + FOLLOW_CSS + PRESENT_CSS,
+        "css": CSS + code_css() + FOLLOW_CSS,
+        # Gradio scopes `css` under its container; presentation mode styles the page from
+        # <body> (its class), so its sheet goes in the head as it is.
+        "head": f"<style>{PRESENT_CSS}</style>",
         "show_error": False,
         "ssr_mode": False,
         "mcp_server": settings.mcp,  # the API's endpoints as MCP tools, at /gradio_api/mcp

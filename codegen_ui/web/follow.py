@@ -153,7 +153,9 @@ class Follow:
             self._followers.pop(key, None)
         ws.owned.add(copy.id)
         self.shelf.open(ws, copy.id)
-        return f"This is your own copy, {copy.title!r}: Replay all rebuilds its variables."
+        return (
+            f"This is your own copy, {copy.title!r}; its cells run again to rebuild its variables."
+        )
 
     def read(self, token: object) -> tuple[str, tuple[Turn, ...]]:
         """The title and turns a follow link shows now; FollowRefused (one line) if none."""

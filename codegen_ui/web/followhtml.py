@@ -123,6 +123,11 @@ element.addEventListener('click', (e) => {
   b.disabled = true;
   b.textContent = 'Copying…';
   stop();
+  // The tab becomes the copy's: the address stops naming the link (the notebook's script
+  // then puts the copy's session in it).
+  const url = new URL(window.location.href);
+  url.searchParams.delete('follow');
+  window.history.replaceState(null, '', url);
   trigger('copy', {});
 });
 watch('value', start);

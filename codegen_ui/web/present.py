@@ -44,7 +44,7 @@ element.addEventListener('click', (e) => {
 )
 
 _P = "body.cg-present"
-PRESENT_CSS = f"""
+_SHEET = f"""
 .cg-present-toggle{{font-size:13px;padding:4px 10px;border:1px solid #d0d7de;border-radius:6px;
   background:#f6f8fa;color:#1f2328;cursor:pointer}}
 #present{{display:flex;justify-content:flex-end}}
@@ -77,3 +77,21 @@ PRESENT_CSS = f"""
   {_P} #instruction textarea{{font-size:19px !important}}
 }}
 """
+
+
+def _important(sheet: str) -> str:
+    """Every declaration `!important`: Gradio's own rules are scoped under its container, so
+    they outweigh a selector from <body> that is not."""
+    out = []
+    for part in sheet.split("}"):
+        head, brace, body = part.rpartition("{")
+        if not brace:
+            out.append(part)
+            continue
+        decls = [d.strip() for d in body.split(";") if d.strip()]
+        decls = [d if d.endswith("!important") else d + " !important" for d in decls]
+        out.append(f"{head}{{{';'.join(decls)}")
+    return "}".join(out)
+
+
+PRESENT_CSS = _important(_SHEET)

@@ -161,7 +161,7 @@ class Handlers:
         shown[self.page.session.share.link] = render_share(token, followers, note)
         return shown
 
-    def stop_sharing(self, request: gr.Request) -> Shown:
+    def end_share(self, request: gr.Request) -> Shown:
         key = _key(request)
         try:
             note = self.f.revoke(key)
@@ -315,7 +315,7 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     page = [*out, c.follow, c.work, c.timer, share.link]
     demo.load(h.load, None, page, **private)
     share.share.click(h.share, None, [*out, share.link], **quick)
-    share.revoke.click(h.stop_sharing, None, [*out, share.link], **quick)
+    share.revoke.click(h.end_share, None, [*out, share.link], **quick)
     c.follow.copy(h.copy_own, None, page, **work)
     gr.on([col.submit.click, col.instruction.submit], h.submit, col.instruction, out,
           inputs_kwargs=_knobs(c), **work)  # fmt: skip
