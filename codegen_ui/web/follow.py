@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from codegen_ui.core import IN_FLIGHT, Turn
 from codegen_ui.errors import UserError
 from codegen_ui.notebooks import StoreError
+from codegen_ui.web.controller import LOST
 from codegen_ui.web.notebook_html import NotebookView, render_notebook
 from codegen_ui.web.sharing import REASONS, FollowRefused, FollowState, Frame, Shares, same_turns
 from codegen_ui.web.shelf import Shelf
@@ -36,7 +37,6 @@ READ_ONLY = (
     "This tab follows a session read-only: nothing here can change it. "
     "Press Copy to my own to work on a copy."
 )
-LOST = "This page lost its session; reload it."
 
 
 @dataclass

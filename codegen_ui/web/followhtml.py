@@ -66,11 +66,9 @@ SHARE_JS = r"""
 const settle = () => {
   const box = element.querySelector('.cg-share-link');
   const token = element.querySelector('.cg-share')?.dataset.token;
-  if (box && token) {
+  if (box && token) {  // the token is URL-safe as it is: written out, not escaped
     const url = new URL(window.location.href);
-    url.search = '';
-    url.searchParams.set('follow', token);
-    box.value = url.href;
+    box.value = `${url.origin}${url.pathname}?follow=${token}`;
   }
 };
 element.addEventListener('focusin', (e) => { if (e.target.select) e.target.select(); });

@@ -170,6 +170,10 @@ class Workspaces:
             self._refused[key] = why
         self.close(key)
 
+    def refusal(self, key: str) -> str | None:
+        """Why this tab may have no workspace, or None when it may."""
+        return self._refused.get(key)
+
     def allow(self, key: str) -> None:
         """This tab may have a workspace again."""
         with self._lock:
