@@ -308,12 +308,17 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     col, session, files = c.column, c.session, c.session.files
     # No public API endpoints; no progress pulse over the page: the cells show what runs.
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    # What waits for the model or runs every cell (a turn, a replay, an upload's files, a kernel
+    # restart) shares the "work" queue, `max_kernels` at once. What needs no model (open a
+    # session, an editor, undo, the files, share) never waits behind it: a class generating
+    # must not starve the page. A tab's own actions still go one at a time (its workspace's
+    # lock says so when one must wait).
     work = {**private, "concurrency_id": "work"}
     instant = {**private, "concurrency_limit": None}
-    quick = instant  # needs neither the model nor a kernel
+    quick = {**private, "concurrency_id": "quick", "concurrency_limit": None}
     share = c.session.share
     page = [*out, c.follow, c.work, c.timer, share.link]
-    demo.load(h.load, None, page, **private)
+    demo.load(h.load, None, page, **quick)
     share.share.click(h.share, None, [*out, share.link], **quick)
     share.revoke.click(h.end_share, None, [*out, share.link], **quick)
     c.follow.copy(h.copy_own, None, page, **work)
@@ -321,26 +326,26 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
           inputs_kwargs=_knobs(c), **work)  # fmt: skip
     # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
     col.notebook.cell(h.cell, None, out, inputs_kwargs=_knobs(c), **instant)
-    col.add_code.click(h.add_code, col.instruction, out, **work)
+    col.add_code.click(h.add_code, col.instruction, out, **quick)
     col.replay.click(h.replay, None, out, **work)
-    col.undo.click(h.undo, None, out, **work)
-    col.redo.click(h.redo, None, out, **work)
+    col.undo.click(h.undo, None, out, **quick)
+    col.redo.click(h.redo, None, out, **quick)
     col.restart.click(h.restart, None, out, **work)
     c.settings.load_example.click(h.example, c.settings.example, out, **work)
     session.upload.upload(h.upload, session.upload, out, **work)
-    session.title.blur(h.rename, session.title, out, **work)
-    session.new.click(h.new, None, out, **work)
-    session.open.click(h.open, session.saved, out, **work)
-    session.copy.click(h.copy, None, out, **work)
-    session.delete.click(h.delete, session.saved, out, **work)
-    session.restore.click(h.restore, session.trash, out, **work)
+    session.title.blur(h.rename, session.title, out, **quick)
+    session.new.click(h.new, None, out, **quick)
+    session.open.click(h.open, session.saved, out, **quick)
+    session.copy.click(h.copy, None, out, **quick)
+    session.delete.click(h.delete, session.saved, out, **quick)
+    session.restore.click(h.restore, session.trash, out, **quick)
     for d in session.downloads:
-        d.button.click(h.download(d.fmt), None, d.file, **work).then(
+        d.button.click(h.download(d.fmt), None, d.file, **quick).then(
             None, None, None, js=_press(d.file)
         )
     files.upload.upload(h.upload_files, files.upload, out, **work)
-    files.files.files(h.files, None, out, **work)
-    files.files.filedownload(h.download_file, None, [files.file, files.files], **private).then(
+    files.files.files(h.files, None, out, **quick)
+    files.files.filedownload(h.download_file, None, [files.file, files.files], **quick).then(
         None, None, None, js=_press(files.file)
     )
     col.stop.click(h.stop, None, None, **instant)
