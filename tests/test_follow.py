@@ -283,3 +283,31 @@ def test_the_feed_streams_each_change_to_every_follower_and_ends_with_the_link(
         assert feed.followers(token) == 0
     finally:
         feed.stop()
+
+
+def test_the_routes_give_a_frame_with_an_etag_and_a_wrong_token_one_line(
+    classroom: tuple[Controller, Follow],
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from codegen_ui.web.followfeed import routes
+
+    c, f = classroom
+    c.open_page("teacher")
+    token = f.share("teacher")
+    feed = Feed(f)
+    with TestClient(Starlette(routes=routes(feed))) as http:
+        first = http.get(f"/follow/{token}")
+        assert first.status_code == 200 and first.json()["state"] == "live"
+        etag = first.headers["etag"]
+        assert http.get(f"/follow/{token}", headers={"If-None-Match": etag}).status_code == 304
+        turn(c, "teacher", "make x")
+        changed = http.get(f"/follow/{token}", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and 'data-cell=\\"1\\"' in changed.text
+        for wrong, line in (("nonsense", "not a follow link"), ("~" + "b" * 32, "No session")):
+            events = http.get(f"/follow/{wrong}/events")
+            assert events.headers["content-type"].startswith("text/event-stream")
+            frames = [x for x in events.text.split("\n\n") if x]
+            assert len(frames) == 1 and line in frames[0] and '"html": ""' in frames[0]
+    feed.stop()

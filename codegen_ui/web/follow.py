@@ -87,6 +87,8 @@ class Follow:
         if not self.shelf.owns(ws, ws.notebook_id):
             raise FollowRefused("only sessions made in this tab can stop being shared")
         self.shares.revoke(ws.notebook_id)
+        with self._lock:
+            self._seen.pop(ws.notebook_id, None)
         return "The follow link is ended: its followers see that it ended."
 
     def token(self, key: str) -> str | None:

@@ -29,7 +29,8 @@ from codegen_ui.web.sharing import FollowState, Frame, event_stream
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.1  # how often a followed session is looked at (a change waits at most this long)
+POLL_S = 0.25  # how often a followed session is looked at: a change waits at most this long,
+# and a streaming turn is rendered for followers at most 4 times a second
 KEEPALIVE_S = 15.0  # a comment this often keeps idle proxies from closing a quiet stream
 EVENTS_PATH = "/follow/{token}/events"
 SNAPSHOT_PATH = "/follow/{token}"

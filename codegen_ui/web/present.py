@@ -65,6 +65,7 @@ _SHEET = f"""
 {_P} .cg-nb pre,{_P} .cg-editor,{_P} .cg-instr-edit{{font-size:19px;line-height:1.4;color:#000}}
 {_P} .cg-nb pre.cg-code{{background:#f0f0f0;border:1px solid #000}}
 {_P} .cg-code .c1,{_P} .cg-code .c,{_P} .cg-code .cm{{color:#2e4d2e;font-style:normal}}
+{_P} .cg-code .o,{_P} .cg-code .m,{_P} .cg-code .mi,{_P} .cg-code .mf{{color:#000}}
 {_P} .cg-toast{{font-size:20px}}
 {_P} #instruction textarea{{font-size:24px !important;line-height:1.35 !important;
   min-height:3.2em;border:2px solid #000 !important;color:#000 !important}}

@@ -156,10 +156,15 @@ class Handlers:
             token = self.f.share(key)
         except UserError as exc:
             token, note = self.f.token(key), str(exc)
-        shown = self.show(self.c.error_view(key, ""))
+        shown = self._quiet(key, "")
         followers = 0 if token is None else self.feed.followers(token)
         shown[self.page.session.share.link] = render_share(token, followers, note)
         return shown
+
+    def _quiet(self, key: str, note: str) -> Shown:
+        """The tab's view after a share press; nothing while its own action runs (that action
+        shows its views, and the buttons stay as it left them)."""
+        return {} if self.c.pulse(key).busy else self.show(self.c.error_view(key, note))
 
     def end_share(self, request: gr.Request) -> Shown:
         key = _key(request)
@@ -167,8 +172,8 @@ class Handlers:
             note = self.f.revoke(key)
         except UserError as exc:
             note = str(exc)
-        shown = self.show(self.c.error_view(key, note))
-        shown[self.page.session.share.link] = render_share(self.f.token(key))
+        shown = self._quiet(key, note)
+        shown[self.page.session.share.link] = render_share(self.f.token(key), note=note)
         return shown
 
     def copy_own(self, request: gr.Request) -> Iterator[Shown]:
