@@ -311,3 +311,19 @@ def test_the_routes_give_a_frame_with_an_etag_and_a_wrong_token_one_line(
             frames = [x for x in events.text.split("\n\n") if x]
             assert len(frames) == 1 and line in frames[0] and '"html": ""' in frames[0]
     feed.stop()
+
+
+def test_presentation_sheet_outweighs_the_pages_scoped_rules_from_body() -> None:
+    import re
+
+    from codegen_ui.web.present import PRESENT_CSS
+
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", PRESENT_CSS)
+    assert len(rules) > 20
+    for selectors, body in rules:
+        decls = [d for d in body.split(";") if d.strip()]
+        assert decls and all(d.endswith("!important") for d in decls), selectors
+        names = [s.strip() for s in selectors.split(",")]
+        assert all(n.startswith(("body.cg-present", ".cg-present-toggle", "#present"))
+                   for n in names), selectors  # fmt: skip
+    assert "@media (max-width:700px)" in PRESENT_CSS
