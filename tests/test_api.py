@@ -24,7 +24,8 @@ from tests.browserkit import Server, serve
 pytestmark = pytest.mark.slow
 
 FINISHED = {"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"}
-ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session"}
+ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session",
+             "/share_session", "/stop_sharing", "/followed_notebook"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def client(app: Server) -> Any:
     return Client(app.url, verbose=False, download_files=False)
 
 
-def test_the_api_page_lists_the_five_endpoints_and_none_of_the_pages(client: Any) -> None:
+def test_the_api_page_lists_its_endpoints_and_none_of_the_pages(client: Any) -> None:
     info = client.view_api(return_format="dict", print_info=False)
     assert set(info["named_endpoints"]) == ENDPOINTS
     assert info["unnamed_endpoints"] == {}
@@ -167,7 +168,7 @@ def test_no_api_turns_it_off(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert build_parser().parse_args(["serve"]).api is None  # the setting's default: on
     settings = Settings(sessions_dir=str(tmp_path), kernel_pool=0)
     for on in (True, False):
-        demo, controller = create(settings.replace(api=on), ModelHolder.ready(ScriptedModel()))
+        demo, controller, _ = create(settings.replace(api=on), ModelHolder.ready(ScriptedModel()))
         try:
             named = set(demo.get_api_info()["named_endpoints"])
             assert named == (ENDPOINTS if on else set())
@@ -232,3 +233,36 @@ def test_mcp_tools_are_typed_and_described_and_turn_twice(app: Server) -> None:
     cells = nb["cells"]
     assert len([c for c in cells if c["cell_type"] == "code"]) == 3  # the preamble and two turns
     assert bad.isError and "no open session" in bad.content[0].text
+
+
+def test_over_mcp_a_follow_token_reads_the_session_and_opens_nothing_else(app: Server) -> None:
+    async def work(session: Any) -> Any:
+        sid = _result(await session.call_tool("new_session", {}))
+        run = {"session_id": sid, "cell": 1, "code": "shared = 7"}
+        assert _result(await session.call_tool("run_cell", run))["status"] == "ok"
+        token = _result(await session.call_tool("share_session", {"session_id": sid}))
+        as_token = {"session_id": token}
+        writes = [
+            await session.call_tool("turn", {**as_token, "instruction": "delete it"}),
+            await session.call_tool("run_cell", {**run, **as_token}),
+            await session.call_tool("close_session", as_token),
+            await session.call_tool("share_session", as_token),
+            await session.call_tool("stop_sharing", as_token),
+            await session.call_tool("notebook", as_token),
+        ]
+        read = _result(await session.call_tool("followed_notebook", {"follow_token": token}))
+        by_id = await session.call_tool("followed_notebook", {"follow_token": sid})
+        await session.call_tool("stop_sharing", {"session_id": sid})
+        ended = await session.call_tool("followed_notebook", {"follow_token": token})
+        after = _result(await session.call_tool("notebook", {"session_id": sid}))
+        await session.call_tool("close_session", {"session_id": sid})
+        return token, writes, read, by_id, ended, after
+
+    token, writes, read, by_id, ended, after = _mcp(app.url, work)
+    assert token != "" and token.startswith("~")
+    assert all(w.isError and "not a session id" in w.content[0].text for w in writes)
+    assert "shared = 7" in json.dumps(read)
+    assert by_id.isError and "not a follow link" in by_id.content[0].text
+    assert ended.isError and "ended" in ended.content[0].text
+    code = [c for c in after["cells"] if c["cell_type"] == "code"]
+    assert len(code) == 2  # the preamble and the one cell: nothing a follow token sent ran

@@ -287,7 +287,8 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
         "restart-kernel",
         "download-ipynb",
     } <= ids
-    api = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session"}
+    api = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session",
+           "/share_session", "/stop_sharing", "/followed_notebook"}  # fmt: skip
     public = {
         "/" + d["api_name"] for d in config["dependencies"] if d.get("api_visibility") != "private"
     }
@@ -297,6 +298,10 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
     assert set(info["named_endpoints"]) == api
     assert info["unnamed_endpoints"] == {}
     assert _get(app.url + "monitoring")[0] in (403, 404)
+    # The follow links' routes only read: a wrong token is one line, and nothing is posted.
+    status, body = _get(app.url + "follow/nonsense")
+    assert status == 200 and json.loads(body)["line"] == "That is not a follow link."
+    assert _get(app.url + "follow/nonsense/events", b"{}")[0] == 405
     boundary = "xyzzy"
     big = b"x" * (7 * 1024 * 1024)
     form = (

@@ -62,7 +62,7 @@ def test_the_page_holds_the_layouts_components_and_only_those(tmp_path: Path) ->
         with gr.Blocks():
             parts = page(Settings())
         known = parts_of(parts)
-        assert len(known) == len(set(known)) == 38
+        assert len(known) == len(set(known)) == 43
         texts = [b for b in made if isinstance(b, gr.Markdown) and b.elem_id is None]
         assert len(texts) == 2  # the heading and the prompt tab's explanation
         kinds = Counter(type(b).__name__ for b in made if b not in texts)
@@ -83,7 +83,11 @@ def test_every_event_that_shows_a_view_outputs_what_show_may_change(
     showing = [fn for fn in demo.fns.values() if fn.name not in ("export", "download_file")]
     shows = {fn.name: fn.outputs for fn in showing if fn.outputs and fn.name != "tick"}
     assert set(shows) >= {"load", "submit", "cell", "undo", "files", "restore"}
-    assert all(out == outputs for out in shows.values())
+    # The page's load, Share and Copy to my own also show the follow view and the Share panel.
+    following = [parts.follow, parts.work, parts.timer, parts.session.share.link]
+    wider = {"load": following, "copy_own": following, "share": following[-1:],
+             "end_share": following[-1:]}  # fmt: skip
+    assert all(out == outputs + wider.get(name, []) for name, out in shows.items())
 
 
 def test_a_busy_view_leaves_what_changes_only_at_the_end_and_buttons_only_when_asked(

@@ -9,8 +9,11 @@ notebook's cells and their outputs as safe HTML), `style` (the stylesheet), `scr
 own JS), `examples`, `filedesk` and `filespanel` (the Files panel: its actions, its HTML and
 script), `api` (the session API for scripts, agents and MCP, by session id), `endpoints` (its
 Gradio endpoints and MCP tools), `layout` (the components, as one typed object, no behaviour),
-`ui` (the event wiring only) and `app` (the composition root). Importing this package does not
-import Gradio: `serve` does.
+`ui` (the event wiring only) and `app` (the composition root). Share to follow: `sharing`
+(follow links' tokens and frames, pure), `follow` (who may share, follow and copy: the rules,
+for every door), `followfeed` (the frames as server-sent events to each follower), `followhtml`
+(the follow view and the Share panel, with their script) and `present` (presentation mode).
+Importing this package does not import Gradio: `serve` does.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """The session API: the operations a script, an agent or an MCP client calls, by session id.
 
-`SessionApi` holds the API's sessions (id to workspace) and its five operations: `new_session`,
-`turn`, `run_cell`, `notebook` and `close_session`. An API session is a page session in all but
-its key: a `Workspace` from the same `Workspaces` (one kernel of its own from the pool, so
-`max_kernels` and the idle sweep apply), its generation behind the same fair gate, every change
-autosaved by the same `Shelf`, so a page opens it with `?session=<id>`. Its id is the stored
-session's id, an unguessable token: holding it is the right to use it; a made-up or closed id
-gets one clear error and runs nothing. `web.endpoints` registers the operations with Gradio.
-Nothing here imports Gradio or renders HTML.
+`SessionApi` holds the API's sessions (id to workspace) and its operations: `new_session`,
+`turn`, `run_cell`, `notebook` and `close_session`; `share_session` and `stop_sharing` give and
+end a read-only follow link (`web.follow`), and `followed_notebook` reads a session by such a
+link: the one operation a follow token opens (it is no session id, so every other refuses it).
+An API session is a page session in all but its key: a `Workspace` from the same `Workspaces`
+(one kernel of its own from the pool, so `max_kernels` and the idle sweep apply), its generation
+behind the same fair gate, every change autosaved by the same `Shelf`, so a page opens it with
+`?session=<id>`. Its id is the stored session's id, an unguessable token: holding it is the
+right to use it; a made-up or closed id gets one clear error and runs nothing. `web.endpoints`
+registers the operations with Gradio. Nothing here imports Gradio or renders HTML.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
 from codegen_ui.web.controller import STREAM_EVERY_S, UNFINISHED, Controller
+from codegen_ui.web.follow import Follow
 from codegen_ui.web.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -64,9 +67,12 @@ def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
 class SessionApi:
     """The API's sessions over the page's controller: ids to workspaces, and the operations."""
 
-    def __init__(self, controller: Controller, defaults: Settings = DEFAULTS) -> None:
+    def __init__(
+        self, controller: Controller, defaults: Settings = DEFAULTS, follow: Follow | None = None
+    ) -> None:
         self.c = controller
         self.defaults = defaults  # the server's sampling settings, for arguments left out
+        self.follow = follow or Follow(controller.workspaces, controller.shelf)
         self._keys: dict[str, str] = {}  # session id -> workspace key
         self._lock = threading.Lock()
 
@@ -181,6 +187,39 @@ class SessionApi:
         if key is None or not self.c.workspaces.close(key):
             raise ApiError("this session is already closed")
         return f"closed {session_id}"
+
+    def share_session(self, session_id: str) -> str:
+        """Share the session read-only and return its follow token.
+
+        Anyone who opens <server>/?follow=<token> in a browser sees the notebook live as it
+        changes, and can change nothing; followed_notebook reads it with the token. The token
+        is not the session id: it gives no other right. Sharing again returns the same token.
+
+        Args:
+            session_id: the id new_session returned.
+        """
+        return self.follow.share_session(self._workspace(session_id))
+
+    def stop_sharing(self, session_id: str) -> str:
+        """End the session's follow link: its followers are told it ended.
+
+        Args:
+            session_id: the id new_session returned.
+        """
+        ws = self._workspace(session_id)
+        if self.follow.shares.revoke(session_id) is None:
+            raise ApiError("this session has no follow link")
+        return f"stopped sharing {ws.notebook_id}"
+
+    def followed_notebook(self, follow_token: str) -> str:
+        """A shared session as a Jupyter notebook (the .ipynb JSON text), read by its follow
+        token: reading is all a follow token allows.
+
+        Args:
+            follow_token: the token share_session returned (the ?follow= of a follow link).
+        """
+        title, turns = self.follow.read(follow_token)
+        return dumps(to_notebook(list(turns), {"title": title}))
 
     # ---- helpers ------------------------------------------------------------------------------
     def _workspace(self, session_id: str) -> Workspace:

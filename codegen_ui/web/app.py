@@ -1,9 +1,10 @@
 """The web app's one composition root: build the collaborators, the page, and serve it.
 
 `create` wires the shared model (loading in the background), the kernel pool, the workspaces,
-the sessions shelf, the controller and the session API into the Gradio page of `ui`; `launch`
-serves it with nothing but the app (and the API's endpoints) exposed; `serve` does both and
-shuts every kernel down on exit. Nothing else in the package constructs these objects.
+the sessions shelf, the controller, the follow links and their feed, and the session API into
+the Gradio page of `ui`; `launch` serves it with nothing but the app (the API's endpoints, and
+the follow links' read-only routes) exposed; `serve` does both and shuts every kernel down on
+exit. Nothing else in the package constructs these objects.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from codegen_ui.notebooks import SessionStore
 from codegen_ui.settings import Settings
 from codegen_ui.web.api import SessionApi
 from codegen_ui.web.controller import Controller
+from codegen_ui.web.follow import Follow
+from codegen_ui.web.followfeed import Feed, routes
+from codegen_ui.web.followhtml import FOLLOW_CSS
+from codegen_ui.web.present import PRESENT_CSS
 from codegen_ui.web.shared import FairGate, ModelHolder
 from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.web.style import CSS, code_css
@@ -41,8 +46,11 @@ def _settings_model(
     return settings_model(settings, progress)
 
 
-def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Blocks, Controller]:
-    """The app for these settings; the model starts loading in the background unless given."""
+def create(
+    settings: Settings, holder: ModelHolder | None = None
+) -> tuple[gr.Blocks, Controller, Feed]:
+    """The app for these settings, its controller and its follow links' feed (`launch` serves
+    the feed's routes); the model starts loading in the background unless given."""
     if holder is None:
         loader = functools.partial(_settings_model, settings)
         holder = ModelHolder(settings.model, settings.device, loader=loader).start()
@@ -66,8 +74,9 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app
 
-    api = SessionApi(controller, settings) if settings.api else None
-    return build_app(controller, settings, api), controller
+    feed = Feed(Follow(controller.workspaces, controller.shelf))
+    api = SessionApi(controller, settings, feed.follow) if settings.api else None
+    return build_app(controller, settings, api, feed), controller, feed
 
 
 def assemble(
@@ -90,8 +99,9 @@ def assemble(
     return Controller(holder, workspaces, shelf)
 
 
-def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
-    """Serve the app: no monitoring endpoint, a cap on uploads, nothing but the app served."""
+def launch(demo: gr.Blocks, settings: Settings, feed: Feed | None = None, **kwargs: Any) -> Any:
+    """Serve the app: no monitoring endpoint, a cap on uploads, nothing but the app (and the
+    feed's read-only follow routes) served."""
     options: dict[str, Any] = {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -101,11 +111,16 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
         # "Use via API" lists the session API's endpoints (the page's own are private).
         "footer_links": ["api", "gradio", "settings"] if settings.api else ["gradio", "settings"],
         "blocked_paths": [str(kernels_root(settings.kernels_dir))],
-        "css": CSS + code_css(),
+        "css": CSS + code_css() + FOLLOW_CSS,
+        # Gradio scopes `css` under its container; presentation mode styles the page from
+        # <body> (its class), so its sheet goes in the head as it is.
+        "head": f"<style>{PRESENT_CSS}</style>",
         "show_error": False,
         "ssr_mode": False,
         "mcp_server": settings.mcp,  # the API's endpoints as MCP tools, at /gradio_api/mcp
         "run_history": False,
+        # FastAPI's own `routes`: they come before Gradio's, and only read.
+        "app_kwargs": {"routes": routes(feed)} if feed is not None else {},
     }
     options.update(kwargs)
     return demo.launch(**options)
@@ -114,12 +129,13 @@ def launch(demo: gr.Blocks, settings: Settings, **kwargs: Any) -> Any:
 def serve(settings: Settings) -> None:
     """Build, launch and block; on Ctrl-C or SIGTERM every kernel is shut down."""
     hide_server()  # before anything else: no same-user process reads our /proc environ
-    demo, controller = create(settings)
+    demo, controller, feed = create(settings)
     # SIGTERM (a container stopping) ends the server like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch(demo, settings)
+        launch(demo, settings, feed)
     finally:
+        feed.stop()
         controller.workspaces.shutdown()
 
 

@@ -39,6 +39,7 @@ Action = Callable[[Workspace], Iterator[Turn]]
 EXPECTED = UserError
 UNFINISHED = "the action ended before this cell finished"
 STALE = "The notebook changed since that was drawn; nothing was done. Look again and retry."
+LOST = "This page lost its session; reload it."
 
 __all__ = ["Controller", "View"]
 
@@ -238,8 +239,8 @@ class Controller:
     def cell(self, key: str, data: object, params: SamplingParams) -> Iterator[View]:
         """A press on one cell's button or key, or on a notebook banner, as the page sends it."""
         ws = self.workspaces.peek(key)
-        if ws is None:
-            yield self.error_view(key, "This page lost its session; reload it.")
+        if ws is None:  # a tab that follows another's session is refused, and told why
+            yield self.error_view(key, self.workspaces.refusal(key) or LOST)
             return
         try:
             event = decode(data)

@@ -23,12 +23,13 @@ def endpoints(api: SessionApi) -> None:
     """Register the operations as named endpoints; call it inside the app's `gr.Blocks`.
 
     Work that takes a kernel or the model shares the page's "work" queue (its limit is
-    `max_kernels`); reading the notebook and closing wait for nothing."""
+    `max_kernels`); reading the notebook, closing and sharing wait for nothing."""
     import gradio as gr
 
     # Named by the methods themselves: a misspelt operation is an attribute error to mypy.
     waits = (api.new_session, api.turn, api.run_cell)
-    for method in (*waits, api.notebook, api.close_session):
+    others = (api.notebook, api.close_session, api.share_session, api.stop_sharing)
+    for method in (*waits, *others, api.followed_notebook):
         quick = method not in waits
         gr.api(
             _edge(method, lambda text: gr.Error(text, print_exception=False)),

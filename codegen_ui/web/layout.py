@@ -2,7 +2,8 @@
 
 `page` lays out the whole page inside the caller's `gr.Blocks` and returns its `Components`: a
 frozen object whose fields are the page's parts, each built by one function here
-(`notebook_column`, `prompt_tab`, `settings_panel`, `session_panel` and `files_panel`), so a
+(`notebook_column`, `prompt_tab`, `settings_panel`, `session_panel`, `share_panel` and
+`files_panel`), so a
 component is reached by a name the type checker knows; `ui` wires them to the handlers. Stable
 `elem_id`s are the page's hooks for automation. Nothing here handles an event.
 """
@@ -18,6 +19,8 @@ from codegen_ui.core import FRESH_SEED, MAX_NEW_TOKENS_RANGE, TEMPERATURE_RANGE,
 from codegen_ui.settings import Settings
 from codegen_ui.web.examples import EXAMPLES
 from codegen_ui.web.filespanel import FILES_JS
+from codegen_ui.web.followhtml import FOLLOW_JS, SHARE_JS, render_share
+from codegen_ui.web.present import PRESENT_HTML, PRESENT_JS
 from codegen_ui.web.script import NOTEBOOK_JS
 
 TIMER_S = 1.0  # how often the status bar refreshes while the model loads
@@ -77,6 +80,15 @@ class FilesPanel:
 
 
 @dataclass(frozen=True)
+class SharePanel:
+    """Share to follow: the owner's follow link, and the buttons that make and end it."""
+
+    share: gr.Button
+    revoke: gr.Button
+    link: gr.HTML
+
+
+@dataclass(frozen=True)
 class SessionPanel:
     """The session's title, the saved sessions, downloads, uploads, its files and the trash."""
 
@@ -91,6 +103,7 @@ class SessionPanel:
     files: FilesPanel
     trash: gr.Dropdown
     restore: gr.Button
+    share: SharePanel
 
 
 @dataclass(frozen=True)
@@ -104,20 +117,31 @@ class Components:
     settings: SettingsPanel
     session: SessionPanel
     timer: gr.Timer  # refreshes the status line while the model loads
+    work: gr.Row  # the notebook and the side panels: hidden in a tab that follows
+    follow: gr.HTML  # what a tab that follows a session shows (empty in any other)
+    present: gr.HTML  # the presentation mode toggle (the page's own script: no event)
 
 
 def page(s: Settings) -> Components:
     """Lay out the page (inside the caller's `gr.Blocks`) and return its components."""
-    gr.Markdown("### codegen-ui: describe each step in English, get Python, run it")
+    with gr.Row(equal_height=True):
+        gr.Markdown(
+            "### codegen-ui: describe each step in English, get Python, run it",
+            elem_classes="cg-heading",
+        )
+        present = gr.HTML(
+            PRESENT_HTML, elem_id="present", js_on_load=PRESENT_JS, min_width=160, scale=0
+        )
     status = gr.Markdown("starting…", elem_id="status")
     banner = gr.HTML("", elem_id="banner", js_on_load=None)
-    with gr.Row():
+    follow = gr.HTML("", elem_id="follow", js_on_load=FOLLOW_JS)
+    with gr.Row(elem_id="work") as work:
         with gr.Column(scale=3, min_width=320), gr.Tabs():
             with gr.Tab("Notebook", elem_id="tab-notebook"):
                 column = notebook_column()
             with gr.Tab("Prompt", elem_id="tab-prompt"):
                 prompt = prompt_tab()
-        with gr.Column(scale=1, min_width=280):
+        with gr.Column(scale=1, min_width=280, elem_id="side-panels"):
             settings = settings_panel(s)
             session = session_panel()
     timer = gr.Timer(TIMER_S)
@@ -129,6 +153,9 @@ def page(s: Settings) -> Components:
         settings=settings,
         session=session,
         timer=timer,
+        work=work,
+        follow=follow,
+        present=present,
     )
 
 
@@ -147,7 +174,7 @@ def notebook_column() -> NotebookColumn:
         max_lines=8,
         placeholder="Describe the next step (Enter runs it, Shift+Enter adds a line)",
     )
-    with gr.Row():
+    with gr.Row(elem_id="work-buttons"):
         return NotebookColumn(
             notebook=notebook,
             instruction=instruction,
@@ -211,6 +238,7 @@ def session_panel() -> SessionPanel:
         upload = gr.UploadButton(
             "Upload .ipynb or .zip", file_types=[".ipynb", ".zip"], elem_id="upload-ipynb"
         )
+    share = share_panel()
     files = files_panel()
     with gr.Accordion("Trash", open=False):
         trash = gr.Dropdown([], label="Deleted sessions (kept a week)", elem_id="trash-list")
@@ -227,7 +255,18 @@ def session_panel() -> SessionPanel:
         files=files,
         trash=trash,
         restore=restore,
+        share=share,
     )
+
+
+def share_panel() -> SharePanel:
+    """Share to follow: a read-only live link to this session, for a class."""
+    with gr.Accordion("Share to follow", open=False, elem_id="share-panel"):
+        link = gr.HTML(render_share(None), elem_id="share-link", js_on_load=SHARE_JS)
+        with gr.Row():
+            share = button("Share", "share", size="sm", min_width=60)
+            revoke = button("Stop sharing", "stop-sharing", size="sm", min_width=60)
+    return SharePanel(share=share, revoke=revoke, link=link)
 
 
 def download(fmt: str) -> Download:

@@ -62,6 +62,7 @@ class NotebookView:
     offer_replay: bool = False  # the kernel's variables are gone: offer Replay all
     conflict: str = ""  # another tab saved this session first: offer reload or a copy
     can_generate: bool = True  # False when the model failed to load
+    readonly: bool = False  # a follower's view: no buttons, no editor, no banners
 
 
 def _state(turn: Turn, ahead: int) -> tuple[str, str]:
@@ -157,7 +158,8 @@ def render_cell(turn: Turn, index: int, nb: NotebookView) -> str:
         f'<div class="cg-head"><span class="cg-count">[{count}]</span>'
         f'<span class="cg-instr">{html.escape(turn.instruction)}</span>'
         f'<span class="cg-badge">{html.escape(_badge(turn, state))}</span>'
-        f'<span class="cg-actions">{_actions(turn, nb, editing)}</span></div>'
+        f'<span class="cg-actions">{"" if nb.readonly else _actions(turn, nb, editing)}</span>'
+        "</div>"
         f'{body}{message}<div class="cg-outputs">{render_outputs(turn.outputs)}</div></div>'
     )
 
@@ -184,7 +186,9 @@ def _banners(nb: NotebookView) -> str:
 def render_notebook(nb: NotebookView) -> str:
     """The whole notebook; an empty one explains what to do."""
     cells = "".join(render_cell(t, i, nb) for i, t in enumerate(nb.turns))
-    if not nb.turns:
+    if not nb.turns and nb.readonly:
+        cells = '<div class="cg-empty">No turns yet: they appear here as they are written.</div>'
+    elif not nb.turns:
         cells = (
             '<div class="cg-empty">No turns yet. Describe a step in plain English below '
             "(for example <i>define a list of the numbers 1 to 10</i>) and press Enter; "
@@ -199,7 +203,8 @@ def render_notebook(nb: NotebookView) -> str:
         f'data-busy="{"true" if nb.busy else "false"}" data-revision="{nb.revision}" '
         f'data-session="{html.escape(nb.session_id or "")}"'
     )
-    return f'<div class="cg-nb" {attrs}>{_banners(nb)}{cells}{rest}{toast}</div>'
+    banners = "" if nb.readonly else _banners(nb)
+    return f'<div class="cg-nb" {attrs}>{banners}{cells}{rest}{toast}</div>'
 
 
 def render_banner(blocked: str) -> str:

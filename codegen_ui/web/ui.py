@@ -5,8 +5,11 @@ show the `View`s it returns. What an event shows is a dict keyed by the page's c
 by name in `Handlers.show` (a component left out stays as it is); Gradio puts it in the order of
 the event's outputs, so nothing depends on their order. The sampling settings reach the handlers
 by parameter name too. The notebook is one `gr.HTML` whose script (`web.script`) sends every
-cell's buttons and keys as one `cell` event, which the controller decodes. Prompting, parsing,
-saving and rendering live elsewhere; the collaborators are built and the server launched in
+cell's buttons and keys as one `cell` event, which the controller decodes. A page opened with
+`?follow=<token>` is a follower's: its load hands the tab to `web.follow` (read-only, no
+workspace) and shows the follow view instead of the notebook and panels; the view then lives on
+`web.followfeed`'s events, not on Gradio's queue. Prompting, parsing, saving, following and
+rendering live elsewhere; the collaborators are built and the server launched in
 `codegen_ui.web.app`.
 """
 
@@ -16,19 +19,24 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 from gradio.components import Component
 
 from codegen_ui.core import asked_sampling
+from codegen_ui.errors import UserError
 from codegen_ui.settings import Settings
 from codegen_ui.web.api import SessionApi
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.endpoints import endpoints
+from codegen_ui.web.follow import Follow
+from codegen_ui.web.followfeed import Feed
+from codegen_ui.web.followhtml import FOLLOW_PARAM, render_follow, render_share
 from codegen_ui.web.layout import Components, page
 from codegen_ui.web.notebook_html import render_banner
 
 # What one event changes, by component; a component left out stays as it is. Gradio turns it
 # into its list of outputs (`Blocks.postprocess_data`), so no handler depends on their order.
-Shown = dict[Component, Any]
+Shown = dict[Block, Any]
 
 
 def _key(request: gr.Request) -> str:
@@ -36,13 +44,16 @@ def _key(request: gr.Request) -> str:
 
 
 def build_app(
-    controller: Controller, settings: Settings, api: SessionApi | None = None
+    controller: Controller,
+    settings: Settings,
+    api: SessionApi | None = None,
+    feed: Feed | None = None,
 ) -> gr.Blocks:
-    """The Blocks app over a controller, with the session API's endpoints when given; launch
-    it with `launch`."""
+    """The Blocks app over a controller, with the session API's endpoints when given, and the
+    follow links of `feed` (served by `launch`); launch it with `launch`."""
     with gr.Blocks(title="codegen-ui", analytics_enabled=False, fill_width=True) as demo:
         c = page(settings)
-        _wire(demo, c, Handlers(controller, c))
+        _wire(demo, c, Handlers(controller, c, feed))
         if api is not None:
             endpoints(api)  # the page's own events stay private; these are the public ones
     demo.queue(default_concurrency_limit=settings.max_kernels)
@@ -61,9 +72,11 @@ def _choices(choices: tuple[tuple[str, str], ...] | None, value: str | None) -> 
 class Handlers:
     """Gradio event handlers: each calls one controller action and shows what it returns."""
 
-    def __init__(self, controller: Controller, page: Components) -> None:
+    def __init__(self, controller: Controller, page: Components, feed: Feed | None = None) -> None:
         self.c = controller
         self.page = page
+        self.feed = feed or Feed(Follow(controller.workspaces, controller.shelf))
+        self.f = self.feed.follow
 
     def outputs(self) -> list[Component]:
         """Every component `show` may change: the outputs of each event that shows a view."""
@@ -111,8 +124,63 @@ class Handlers:
             busy = view.busy
 
     def load(self, request: gr.Request) -> Shown:
-        session_id = dict(request.query_params).get("session")
-        return self.show(self.c.open_page(_key(request), session_id))
+        query, key = dict(request.query_params), _key(request)
+        if FOLLOW_PARAM in query:
+            return self.follow_page(key, query[FOLLOW_PARAM])
+        shown = self.show(self.c.open_page(key, query.get("session")))
+        shown[self.page.session.share.link] = render_share(self.f.token(key))
+        return shown
+
+    # ---- share to follow (the rules are `web.follow`'s) ---------------------------------------
+    def follow_page(self, key: str, token: str) -> Shown:
+        """A follower's tab: the follow view alone; no workspace, no kernel, no timer."""
+        frame = self.f.watch(key, token)
+        p = self.page
+        status = "following live, read-only" if frame.html else "nothing to follow"
+        return {p.follow: render_follow(frame, token), p.work: gr.Row(visible=False),
+                p.timer: gr.Timer(active=False), p.status: status}  # fmt: skip
+
+    def share(self, request: gr.Request) -> Shown:
+        key, note = _key(request), ""
+        token: str | None
+        try:
+            token = self.f.share(key)
+        except UserError as exc:
+            token, note = self.f.token(key), str(exc)
+        shown = self._quiet(key, "")
+        followers = 0 if token is None else self.feed.followers(token)
+        shown[self.page.session.share.link] = render_share(token, followers, note)
+        return shown
+
+    def _quiet(self, key: str, note: str) -> Shown:
+        """The tab's view after a share press; nothing while its own action runs (that action
+        shows its views, and the buttons stay as it left them)."""
+        return {} if self.c.pulse(key).busy else self.show(self.c.error_view(key, note))
+
+    def end_share(self, request: gr.Request) -> Shown:
+        key = _key(request)
+        try:
+            note = self.f.revoke(key)
+        except UserError as exc:
+            note = str(exc)
+        shown = self._quiet(key, note)
+        shown[self.page.session.share.link] = render_share(self.f.token(key), note=note)
+        return shown
+
+    def copy_own(self, request: gr.Request) -> Iterator[Shown]:
+        """Copy to my own: the tab stops following and works on its own copy, replayed."""
+        key, p = _key(request), self.page
+        token = self.f.following(key) or ""
+        try:
+            note = self.f.copy_to_own(key)
+        except UserError as exc:
+            yield {p.follow: render_follow(self.f.frame(token), token), p.status: str(exc)}
+            return
+        shown = self.show(self.c.error_view(key, note))
+        shown |= {p.follow: "", p.work: gr.Row(visible=True), p.timer: gr.Timer(active=True),
+                  p.session.share.link: render_share(None)}  # fmt: skip
+        yield shown
+        yield from self.stream(self.c.replay(key), request)
 
     # The sampling settings come by name (`_knobs`), after what Gradio fills in itself.
     def submit(
@@ -221,6 +289,7 @@ class Handlers:
 
     def unload(self, request: gr.Request) -> None:
         self.c.close_page(_key(request))  # the tab closed: its kernel waits out the grace
+        self.f.leave(_key(request))
 
 
 def _knobs(c: Components) -> dict[str, Component]:
@@ -235,33 +304,44 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     col, session, files = c.column, c.session, c.session.files
     # No public API endpoints; no progress pulse over the page: the cells show what runs.
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    # What waits for the model or runs every cell (a turn, a replay, an upload's files, a kernel
+    # restart) shares the "work" queue, `max_kernels` at once. What needs no model (open a
+    # session, an editor, undo, the files, share) never waits behind it: a class generating
+    # must not starve the page. A tab's own actions still go one at a time (its workspace's
+    # lock says so when one must wait).
     work = {**private, "concurrency_id": "work"}
     instant = {**private, "concurrency_limit": None}
-    demo.load(h.load, None, out, **private)
+    quick = {**private, "concurrency_id": "quick", "concurrency_limit": None}
+    share = c.session.share
+    page = [*out, c.follow, c.work, c.timer, share.link]
+    demo.load(h.load, None, page, **quick)
+    share.share.click(h.share, None, [*out, share.link], **quick)
+    share.revoke.click(h.end_share, None, [*out, share.link], **quick)
+    c.follow.copy(h.copy_own, None, page, **work)
     gr.on([col.submit.click, col.instruction.submit], h.submit, col.instruction, out,
           inputs_kwargs=_knobs(c), **work)  # fmt: skip
     # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
     col.notebook.cell(h.cell, None, out, inputs_kwargs=_knobs(c), **instant)
-    col.add_code.click(h.add_code, col.instruction, out, **work)
+    col.add_code.click(h.add_code, col.instruction, out, **quick)
     col.replay.click(h.replay, None, out, **work)
-    col.undo.click(h.undo, None, out, **work)
-    col.redo.click(h.redo, None, out, **work)
+    col.undo.click(h.undo, None, out, **quick)
+    col.redo.click(h.redo, None, out, **quick)
     col.restart.click(h.restart, None, out, **work)
     c.settings.load_example.click(h.example, c.settings.example, out, **work)
     session.upload.upload(h.upload, session.upload, out, **work)
-    session.title.blur(h.rename, session.title, out, **work)
-    session.new.click(h.new, None, out, **work)
-    session.open.click(h.open, session.saved, out, **work)
-    session.copy.click(h.copy, None, out, **work)
-    session.delete.click(h.delete, session.saved, out, **work)
-    session.restore.click(h.restore, session.trash, out, **work)
+    session.title.blur(h.rename, session.title, out, **quick)
+    session.new.click(h.new, None, out, **quick)
+    session.open.click(h.open, session.saved, out, **quick)
+    session.copy.click(h.copy, None, out, **quick)
+    session.delete.click(h.delete, session.saved, out, **quick)
+    session.restore.click(h.restore, session.trash, out, **quick)
     for d in session.downloads:
-        d.button.click(h.download(d.fmt), None, d.file, **work).then(
+        d.button.click(h.download(d.fmt), None, d.file, **quick).then(
             None, None, None, js=_press(d.file)
         )
     files.upload.upload(h.upload_files, files.upload, out, **work)
-    files.files.files(h.files, None, out, **work)
-    files.files.filedownload(h.download_file, None, [files.file, files.files], **private).then(
+    files.files.files(h.files, None, out, **quick)
+    files.files.filedownload(h.download_file, None, [files.file, files.files], **quick).then(
         None, None, None, js=_press(files.file)
     )
     col.stop.click(h.stop, None, None, **instant)

@@ -7,7 +7,9 @@ with a kernel from the kernel pool (which holds the cap on live kernels and says
 keeps a closed tab's workspace for a grace period (a reload of the page re-attaches it, variables
 and all) before giving its kernel back, and sweeps workspaces idle past a TTL (Gradio's own
 state eviction skips callbacks, so it cannot be the only cleanup). It also holds what the page
-shows of a tab beyond its turns: the open editor, the cell being worked on, a save conflict.
+shows of a tab beyond its turns: the open editor, the cell being worked on, a save conflict. A
+tab may be refused a workspace altogether (`refuse`: one that follows another's session
+read-only); every action of such a tab is then one `ReadOnlyTab` error, and it holds no kernel.
 Nothing here knows Gradio.
 """
 
@@ -28,6 +30,7 @@ from codegen_ui.web.tracked import TrackedKernel
 CLOSE_WAIT_S = 15.0  # how long closing a tab waits for its running action to stop
 
 __all__ = [
+    "ReadOnlyTab",
     "ServerBusy",
     "TrackedKernel",
     "Workspace",
@@ -38,6 +41,10 @@ __all__ = [
 
 class WorkspaceBusy(UserError, RuntimeError):
     """This browser session is already running something."""
+
+
+class ReadOnlyTab(UserError, PermissionError):
+    """This browser tab may change nothing (it follows another's session); the message says so."""
 
 
 class Workspace:
@@ -119,6 +126,7 @@ class Workspaces:
         self.run_timeout = run_timeout
         self.on_change = on_change
         self._items: dict[str, Workspace] = {}
+        self._refused: dict[str, str] = {}  # tab key -> why it may have no workspace
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -128,7 +136,11 @@ class Workspaces:
     def get(self, key: str) -> Workspace:
         """This browser session's workspace, created with a kernel on first use.
 
-        Raises ServerBusy when no kernel can be had (the pool's cap on live kernels)."""
+        Raises ServerBusy when no kernel can be had (the pool's cap on live kernels), and
+        ReadOnlyTab for a tab refused one (`refuse`)."""
+        why = self._refused.get(key)
+        if why is not None:
+            raise ReadOnlyTab(why)
         ws = self._items.get(key)
         if ws is not None:
             ws.touch()
@@ -150,6 +162,27 @@ class Workspaces:
 
     def peek(self, key: str) -> Workspace | None:
         return self._items.get(key)
+
+    def refuse(self, key: str, why: str) -> None:
+        """From now on this tab gets no workspace (`get` raises ReadOnlyTab(why)); one it had
+        is closed."""
+        with self._lock:
+            self._refused[key] = why
+        self.close(key)
+
+    def refusal(self, key: str) -> str | None:
+        """Why this tab may have no workspace, or None when it may."""
+        return self._refused.get(key)
+
+    def allow(self, key: str) -> None:
+        """This tab may have a workspace again."""
+        with self._lock:
+            self._refused.pop(key, None)
+
+    def holding(self, notebook_id: str) -> Workspace | None:
+        """The open tab's workspace on this stored session (the latest used), or None."""
+        found = [ws for ws in list(self._items.values()) if ws.notebook_id == notebook_id]
+        return max(found, key=lambda ws: ws.last_used, default=None)
 
     def leave(self, key: str) -> None:
         """The tab closed: keep its workspace for the grace period if it has a saved notebook
@@ -177,7 +210,7 @@ class Workspaces:
         """The parked workspace of this notebook, now this tab's; None when there is none."""
         with self._lock:
             ws = self._parked.pop(notebook_id, None)
-            if ws is None or key in self._items:
+            if ws is None or key in self._items or key in self._refused:
                 if ws is not None:
                     self._parked[notebook_id] = ws
                 return None
