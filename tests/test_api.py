@@ -24,7 +24,7 @@ from tests.browserkit import Server, serve
 pytestmark = pytest.mark.slow
 
 FINISHED = {"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"}
-ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session"}
+ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/fix_cell", "/notebook", "/close_session"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,8 @@ def test_a_turn_streams_its_cell_and_ends_finished(client: Any, app: Server) -> 
     assert updates[0]["status"] == "generating" and updates[0]["cell"] == 1
     assert final["cell"] == 1 and final["status"] in FINISHED
     assert 0 < final["tokens"] <= 24
-    assert set(final) == {"cell", "status", "code", "outputs", "tokens", "seconds", "message"}
+    fields = {"cell", "status", "code", "outputs", "tokens", "seconds", "message", "fixes"}
+    assert set(final) == fields
     # A second turn is the next cell (its prompt holds the first).
     second = client.predict(sid, "print hello", 0.0, 0.95, 24, -1, api_name="/turn")
     assert second["cell"] == 2 and second["status"] in FINISHED

@@ -6,9 +6,9 @@ the same tries after a turn the model wrote): each try's prompt is the history b
 and `feedback.fix_text` (the failed code, what it raised, the instruction again); its code
 replaces the cell's and runs. The tries end at the first that does not raise, at the bound, on
 Stop, or when the model writes code already tried (not run again: its outcome is known, and the
-cell keeps the failed try it had). The turn's `fixes` counts the tries; only its final code is
-ever in a later prompt. Undo is the caller's `record()`. It renders no text of its own and
-knows nothing of pages or kernels.
+cell keeps the failed try it had). The turn's `fixes` counts the tries (a second press counts
+on); only its final code is ever in a later prompt. Undo is the caller's `record()`. It renders
+no text of its own and knows nothing of pages or kernels.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def fix_tries(session: Session, index: int, params: SamplingParams, tries: int) 
     failed = session.turns[index]
     tried = {same_code(failed.code)}
     made = 0
-    for attempt in range(1, min(tries, MAX_TRIES) + 1):
+    # A cell fixed before (a second press) counts on from its earlier tries.
+    for attempt in range(failed.fixes + 1, failed.fixes + min(tries, MAX_TRIES) + 1):
         summary = fixable(failed)
         if summary is None or session.cancel.is_set():
             break

@@ -111,7 +111,7 @@ def cell(limit: float = LIMIT_S) -> str:
 
 def parse(text: str) -> KernelState:
     """The state from the cell's printed line; an empty state for anything else."""
-    line = next((ln for ln in text.splitlines() if ln.startswith(MARK)), "")
+    line = next((ln for ln in text.split("\n") if ln.startswith(MARK)), "")
     try:
         data: Any = json.loads(line[len(MARK) :]) if line else {}
         names = tuple(NameInfo(str(n), str(k), str(d)) for n, k, d in data.get("names", ()))

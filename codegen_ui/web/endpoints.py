@@ -27,7 +27,7 @@ def endpoints(api: SessionApi) -> None:
     import gradio as gr
 
     # Named by the methods themselves: a misspelt operation is an attribute error to mypy.
-    waits = (api.new_session, api.turn, api.run_cell)
+    waits = (api.new_session, api.turn, api.run_cell, api.fix_cell)
     for method in (*waits, api.notebook, api.close_session):
         quick = method not in waits
         gr.api(
