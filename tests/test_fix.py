@@ -239,3 +239,26 @@ def test_a_huge_error_is_capped_in_the_fix_prompt(
     assert turn.status == "ok"
     said = scripted.calls[1][0].split("# The code above raised ", 1)[1]
     assert len(said.splitlines()[0]) < SUMMARY_CHARS
+
+
+def test_the_magics_run_fixes_within_the_auto_fix_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from codegen_ui.magic.shell import Codegen
+    from codegen_ui.settings import Settings
+
+    shell = InteractiveShell.instance()
+    try:
+        scripted = ScriptedModel().enqueue("print(b)\n\n", "print(a)\n", "b = 3\nprint(b)\n")
+        magic = Codegen(shell, Settings(auto_fix=2))
+        ran = magic.run(scripted, "Print b.", "print(a)\n", GREEDY)
+        # The first try raised; the second repeats the cell's own code: not run, stopped.
+        assert ran == "print(b)\n\n" and len(scripted.calls) == 2
+        assert "NameError: name 'a' is not defined" in scripted.calls[0][0]
+        assert "(fix 2: the model wrote no new code; stopped)" in capsys.readouterr().out
+        scripted.enqueue("b = 3\nprint(b)\n")
+        assert magic.run(scripted, "Print b.", "print(c)\n", GREEDY) == "b = 3\nprint(b)\n"
+        assert shell.user_ns["b"] == 3
+        assert len(scripted.calls) == 3  # ran at the first try: no more asked
+    finally:
+        InteractiveShell.clear_instance()

@@ -17,11 +17,12 @@ from codegen_ui.core.feedback import (
     KernelState,
     NameInfo,
     error_summary,
+    fit_fix,
     fix_text,
     state_comment,
     summarize_error,
 )
-from codegen_ui.core.fixes import MAX_TRIES, fixable
+from codegen_ui.core.fixes import MAX_TRIES, fixable, same_code
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
     FileEntry,
@@ -121,6 +122,7 @@ __all__ = [
     "error_summary",
     "finish",
     "fit_completion",
+    "fit_fix",
     "fit_prompt",
     "fix_text",
     "fixable",
@@ -129,6 +131,7 @@ __all__ = [
     "now",
     "program_text",
     "render_prompt",
+    "same_code",
     "state_comment",
     "stream_output",
     "summarize_error",

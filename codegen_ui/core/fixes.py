@@ -13,17 +13,39 @@ no text of its own and knows nothing of pages or kernels.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from codegen_ui.core.feedback import ErrorSummary, error_summary, fit_fix
-from codegen_ui.core.model import SamplingParams
+from codegen_ui.core.model import CodeModel, SamplingParams
+from codegen_ui.core.prompt import FittedPrompt
 from codegen_ui.core.turns import Turn, now
 
-if TYPE_CHECKING:
-    from codegen_ui.core.session import Session
-
 MAX_TRIES = 3  # the most tries one fix (or one auto-fix) may make
+
+
+class Session(Protocol):
+    """What the tries need of `core.session.Session`: a protocol, so this module needs no
+    import of the module that imports it."""
+
+    turns: list[Turn]
+    cancel: threading.Event
+    model: CodeModel
+    preamble: str
+
+    def history(self, upto: int | None = None) -> list[tuple[str, str]]: ...
+
+    def _write(
+        self,
+        index: int,
+        fitted: FittedPrompt,
+        params: SamplingParams,
+        prefix: str = "",
+        repeats: Callable[[str], bool] | None = None,
+    ) -> Iterator[Turn]: ...
+
+    def _changed(self) -> None: ...
 
 
 def fixable(turn: Turn) -> ErrorSummary | None:
