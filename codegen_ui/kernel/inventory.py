@@ -65,8 +65,8 @@ def state(limit, max_names, max_files, mark):
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        hidden = {"In", "Out", "exit", "quit", "get_ipython", "open"}
-        for name, value in list(get_ipython().user_ns.items()):
+        hidden = {"In", "Out", "exit", "quit", "get_ipython", "open", "print"}
+        for name, value in list(NAMESPACE.items()):
             if name.startswith("_") or name in hidden or isinstance(value, types.ModuleType):
                 continue
             if len(out["names"]) >= max_names:
@@ -80,7 +80,7 @@ def state(limit, max_names, max_files, mark):
             except Exception:
                 said = ""
             out["names"].append([name, kind, said])
-        entries = sorted(e for e in os.listdir(".") if not e.startswith("."))
+        entries = sorted(e for e in os.listdir(".") if not e.startswith(".")) if max_files else []
         for name in entries:
             if len(out["files"]) >= max_files:
                 out["complete"] = False
@@ -102,11 +102,17 @@ state(LIMIT, MAX_NAMES, MAX_FILES, MARK)
 """
 
 
-def cell(limit: float = LIMIT_S) -> str:
+USER_NS = "get_ipython().user_ns"  # the names the kernel's cells define
+
+
+def cell(limit: float = LIMIT_S, namespace: str = USER_NS, files: bool = True) -> str:
     """The cell that reads the state: `SOURCE` with its caps, run by `exec` in globals of its
-    own, so the user's names neither shadow its builtins nor gain one of its names."""
-    caps = f"{limit!r}, {MAX_NAMES}, {MAX_FILES}, {MARK!r}"
-    return f"exec({SOURCE.replace('LIMIT, MAX_NAMES, MAX_FILES, MARK', caps)!r}, {{}})"
+    own, so the user's names neither shadow its builtins nor gain one of its names.
+    `namespace`: an expression for the dict to read (it may use `sys`); `files`: list the
+    working folder's files too."""
+    caps = f"{limit!r}, {MAX_NAMES}, {MAX_FILES if files else 0}, {MARK!r}"
+    source = SOURCE.replace("LIMIT, MAX_NAMES, MAX_FILES, MARK", caps)
+    return f"exec({source.replace('NAMESPACE', f'({namespace})')!r}, {{}})"
 
 
 def parse(text: str) -> KernelState:
@@ -121,9 +127,12 @@ def parse(text: str) -> KernelState:
     return KernelState(names, files, bool(data.get("complete", True)))
 
 
-def read_state(runner: Runner, limit: float = LIMIT_S) -> KernelState:
-    """What the runner's kernel holds now (its own kernel: nothing else is read)."""
-    result = runner.run(cell(limit), max(RUN_TIMEOUT_S, 4 * limit))
+def read_state(
+    runner: Runner, limit: float = LIMIT_S, namespace: str = USER_NS, files: bool = True
+) -> KernelState:
+    """What the runner's kernel holds now (its own kernel: nothing else is read); `namespace`
+    and `files` as for `cell`."""
+    result = runner.run(cell(limit, namespace, files), max(RUN_TIMEOUT_S, 4 * limit))
     text = "".join(
         str(o.get("text", "")) for o in result.outputs if o.get("output_type") == "stream"
     )
