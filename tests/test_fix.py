@@ -92,21 +92,40 @@ def test_only_an_error_a_fix_could_mend_is_summarised() -> None:
     assert summary == ErrorSummary("TypeError", "v")
 
 
-def test_the_fix_text_reopens_the_cell_after_saying_what_it_raised() -> None:
-    summary = ErrorSummary("NameError", "name 'X' is not defined")
-    assert fix_text("Print x plus one.", "print(X + 1)\n", summary) == (
-        "# Print x plus one.\n"
-        "print(X + 1)\n"
-        "\n"
-        "# The code above raised NameError: name 'X' is not defined.\n"
-        "# Rewrite it so that it works.\n"
-        "# Print x plus one.\n"
-    )
-    # A cell of the user's own code with no instruction: no comment to reopen.
-    assert fix_text("", "1/0", ErrorSummary("ZeroDivisionError", "division by zero")) == (
-        "1/0\n\n# The code above raised ZeroDivisionError: division by zero.\n"
-        "# Rewrite it so that it works.\n"
-    )
+NAME_X = ErrorSummary("NameError", "name 'X' is not defined")
+ZERO = ErrorSummary("ZeroDivisionError", "division by zero.")
+
+
+@pytest.mark.parametrize(
+    ("instruction", "code", "summary", "text"),
+    [
+        (  # one line of code: quoted in a comment, then the cell's comment again
+            "Print x plus one.", "print(X + 1)\n", NAME_X,
+            "# The code `print(X + 1)` raised NameError: name 'X' is not defined.\n"
+            "# Print x plus one.\n",
+        ),
+        (  # no instruction (the user's own code): a comment to write after all the same
+            "", "1/0", ZERO,
+            "# The code `1/0` raised ZeroDivisionError: division by zero.\n"
+            "# Rewrite it so that it works.\n",
+        ),
+        (  # longer code stands as it was, the comment block after it, the comment again
+            "Print x.", "y = 1\nprint(X)\n", NAME_X,
+            "# Print x.\ny = 1\nprint(X)\n\n"
+            "# The code above raised NameError: name 'X' is not defined.\n"
+            "# Rewrite it so that it works.\n# Print x.\n",
+        ),
+        (  # a backquote cannot be quoted in backquotes: the code stands as it was
+            "", "x = `1`", ErrorSummary("SyntaxError", "invalid syntax"),
+            "x = `1`\n\n# The code above raised SyntaxError: invalid syntax.\n"
+            "# Rewrite it so that it works.\n",
+        ),
+    ],
+)  # fmt: skip
+def test_the_fix_text_says_what_the_code_raised_then_reopens_the_cell(
+    instruction: str, code: str, summary: ErrorSummary, text: str
+) -> None:
+    assert fix_text(instruction, code, summary) == text
 
 
 def test_the_fix_prompt_drops_the_oldest_turns_to_fit_and_keeps_the_error() -> None:
@@ -115,8 +134,8 @@ def test_the_fix_prompt_drops_the_oldest_turns_to_fit_and_keeps_the_error() -> N
     fitted = fit_fix(history, "Print y.", "print(y)", summary, lambda t: len(t.split()), 120, 40)
     assert fitted.trimmed > 0 and fitted.tokens <= 80
     assert fitted.text.startswith(PREAMBLE)
-    assert fitted.text.endswith("NameError: name 'y' is not defined.\n"
-                                "# Rewrite it so that it works.\n# Print y.\n")  # fmt: skip
+    assert fitted.text.endswith("# The code `print(y)` raised NameError: name 'y' is not "
+                                "defined.\n# Print y.\n")  # fmt: skip
 
 
 # ---- sessions: the scripted model writes, a real kernel runs --------------------------------
@@ -147,9 +166,9 @@ def test_a_fix_replaces_the_failed_code_runs_it_and_undo_brings_it_back(
     fixed = finish(session.fix(1, GREEDY))
     prompt = scripted.calls[-1][0]
     assert prompt == (
-        render_prompt([("Set x to 41.", "x = 41\n\n")], "Print x plus one.")
-        + "print(X + 1)\n\n# The code above raised NameError: name 'X' is not defined.\n"
-        "# Rewrite it so that it works.\n# Print x plus one.\n"
+        render_prompt([("Set x to 41.", "x = 41\n\n")], "").removesuffix("#\n")
+        + "# The code `print(X + 1)` raised NameError: name 'X' is not defined.\n"
+        "# Print x plus one.\n"
     )
     assert fixed.status == "ok" and stdout(fixed) == "42\n"
     assert fixed.code == "print(x + 1)\n\n" and fixed.fixes == 1
@@ -237,7 +256,7 @@ def test_a_huge_error_is_capped_in_the_fix_prompt(
     session.auto_fix = 1
     turn = finish(session.add_turn("Raise.", GREEDY))
     assert turn.status == "ok"
-    said = scripted.calls[1][0].split("# The code above raised ", 1)[1]
+    said = scripted.calls[1][0].split(" raised ", 1)[1]
     assert len(said.splitlines()[0]) < SUMMARY_CHARS
 
 

@@ -322,9 +322,8 @@ def test_fix_shows_the_programs_own_error_and_keeps_the_final_code(tmp_path: Pat
     fix_prompt = model.calls[2][0]
     assert fix_prompt == (
         PREFIX + "# Assign 1 to a variable named x.\nx = 1\n\n\n"
-        "# Print x doubled.\nprint(X * 2)\n\n"
-        "# The code above raised NameError: name 'X' is not defined.\n"
-        "# Rewrite it so that it works.\n# Print x doubled.\n"
+        "# The code `print(X * 2)` raised NameError: name 'X' is not defined.\n"
+        "# Print x doubled.\n"
     )
     # (exactly that: the program's own error, never the gold output or the verdict)
     # The history holds the final code only; the results file records the run's feedback.

@@ -397,7 +397,7 @@ def test_fix_on_a_failed_cell_runs_the_models_correction_and_undo_brings_the_fai
     assert "NameError: name &#x27;X&#x27; is not defined" not in view.notebook
     assert 'data-fixes="1"' in view.notebook and "fixed · 1 try" in view.notebook
     assert 'data-action="fix"' not in view.notebook
-    assert "The code above raised NameError" in model.calls[-1][0]
+    assert "# The code `print(X + 1)` raised NameError" in model.calls[-1][0]
     view = c.undo("k")
     assert ws.session.turns[1].code == "print(X + 1)\n" and 'data-action="fix"' in view.notebook
     turns, _ = c.shelf.store.load(ws.notebook_id)  # the fix count is saved

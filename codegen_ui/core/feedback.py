@@ -4,7 +4,8 @@ Pure functions over plain data, for the `paper` prompt format: `error_summary` r
 run's outputs into an `ErrorSummary` (the exception line and the traceback's last lines, ANSI
 stripped, capped in lines and characters); `fix_text` is what follows the history when the model
 is asked to correct a cell (the cell's comment, its failed code, a comment block saying what it
-raised, the comment again); `KernelState` is a summary of the names and files a kernel holds and
+raised, the comment again; a one-line failed code is quoted in a comment instead);
+`KernelState` is a summary of the names and files a kernel holds and
 `state_comment` its comment block, which stands after every earlier turn and just before the
 new instruction, so the history before it stays a prefix of every later prompt (a KV cache of it
 stays valid) and no later prompt holds it. `fit_fix` and `fit_turn` fit those prompts to the
@@ -28,10 +29,14 @@ LINE_CHARS = 200  # the most characters of one kept line
 SUMMARY_CHARS = 1000  # the most characters of a whole summary (exception line plus tail)
 STATE_CHARS = 1500  # the most characters of the kernel-state comment block
 
-# The comment block after a failed cell's code. Chosen on SmolLM2-135M-Instruct with sixteen
-# tiny failing programs (docs/guide/fix.md has the table); a comment that re-opens the cell's
-# instruction makes the model write code again rather than prose.
+# The fix prompt's comments. Measured on SmolLM2-135M-Instruct with sixteen tiny failing
+# programs (docs/guide/fix.md has the table): with the failed code in the code position the
+# model mostly copies it; a one-line failed code quoted in a comment, then the instruction
+# again, did best. Longer code stays in place, followed by FIX_SAID and the instruction.
 FIX_SAID = "# The code above raised {error}.\n# Rewrite it so that it works.\n"
+FIX_QUOTED = "# The code `{code}` raised {error}.\n"
+QUOTED_CHARS = 120  # the longest one-line code quoted in a comment
+REWRITE = "# Rewrite it so that it works.\n"  # the comment to write after, with no instruction
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # IPython names a cell's file by a hash: "expected ':' (1265993938.py, line 1)".
@@ -104,10 +109,20 @@ def fix_comment(summary: ErrorSummary) -> str:
 
 
 def fix_text(instruction: str, code: str, summary: ErrorSummary) -> str:
-    """What follows the history in a fix prompt: the cell's comment (when it has an
-    instruction), its failed code, a blank line, the fix comment, then the comment again for
-    the model to write the cell anew. The model's text is cut by the paper's rules as a turn's."""
+    """What follows the history in a fix prompt; the model's text after it is cut by the
+    paper's rules as a turn's. One line of failed code is quoted in a comment saying what it
+    raised, then the cell's comment follows; longer code stands as it was (after its comment),
+    then the fix comment and the cell's comment again."""
     comment = instruction_comment(instruction) if instruction.strip() else ""
+    return fix_block(comment, code, summary)
+
+
+def fix_block(comment: str, code: str, summary: ErrorSummary) -> str:
+    """`fix_text` for a comment already rendered (MTPB's `# {prompt}` is the reference's)."""
+    line = code.strip()
+    if "\n" not in line and len(line) <= QUOTED_CHARS and "`" not in line:
+        said = FIX_QUOTED.format(code=line, error=summary.line.rstrip("."))
+        return said + (comment or REWRITE)
     failed = code.rstrip("\n") + "\n\n"
     return comment + failed + fix_comment(summary) + comment
 

@@ -5,7 +5,7 @@ each turn the program so far runs (`Executor.probe`) and a comment block of what
 (`core.state_comment`) stands between the history and the new prompt, in that turn's prompt
 alone. With `fix`, after each turn the program so far runs; if it raised (and the program
 before this turn did not: an earlier turn's error is not this one's), the model is shown the
-failed code and the exception line, as the app's Fix shows them, and writes the turn again, up
+failed code's exception line, as the app's Fix shows it, and writes the turn again, up
 to `fix` times, until it runs; code already tried is not run again. The history keeps the final
 code only. The gold output and the test's check are never shown: only the program's own error.
 Nothing here loads a model or writes results.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codegen_ui.core import ErrorSummary, fix_comment, same_code, state_comment, summarize_error
+from codegen_ui.core import ErrorSummary, fix_block, same_code, state_comment, summarize_error
 from codegen_ui.mtpb.execute import Executor
 from codegen_ui.mtpb.program import wrap
 
@@ -45,10 +45,9 @@ def state_block(feedback: Feedback, program: str) -> str:
 
 
 def fix_tail(prompt: str, code: str, error: str) -> str:
-    """The prompt's last piece for a fix: the turn's prompt, its failed code, what it raised,
-    the prompt again (`core.fix_text`, with the reference's own `# {prompt}` comment)."""
-    said = fix_comment(summary_of(error))
-    return wrap(prompt) + code.rstrip("\n") + "\n\n" + said + wrap(prompt)
+    """The prompt's last piece for a fix: what the failed code raised, and the prompt again
+    (`core.fix_block`, with the reference's own `# {prompt}` comment)."""
+    return fix_block(wrap(prompt), code, summary_of(error))
 
 
 @dataclass
