@@ -1,7 +1,7 @@
 """The session API from code: gradio_client and a real MCP client against `codegen-ui serve`.
 
 One server (the tiny model, `--mcp`) serves the module; each test makes its own sessions. The
-checks are what a script or an agent relies on: the five named endpoints and nothing of the
+checks are what a script or an agent relies on: the six named endpoints and nothing of the
 page's, separate kernels per session, a streamed turn, a notebook that validates, the stored
 session a page opens with `?session=`, refused ids that run nothing, and MCP tools that are
 typed and described.
@@ -39,7 +39,7 @@ def client(app: Server) -> Any:
     return Client(app.url, verbose=False, download_files=False)
 
 
-def test_the_api_page_lists_the_five_endpoints_and_none_of_the_pages(client: Any) -> None:
+def test_the_api_page_lists_the_six_endpoints_and_none_of_the_pages(client: Any) -> None:
     info = client.view_api(return_format="dict", print_info=False)
     assert set(info["named_endpoints"]) == ENDPOINTS
     assert info["unnamed_endpoints"] == {}
@@ -233,3 +233,21 @@ def test_mcp_tools_are_typed_and_described_and_turn_twice(app: Server) -> None:
     cells = nb["cells"]
     assert len([c for c in cells if c["cell_type"] == "code"]) == 3  # the preamble and two turns
     assert bad.isError and "no open session" in bad.content[0].text
+
+
+def test_fix_cell_tries_once_on_a_cell_that_raised_and_refuses_one_that_did_not(
+    client: Any,
+) -> None:
+    from gradio_client.exceptions import AppError
+
+    sid = client.predict(api_name="/new_session")
+    client.predict(sid, 1, "x = 1", api_name="/run_cell")
+    client.predict(sid, 2, "1 / 0", api_name="/run_cell")
+    fixed = client.predict(sid, 2, 1, api_name="/fix_cell")
+    # The tiny model's words are random: whatever it wrote, one try was made on cell 2.
+    assert fixed["cell"] == 2 and fixed["fixes"] == 1 and fixed["status"] in FINISHED
+    with pytest.raises(AppError, match="cell 1 raised no error"):
+        client.predict(sid, 1, 1, api_name="/fix_cell")
+    with pytest.raises(AppError, match="tries must be between 1 and 3"):
+        client.predict(sid, 2, 4, api_name="/fix_cell")
+    client.predict(sid, api_name="/close_session")
