@@ -1,10 +1,10 @@
 """Simple notebook sessions with a real model, with auto-fix and the kernel's state on and off.
 
-`python scripts/fix_bench.py MODEL [--fix 0 1 2] [--state]` runs each session of `SESSIONS`
-(two or three short turns, greedy, in a real kernel) once per configuration and prints, per
-configuration: the sessions whose last cell printed the expected line, turns that ended in an
-error, fix tries made, and the tokens and seconds the model spent per turn (every generation,
-fix tries included). Figures for docs/guide/fix.md; nothing here is a test.
+`python scripts/fix_bench.py MODEL [--fix 0 1 2] [--state off|on|both]` runs each session of
+`SESSIONS` (two or three short turns, greedy, in a real kernel) once per configuration and prints,
+per configuration: the sessions whose last cell printed the expected line, turns that ended in an
+error, fix tries made, and the tokens and seconds the model spent per turn (every generation, fix
+tries included). Figures for docs/guide/fix.md; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -107,12 +107,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--fix", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--state", action="store_true", help="also each with the state on")
+    parser.add_argument(
+        "--state", choices=["off", "on", "both"], default="off", help="the kernel's state"
+    )
     parser.add_argument("--precision", default="exact")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     args = parser.parse_args()
     model = load_model(args.model, device="cpu", precision=args.precision)
-    for state in (False, True) if args.state else (False,):
+    for state in {"off": (False,), "on": (True,), "both": (False, True)}[args.state]:
         for fix in args.fix:
             print(run(model, fix, state, args.max_new_tokens), flush=True)
 

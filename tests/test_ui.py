@@ -416,3 +416,16 @@ def test_auto_fix_is_the_settings_on_every_turn_of_the_page(
     turn = c.workspaces.get("k").session.turns[0]
     assert len(model.calls) == 3 and turn.fixes == 2 and turn.status == "error"
     assert "still failing after 2 tries" in view.notebook
+
+
+def test_the_prompt_tab_shows_the_kernels_state_when_it_is_given(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = ScriptedModel().enqueue("x = 41\n", "y = x + 1\n")
+    c = make(tmp_path, model, pool=real_kernels(), kernel_state=True)
+    controllers.append(c)
+    last(c.submit("k", "set x", GREEDY))
+    view = last(c.submit("k", "set y", GREEDY))
+    assert model.calls[1][0].endswith("# The kernel holds:\n# x: int, 41\n# set y\n")
+    assert view.prompt.endswith("# The kernel holds:\n# x: int, 41\n# " + NEXT + "\n")
+    assert "the kernel's state is as read before the last turn" in view.prompt_info

@@ -4,8 +4,10 @@ Every turn in the session is in the prompt, in order (the notebook *is* the conv
 that the oldest turns are left out of the prompt when it would not fit the context. The
 operations act on one cell each: add a turn, regenerate any cell (its prompt is the turns before
 it), complete a cell's own code from its end, edit a cell's code and run it, run it again,
-delete it; undo and redo any of those, many
-steps back (`core.history`); replay all. Each yields `Turn` snapshots as it goes so a UI can
+delete it, fix one whose run raised (`core.fixes`, also
+tried by itself after a turn with `auto_fix`); undo and redo any of those, many steps back
+(`core.history`); replay all. With `read_state`, what the kernel holds is read before a new turn
+and told to the model (`core.feedback`). Each yields `Turn` snapshots as it goes so a UI can
 stream them; whatever fails behind a turn ends that turn in `error` with a one-line reason. It
 orchestrates a `CodeModel` and a `Runner` but knows nothing of tensors, ZMQ, files or HTML;
 saving is left to the `on_change` callback.
