@@ -111,6 +111,12 @@ class Settings:
     # Largest image (or other rich output) kept, in KiB of its encoded form.
     output_image_kb: int = 5120
 
+    # feedback (docs/guide/fix.md)
+    # Tries the model makes at a turn it wrote whose code raised, shown the error (0 to 3).
+    auto_fix: int = 0
+    # Give the model a summary of the kernel's variables and files before each turn.
+    kernel_state: bool = False
+
     # speed
     # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere; "repeatable":
     # int8 weights with bfloat16 activations on CPU, whose output does not depend on the batch
@@ -175,6 +181,8 @@ class Settings:
             raise SettingsError("cache_mib must be 0 (no cache) or more")
         if self.batch_size < 1:
             raise SettingsError("batch_size must be 1 (one turn at a time) or more")
+        if not 0 <= self.auto_fix <= 3:
+            raise SettingsError("auto_fix must be between 0 and 3 tries")
         if self.mcp and not self.api:
             raise SettingsError("mcp serves the session API's tools: it needs api on")
         return self

@@ -1,7 +1,7 @@
 """The session API from code: gradio_client and a real MCP client against `codegen-ui serve`.
 
 One server (the tiny model, `--mcp`) serves the module; each test makes its own sessions. The
-checks are what a script or an agent relies on: the five named endpoints and nothing of the
+checks are what a script or an agent relies on: the six named endpoints and nothing of the
 page's, separate kernels per session, a streamed turn, a notebook that validates, the stored
 session a page opens with `?session=`, refused ids that run nothing, and MCP tools that are
 typed and described.
@@ -24,7 +24,7 @@ from tests.browserkit import Server, serve
 pytestmark = pytest.mark.slow
 
 FINISHED = {"ok", "error", "timeout", "died", "empty", "cancelled", "not-run"}
-ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session",
+ENDPOINTS = {"/new_session", "/turn", "/run_cell", "/fix_cell", "/notebook", "/close_session",
              "/share_session", "/stop_sharing", "/followed_notebook"}  # fmt: skip
 
 
@@ -79,7 +79,8 @@ def test_a_turn_streams_its_cell_and_ends_finished(client: Any, app: Server) -> 
     assert updates[0]["status"] == "generating" and updates[0]["cell"] == 1
     assert final["cell"] == 1 and final["status"] in FINISHED
     assert 0 < final["tokens"] <= 24
-    assert set(final) == {"cell", "status", "code", "outputs", "tokens", "seconds", "message"}
+    fields = {"cell", "status", "code", "outputs", "tokens", "seconds", "message", "fixes"}
+    assert set(final) == fields
     # A second turn is the next cell (its prompt holds the first).
     second = client.predict(sid, "print hello", 0.0, 0.95, 24, -1, api_name="/turn")
     assert second["cell"] == 2 and second["status"] in FINISHED
@@ -245,6 +246,7 @@ def test_over_mcp_a_follow_token_reads_the_session_and_opens_nothing_else(app: S
         writes = [
             await session.call_tool("turn", {**as_token, "instruction": "delete it"}),
             await session.call_tool("run_cell", {**run, **as_token}),
+            await session.call_tool("fix_cell", {**as_token, "cell": 1, "tries": 1}),
             await session.call_tool("close_session", as_token),
             await session.call_tool("share_session", as_token),
             await session.call_tool("stop_sharing", as_token),
@@ -266,3 +268,21 @@ def test_over_mcp_a_follow_token_reads_the_session_and_opens_nothing_else(app: S
     assert ended.isError and "ended" in ended.content[0].text
     code = [c for c in after["cells"] if c["cell_type"] == "code"]
     assert len(code) == 2  # the preamble and the one cell: nothing a follow token sent ran
+
+
+def test_fix_cell_tries_once_on_a_cell_that_raised_and_refuses_one_that_did_not(
+    client: Any,
+) -> None:
+    from gradio_client.exceptions import AppError
+
+    sid = client.predict(api_name="/new_session")
+    client.predict(sid, 1, "x = 1", api_name="/run_cell")
+    client.predict(sid, 2, "1 / 0", api_name="/run_cell")
+    fixed = client.predict(sid, 2, 1, api_name="/fix_cell")
+    # The tiny model's words are random: whatever it wrote, one try was made on cell 2.
+    assert fixed["cell"] == 2 and fixed["fixes"] == 1 and fixed["status"] in FINISHED
+    with pytest.raises(AppError, match="cell 1 raised no error"):
+        client.predict(sid, 1, 1, api_name="/fix_cell")
+    with pytest.raises(AppError, match="tries must be between 1 and 3"):
+        client.predict(sid, 2, 4, api_name="/fix_cell")
+    client.predict(sid, api_name="/close_session")

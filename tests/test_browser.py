@@ -287,7 +287,7 @@ def test_the_server_exposes_only_the_page(app: Server) -> None:
         "restart-kernel",
         "download-ipynb",
     } <= ids
-    api = {"/new_session", "/turn", "/run_cell", "/notebook", "/close_session",
+    api = {"/new_session", "/turn", "/run_cell", "/fix_cell", "/notebook", "/close_session",
            "/share_session", "/stop_sharing", "/followed_notebook"}  # fmt: skip
     public = {
         "/" + d["api_name"] for d in config["dependencies"] if d.get("api_visibility") != "private"

@@ -108,7 +108,9 @@ def test_every_action_the_page_can_send_is_one_cell_action_named_once() -> None:
     from codegen_ui.web.script import NOTEBOOK_JS
 
     own = Turn("My own code.", code="x = 1", status="not-run", edited=True)
-    nb = NotebookView([own], offer_replay=True, conflict="changed elsewhere")
+    raised = {"output_type": "error", "ename": "NameError", "evalue": "x", "traceback": []}
+    failed = Turn("Print y.", code="print(y)", status="error", outputs=(raised,))  # Fix
+    nb = NotebookView([own, failed], offer_replay=True, conflict="changed elsewhere")
     drawn = set(re.findall(r'data-action="([\w-]+)"', render_notebook(nb)))
     drawn |= set(
         re.findall(r'data-action="([\w-]+)"', render_cell(own, 0, NotebookView([own], editing=0)))

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -223,3 +224,31 @@ def test_cli_score_judges_samples_made_elsewhere(
     assert main(["humaneval", "score", str(tmp_path / "none.jsonl")]) == 2
     assert "codegen-ui: error: cannot read samples" in capsys.readouterr().err
     assert main(["humaneval", "--problems", "0-", "--model", "x"]) == 2
+
+
+def test_fix_shows_the_programs_own_error_never_the_tests(tmp_path: Path, kernel: Any) -> None:
+    task = BY_ID["HumanEval/2"]  # truncate_number(number: float) -> float
+    model = ScriptedModel().enqueue(
+        "    return number % 1.0\nundefined_name\n",  # raises at the top level: shown
+        "    return number % 1.0\n",  # the try: runs on its own
+        "    return number - 1\n",  # wrong, but runs: the tests are not this side's to run
+    )
+    config = RunConfig("scripted", temperature=0.0, max_new_tokens=64, fix=2)
+    out = tmp_path / "samples.jsonl"
+    assert sample_tasks([task], model, config, out, kernel=kernel) == 1
+    assert len(model.calls) == 2
+    fix_prompt = model.calls[1][0]
+    assert fix_prompt == (
+        task.prompt + "    return number % 1.0\nundefined_name\n\n"
+        "# The code above raised NameError: name 'undefined_name' is not defined.\n"
+        "# Rewrite it so that it works.\n" + task.prompt
+    )
+    assert "assert" not in fix_prompt.replace(task.prompt, "")  # no test is ever shown
+    line = json.loads(out.read_text())
+    assert line["completion"] == "    return number % 1.0\n" and line["fix_tries"] == 1
+    assert line["config"]["fix"] == 2
+    # A completion that runs on its own is never retried, right or wrong.
+    second = ScriptedModel().enqueue("    return number - 1\n")
+    again = tmp_path / "again.jsonl"
+    assert sample_tasks([task], second, config, again, kernel=kernel) == 1
+    assert len(second.calls) == 1 and json.loads(again.read_text())["fix_tries"] == 0

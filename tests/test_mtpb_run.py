@@ -302,3 +302,47 @@ def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: P
     with pytest.raises(ModelLoadError, match="broke off the stream; the results so far are kept"):
         run_benchmark(problems, FailsOnSecondCall().enqueue("print(10)\n"), CONFIG, out)
     assert [SampleResult.from_json(line).passed for line in out.read_text().splitlines()] == [True]
+
+
+def test_fix_shows_the_programs_own_error_and_keeps_the_final_code(tmp_path: Path) -> None:
+    problems = write(
+        tmp_path,
+        problem("1", TWO_TURNS, [({"x": 1}, 2)]),
+        problem("2", ["Print {v}."], [({"v": 5}, 5)]),
+    )
+    model = ScriptedModel().enqueue(
+        "x = 1\n", "print(X * 2)\n", "print(x * 2)\n",  # turn 2 raises; the first try runs
+        "print(w)\n", "print(w)\n",  # the try repeats the failed code: not run, no second try
+    )  # fmt: skip
+    config = RunConfig("scripted", limit_s=3.0, fix=2)
+    results = run_benchmark(problems, model, config, tmp_path / "r.jsonl", progress=io.StringIO())
+    assert [r.outcome for r in results] == ["pass", "error"]
+    assert [(r.fix_tries, r.fix_tokens > 0) for r in results] == [(1, True), (1, True)]
+    assert not model.queue and len(model.calls) == 5
+    fix_prompt = model.calls[2][0]
+    assert fix_prompt == (
+        PREFIX + "# Assign 1 to a variable named x.\nx = 1\n\n\n"
+        "# The code `print(X * 2)` raised NameError: name 'X' is not defined.\n"
+        "# Print x doubled.\n"
+    )
+    # (exactly that: the program's own error, never the gold output or the verdict)
+    # The history holds the final code only; the results file records the run's feedback.
+    assert results[0].completions.endswith("# Print x doubled.\nprint(x * 2)\n\n\n")
+    line = json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])
+    assert line["config"]["fix"] == 2 and line["config"]["state"] is False
+    assert "--fix: 2 tries" in format_report(summarize(problems, results, config, 1))
+
+
+def test_state_tells_the_programs_names_before_each_turn(tmp_path: Path) -> None:
+    problems = write(tmp_path, problem("1", TWO_TURNS, [({"x": 4}, 8)]))
+    model = ScriptedModel().enqueue("x = 4\n", "print(x * 2)\n")
+    config = RunConfig("scripted", limit_s=3.0, state=True)
+    results = run_benchmark(problems, model, config, tmp_path / "r.jsonl", progress=io.StringIO())
+    assert results[0].outcome == "pass"
+    assert model.calls[0][0] == PREFIX + "# Assign 4 to a variable named x.\n"  # nothing yet
+    assert model.calls[1][0] == (
+        PREFIX + "# Assign 4 to a variable named x.\nx = 4\n\n\n"
+        "# The kernel holds:\n# x: int, 4\n# Print x doubled.\n"
+    )
+    # The program scored is the reference's: no state block in it.
+    assert "kernel holds" not in results[0].completions

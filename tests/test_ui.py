@@ -377,3 +377,55 @@ def test_closing_a_tab_mid_run_stops_the_run_before_the_kernel_goes(
     assert not worker.is_alive() and kernel.count("interrupt") == 1 and not kernel.is_alive
     assert not kernel.shut_down_mid_run
     assert 'data-status="stopped"' in views[-1].notebook and pool.live == []
+
+
+def test_fix_on_a_failed_cell_runs_the_models_correction_and_undo_brings_the_failure_back(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = ScriptedModel().enqueue("x = 41\n", "print(X + 1)\n", "print(x + 1)\n")
+    c = make(tmp_path, model, pool=real_kernels())
+    controllers.append(c)
+    last(c.submit("k", "set x", GREEDY))
+    view = last(c.submit("k", "print x plus one", GREEDY))
+    # Fix is offered on the cell that raised, and on no other.
+    assert view.notebook.count('data-action="fix"') == 1
+    assert 'data-cell="2" data-status="error"' in view.notebook
+    view = last(press(c, "k", "fix", 2))
+    ws = c.workspaces.get("k")
+    fixed = ws.session.turns[1]
+    assert fixed.code == "print(x + 1)\n" and fixed.status == "ok" and fixed.fixes == 1
+    assert "NameError: name &#x27;X&#x27; is not defined" not in view.notebook
+    assert 'data-fixes="1"' in view.notebook and "fixed · 1 try" in view.notebook
+    assert 'data-action="fix"' not in view.notebook
+    assert "# The code `print(X + 1)` raised NameError" in model.calls[-1][0]
+    view = c.undo("k")
+    assert ws.session.turns[1].code == "print(X + 1)\n" and 'data-action="fix"' in view.notebook
+    turns, _ = c.shelf.store.load(ws.notebook_id)  # the fix count is saved
+    assert turns[1].fixes == 0
+    view = c.redo("k")
+    assert c.shelf.store.load(ws.notebook_id)[0][1].fixes == 1
+
+
+def test_auto_fix_is_the_settings_on_every_turn_of_the_page(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = ScriptedModel().enqueue("print(a)\n", "print(b)\n", "print(c)\n", "print(d)\n")
+    c = make(tmp_path, model, pool=real_kernels(), auto_fix=2)
+    controllers.append(c)
+    view = last(c.submit("k", "print a", GREEDY))
+    turn = c.workspaces.get("k").session.turns[0]
+    assert len(model.calls) == 3 and turn.fixes == 2 and turn.status == "error"
+    assert "still failing after 2 tries" in view.notebook
+
+
+def test_the_prompt_tab_shows_the_kernels_state_when_it_is_given(
+    tmp_path: Path, controllers: list[Controller]
+) -> None:
+    model = ScriptedModel().enqueue("x = 41\n", "y = x + 1\n")
+    c = make(tmp_path, model, pool=real_kernels(), kernel_state=True)
+    controllers.append(c)
+    last(c.submit("k", "set x", GREEDY))
+    view = last(c.submit("k", "set y", GREEDY))
+    assert model.calls[1][0].endswith("# The kernel holds:\n# x: int, 41\n# set y\n")
+    assert view.prompt.endswith("# The kernel holds:\n# x: int, 41\n# " + NEXT + "\n")
+    assert "the kernel's state is as read before the last turn" in view.prompt_info

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from codegen_ui.errors import UserError
-from codegen_ui.settings import Settings
+from codegen_ui.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
     from codegen_ui.core import CodeModel, SamplingParams
@@ -56,6 +56,25 @@ def add_kernel_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel-spec", metavar="NAME", help="the gateway's kernel spec to start")
 
 
+def add_feedback_flags(p: argparse.ArgumentParser) -> None:
+    """--auto-fix and --kernel-state: what the model is told besides the history."""
+    p.add_argument(
+        "--auto-fix",
+        type=int,
+        choices=range(4),
+        metavar="N",
+        help=f"tries the model makes at a turn whose code raised, 0-3 (default "
+        f"{DEFAULTS.auto_fix})",
+    )
+    p.add_argument(
+        "--kernel-state",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="give the model the kernel's variables and files before each turn (default: "
+        f"{'on' if DEFAULTS.kernel_state else 'off'})",
+    )
+
+
 def kernel_settings(args: argparse.Namespace) -> dict[str, str | None]:
     """The kernel flags, as `Settings.replace` takes them (unset ones are None)."""
     return {k: getattr(args, k, None) for k in ("kernels", "kernel_spec")}
@@ -65,7 +84,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The environment's settings with this command's flags over them (unset flags ignored)."""
     keys = (
         "model", "served_model", "tokenizer", "device", "max_new_tokens", "temperature",
-        "top_p", "seed", "run_timeout", "kernels", "kernel_spec",
+        "top_p", "seed", "run_timeout", "kernels", "kernel_spec", "auto_fix", "kernel_state",
     )  # fmt: skip
     return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})
 

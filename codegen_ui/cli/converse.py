@@ -16,6 +16,7 @@ from typing import Any
 
 from codegen_ui.cli.common import (
     CliError,
+    add_feedback_flags,
     add_kernel_flags,
     add_model_flags,
     add_server_flags,
@@ -43,7 +44,7 @@ def read_turns_file(path: str) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from codegen_ui.core import Session, finish
-    from codegen_ui.kernel import new_kernel
+    from codegen_ui.kernel import new_kernel, read_state
     from codegen_ui.notebooks import save, to_notebook
 
     settings = settings_from(args)
@@ -59,6 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     kernel.start()
     try:
         session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
+        session.auto_fix = settings.auto_fix
+        session.read_state = read_state if settings.kernel_state else None
         session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
         if earlier and not args.no_replay:
             _replay(session)
@@ -92,6 +95,7 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--host", help=f"address to listen on (default {DEFAULTS.host})")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULTS.port})")
     add_kernel_flags(serve)
+    add_feedback_flags(serve)
     serve.add_argument(
         "--api",
         action=argparse.BooleanOptionalAction,
@@ -120,6 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **kernel_settings(args),
         api=args.api,
         mcp=args.mcp,
+        auto_fix=args.auto_fix,
+        kernel_state=args.kernel_state,
     )
     if settings.mcp and importlib.util.find_spec("mcp") is None:
         raise CliError("--mcp needs the mcp package: pip install 'codegen-ui[mcp]'")
@@ -178,6 +184,7 @@ def add(sub: Any) -> None:
     run.add_argument("--timeout", dest="run_timeout", type=float, help="seconds per cell")
     add_model_flags(run)
     add_kernel_flags(run)
+    add_feedback_flags(run)
     run.set_defaults(func=cmd_run)
     _add_resume_flags(run)
     _add_serve(sub)

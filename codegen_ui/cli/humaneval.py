@@ -46,6 +46,15 @@ def add(sub: Any) -> None:
         "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
     )
     p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
+    p.add_argument(
+        "--fix",
+        type=int,
+        default=c.fix,
+        choices=range(4),
+        metavar="N",
+        help="tries at a completion whose program raised on its own, shown that error (never "
+        "the tests); 0-3, default 0: the paper's protocol",
+    )
     p.add_argument("--out", help="the samples file, resumable (results go beside it)")
     add_server_flags(p)
     p.set_defaults(func=cmd_humaneval)
@@ -98,17 +107,29 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
             "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
         )
     config = RunConfig(
-        settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens
-    )
+        settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens,
+        fix=args.fix,
+    )  # fmt: skip
     stem, c = model_stem(settings), config
     name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += f"-fix{c.fix}" if c.fix else ""
     out = Path(args.out or f"humaneval-results/{name}.jsonl")
     tasks = load_tasks()
     chosen = select(tasks, args.problems)
     SamplesFile(out, config)  # a file of another configuration fails here, before the model
     model = load_benchmark_model(settings)
     start = time.monotonic()
-    made = sample_tasks(chosen, model, config, out, args.samples, args.workers)
+    kernel = None  # with --fix: runs each program on its own
+    if config.fix:
+        from codegen_ui.kernel import kernel_maker
+
+        kernel = kernel_maker(settings.replace(**kernel_settings(args)))(None)
+        kernel.start()
+    try:
+        made = sample_tasks(chosen, model, config, out, args.samples, args.workers, kernel=kernel)
+    finally:
+        if kernel is not None:
+            kernel.shutdown()
     generated_s = time.monotonic() - start
     if made:
         print(f"generated {made} samples in {generated_s:.1f} s with {args.workers} worker(s)")
@@ -116,6 +137,7 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
         f"model {config.model}, temperature {config.temperature:g}, top-p {config.top_p:g}, "
         f"top-k {config.top_k or 'off'}, seed {config.seed}, "
         f"{config.max_new_tokens} new tokens at most"
+        + (f", --fix {config.fix} (the program's own error; never the tests)" if c.fix else "")
     )
     wanted = {t.task_id for t in chosen}
     return _score(out, tasks, args, settings_line, keep=lambda s: s.task_id in wanted)

@@ -57,6 +57,20 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
     )
+    p.add_argument(
+        "--fix",
+        type=int,
+        default=c.fix,
+        choices=range(4),
+        metavar="N",
+        help="tries at a turn whose program raised, shown its error (0-3; default 0: the "
+        "paper's protocol)",
+    )
+    p.add_argument(
+        "--state",
+        action="store_true",
+        help="tell the model what the program's names hold before each turn",
+    )
     add_server_flags(p)
     p.set_defaults(func=cmd_mtpb)
     actions = p.add_subparsers(dest="action", metavar="{score}")
@@ -130,10 +144,11 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
     config = RunConfig(
         settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
-        clean_up=args.clean_up,
+        clean_up=args.clean_up, fix=args.fix, state=args.state,
     )  # fmt: skip
     stem, c = model_stem(settings), config
     name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += (f"-fix{c.fix}" if c.fix else "") + ("-state" if c.state else "")
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
     # A file from another configuration fails here, before the model loads.

@@ -4,11 +4,27 @@ Pure and light, and the owner of the two ports the session drives: `model` (the 
 protocol and the types it streams), `kernel` (the `Runner` protocol and what a run returns);
 `codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `prompt` renders and
 cuts text, `turns` is plain data, `cells` the list of turns with its revision, `history` the undo
-and redo stacks, `generation` streams one cell's code from a `CodeModel` and cuts it, `session`
+and redo stacks, `generation` streams one cell's code from a `CodeModel` and cuts it, `feedback`
+renders what the model is told of a failed run and of the kernel's state, `fixes` drives the
+tries at a failed cell, `session`
 orchestrates a model and a runner through the ports and never imports a backend, a kernel
 process, files or HTML. Everything above imports from here.
 """
 
+from codegen_ui.core.feedback import (
+    ErrorSummary,
+    FileInfo,
+    KernelState,
+    NameInfo,
+    error_summary,
+    fit_fix,
+    fix_block,
+    fix_comment,
+    fix_text,
+    state_comment,
+    summarize_error,
+)
+from codegen_ui.core.fixes import MAX_TRIES, fixable, same_code
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
     ANSI,
@@ -81,6 +97,7 @@ __all__ = [
     "FRESH_SEED",
     "IN_FLIGHT",
     "MAX_NEW_TOKENS_RANGE",
+    "MAX_TRIES",
     "NOTHING_ADDED",
     "OWN_CODE",
     "PREAMBLE",
@@ -90,15 +107,19 @@ __all__ = [
     "Activity",
     "CodeModel",
     "Delta",
+    "ErrorSummary",
     "Event",
     "FileEntry",
+    "FileInfo",
     "Finished",
     "FittedPrompt",
     "GenerationError",
     "GenerationStats",
     "KernelError",
     "KernelFiles",
+    "KernelState",
     "Listing",
+    "NameInfo",
     "Output",
     "PromptTooLongError",
     "RunResult",
@@ -116,9 +137,15 @@ __all__ = [
     "completion_prompt",
     "continue_code",
     "error_output",
+    "error_summary",
     "finish",
     "fit_completion",
+    "fit_fix",
     "fit_prompt",
+    "fix_block",
+    "fix_comment",
+    "fix_text",
+    "fixable",
     "instruction_comment",
     "is_complete",
     "now",
@@ -126,7 +153,10 @@ __all__ = [
     "outputs_text",
     "program_text",
     "render_prompt",
+    "same_code",
+    "state_comment",
     "stream_output",
+    "summarize_error",
     "truncate",
     "turn_text",
 ]

@@ -4,8 +4,10 @@ Every turn in the session is in the prompt, in order (the notebook *is* the conv
 that the oldest turns are left out of the prompt when it would not fit the context. The
 operations act on one cell each: add a turn, regenerate any cell (its prompt is the turns before
 it), complete a cell's own code from its end, edit a cell's code and run it, run it again,
-delete it; undo and redo any of those, many
-steps back (`core.history`); replay all. Each yields `Turn` snapshots as it goes so a UI can
+delete it, fix one whose run raised (`core.fixes`, also
+tried by itself after a turn with `auto_fix`); undo and redo any of those, many steps back
+(`core.history`); replay all. With `read_state`, what the kernel holds is read before a new turn
+and told to the model (`core.feedback`). Each yields `Turn` snapshots as it goes so a UI can
 stream them; whatever fails behind a turn ends that turn in `error` with a one-line reason. It
 orchestrates a `CodeModel` and a `Runner` but knows nothing of tensors, ZMQ, files or HTML;
 saving is left to the `on_change` callback.
@@ -20,11 +22,13 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
+from codegen_ui.core.feedback import KernelState, fit_turn
+from codegen_ui.core.fixes import MAX_TRIES, fix_tries, fixable
 from codegen_ui.core.generation import generate
 from codegen_ui.core.kernel import KernelError, Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, SamplingParams
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
-from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
+from codegen_ui.core.turns import NOTHING_ADDED, Turn, TurnError, TurnStatus, now
 from codegen_ui.errors import one_line
 from codegen_ui.settings import DEFAULTS
 
@@ -41,6 +45,8 @@ class Session(Cells):
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
         run_preamble: bool = True,
+        auto_fix: int = DEFAULTS.auto_fix,
+        read_state: Callable[[Runner], KernelState] | None = None,
     ) -> None:
         super().__init__(turns, on_change)
         self.model = model
@@ -53,14 +59,30 @@ class Session(Cells):
         self.kernel_prepared = not run_preamble
         self.run_preamble = run_preamble
         self._count_base = 0  # the kernel's execution count after the preamble ran
+        self.auto_fix = auto_fix  # tries the model makes at a turn it wrote that raised
+        # Reads what the kernel holds for the prompt (`codegen_ui.kernel.read_state`); None: off.
+        self.read_state = read_state
+        self.last_state: KernelState | None = None  # as read before the latest turn
 
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
 
     def prompt_for(
-        self, instruction: str, max_new_tokens: int, upto: int | None = None
+        self,
+        instruction: str,
+        max_new_tokens: int,
+        upto: int | None = None,
+        state: KernelState | None = None,
     ) -> FittedPrompt:
-        """The exact prompt the model would see for a turn after the first `upto` turns (all)."""
+        """The exact prompt the model would see for a turn after the first `upto` turns (all),
+        with the kernel's `state` (if any) just before the instruction."""
+        if state:
+            model = self.model
+            tokens, context = model.count_tokens, model.context_size
+            history = self.history(upto)
+            return fit_turn(
+                history, instruction, state, tokens, context, max_new_tokens, self.preamble
+            )
         return fit_prompt(
             self.history(upto),
             instruction,
@@ -75,10 +97,12 @@ class Session(Cells):
         instruction = instruction.strip()
         if not instruction:
             raise TurnError("the instruction is empty")
-        fitted = self.prompt_for(instruction, params.max_new_tokens)
+        state = self.kernel_state()
+        fitted = self.prompt_for(instruction, params.max_new_tokens, state=state)
         self.record()
         self.turns.append(Turn(instruction, params, self.model.name))
         yield from self._write(len(self.turns) - 1, fitted, params)
+        yield from self._auto_fix(len(self.turns) - 1, params)
 
     def regenerate(
         self, params: SamplingParams, index: int | None = None, instruction: str | None = None
@@ -92,6 +116,39 @@ class Session(Cells):
         self.record()
         self.turns[index] = Turn(instruction, params, self.model.name)
         yield from self._write(index, fitted, params)
+        yield from self._auto_fix(index, params)
+
+    def fix(self, index: int, params: SamplingParams, tries: int = 1) -> Iterator[Turn]:
+        """Ask the model to correct a cell whose run raised, shown its instruction, code and
+        error; its code replaces the cell's and runs at once, up to `tries` times while it
+        still raises (`core.fixes`). Undo brings back the failed code."""
+        self._check(index)
+        if fixable(self.turns[index]) is None:
+            raise TurnError(f"cell {index + 1} raised no error: there is nothing to fix")
+        self.cancel.clear()
+        self.record()
+        yield from fix_tries(self, index, params, max(1, tries))
+
+    def _auto_fix(self, index: int, params: SamplingParams) -> Iterator[Turn]:
+        # A turn the model wrote that raised is tried again, `auto_fix` times at most; Undo
+        # then brings back the failed try first.
+        if self.auto_fix > 0 and fixable(self.turns[index]) and not self.cancel.is_set():
+            self.record()
+            yield from fix_tries(self, index, params, min(self.auto_fix, MAX_TRIES))
+
+    def kernel_state(self) -> KernelState | None:
+        """What the kernel holds now, as `read_state` reads it (None when off or unreadable);
+        kept as `last_state` for the Prompt tab."""
+        if self.read_state is None:
+            return None
+        try:
+            self._prepare_kernel()
+            self.last_state = self.read_state(self.kernel)
+        except KernelError:  # the turn runs without it; its own run says what is wrong
+            self.last_state = None
+        else:
+            self._count_base += 1  # the reading took an execution count: cells keep theirs
+        return self.last_state
 
     def complete(
         self, index: int, params: SamplingParams, code: str | None = None
@@ -126,10 +183,16 @@ class Session(Cells):
         yield from self._write(index, fitted, params, prefix)
 
     def _write(
-        self, index: int, fitted: FittedPrompt, params: SamplingParams, prefix: str = ""
+        self,
+        index: int,
+        fitted: FittedPrompt,
+        params: SamplingParams,
+        prefix: str = "",
+        repeats: Callable[[str], bool] | None = None,
     ) -> Iterator[Turn]:
         """Stream the model's text into cell `index`, cut it, then run it. With a `prefix` (the
-        user's code) the text continues it: only what the model adds is cut."""
+        user's code) the text continues it: only what the model adds is cut. Code that
+        `repeats` says was tried already is not run."""
         self.cancel.clear()
         self.last_prompt = fitted
         if params.seed is None and not params.greedy:
@@ -148,8 +211,10 @@ class Session(Cells):
             yield self.turns[index]
             return
         # Save the generated code before running it: a crash mid-run keeps the turn.
+        if turn.status == "running" and repeats is not None and repeats(turn.code):
+            self.turns[index] = turn.replace(status="not-run", message=NOTHING_ADDED)
         self._changed()
-        if turn.status == "running":
+        if self.turns[index].status == "running":
             yield from self.run_cell(index)
 
     def run_cell(self, index: int) -> Iterator[Turn]:

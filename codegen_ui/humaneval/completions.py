@@ -8,22 +8,26 @@ nothing more. `workers` generations
 are in flight at once (in process the engine thread writes them together, up to the
 `batch_size` setting; a model server batches them). Each finished sample is appended to the
 samples file with the `RunConfig` that made it; a re-run of the same configuration resumes.
+With `fix` (`humaneval --fix N`, `retries`), a completion whose program raised is written again.
 A model server that fails mid-sample stops the run, keeping the samples so far.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
+from codegen_ui.core import CodeModel, Delta, Finished, Runner, SamplingParams, truncate
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import Progress, RunFile, sample_seed
 from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
+from codegen_ui.humaneval.retries import retry, run_program
 from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
 SampleKey = tuple[str, int]  # (task id, sample number)
@@ -39,18 +43,46 @@ class RunConfig:
     top_k: int = 50  # transformers' default, which the CodeGen repository's generate() used
     seed: int = 0  # each sample's seed is derived from this and the sample's key
     max_new_tokens: int = MAX_NEW_TOKENS
+    fix: int = 0  # `--fix N`: tries at a completion whose program raised (0: the paper's)
 
 
-def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[str, Any]:
-    """One sample of one task, as a samples-file line."""
+def generate(
+    model: CodeModel,
+    task: Task,
+    n: int,
+    config: RunConfig,
+    check: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """One sample of one task, as a samples-file line; with `config.fix`, `check(program)`
+    runs a program on its own and gives what it raised (`retries.run_program`)."""
     seed = sample_seed(config.seed, task.task_id, n)
     budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
     if budget < 1:  # a small-context model: an empty completion, which fails as it should
         return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
     params = SamplingParams(budget, config.temperature, config.top_p, seed, config.top_k)
+    completion, finished = _complete(model, task.prompt, params)
+    reason = "stop-sequence" if finished.stop_reason == "cancelled" else finished.stop_reason
+    line = _line(task, n, seed, completion, reason, finished.new_tokens, finished.total_s, config)
+    if config.fix and check is not None:
+
+        def write(prompt: str) -> tuple[str, int, float]:
+            room = min(budget, model.context_size - model.count_tokens(prompt))
+            if room < 1:
+                return "", 0, 0.0
+            text, done = _complete(model, prompt, dataclasses.replace(params, max_new_tokens=room))
+            return text, done.new_tokens, done.total_s
+
+        tried = retry(task.prompt, completion, config.fix, check, write)
+        line.update(completion=tried.completion, fix_tries=tried.tries, fix_tokens=tried.tokens)
+        line["generate_s"] = round(line["generate_s"] + tried.seconds, 3)
+    return line
+
+
+def _complete(model: CodeModel, prompt: str, params: SamplingParams) -> tuple[str, Finished]:
+    """The model's completion of `prompt`, cut at the first stop sequence, and how it ended."""
     raw, finished = "", None
     stop = threading.Event()  # set at the first stop sequence: the engine ends the generation
-    for event in model.stream(task.prompt, params, stop):
+    for event in model.stream(prompt, params, stop):
         if isinstance(event, Delta):
             raw += event.text
             if not stop.is_set() and cut(raw) != raw:
@@ -60,9 +92,7 @@ def generate(model: CodeModel, task: Task, n: int, config: RunConfig) -> dict[st
     if finished is None or finished.stop_reason == "error":
         why = finished.message if finished else "the model ended without a result"
         raise ModelLoadError(f"{why}; the samples so far are kept")
-    reason = "stop-sequence" if finished.stop_reason == "cancelled" else finished.stop_reason
-    completion = cut(truncate(raw))
-    return _line(task, n, seed, completion, reason, finished.new_tokens, finished.total_s, config)
+    return cut(truncate(raw)), finished
 
 
 def _line(
@@ -115,8 +145,10 @@ def sample_tasks(
     samples: int = 1,
     workers: int = 1,
     progress: TextIO | None = None,
+    kernel: Runner | None = None,
 ) -> int:
-    """Generate every sample not yet in `out`; returns how many this call generated."""
+    """Generate every sample not yet in `out`; returns how many this call generated. With
+    `config.fix`, `kernel` runs each program on its own (one at a time)."""
     file = SamplesFile(out, config)
     todo = [(t, n) for t in tasks for n in range(samples) if (t.task_id, n) not in file.records]
     if not todo:
@@ -124,8 +156,13 @@ def sample_tasks(
     bar = Progress(len(todo), progress, label="humaneval samples", judged=False)
     shown = threading.Lock()
 
+    lock = threading.Lock()
+
+    def check(program: str) -> Any:
+        return None if kernel is None else run_program(kernel, lock, program)
+
     def one(task: Task, n: int) -> None:
-        file.add(generate(model, task, n, config))
+        file.add(generate(model, task, n, config, check))
         with shown:
             bar.update(False)  # checked afterwards
 

@@ -14,7 +14,8 @@ ones), `pool` (the cap, pre-started kernels, the idle sweep), `live` (the protoc
 holds kernels by), `folders` (where kernels live on disk), `sandbox` (a kernel's command, limits and
 environment), `layers` (which confinement this host gives), `bwrap`, `confine` (Landlock and
 seccomp), `cgroup`, `pyview` (a Python other uids can run), `launch` (the launcher that confines,
-then execs ipykernel), `reaper` (kills what a kernel left running), `probes` (escape checks).
+then execs ipykernel), `inventory` (what a kernel holds, read from inside it for the
+prompt: `read_state`), `reaper` (kills what a kernel left running), `probes` (escape checks).
 `GatewayKernel` is the same contract on a Jupyter Enterprise Gateway (`gateway`, on `gwlink`'s link
 to one remote kernel, over `gwclient`'s REST and websocket client, with `transfer` moving files in
 and out of its folder and `gwfiles` its folder as the Files panel's `KernelFiles`); `new_kernel` /
@@ -27,6 +28,7 @@ from codegen_ui.kernel.client import Kernel
 from codegen_ui.kernel.folders import kernels_root
 from codegen_ui.kernel.gateway import GatewayKernel
 from codegen_ui.kernel.gwclient import TOKEN_VAR, GatewayConfig, GatewayError
+from codegen_ui.kernel.inventory import read_state
 from codegen_ui.kernel.layers import Layer, SandboxInfo, hide_server, sandbox_info
 from codegen_ui.kernel.live import KernelSource, LiveKernel
 from codegen_ui.kernel.pool import KernelPool, ServerBusy
@@ -58,6 +60,7 @@ __all__ = [
     "kernel_maker",
     "kernels_root",
     "new_kernel",
+    "read_state",
     "sandbox_info",
     "shutdown_all",
 ]

@@ -3,15 +3,29 @@
 `Codegen` builds the prompt from the shell's input history (`magic.inputs`), asks the model
 (loaded on first use, once per kernel, by `model_for`), cuts its completion by the paper's
 rules and puts the code into the next cell with one `set_next_input` payload, or runs it with
-`--run`. It starts no kernel and saves nothing.
+`--run`; a `--run` cell that raised is shown to the model again, the `auto_fix` setting's tries
+at most (`core.feedback`'s fix prompt; code already tried is not run again). It starts no kernel
+and saves nothing.
 """
 
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Any
 
-from codegen_ui.core import PREAMBLE, CodeModel, Delta, SamplingParams, fit_prompt, truncate
+from codegen_ui.core import (
+    MAX_TRIES,
+    PREAMBLE,
+    CodeModel,
+    Delta,
+    SamplingParams,
+    fit_fix,
+    fit_prompt,
+    same_code,
+    summarize_error,
+    truncate,
+)
 from codegen_ui.engine import settings_model
 from codegen_ui.magic.inputs import MagicError, Options, history_from_inputs, parse_options
 from codegen_ui.settings import Settings
@@ -77,13 +91,37 @@ class Codegen:
             return
         self._prepare()
         if options.run:
-            self.ran[number] = code
-            print(code)
-            self.shell.run_cell(code, store_history=False)
+            self.ran[number] = self.run(model, instruction, code, params)
             return
         self.wrote[number] = code
         self.shell.set_next_input(code, replace=False)  # one payload: the next cell
         print(code)  # for frontends that ignore the payload (Colab)
+
+    def run(self, model: CodeModel, instruction: str, code: str, params: SamplingParams) -> str:
+        """Run the code here; while it raises, the model is shown the error and tries again
+        (`auto_fix` times at most). Returns the code that ran last."""
+        print(code)
+        result = self.shell.run_cell(code, store_history=False)
+        tried = {same_code(code)}
+        for attempt in range(1, min(self.settings.auto_fix, MAX_TRIES) + 1):
+            error = result.error_in_exec or result.error_before_exec
+            if error is None:
+                break
+            lines = traceback.format_exception(error)
+            summary = summarize_error(type(error).__name__, str(error), lines)
+            fitted = fit_fix(
+                self.history(), instruction, code, summary, model.count_tokens,
+                model.context_size, params.max_new_tokens, PREAMBLE,
+            )  # fmt: skip
+            fixed = generate(model, fitted.text, params)
+            if not fixed.strip() or same_code(fixed) in tried:
+                print(f"(fix {attempt}: the model wrote no new code; stopped)")
+                break
+            code = fixed
+            tried.add(same_code(code))
+            print(f"(fix {attempt}, after {summary.line})\n{code}")
+            result = self.shell.run_cell(code, store_history=False)
+        return code
 
     def codegen_prompt(self, line: str) -> None:
         _, prompt, _ = self.prompt(line.strip(), Options())

@@ -5,7 +5,8 @@ reference sampler does and makes a program print its last value; `wire` and `har
 *inside the kernel* (the program, then its answer cast to the gold's type, as tagged JSON);
 `verdicts` judges that answer here; `execute` drives one program in one kernel (its harness kept
 installed by `evals.Harness`); `sampler` samples with the app's engine, then scores (`codegen-ui
-mtpb`), `samplesfile` reads and scores samples made elsewhere (`mtpb score`); `results`,
+mtpb`), `tries` adds `--fix` and `--state` (the program's own error and names, off by default),
+`samplesfile` reads and scores samples made elsewhere (`mtpb score`); `results`,
 `parallel` and `report` hold, parallelise and summarise them. The CLI imports from here.
 """
 

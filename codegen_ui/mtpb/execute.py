@@ -7,7 +7,9 @@ by `evals.Harness`, and again after the kernel is replaced): a fresh namespace, 
 prints before it still scored. `harness.report` then casts the last print's first argument to
 the gold's type in the kernel and sends it back as tagged JSON (`wire`); `judge` compares it
 with the gold here (`verdicts`). A deadline on this side, past the kernel's own, catches code
-that no signal can stop. It does not generate code or write results.
+that no signal can stop. `probe` runs a program so far as it stands (for `mtpb --fix` and
+`--state`): the exception line it raised, and what its namespace holds. It does not generate
+code or write results.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codegen_ui.core import Runner
+from codegen_ui.core import KernelState, Runner
 from codegen_ui.evals import Harness, displayed, error_text
 from codegen_ui.mtpb import harness, wire
 from codegen_ui.mtpb.program import with_last_print
@@ -29,6 +31,8 @@ BACKSTOP_S = 10.0  # past the kernel's own deadline, this side interrupts the ke
 REPORT_S = 30.0  # for the answer's cast (an endless iterator hits the kernel's own alarm)
 
 _RUN = '__import__("sys").modules["__mtpb__"].run({code!r}, {limit!r})\n'
+_ERROR = 'print(__import__("sys").modules["__mtpb__"].state.get("error", ""))\n'
+_NAMESPACE = 'sys.modules["__mtpb__"].namespace'
 _REPORT = """\
 __import__("IPython.display", fromlist=["display"]).display(
     {{{mime!r}: __import__("sys").modules["__mtpb__"].report({gold_type!r})}}, raw=True)
@@ -97,6 +101,29 @@ class Executor:
         if report is None:
             return Verdict("error", "the answer could not be read back from the kernel")
         return judge(report, gold)
+
+    def probe(self, program: str, state: bool = False) -> tuple[str, KernelState]:
+        """Run a program so far as it is: the exception line it raised ("" when none, or when
+        it only timed out) and, with `state`, what its names hold (`kernel.read_state`)."""
+        from codegen_ui.kernel import read_state
+
+        try:
+            ast.parse(program)
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            where = f" (program line {line})" if line else ""
+            return f"SyntaxError: {getattr(exc, 'msg', exc)}{where}", KernelState()
+        self.harness.ready()
+        code = _RUN.format(code=program, limit=self.limit)
+        result = self.kernel.run(code, timeout=self.limit + BACKSTOP_S)
+        if result.state_lost or result.status == "died":
+            self.harness.lost(result)
+            return "", KernelState()
+        said = self.kernel.run(_ERROR, REPORT_S)
+        error = "".join(str(o.get("text", "")) for o in said.outputs).strip()
+        error = "" if error == "Timed out!" else error
+        found = read_state(self.kernel, namespace=_NAMESPACE, files=False) if state else None
+        return error, found or KernelState()
 
     def _report(self, gold: Any) -> dict[str, Any] | None:
         code = _REPORT.format(mime=wire.MIME, gold_type=gold_type(gold))

@@ -22,6 +22,7 @@ CAST_LIMIT_S = 10.0  # list() of an endless generator must end
 
 stack: list[tuple[Any, ...]] = []  # the args of every print call of the current program
 state: dict[str, Any] = {}  # how the current program ended
+namespace: dict[str, Any] = {}  # the current program's names (read by `mtpb --state`)
 
 
 def _alarm(signum: int, frame: Any) -> None:
@@ -43,7 +44,8 @@ def run(code: str, limit: float) -> None:
     del stack[:]
     state.clear()
     state.update(error="", timed_out=False)
-    namespace = {"__name__": "__main__", "print": _recording_print()}
+    namespace.clear()
+    namespace.update({"__name__": "__main__", "print": _recording_print()})
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:

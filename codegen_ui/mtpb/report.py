@@ -57,6 +57,8 @@ class Report:
     basis_problems: int = 0  # how many problems that basis counts
     reference: Tally = Tally()  # the runnable rate by the reference's rules exactly
     long_prompts: int = 0  # samples with a prompt over REFERENCE_PROMPT_TOKENS tokens
+    fix_tries: int = 0  # `--fix`: tries made at turns that raised, over every sample
+    fix_tokens: int = 0  # the tokens they wrote
 
 
 def _tally(results: Sequence[SampleResult]) -> Tally:
@@ -102,6 +104,8 @@ def summarize(
         samples_per_case=samples,
         paper_basis=Tally(sum(r.passed for r in results), max(basis, len(results))),
         basis_problems=len(everything),
+        fix_tries=sum(r.fix_tries for r in kept),
+        fix_tokens=sum(r.fix_tokens for r in kept),
         reference=Tally(sum(r.reference for r in kept), len(kept)),
         long_prompts=sum(r.prompt_tokens > REFERENCE_PROMPT_TOKENS for r in results),
     )
@@ -114,6 +118,8 @@ def _settings_line(c: RunConfig) -> str:
         f"model {c.model}, temperature {c.temperature:g}, top-p {c.top_p:g}, "
         f"top-k {c.top_k or 'off'}, seed {c.seed}, {c.limit_s:g} s per program"
         + ("" if c.clean_up else ", no decode clean-up")
+        + (f", --fix {c.fix}" if c.fix else "")
+        + (", --state" if c.state else "")
     )
 
 
@@ -149,6 +155,11 @@ def format_report(report: Report) -> str:
             f"time summed over samples: {seconds:.1f} s, {seconds / len(run):.1f} s per "
             f"problem, {seconds / max(report.overall.total, 1):.2f} s per sample",
         ]
+    if report.config.fix:
+        out.append(
+            f"--fix: {report.fix_tries} tries at turns that raised, "
+            f"{report.fix_tokens} tokens written by them"
+        )
     if report.long_prompts:
         out.append(
             f"{report.long_prompts} samples had a prompt over {REFERENCE_PROMPT_TOKENS} tokens, "

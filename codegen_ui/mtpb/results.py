@@ -31,6 +31,8 @@ class RunConfig:
     limit_s: float = 20.0  # the reference's time limit per program
     top_k: int = 50  # transformers' default, which the reference's generate() used; 0: off
     clean_up: bool = True  # completions decoded with the reference's clean-up of spaces
+    fix: int = 0  # `--fix N`: tries at a turn whose program raised (0: the reference's protocol)
+    state: bool = False  # `--state`: the program's names before each turn, in its prompt
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ class SampleResult:
     max_new_tokens: int = 0
     prompt_tokens: int = 0  # the longest prompt of the sample (the reference cuts at 1024)
     trimmed_turns: int = 0  # turns left out of a prompt to fit the model's context
-    generate_s: float = 0.0
+    generate_s: float = 0.0  # every generation of the sample's, fix tries included
+    fix_tries: int = 0  # `--fix`: tries the model made at turns that raised
+    fix_tokens: int = 0  # the tokens those tries wrote
     run_s: float = 0.0
     seconds: float = 0.0  # wall time of the whole sample
     config: RunConfig = field(default_factory=lambda: RunConfig(""))

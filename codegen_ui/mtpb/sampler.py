@@ -6,7 +6,8 @@ as the reference's decoder does, unless the config says not), cut by the paper's
 and a blank line. Execution results never enter the prompt. When a prompt would not fit the
 model's context, the oldest whole turns are left out of *that prompt* (the reference instead
 cuts every prompt to its first 1024 tokens; the longest prompt is recorded). The whole program
-is then run and judged once (`execute`). Runs resume; `parallel` runs samples in parallel (in
+is then run and judged once (`execute`); `--fix` and `--state` (`tries`, off by default) also
+run the program so far around each turn. Runs resume; `parallel` runs samples in parallel (in
 process the engine thread writes their turns together, up to the `batch_size` setting; a model
 server batches them). A model server that fails mid-turn stops the run, keeping the results so
 far.
@@ -29,6 +30,7 @@ from codegen_ui.mtpb.parallel import run_pool
 from codegen_ui.mtpb.problems import Problem
 from codegen_ui.mtpb.program import PREFIX, clean_up, turn_piece, wrap
 from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult
+from codegen_ui.mtpb.tries import Feedback, Tries, fix_turn, state_block
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Generation:
     trimmed_turns: int  # turns left out of prompts, summed
     generate_s: float
     failed: str = ""  # why the sample stopped before its last turn
+    tries: Tries | None = None  # the fix tries made (with --fix)
 
 
 def fit(pieces: list[str], count: Callable[[str], int], budget: int) -> tuple[str, int, int]:
@@ -52,32 +55,61 @@ def fit(pieces: list[str], count: Callable[[str], int], budget: int) -> tuple[st
     return text, tokens, -1
 
 
+def complete(
+    model: CodeModel, text: str, params: SamplingParams, clean: bool
+) -> tuple[str, int, float]:
+    """The model's cut completion of `text`, its new tokens and seconds."""
+    raw, tokens, seconds = "", 0, 0.0
+    for event in model.stream(text, params):
+        if isinstance(event, Delta):
+            raw += event.text
+        elif isinstance(event, Finished):
+            tokens, seconds = event.new_tokens, event.total_s
+            if event.stop_reason == "error":  # a model server failed: stop, keep what is done
+                raise ModelLoadError(f"{event.message}; the results so far are kept")
+    return truncate(clean_up(raw) if clean else raw), tokens, seconds
+
+
 def generate(
-    model: CodeModel, prompts: list[str], params: SamplingParams, clean: bool = True
+    model: CodeModel,
+    prompts: list[str],
+    params: SamplingParams,
+    clean: bool = True,
+    feedback: Feedback | None = None,
 ) -> Generation:
-    """One conversation: each prompt wrapped into the history, completed, cut, appended."""
+    """One conversation: each prompt wrapped into the history, completed, cut, appended.
+    With `feedback` (`--fix`, `--state`), the program so far is run around each turn."""
     pieces = [PREFIX]
     longest = trimmed = 0
     seconds = 0.0
     budget = model.context_size - params.max_new_tokens
+    tries, runs = Tries(), True  # runs: the program so far raised nothing
+
+    def fitted(last: str) -> tuple[str, int, int]:
+        return fit([*pieces[:-1], last], model.count_tokens, budget)
+
     for number, prompt in enumerate(prompts, 1):
+        before = "".join(pieces)
         pieces.append(wrap(prompt))
-        text, tokens, dropped = fit(pieces, model.count_tokens, budget)
+        block = state_block(feedback, before) if feedback else ""
+        text, tokens, dropped = fitted(block + wrap(prompt))
         longest = max(longest, tokens)
         if dropped < 0:
             failed = f"turn {number}'s prompt needs {tokens} tokens; only {budget} fit"
             return Generation(tuple(pieces), longest, trimmed, seconds, failed)
         trimmed += dropped
-        raw = ""
-        for event in model.stream(text, params):
-            if isinstance(event, Delta):
-                raw += event.text
-            elif isinstance(event, Finished):
-                seconds += event.total_s
-                if event.stop_reason == "error":  # a model server failed: stop, keep what is done
-                    raise ModelLoadError(f"{event.message}; the results so far are kept")
-        pieces.append(turn_piece(truncate(clean_up(raw) if clean else raw)))
-    return Generation(tuple(pieces), longest, trimmed, round(seconds, 3))
+        code, _, spent = complete(model, text, params, clean)
+        seconds += spent
+        if feedback is not None and feedback.fix and runs:
+
+            def write(tail: str) -> tuple[str, int, float]:
+                return complete(model, fitted(tail)[0], params, clean)
+
+            code, runs = fix_turn(feedback, before, prompt, code, write, tries)
+        pieces.append(turn_piece(code))
+    seconds += tries.seconds
+    made = tries if feedback is not None and feedback.fix else None
+    return Generation(tuple(pieces), longest, trimmed, round(seconds, 3), tries=made)
 
 
 def run_sample(
@@ -91,7 +123,10 @@ def run_sample(
     # A small-context model could not fit 512 new tokens at all; CodeGen (2048) never hits this.
     max_new = min(problem.max_gen_length, model.context_size // 2)
     params = SamplingParams(max_new, config.temperature, config.top_p, seed, config.top_k)
-    made = generate(model, problem.filled(case), params, config.clean_up)
+    feedback = None
+    if config.fix or config.state:
+        feedback = Feedback(executor, config.fix, config.state)
+    made = generate(model, problem.filled(case), params, config.clean_up, feedback)
     program = "".join(made.pieces)
     verdict = Verdict("error", made.failed) if made.failed else executor.score(program, gold)
     return SampleResult(
@@ -109,6 +144,8 @@ def run_sample(
         prompt_tokens=made.prompt_tokens,
         trimmed_turns=made.trimmed_turns,
         generate_s=made.generate_s,
+        fix_tries=made.tries.made if made.tries else 0,
+        fix_tokens=made.tries.tokens if made.tries else 0,
         run_s=round(executor.seconds, 3),
         seconds=round(time.monotonic() - start, 3),
         config=config,

@@ -46,6 +46,7 @@ def turn_to_cell(turn: Turn) -> Any:
         "status": turn.status,
         "message": turn.message,
         "edited": turn.edited,
+        "fixes": turn.fixes,
         "model": turn.model,
         "params": dataclasses.asdict(turn.params),
         "stats": dataclasses.asdict(turn.stats),
@@ -88,6 +89,7 @@ def cell_to_turn(cell: Any) -> Turn:
         status=status if status in FINISHED else "not-run",
         message=_str(meta.get("message")),
         edited=bool(meta.get("edited", False)),
+        fixes=_count(meta.get("fixes")),
         execution_count=execution_count if isinstance(execution_count, int) else None,
         stats=GenerationStats(**_typed(GenerationStats, meta.get("stats"))),
         created=_str(meta.get("created")),
@@ -102,6 +104,10 @@ def _code_of(cell: Any, meta: dict[str, Any]) -> str:
     if source.startswith(header):
         return str(source[len(header) :])
     return _str(meta.get("code", source))
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _str(value: object) -> str:

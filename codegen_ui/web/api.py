@@ -1,27 +1,28 @@
 """The session API: the operations a script, an agent or an MCP client calls, by session id.
 
 `SessionApi` holds the API's sessions (id to workspace) and its operations: `new_session`,
-`turn`, `run_cell`, `notebook` and `close_session`; `share_session` and `stop_sharing` give and
-end a read-only follow link (`web.follow`), and `followed_notebook` reads a session by such a
-link: the one operation a follow token opens (it is no session id, so every other refuses it).
-An API session is a page session in all but its key: a `Workspace` from the same `Workspaces`
-(one kernel of its own from the pool, so `max_kernels` and the idle sweep apply), its generation
-behind the same fair gate, every change autosaved by the same `Shelf`, so a page opens it with
-`?session=<id>`. Its id is the stored session's id, an unguessable token: holding it is the
-right to use it; a made-up or closed id gets one clear error and runs nothing. `web.endpoints`
-registers the operations with Gradio. Nothing here imports Gradio or renders HTML.
+`turn`, `run_cell`, `fix_cell`, `notebook` and `close_session`; `share_session` and
+`stop_sharing` give and end a read-only follow link (`web.follow`), and `followed_notebook`
+reads a session by such a link: the one operation a follow token opens (it is no session id, so
+every other refuses it). An API session is a page session in all but its key: a `Workspace` from
+the same `Workspaces` (one kernel of its own from the pool, so `max_kernels` and the idle sweep
+apply), its generation behind the same fair gate, every change autosaved by the same `Shelf`, so
+a page opens it with `?session=<id>`. Its id is the stored session's id, an unguessable token:
+holding it is the right to use it; a made-up or closed id gets one clear error and runs nothing.
+`web.endpoints` registers the operations with Gradio. Nothing here imports Gradio or renders HTML.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
 
-from codegen_ui.core import Turn, asked_sampling, outputs_text
+from codegen_ui.core import MAX_TRIES, Turn, asked_sampling, outputs_text
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
@@ -50,6 +51,7 @@ class CellResult(TypedDict):
     tokens: int  # tokens the model wrote for it (0 for code given by hand)
     seconds: float  # since the call began
     message: str  # a note (no code written, the kernel restarted, ...), or ""
+    fixes: int  # tries the model took to fix the cell's failed code (0: none)
 
 
 def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
@@ -61,6 +63,7 @@ def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
         tokens=turn.stats.new_tokens,
         seconds=round(seconds, 3),
         message=turn.message,
+        fixes=turn.fixes,
     )
 
 
@@ -162,6 +165,35 @@ class SessionApi:
 
         updates = collections.deque(self._paced(ws, action, index), maxlen=1)
         return updates[0]  # _paced always ends with the finished cell, or raises
+
+    def fix_cell(self, session_id: str, cell: int, tries: int = 1) -> CellResult:
+        """Ask the model to fix a cell whose run raised, and return it when it has finished.
+
+        The model is shown the cell's instruction, its code and the error (the exception line
+        and the last lines of the traceback); its code replaces the cell's and runs at once.
+        While it still raises, the model tries again, up to `tries` times; code it already
+        tried is not run again. The cell's `fixes` says how many tries it took.
+
+        Args:
+            session_id: the id new_session returned.
+            cell: the number of the cell that raised, from 1.
+            tries: the most tries, 1 to 3.
+        """
+        ws = self._workspace(session_id)
+        count = len(ws.session.turns)
+        if not 1 <= cell <= count:
+            raise ApiError(f"there is no cell {cell}: this session has {count}")
+        if not 1 <= tries <= MAX_TRIES:
+            raise ApiError(f"tries must be between 1 and {MAX_TRIES}")
+        self.c.holder.wait(LOADING_WAIT_S)
+        self.c.holder.get()
+        params = dataclasses.replace(ws.session.turns[cell - 1].params, seed=None)
+
+        def action() -> Iterator[Turn]:
+            return ws.session.fix(cell - 1, params, tries)
+
+        updates = collections.deque(self._paced(ws, action, cell - 1), maxlen=1)
+        return updates[0]
 
     def notebook(self, session_id: str) -> str:
         """The session as a Jupyter notebook: the .ipynb file's JSON text.

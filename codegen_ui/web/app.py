@@ -70,6 +70,8 @@ def create(
         FairGate(at_once),
         run_timeout=settings.run_timeout,
         grace_s=settings.kernel_grace_minutes * 60,
+        auto_fix=settings.auto_fix,
+        kernel_state=settings.kernel_state,
     )
     controller.workspaces.start_sweeper()
     from codegen_ui.web.ui import build_app

@@ -20,6 +20,7 @@ class CellAction(StrEnum):
     RUN = "run"
     COMPLETE = "complete"  # continue the user's code from its end
     REGENERATE = "regenerate"  # write the cell again from its instruction
+    FIX = "fix"  # the model corrects a cell whose run raised, shown the error
     DELETE = "delete"
     REPLAY = "replay"  # run every cell again in a fresh kernel
     RELOAD = "reload"  # take the saved version after a conflict

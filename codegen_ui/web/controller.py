@@ -264,7 +264,7 @@ class Controller:
     def _on_cell(
         self, key: str, ws: Workspace, event: CellEvent, index: int, params: SamplingParams
     ) -> Iterator[View]:
-        """Run, complete, regenerate or delete one cell that exists as the page drew it."""
+        """Run, fix, complete, regenerate or delete one cell that exists as the page drew it."""
         if event.action == CellAction.DELETE:
             yield self._quick(key, lambda w: _delete(w, index))
             return
@@ -291,6 +291,14 @@ class Controller:
                 return w.session.regenerate(params, index, event.instruction)
 
             yield from self._stream(key, regen, uses_model=True)
+        elif event.action == CellAction.FIX:
+
+            def fix(w: Workspace) -> Iterator[Turn]:
+                w.max_new_tokens = params.max_new_tokens
+                w.editing, w.active = None, index
+                return w.session.fix(index, params)
+
+            yield from self._stream(key, fix, uses_model=True)
         else:  # COMPLETE
 
             def complete(w: Workspace) -> Iterator[Turn]:

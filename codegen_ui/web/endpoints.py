@@ -27,7 +27,7 @@ def endpoints(api: SessionApi) -> None:
     import gradio as gr
 
     # Named by the methods themselves: a misspelt operation is an attribute error to mypy.
-    waits = (api.new_session, api.turn, api.run_cell)
+    waits = (api.new_session, api.turn, api.run_cell, api.fix_cell)
     others = (api.notebook, api.close_session, api.share_session, api.stop_sharing)
     for method in (*waits, *others, api.followed_notebook):
         quick = method not in waits

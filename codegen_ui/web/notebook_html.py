@@ -2,8 +2,9 @@
 
 A cell carries stable hooks for automation: `data-cell` (1 for the first turn), `data-status`
 (`ok`, `error`, `running`, `waiting`, `stopped`, `empty`, `not-run`; `data-state` keeps the
-turn's own status), buttons with `data-action` (a `CellAction`: `edit`, `run`, `complete` on the
-user's own code, `regenerate`, `delete`) and, in edit mode, textareas for its instruction and
+turn's own status), `data-fixes` (the tries the model took to fix it), buttons with
+`data-action` (a `CellAction`: `edit`, `run`, `complete` on the user's own code, `fix` on a cell
+whose run raised, `regenerate`, `delete`) and, in edit mode, textareas for its instruction and
 code. The root carries `data-busy`, `data-revision` (sent back with every action, so a click on
 a notebook that changed meanwhile is refused) and `data-session` (the page puts it in the
 address).
@@ -17,7 +18,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen_ui.core import Turn
+from codegen_ui.core import Turn, fixable
 from codegen_ui.web.cellaction import CellAction
 from codegen_ui.web.render import highlight, render_outputs
 
@@ -82,6 +83,9 @@ def _badge(turn: Turn, state: str) -> str:
             parts.append(f"ran {s.run_s:.2f} s")
     if s.trimmed_turns:
         parts.append(f"{s.trimmed_turns} early turns left out of the prompt")
+    if turn.fixes and not turn.edited:
+        parts.append("fixed" if turn.status == "ok" else "fix tried")
+        parts.append("1 try" if turn.fixes == 1 else f"{turn.fixes} tries")
     if turn.edited:
         parts.append("edited")
     return " · ".join(parts)
@@ -115,9 +119,16 @@ def _actions(turn: Turn, nb: NotebookView, editing: bool) -> str:
     complete = (
         _button(CellAction.COMPLETE, "Complete", can_complete, complete_tip) if turn.edited else ""
     )
+    fix_tip = "The model is shown the error and rewrites the cell, which then runs"
+    fix = (
+        _button(CellAction.FIX, "Fix", idle and nb.can_generate, fix_tip)
+        if fixable(turn) is not None
+        else ""
+    )
     return (
         _button(CellAction.EDIT, "Edit", True)
         + _button(CellAction.RUN, "Run", idle and bool(turn.code.strip()))
+        + fix
         + complete
         + _button(CellAction.REGENERATE, "Regenerate", idle and nb.can_generate)
         + _button(CellAction.DELETE, "Delete", idle)
@@ -153,6 +164,7 @@ def render_cell(turn: Turn, index: int, nb: NotebookView) -> str:
     return (
         f'<div class="cg-cell cg-is-{status}" data-cell="{index + 1}" data-status="{status}" '
         f'data-state="{html.escape(turn.status)}" data-active="{active}" '
+        f'data-fixes="{turn.fixes}" '
         f'data-editing="{"true" if editing else "false"}" '
         f'data-generate-s="{turn.stats.generate_s:.4f}" data-run-s="{turn.stats.run_s:.4f}">'
         f'<div class="cg-head"><span class="cg-count">[{count}]</span>'

@@ -101,7 +101,7 @@ class Views:
         """The next turn's prompt and a line about its size (without sizes while loading)."""
         session = ws.session
         try:
-            fitted = session.prompt_for(NEXT, ws.max_new_tokens)
+            fitted = session.prompt_for(NEXT, ws.max_new_tokens, state=session.last_state)
         except ModelNotReady:
             text = render_prompt(session.history(), NEXT, session.preamble)
             return text, "the model is not loaded yet: sizes in tokens are shown once it is"
@@ -115,6 +115,10 @@ class Views:
             info += f"; the oldest {fitted.trimmed} turn(s) are left out of the prompt to fit"
         else:
             info += "; every turn is in the prompt"
+        if session.read_state is not None:
+            info += (
+                "; the kernel's state is as read before the last turn (read again before the next)"
+            )
         return fitted.text, info
 
     def of(

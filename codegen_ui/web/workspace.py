@@ -22,7 +22,7 @@ from typing import cast
 
 from codegen_ui.core import CodeModel, Session
 from codegen_ui.errors import UserError
-from codegen_ui.kernel import KernelSource, LiveKernel, ServerBusy
+from codegen_ui.kernel import KernelSource, LiveKernel, ServerBusy, read_state
 from codegen_ui.settings import DEFAULTS
 from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
 from codegen_ui.web.tracked import TrackedKernel
@@ -117,8 +117,12 @@ class Workspaces:
         run_timeout: float = DEFAULTS.run_timeout,
         on_change: Callable[[Workspace], None] | None = None,
         grace_s: float = 0.0,
+        auto_fix: int = DEFAULTS.auto_fix,
+        kernel_state: bool = DEFAULTS.kernel_state,
     ) -> None:
         self.model = SharedModel(holder, gate or FairGate(1))
+        self.auto_fix = auto_fix  # each session's tries at a turn that raised
+        self.kernel_state = kernel_state  # each session's prompt tells its kernel's state
         self.grace_s = grace_s  # how long a closed tab's kernel waits for the page to come back
         self._parked: dict[str, Workspace] = {}  # closed tabs in their grace, by notebook id
         self.kernels = kernels
@@ -153,6 +157,8 @@ class Workspaces:
                 ws = Workspace(
                     key, TrackedKernel(kernel), self.model, self.run_timeout, self.on_change
                 )
+                ws.session.auto_fix = self.auto_fix
+                ws.session.read_state = read_state if self.kernel_state else None
                 self._items[key] = ws
             else:  # the same tab asked twice at once: keep one kernel
                 spare = kernel
