@@ -290,7 +290,7 @@ def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: P
     from codegen_ui.engine import ModelLoadError
 
     class FailsOnSecondCall(ScriptedModel):
-        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+        def stream(self, prompt, params, cancel=None, prompt_format="paper"):  # type: ignore[no-untyped-def]
             if not self.calls:
                 yield from super().stream(prompt, params, cancel)
                 return

@@ -23,7 +23,8 @@ from codegen_ui.core.cells import Cells
 from codegen_ui.core.generation import generate
 from codegen_ui.core.kernel import KernelError, Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, SamplingParams
-from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
+from codegen_ui.core.formats import Ask, PromptFormat, fit, fit_continuation, resolve_format
+from codegen_ui.core.prompt import PREAMBLE, FittedPrompt
 from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
 from codegen_ui.errors import one_line
 from codegen_ui.settings import DEFAULTS
@@ -41,8 +42,10 @@ class Session(Cells):
         preamble: str = PREAMBLE,
         on_change: Callable[[Session], None] | None = None,
         run_preamble: bool = True,
+        prompt_format: str = DEFAULTS.prompt_format,
     ) -> None:
         super().__init__(turns, on_change)
+        self.prompt_format_setting = prompt_format  # "auto", "paper" or "chat"
         self.model = model
         self.kernel = kernel
         self.run_timeout = run_timeout
@@ -57,17 +60,26 @@ class Session(Cells):
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
 
+    @property
+    def prompt_format(self) -> PromptFormat:
+        """The format of this session's prompts, for its model ("auto": chat where the model
+        has a chat template); raises FormatError for chat without one."""
+        return resolve_format(self.prompt_format_setting, self.model.has_chat_template)
+
     def prompt_for(
-        self, instruction: str, max_new_tokens: int, upto: int | None = None
+        self, instruction: str | Ask, max_new_tokens: int, upto: int | None = None
     ) -> FittedPrompt:
         """The exact prompt the model would see for a turn after the first `upto` turns (all)."""
-        return fit_prompt(
+        fmt = self.prompt_format
+        return fit(
+            fmt,
             self.history(upto),
-            instruction,
+            instruction if isinstance(instruction, Ask) else Ask(instruction),
             self.model.count_tokens,
             self.model.context_size,
             max_new_tokens,
             self.preamble,
+            self.model.render_chat if fmt == "chat" else None,
         )
 
     def add_turn(self, instruction: str, params: SamplingParams) -> Iterator[Turn]:
@@ -109,7 +121,9 @@ class Session(Cells):
                 f"cell {index + 1} has no code to complete: write its start first, "
                 "or Regenerate it from its instruction"
             )
-        fitted = fit_completion(
+        fmt = self.prompt_format
+        fitted = fit_continuation(
+            fmt,
             self.history(index),
             turn.instruction,
             prefix,
@@ -117,6 +131,7 @@ class Session(Cells):
             self.model.context_size,
             params.max_new_tokens,
             self.preamble,
+            self.model.render_chat if fmt == "chat" else None,
         )
         if prefix != turn.code:
             self.set_code(index, prefix)

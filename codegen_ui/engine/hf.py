@@ -16,8 +16,11 @@ is encoded without the space such tokenizers put in front of a text, EOS is ever
 generation config names, and the text of a completion is decoded with a few prompt tokens
 before it, so that a leading space survives. Weights come in three precisions (see `weights`):
 "exact" (float32), "fast" (int8 on CPU, float16 on CUDA) and "repeatable" (int8
-weights, batch-invariant, CPU). It does not know about sessions,
-kernels or notebooks.
+weights, batch-invariant, CPU). For the chat prompt format it renders messages with the
+tokenizer's chat template (`render_chat`; a GGUF file's template comes with its tokenizer),
+folds the system message into the first user message where the template has no system role,
+and ends a chat request also at the template's end-of-turn token. It does not know about
+sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
@@ -29,12 +32,20 @@ import resource
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from codegen_ui.core import Activity, Event, Finished, GenerationError, SamplingParams
+from codegen_ui.core import (
+    Activity,
+    ChatMessage,
+    Event,
+    Finished,
+    GenerationError,
+    SamplingParams,
+    fold_system,
+)
 from codegen_ui.engine.cache import Entry, KVStore
 from codegen_ui.engine.options import ModelLoadError
 from codegen_ui.engine.prefix import PrefixIds
@@ -218,6 +229,9 @@ class TransformersModel:
         self.family = str(getattr(config, "model_type", "") or "unknown")
         self.context_size = int(getattr(config, "max_position_embeddings", None) or 2048)
         self.eos_ids = eos_ids(model, tokenizer)
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        self.system_role = self.has_chat_template and has_system_role(tokenizer)
+        self.turn_end_ids = turn_end_ids(tokenizer) if self.has_chat_template else frozenset()
         self.lead = bos_lead(tokenizer)
         self.valid_vocab = len(tokenizer)
         self.byte_ids = byte_fallback_ids(tokenizer)
@@ -279,6 +293,11 @@ class TransformersModel:
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
         return f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
 
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        if not self.has_chat_template:
+            raise GenerationError(f"{self.name} has no chat template")
+        return render_template(self.tokenizer, messages, self.system_role)
+
     def activity(self) -> Activity:
         writing, waiting = self.engine_thread.counts()
         return Activity(writing, waiting, self.engine_thread.batch_size)
@@ -319,9 +338,14 @@ class TransformersModel:
         return len(self.encode(text))
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
-        request = self.engine_thread.submit(prompt, params, cancel or threading.Event())
+        cancel = cancel or threading.Event()
+        request = self.engine_thread.submit(prompt, params, cancel, prompt_format)
         try:
             while True:
                 event = request.events.get()
@@ -345,7 +369,10 @@ class TransformersModel:
         from codegen_ui.engine.kvcache import copy_prefix, crop_to, new_cache, own_cache
 
         ids, _ = self.prefixes.ids_for(prompt)
-        ids = self.lead + ids
+        bos = self.tokenizer.bos_token
+        # A chat template may write the BOS itself; it then leads once, not twice.
+        if not (self.lead and bos and prompt.startswith(bos)):
+            ids = self.lead + ids
         if not self.batched:
             return ids, own_cache(self.model.config), 0
         match = self.kv.match(ids)
@@ -379,6 +406,44 @@ def eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
         found = tokenizer.eos_token_id
     ids = found if isinstance(found, (list, tuple)) else [found]
     return frozenset(int(i) for i in ids if i is not None)
+
+
+def render_template(tokenizer: Any, messages: Sequence[ChatMessage], system_role: bool) -> str:
+    """Messages in the tokenizer's chat template, with the generation prompt at the end."""
+    shown = messages if system_role else fold_system(messages)
+    listed = [{"role": m.role, "content": m.content} for m in shown]
+    try:
+        text = tokenizer.apply_chat_template(listed, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja's TemplateError and what a template raises itself
+        raise GenerationError(f"the model's chat template failed: {first_line(exc)}") from None
+    return str(text)
+
+
+def has_system_role(tokenizer: Any) -> bool:
+    """Whether the chat template renders a system message (some raise, some drop it)."""
+    mark = "SYSTEM-MESSAGE-PROBE"
+    listed = [{"role": "system", "content": mark}, {"role": "user", "content": "hi"}]
+    try:
+        return mark in str(tokenizer.apply_chat_template(listed, tokenize=False))
+    except Exception:  # the template refuses the role
+        return False
+
+
+def turn_end_ids(tokenizer: Any) -> frozenset[int]:
+    """The special token the template writes after an assistant's answer (`<|im_end|>`,
+    `<|eot_id|>`, `<end_of_turn>`), where it writes one."""
+    answer = "ANSWER-PROBE"
+    listed = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": answer}]
+    try:
+        text = str(tokenizer.apply_chat_template(listed, tokenize=False))
+    except Exception:
+        return frozenset()
+    after = text.split(answer, 1)[1] if answer in text else ""
+    ids = list(tokenizer.encode(after, add_special_tokens=False)) if after.strip() else []
+    special = set(getattr(tokenizer, "all_special_ids", ())) | set(
+        getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    )
+    return frozenset(ids[:1]) if ids and ids[0] in special else frozenset()
 
 
 def bos_lead(tokenizer: Any) -> list[int]:

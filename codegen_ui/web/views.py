@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen_ui.core import IN_FLIGHT, PromptTooLongError, render_prompt
+from codegen_ui.core import IN_FLIGHT, FormatError, PromptTooLongError, render_prompt
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.notebook_html import NotebookView, render_notebook
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
@@ -103,12 +103,14 @@ class Views:
         try:
             fitted = session.prompt_for(NEXT, ws.max_new_tokens)
         except ModelNotReady:
+            if session.prompt_format_setting != "paper":
+                return "", "the model is not loaded yet: its prompt is shown once it is"
             text = render_prompt(session.history(), NEXT, session.preamble)
             return text, "the model is not loaded yet: sizes in tokens are shown once it is"
-        except PromptTooLongError as exc:
+        except (PromptTooLongError, FormatError) as exc:
             return "", str(exc)
         info = (
-            f"{fitted.tokens} prompt tokens; {fitted.budget} fit "
+            f"{fitted.prompt_format} format: {fitted.tokens} prompt tokens; {fitted.budget} fit "
             "(the context window minus max new tokens)"
         )
         if fitted.trimmed:
