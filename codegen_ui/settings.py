@@ -155,7 +155,9 @@ class Settings:
         """Return self, or raise SettingsError naming the first bad field."""
         if self.prompt_format not in PROMPT_FORMAT_CHOICES:
             choices = ", ".join(PROMPT_FORMAT_CHOICES)
-            raise SettingsError(f"prompt_format must be one of {choices}, not {self.prompt_format!r}")
+            raise SettingsError(
+                f"prompt_format must be one of {choices}, not {self.prompt_format!r}"
+            )
         if self.max_new_tokens < 1:
             raise SettingsError("max_new_tokens must be at least 1")
         if self.temperature < 0:

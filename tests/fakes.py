@@ -12,13 +12,13 @@ from pathlib import Path
 
 from codegen_ui.core import (
     Activity,
+    ChatMessage,
     Delta,
     Event,
     Finished,
     Output,
     RunResult,
     SamplingParams,
-    ChatMessage,
     fold_system,
     stream_output,
     turn_complete,

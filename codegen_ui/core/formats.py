@@ -91,7 +91,7 @@ def resolve_format(setting: str, has_chat_template: bool) -> PromptFormat:
         )
     if setting not in PROMPT_FORMATS:
         raise FormatError(f"prompt format must be one of {', '.join(PROMPT_FORMAT_CHOICES)}")
-    return setting  # type: ignore[return-value]
+    return setting
 
 
 def fit(
@@ -116,9 +116,7 @@ def fit(
             )
         # The context's comment lines lead the instruction's, kept whole as it is.
         tail = instruction_comment(ask.context) + instruction_comment(ask.instruction)
-        return fit_completion(
-            history, "", tail, count_tokens, context, max_new_tokens, preamble
-        )
+        return fit_completion(history, "", tail, count_tokens, context, max_new_tokens, preamble)
     fix = (ask.fix.code, ask.fix.error) if ask.fix is not None else None
 
     def text(kept: Sequence[tuple[str, str]]) -> str:

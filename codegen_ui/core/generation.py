@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.core.formats import PromptFormat, cut, cut_continuation, fit_continuation
+from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
 from codegen_ui.core.prompt import FittedPrompt
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,

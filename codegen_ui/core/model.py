@@ -84,7 +84,11 @@ class CodeModel(Protocol):
 
     name: str  # hub id or path, shown to users and saved with each turn
     context_size: int  # the most tokens prompt plus completion may hold
-    has_chat_template: bool  # whether `render_chat` can render (the chat format needs it)
+
+    @property
+    def has_chat_template(self) -> bool:
+        """Whether `render_chat` can render: the chat format needs it."""
+        ...
 
     def render_chat(self, messages: Sequence[ChatMessage]) -> str:
         """The messages in the model's chat template, ending where the assistant's answer

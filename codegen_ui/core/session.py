@@ -20,10 +20,10 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
+from codegen_ui.core.formats import Ask, PromptFormat, fit, fit_continuation, resolve_format
 from codegen_ui.core.generation import generate
 from codegen_ui.core.kernel import KernelError, Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, SamplingParams
-from codegen_ui.core.formats import Ask, PromptFormat, fit, fit_continuation, resolve_format
 from codegen_ui.core.prompt import PREAMBLE, FittedPrompt
 from codegen_ui.core.turns import Turn, TurnError, TurnStatus, now
 from codegen_ui.errors import one_line

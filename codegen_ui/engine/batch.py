@@ -7,7 +7,8 @@ one chunk of the oldest admitted prompt (`prefill_chunk` tokens, so a long histo
 stall the others), then one decode step for every request that is writing, in one forward pass.
 A request stops on the rule of its own prompt format (`turn_complete`: the paper's cut, or
 the chat answer's closing fence), end of text (in chat also the template's end-of-turn token),
-its token limit, the end of the context, or its cancel event; its KV cache then goes back to the backend's store.
+its token limit, the end of the context, or its cancel event; its KV cache then goes back to
+the backend's store.
 
 A failure ends only the request it belongs to: when a batched step fails, every row's cache is
 cropped back to what it held before the step and the rows are retried one by one. Torch-level

@@ -9,7 +9,8 @@ the model saw; else as text, counted by a local tokenizer. `stream` posts one st
 max tokens) and closes it the moment the text is a complete turn by the stop rule of the
 request's prompt format (`turn_complete`), or on Stop. For the chat format the template is
 rendered here, with the local tokenizer's chat template (`--tokenizer`, or the served folder),
-and sent as text or ids like any prompt. Failures end the turn with what it had and one line saying why. HTTP lives in
+and sent as text or ids like any prompt. Failures end the turn with what it had and one line
+saying why. HTTP lives in
 `codegen_ui.engine.server_http`; this module knows nothing of sessions or kernels.
 """
 
@@ -140,8 +141,7 @@ class RemoteModel:
 
         if self.template is None:
             raise GenerationError(
-                f"{self.served.name} has no chat template here: pass its tokenizer with "
-                "--tokenizer"
+                f"{self.served.name} has no chat template here: pass its tokenizer with --tokenizer"
             )
         return render_template(self.template, messages, has_system_role(self.template))
 

@@ -10,6 +10,11 @@ is then run and judged once (`execute`). Runs resume; `parallel` runs samples in
 process the engine thread writes their turns together, up to the `batch_size` setting; a model
 server batches them). A model server that fails mid-turn stops the run, keeping the results so
 far.
+
+With `prompt_format` "chat" (`RunConfig.prompt_format`) each turn's prompt is the model's chat
+template over the same history instead (`core.formats`: one user message per prompt, each
+earlier turn's code as the assistant's fenced answer), its answer cut by the chat rules; the
+program run and judged is built exactly as in the paper's format, so the scores compare.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
+from codegen_ui.core import Ask, CodeModel, Delta, Finished, SamplingParams, cut, truncate
+from codegen_ui.core import fit as fit_format
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import sample_seed
 from codegen_ui.kernel import Kernel, LiveKernel
@@ -52,31 +58,66 @@ def fit(pieces: list[str], count: Callable[[str], int], budget: int) -> tuple[st
     return text, tokens, -1
 
 
+def fit_chat(
+    model: CodeModel, prompts: list[str], codes: list[str], budget: int, max_new: int
+) -> tuple[str, int, int]:
+    """The chat prompt for the last of `prompts` after the (prompt, code) pairs before it,
+    oldest pairs dropped to fit: (text, tokens, dropped), dropped -1 when nothing fits."""
+    from codegen_ui.core import PromptTooLongError
+
+    history = list(zip(prompts[:-1], codes, strict=True))
+    try:
+        fitted = fit_format(
+            "chat",
+            history,
+            Ask(prompts[-1]),
+            model.count_tokens,
+            budget + max_new,
+            max_new,
+            render=model.render_chat,
+        )
+    except PromptTooLongError:
+        return "", budget + 1, -1
+    return fitted.text, fitted.tokens, fitted.trimmed
+
+
 def generate(
-    model: CodeModel, prompts: list[str], params: SamplingParams, clean: bool = True
+    model: CodeModel,
+    prompts: list[str],
+    params: SamplingParams,
+    clean: bool = True,
+    prompt_format: str = "paper",
 ) -> Generation:
     """One conversation: each prompt wrapped into the history, completed, cut, appended."""
     pieces = [PREFIX]
+    codes: list[str] = []
     longest = trimmed = 0
     seconds = 0.0
     budget = model.context_size - params.max_new_tokens
     for number, prompt in enumerate(prompts, 1):
         pieces.append(wrap(prompt))
-        text, tokens, dropped = fit(pieces, model.count_tokens, budget)
+        if prompt_format == "chat":
+            asked = prompts[:number]
+            text, tokens, dropped = fit_chat(model, asked, codes, budget, params.max_new_tokens)
+        else:
+            text, tokens, dropped = fit(pieces, model.count_tokens, budget)
         longest = max(longest, tokens)
         if dropped < 0:
             failed = f"turn {number}'s prompt needs {tokens} tokens; only {budget} fit"
             return Generation(tuple(pieces), longest, trimmed, seconds, failed)
         trimmed += dropped
         raw = ""
-        for event in model.stream(text, params):
+        for event in model.stream(text, params, prompt_format=prompt_format):
             if isinstance(event, Delta):
                 raw += event.text
             elif isinstance(event, Finished):
                 seconds += event.total_s
                 if event.stop_reason == "error":  # a model server failed: stop, keep what is done
                     raise ModelLoadError(f"{event.message}; the results so far are kept")
-        pieces.append(turn_piece(truncate(clean_up(raw) if clean else raw)))
+        raw = clean_up(raw) if clean else raw
+        code = truncate(raw) if prompt_format == "paper" else cut(prompt_format, raw)
+        codes.append(code)
+        pieces.append(turn_piece(code))
     return Generation(tuple(pieces), longest, trimmed, round(seconds, 3))
 
 
@@ -91,7 +132,7 @@ def run_sample(
     # A small-context model could not fit 512 new tokens at all; CodeGen (2048) never hits this.
     max_new = min(problem.max_gen_length, model.context_size // 2)
     params = SamplingParams(max_new, config.temperature, config.top_p, seed, config.top_k)
-    made = generate(model, problem.filled(case), params, config.clean_up)
+    made = generate(model, problem.filled(case), params, config.clean_up, config.prompt_format)
     program = "".join(made.pieces)
     verdict = Verdict("error", made.failed) if made.failed else executor.score(program, gold)
     return SampleResult(
