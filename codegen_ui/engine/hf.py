@@ -1,8 +1,8 @@
 """The transformers backend of the model seam: load a causal LM and stream turns.
 
 Any decoder-only model transformers loads, from a hub id, a folder, or a GGUF file (or a
-folder holding one),
-dequantised by transformers' GGUF support. It owns the tokenizer and the torch model; its
+folder holding one), dequantised by transformers' GGUF support once and kept as a folder in
+the app's cache (`ggufcache`). It owns the tokenizer and the torch model; its
 engine thread (`batch`) runs every forward pass for all callers, several generations in one
 pass (`forward`, `rows`) for the families `rows.BATCHED` lists, one at a time through the
 model's own attention and cache for any other (`forward.OwnForward`); `describe()` and the log
@@ -47,7 +47,7 @@ from codegen_ui.core import (
     fold_system,
 )
 from codegen_ui.engine.cache import Entry, KVStore
-from codegen_ui.engine.options import ModelLoadError
+from codegen_ui.engine.options import ModelLoadError, ModelUnavailable
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS
@@ -152,7 +152,14 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
     # Memory-mapped weights stay resident (and mapped) after int8 conversion replaces them.
     extra = {"disable_mmap": True} if not cuda and precision != "exact" else {}
     if gguf is not None:
-        return _load_gguf(*gguf, dtype)
+        from codegen_ui.engine.ggufcache import dequantised_folder
+
+        source = Path(gguf[0]) / gguf[1]
+        try:  # dequantised once, then an ordinary folder (`ggufcache`)
+            name = str(dequantised_folder(source, lambda: _load_gguf(*gguf, torch.float32)))
+        except OSError as exc:  # no cache folder to write: dequantise on every start
+            log.warning("cannot keep the dequantised %s (%s)", source.name, exc)
+            return _load_gguf(*gguf, dtype)
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     # The hub client retries an unreachable host for about a minute; ask the network once first.
     online = not local_only and hub_reachable()
@@ -170,7 +177,8 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
             return tok, model
         except (OSError, ValueError) as exc:  # not cached, no network, not a model folder
             last = exc
-    raise ModelLoadError(_explain(name, last, online)) from last
+    failure = ModelLoadError if Path(name).exists() else ModelUnavailable
+    raise failure(_explain(name, last, online)) from last
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -222,6 +230,7 @@ class TransformersModel:
         from codegen_ui.engine.rows import batched_family
 
         self.name = name
+        self.note = ""  # why this model runs, when it is not the one asked for (a fallback)
         self.tokenizer = tokenizer
         self.model = model.eval()
         self.device = device
@@ -291,7 +300,8 @@ class TransformersModel:
 
     def describe(self) -> str:
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
-        return f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
+        how = f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
+        return f"{how} · {self.note}" if self.note else how
 
     def render_chat(self, messages: Sequence[ChatMessage]) -> str:
         if not self.has_chat_template:
