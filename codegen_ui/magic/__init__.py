@@ -9,8 +9,9 @@ chat template, `CODEGEN_UI_PROMPT_FORMAT` or `--prompt-format` to choose) a user
 the assistant's fenced code. The code the model writes, cut by that format's rules, goes into
 the next cell through one `set_next_input` payload and is not run; `--run` runs it here
 instead (no next cell), and it joins the history as if it had been a cell.
-`%codegen_prompt [instruction]` prints the prompt that would be sent. The model is loaded on first use, once per kernel (`--model` may also be
-a model server's URL ending in /v1); settings come from `CODEGEN_UI_*` as for the app.
+`%codegen_prompt [instruction]` prints the prompt that would be sent. The model is loaded on
+first use, once per kernel (`--model` may also be a model server's URL ending in /v1);
+settings come from `CODEGEN_UI_*` as for the app.
 
 `inputs` parses cells and the input history (pure), `shell` holds the magics and the model.
 It reads the kernel's own input history (`In`), not the notebook file, so "earlier" means
