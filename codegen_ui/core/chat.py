@@ -42,7 +42,9 @@ _FENCE_LINE = re.compile(r"^[ \t]*```")
 _OPENING = re.compile(r"^[ \t]*```[ \t]*(python3?|py|ipython)?[ \t]*$", re.IGNORECASE)
 _CLOSING = re.compile(r"^[ \t]*```[ \t]*$")
 # Three words in a row at the start of a line: a sentence, not a statement (`x = 1`, `f(a)`).
-_WORDS = re.compile(r"^([A-Za-z][A-Za-z']*)[,:]?[ \t]+[A-Za-z][A-Za-z']*[,:]?[ \t]+[A-Za-z(]")
+_WORDS = re.compile(r"^([A-Za-z][A-Za-z']*)[,:!.]?[ \t]+[A-Za-z][A-Za-z']*[,:]?[ \t]+[A-Za-z(]")
+# A lead-in before the code: one word or a few, ending with a colon ("Sure:", "Solution:").
+_LEAD_IN = re.compile(r"^([A-Za-z][A-Za-z']*)[^=()\[\]{}]*:[ \t]*$")
 _LIST_ITEM = re.compile(r"^([-*+]|\d+[.)])[ \t]+[A-Za-z*`]")
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 
@@ -116,6 +118,11 @@ def is_prose(line: str) -> bool:
     return bool(_LIST_ITEM.match(line)) and not _parses(line)
 
 
+def _lead_in(line: str) -> bool:
+    found = _LEAD_IN.match(line)
+    return bool(found) and found.group(1) not in _KEYWORDS and not _parses(line + "\n pass")
+
+
 def _lines(text: str) -> list[str]:
     return text.split("\n")
 
@@ -123,7 +130,9 @@ def _lines(text: str) -> list[str]:
 def _skip_lead(lines: list[str]) -> list[str]:
     """Drop blank lines and prose before the code, and an opening fence after them."""
     start = 0
-    while start < len(lines) and (not lines[start].strip() or is_prose(lines[start])):
+    while start < len(lines) and (
+        not lines[start].strip() or is_prose(lines[start]) or _lead_in(lines[start])
+    ):
         start += 1
     if start < len(lines) and _OPENING.match(lines[start]):
         start += 1
