@@ -26,7 +26,14 @@ def main() -> int:
     p.add_argument("--formats", default="paper,chat")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--system", help="another system message (to compare; default: the app's)")
+    p.add_argument("--no-examples", action="store_true", help="leave out the worked examples")
     args = p.parse_args()
+    if args.no_examples:
+        import functools
+
+        import codegen_ui.core.formats as formats
+
+        formats.chat_messages = functools.partial(formats.chat_messages, examples=())
     if args.system is not None:
         import functools
 
@@ -50,8 +57,10 @@ def main() -> int:
                 ok = all(t.status == "ok" for t in session.turns) and answered(
                     printed(last.outputs), case.expected
                 )
-            print(f"{fmt:5} {'PASS' if ok else 'fail'} {case.name}: {printed(last.outputs)[-60:]!r}",
-                  f"statuses={[t.status for t in session.turns]}", flush=True)  # fmt: skip
+            verdict = "PASS" if ok else "fail"
+            statuses = [t.status for t in session.turns]
+            shown = printed(last.outputs)[-60:]
+            print(f"{fmt:5} {verdict} {case.name}: {shown!r} statuses={statuses}", flush=True)
             passed.append(ok)
         summary[fmt] = f"{sum(passed)} of {len(passed)}"
     print(json.dumps(summary))

@@ -26,7 +26,7 @@ from codegen_ui.core import (
     resolve_format,
     turn_complete,
 )
-from codegen_ui.core.chat import FENCE, FIX_REQUEST, chat_continuation, is_prose
+from codegen_ui.core.chat import EXAMPLES, FENCE, FIX_REQUEST, chat_continuation, is_prose
 from codegen_ui.core.turns import finish
 from tests.fakes import EchoKernel, ScriptedModel
 
@@ -35,7 +35,7 @@ HISTORY = [("Set x to 2.", "x = 2"), ("Print x.", "print(x)")]
 
 
 def test_messages_alternate_with_each_turn_fenced() -> None:
-    messages = chat_messages(HISTORY, "Double x.")
+    messages = chat_messages(HISTORY, "Double x.", examples=())
     assert [m.role for m in messages] == [
         "system",
         "user",
@@ -50,7 +50,9 @@ def test_messages_alternate_with_each_turn_fenced() -> None:
 
 
 def test_context_leads_the_request_and_a_fix_follows_the_failed_answer() -> None:
-    messages = chat_messages(HISTORY, "Double x.", context="x is 2", fix=("x = x *", "SyntaxError"))
+    messages = chat_messages(
+        HISTORY, "Double x.", context="x is 2", fix=("x = x *", "SyntaxError"), examples=()
+    )
     assert messages[5] == ChatMessage("user", "x is 2\n\nDouble x.")
     assert messages[6] == ChatMessage("assistant", "```python\nx = x *\n```")
     assert messages[7] == ChatMessage("user", FIX_REQUEST.format(error="SyntaxError"))
@@ -58,10 +60,19 @@ def test_context_leads_the_request_and_a_fix_follows_the_failed_answer() -> None
 
 
 def test_the_system_message_folds_into_the_first_user_message() -> None:
-    folded = fold_system(chat_messages(HISTORY, "Double x."))
+    folded = fold_system(chat_messages(HISTORY, "Double x.", examples=()))
     assert folded[0] == ChatMessage("user", f"{SYSTEM}\n\nSet x to 2.")
     assert [m.role for m in folded] == ["user", "assistant"] * 2 + ["user"]
-    assert fold_system(chat_messages([], "a", system="")) == (ChatMessage("user", "a"),)
+    assert fold_system(chat_messages([], "a", system="", examples=())) == (
+        ChatMessage("user", "a"),
+    )
+
+
+def test_the_worked_examples_follow_the_system_message_as_earlier_turns() -> None:
+    messages = chat_messages(HISTORY, "Double x.")
+    assert [m.content for m in messages[1:7:2]] == [asked for asked, _ in EXAMPLES]
+    assert messages[2].content == f"```python\n{EXAMPLES[0][1]}\n```"
+    assert messages[7].content == "Set x to 2."
 
 
 # (the model's answer after the prefilled fence, the code the kernel gets)
@@ -215,7 +226,7 @@ def test_a_chat_session_streams_only_code_and_the_model_is_told_the_format() -> 
     assert [t.code for t in session.turns] == ["x = 2", "print(x)"]
     assert second.status == "ok" and model.formats == ["chat", "chat"]
     prompt = model.calls[1][0]
-    assert prompt.startswith(f"<|im_start|>user\n{SYSTEM}\n\nSet x to 2.")  # folded
+    assert prompt.startswith(f"<|im_start|>user\n{SYSTEM}\n\n{EXAMPLES[0][0]}")  # folded
     assert "<|im_start|>assistant\n```python\nx = 2\n```<|im_end|>" in prompt
     assert prompt.endswith("<|im_start|>assistant\n```python\n")
     assert session.last_prompt is not None and session.last_prompt.prompt_format == "chat"

@@ -32,6 +32,13 @@ SYSTEM = (
     "explanation, no example output. Reuse the variables, functions and imports that earlier "
     "cells made; print what the request asks to show."
 )
+# A short worked exchange after the system message, kept whole when turns are trimmed: small
+# models copy its shape (a few lines, earlier names reused, print only what is asked to show).
+EXAMPLES = (
+    ("Set greeting to 'hi'.", "greeting = 'hi'"),
+    ("Add an exclamation mark to greeting.", "greeting = greeting + '!'"),
+    ("Show greeting.", "print(greeting)"),
+)
 FENCE = "```python\n"  # the opening fence the assistant's answer is prefilled with
 CLOSE = "```"
 # A failed cell sent back: the next user message after the assistant's failed code.
@@ -66,16 +73,18 @@ def chat_messages(
     system: str = SYSTEM,
     context: str = "",
     fix: tuple[str, str] | None = None,
+    examples: Sequence[tuple[str, str]] = EXAMPLES,
 ) -> tuple[ChatMessage, ...]:
-    """The messages for a new turn: the system message, each finished (instruction, code) as a
-    user message and a fenced assistant answer, then the new user message.
+    """The messages for a new turn: the system message, the worked `examples` and each finished
+    (instruction, code) as a user message and a fenced assistant answer, then the new user
+    message.
 
     `context` is text put before the instruction in its user message (a summary of the
     kernel's state, say). `fix` is (failed code, error text): the instruction, the failed code
     as the assistant's answer, and the error as the next user message (`FIX_REQUEST`).
     """
     messages = [ChatMessage("system", system)] if system else []
-    for asked, code in history:
+    for asked, code in [*examples, *history]:
         messages += [ChatMessage("user", asked), ChatMessage("assistant", assistant_answer(code))]
     ask = f"{context.strip()}\n\n{instruction}" if context.strip() else instruction
     messages.append(ChatMessage("user", ask or COMPLETE_REQUEST))

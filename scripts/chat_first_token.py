@@ -1,0 +1,68 @@
+"""Seconds to the first token of a new turn after a history of about 1,500 prompt tokens, in
+both prompt formats, cold (nothing cached) and warm (the previous turn just generated, as in a
+session), as `codegen-ui bench` measures it for the paper's format.
+
+    PYTHONPATH=. python scripts/chat_first_token.py MODEL [--precision fast] [--tokens 1500]
+
+The previous turn's code is fixed text, so both formats re-read the same amount after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from codegen_ui.bench.texts import INSTRUCTIONS, snippets
+from codegen_ui.core import Ask, Finished, SamplingParams, fit
+from codegen_ui.engine import load_model
+
+
+def prompt(model, fmt: str, history, instruction: str) -> str:  # type: ignore[no-untyped-def]
+    render = model.render_chat if fmt == "chat" else None
+    return fit(fmt, history, Ask(instruction), model.count_tokens, 8192, 16, render=render).text
+
+
+def first_token(model, fmt: str, text: str, new: int = 1) -> Finished:  # type: ignore[no-untyped-def]
+    events = list(model.stream(text, SamplingParams(max_new_tokens=new), None, fmt))
+    done = events[-1]
+    assert isinstance(done, Finished)
+    return done
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("model")
+    p.add_argument("--precision", default="fast")
+    p.add_argument("--tokens", type=int, default=1500)
+    args = p.parse_args()
+    model = load_model(args.model, device="cpu", precision=args.precision)
+    first_token(model, "paper", "x = 1\n", 4)  # first-call overheads
+    figures = {}
+    for fmt in ("paper", "chat"):
+        history: list[tuple[str, str]] = []
+        for i, code in enumerate(snippets() * 4):
+            turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)
+            if model.count_tokens(prompt(model, fmt, [*history, turn], "x")) > args.tokens:
+                break
+            history.append(turn)
+        last = [*history, (INSTRUCTIONS[2], snippets()[0])]
+        text = prompt(model, fmt, last, INSTRUCTIONS[3])
+        model.kv.clear()
+        cold = first_token(model, fmt, text)
+        model.kv.clear()
+        first_token(model, fmt, prompt(model, fmt, history, INSTRUCTIONS[2]), 16)
+        warm = first_token(model, fmt, text)
+        figures[fmt] = {
+            "prompt_tokens": cold.prompt_tokens,
+            "cold_first_token_s": round(cold.first_token_s, 2),
+            "warm_first_token_s": round(warm.first_token_s, 2),
+            "warm_reused_tokens": warm.reused_tokens,
+        }
+        print(fmt, figures[fmt], flush=True)
+    print(json.dumps({"model": model.describe(), **figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
