@@ -243,3 +243,30 @@ def test_the_chat_prompt_grows_by_appending_so_the_cache_pays(smollm2_folder: Pa
             turns.append((instruction, chat_code(text)))
     finally:
         model.close()
+
+
+def test_a_hub_id_that_cannot_be_had_falls_back_to_the_packaged_model_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, from_gguf: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Offline, a hub id that is not cached loads the packaged SmolLM2 instead, and says so;
+    the .gguf was dequantised once (by `from_gguf`), so this start reads the kept folder."""
+    from codegen_ui.engine import ModelUnavailable
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable):
+        load_model("nobody/no-such-model", device="cpu", precision="exact")
+    caplog.set_level(logging.INFO, logger="codegen_ui.engine")
+    model = load_model("nobody/no-such-model", device="cpu", precision="exact", fallback=True)
+    try:
+        line = model.describe()
+        assert line.startswith("SmolLM2-135M-Instruct (packaged) on cpu")
+        assert "fallback: nobody/no-such-model is not in the local cache" in line
+        assert "--model" in line and model.has_chat_template
+    finally:
+        model.close()
+    kept = [
+        r.getMessage()
+        for r in caplog.records
+        if "dequantised folder from the cache" in r.getMessage()
+    ]
+    assert len(kept) == 1
