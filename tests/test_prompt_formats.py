@@ -237,3 +237,26 @@ def test_paper_is_kept_where_the_setting_says_so() -> None:
     session = Session(model, EchoKernel(), prompt_format="paper")
     finish(session.add_turn("Set x to 2.", GREEDY))
     assert model.formats == ["paper"] and model.calls[0][0].endswith("# Set x to 2.\n")
+
+
+@pytest.mark.parametrize("command", ["run turns.txt", "complete f.py", "serve"])
+def test_every_model_command_takes_the_prompt_format(command: str) -> None:
+    from codegen_ui.cli.common import settings_from
+    from codegen_ui.cli.main import build_parser
+
+    args = build_parser().parse_args([*command.split(), "--prompt-format", "chat"])
+    assert args.prompt_format == "chat"
+    if command != "serve":
+        assert settings_from(args).prompt_format == "chat"
+
+
+@pytest.mark.parametrize("command", ["mtpb", "humaneval"])
+def test_benchmarks_default_to_paper_and_refuse_auto(command: str) -> None:
+    from codegen_ui.cli.common import CliError, benchmark_format
+    from codegen_ui.cli.main import build_parser
+
+    parser = build_parser()
+    assert benchmark_format(parser.parse_args([command])) == "paper"
+    assert benchmark_format(parser.parse_args([command, "--prompt-format", "chat"])) == "chat"
+    with pytest.raises(CliError, match="one prompt format"):
+        benchmark_format(parser.parse_args([command, "--prompt-format", "auto"]))
