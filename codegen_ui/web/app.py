@@ -39,7 +39,7 @@ def create(settings: Settings, holder: ModelHolder | None = None) -> tuple[gr.Bl
             cache_mib=settings.cache_mib,
             batch_size=settings.batch_size,
             server=server_options(settings),
-            fallback=settings.fallback,
+            fallback=settings.may_fall_back,
         )
         holder = ModelHolder(
             settings.model, settings.device, loader=loader, prompt_format=settings.prompt_format

