@@ -54,9 +54,7 @@ def main() -> int:
                     if args.verbose:
                         print(f"[{fmt}] {instruction}\n{turn.code}\n-> {turn.status}", flush=True)
                 last = session.turns[-1]
-                ok = all(t.status == "ok" for t in session.turns) and answered(
-                    printed(last.outputs), case.expected
-                )
+                ok = answered(printed(last.outputs), case.expected)
             verdict = "PASS" if ok else "fail"
             statuses = [t.status for t in session.turns]
             shown = printed(last.outputs)[-60:]

@@ -1,14 +1,16 @@
 """Simple notebook sessions: three or four plain turns each, judged by the last output.
 
 The app's everyday use: build a value, change it, print something about it. A session passes
-when its last cell printed the expected answer (a number within 0.01, or the exact text) and
-no cell failed. `TUNING` is the set the chat prompt was shaped on; `HELD_OUT` was written
-before any run and is not tuned on. `scripts/notebook_sessions.py` runs both sets in both
+when its last cell's printed text ends with the expected answer (`answered`: the last line's
+last number within 0.01, or its end, quotes and a full stop aside, as in "The count is 3").
+`TUNING` is the set the chat prompt was shaped on; `HELD_OUT` was written before any run and
+is not tuned on. `scripts/notebook_sessions.py` runs both sets in both
 prompt formats with a real kernel; `test_real_model.py` runs some on SmolLM2.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -136,9 +138,13 @@ def printed(outputs: tuple[dict[str, object], ...]) -> str:
 
 
 def answered(text: str, expected: str) -> bool:
-    """Whether the printed text's last line is the expected answer (numbers within 0.01)."""
+    """Whether the printed text's last line ends with the expected answer: its last number
+    within 0.01 of an expected number, else its last words (quotes and a full stop aside)."""
     last = text.strip().splitlines()[-1].strip() if text.strip() else ""
     try:
-        return abs(float(last) - float(expected)) < 0.01
+        wanted = float(expected)
     except ValueError:
-        return last.strip("'\"") == expected
+        tail = last.rstrip(".").strip("'\"[]")
+        return tail == expected or tail.endswith((f" {expected}", f":{expected}"))
+    numbers = re.findall(r"-?\d+(?:\.\d+)?", last)
+    return bool(numbers) and abs(float(numbers[-1]) - wanted) < 0.01

@@ -260,3 +260,22 @@ def test_benchmarks_default_to_paper_and_refuse_auto(command: str) -> None:
     assert benchmark_format(parser.parse_args([command, "--prompt-format", "chat"])) == "chat"
     with pytest.raises(CliError, match="one prompt format"):
         benchmark_format(parser.parse_args([command, "--prompt-format", "auto"]))
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected", "ok"),
+    [
+        ("3", "3", True),
+        ("The count is 3.", "3", True),
+        ("24.333333333333332", "24.33", True),
+        ("[1, 2]\n5", "3", False),
+        ("First name: Adam", "Adam", True),
+        ("'HELLO WORLD'", "HELLO WORLD", True),
+        ("Adamant", "Adam", False),
+        ("", "3", False),
+    ],
+)
+def test_how_a_notebook_session_is_judged(printed: str, expected: str, ok: bool) -> None:
+    from tests.notebook_sessions import answered
+
+    assert answered(printed, expected) is ok
