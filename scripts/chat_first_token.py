@@ -12,18 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
-from codegen_ui.core import Ask, Finished, SamplingParams, fit
+from codegen_ui.core import Ask, Finished, PromptFormat, SamplingParams, fit
 from codegen_ui.engine import load_model
 
 
-def prompt(model, fmt: str, history, instruction: str) -> str:  # type: ignore[no-untyped-def]
+def prompt(model: Any, fmt: PromptFormat, history: Any, instruction: str) -> str:
     render = model.render_chat if fmt == "chat" else None
     return fit(fmt, history, Ask(instruction), model.count_tokens, 8192, 16, render=render).text
 
 
-def first_token(model, fmt: str, text: str, new: int = 1) -> Finished:  # type: ignore[no-untyped-def]
+def first_token(model: Any, fmt: str, text: str, new: int = 1) -> Finished:
     events = list(model.stream(text, SamplingParams(max_new_tokens=new), None, fmt))
     done = events[-1]
     assert isinstance(done, Finished)
@@ -36,10 +37,11 @@ def main() -> int:
     p.add_argument("--precision", default="fast")
     p.add_argument("--tokens", type=int, default=1500)
     args = p.parse_args()
-    model = load_model(args.model, device="cpu", precision=args.precision)
+    model: Any = load_model(args.model, device="cpu", precision=args.precision)
     first_token(model, "paper", "x = 1\n", 4)  # first-call overheads
     figures = {}
-    for fmt in ("paper", "chat"):
+    formats: tuple[PromptFormat, ...] = ("paper", "chat")
+    for fmt in formats:
         history: list[tuple[str, str]] = []
         for i, code in enumerate(snippets() * 4):
             turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)

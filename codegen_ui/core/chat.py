@@ -129,7 +129,9 @@ def is_prose(line: str) -> bool:
 
 def _lead_in(line: str) -> bool:
     found = _LEAD_IN.match(line)
-    return bool(found) and found.group(1) not in _KEYWORDS and not _parses(line + "\n pass")
+    if found is None:
+        return False
+    return found.group(1) not in _KEYWORDS and not _parses(line + "\n pass")
 
 
 def _lines(text: str) -> list[str]:
