@@ -4,7 +4,8 @@ session), as `codegen-ui bench` measures it for the paper's format.
 
     PYTHONPATH=. python scripts/chat_first_token.py MODEL [--precision fast] [--tokens 1500]
 
-The previous turn's code is fixed text, so both formats re-read the same amount after it.
+The previous turn's code is fixed text, so both formats re-read the same amount after it. The
+history is synthetic notebook code (`snippets`), the same for both formats.
 """
 
 from __future__ import annotations
@@ -14,9 +15,25 @@ import json
 import sys
 from typing import Any
 
-from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import Ask, Finished, PromptFormat, SamplingParams, fit
 from codegen_ui.engine import load_model
+
+INSTRUCTIONS = [
+    "Load the numbers from 1 to 20 into a list.",
+    "Keep the even ones.",
+    "Square each of them.",
+    "Print their sum.",
+]
+
+
+def snippets() -> list[str]:
+    """Turns of plausible notebook code, a few lines each."""
+    return [
+        f"values_{i} = [n * {i} for n in range(1, 21)]\n"
+        f"evens_{i} = [v for v in values_{i} if v % 2 == 0]\n"
+        f"total_{i} = sum(e * e for e in evens_{i})\nprint(total_{i})"
+        for i in range(1, 40)
+    ]
 
 
 def prompt(model: Any, fmt: PromptFormat, history: Any, instruction: str) -> str:
