@@ -25,21 +25,7 @@ def main() -> int:
     p.add_argument("--set", choices=["tuning", "held-out", "both"], default="both")
     p.add_argument("--formats", default="paper,chat")
     p.add_argument("--verbose", action="store_true")
-    p.add_argument("--system", help="another system message (to compare; default: the app's)")
-    p.add_argument("--no-examples", action="store_true", help="leave out the worked examples")
     args = p.parse_args()
-    if args.no_examples:
-        import functools
-
-        import codegen_ui.core.formats as formats
-
-        formats.chat_messages = functools.partial(formats.chat_messages, examples=())
-    if args.system is not None:
-        import functools
-
-        import codegen_ui.core.formats as formats
-
-        formats.chat_messages = functools.partial(formats.chat_messages, system=args.system)
     sets = {"tuning": TUNING, "held-out": HELD_OUT, "both": TUNING + HELD_OUT}[args.set]
     model = load_model(args.model, device="cpu", precision=args.precision)
     params = SamplingParams(max_new_tokens=128)
