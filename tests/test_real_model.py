@@ -267,6 +267,6 @@ def test_a_hub_id_that_cannot_be_had_falls_back_to_the_packaged_model_from_the_c
     kept = [
         r.getMessage()
         for r in caplog.records
-        if "dequantised folder from the cache" in r.getMessage()
+        if "model folder is read from the cache" in r.getMessage()
     ]
     assert len(kept) == 1

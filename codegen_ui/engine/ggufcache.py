@@ -50,7 +50,7 @@ def dequantised_folder(
     the dequantised tokenizer and model) and kept there."""
     folder = (root or cache_root()) / "gguf" / f"{path.stem}-{file_hash(path)[:16]}"
     if (folder / "config.json").exists():
-        log.info("GGUF %s: dequantised folder from the cache, %s", path.name, folder)
+        log.info("%s: its model folder is read from the cache, %s", path.name, folder)
         return folder
     start = time.perf_counter()
     tok, model = load()
@@ -62,9 +62,6 @@ def dequantised_folder(
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     log.info(
-        "GGUF %s dequantised once in %.1f s and kept at %s",
-        path.name,
-        time.perf_counter() - start,
-        folder,
+        "kept %s as a model folder at %s (%.1f s)", path.name, folder, time.perf_counter() - start
     )
     return folder
