@@ -176,6 +176,8 @@ def test_a_continuation_keeps_the_users_code_and_cuts_what_follows() -> None:
     assert fitted.text.endswith(FENCE + "y = x")
     assert chat_continuation("y = x", " * 2\nprint(y)\n```\nDone.") == "y = x * 2\nprint(y)"
     assert chat_continuation("y = x", "\n```") == "y = x"
+    assert chat_continuation("def f():\n", "```\n```python\n") == "def f():\n"  # closed at once
+    assert chat_continuation("def f():\n", "    return 1\n```") == "def f():\n    return 1"
 
 
 @pytest.mark.parametrize(

@@ -188,6 +188,6 @@ def chat_continuation(prefix: str, continuation: str) -> str:
     adds nothing."""
     lines = _lines(prefix + continuation)
     head = len(_lines(prefix)) - 1  # the line the continuation starts on
-    end = _code_end(lines, final=True, start=head + 1)
+    end = _code_end(lines, final=True, start=head)
     added = ("\n".join(lines[:end]) if end is not None else prefix + continuation)[len(prefix) :]
     return prefix + added.rstrip() if added.strip() else prefix
