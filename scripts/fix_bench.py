@@ -59,10 +59,14 @@ class Counted:
         return getattr(self.model, name)
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Any]:
         self.calls += 1
-        for event in self.model.stream(prompt, params, cancel):
+        for event in self.model.stream(prompt, params, cancel, prompt_format):
             if isinstance(event, Finished):
                 self.tokens += event.new_tokens
                 self.seconds += event.total_s

@@ -21,6 +21,21 @@ SHARED_DATA = Path(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _app_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The app's cache (dequantised .gguf folders) in a temporary folder, not the home's."""
+    from codegen_ui.engine.ggufcache import CACHE_VAR
+
+    old = os.environ.get(CACHE_VAR)
+    folder = tmp_path_factory.mktemp("app-cache")
+    os.environ[CACHE_VAR] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop(CACHE_VAR, None)
+    else:
+        os.environ[CACHE_VAR] = old
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-codegen")

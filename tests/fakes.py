@@ -6,20 +6,22 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen_ui.core import (
     Activity,
+    ChatMessage,
     Delta,
     Event,
     Finished,
     Output,
     RunResult,
     SamplingParams,
-    is_complete,
+    fold_system,
     stream_output,
+    turn_complete,
 )
 from codegen_ui.files import FolderFiles
 from codegen_ui.kernel import ServerBusy
@@ -32,6 +34,9 @@ class ScriptedModel:
     chunk: int = 7  # characters per streamed delta
     queue: list[str] = field(default_factory=list)
     calls: list[tuple[str, SamplingParams]] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)  # each call's prompt format
+    has_chat_template: bool = False  # True: a ChatML-style template (`render_chat`)
+    system_role: bool = True  # False: the template has no system role (folded into user)
 
     def enqueue(self, *completions: str) -> ScriptedModel:
         self.queue.extend(completions)
@@ -46,17 +51,27 @@ class ScriptedModel:
     def activity(self) -> Activity:
         return Activity()
 
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        shown = messages if self.system_role else fold_system(messages)
+        turns = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in shown)
+        return turns + "<|im_start|>assistant\n"
+
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
         self.calls.append((prompt, params))
+        self.formats.append(prompt_format)
         text = self.queue.pop(0) if self.queue else ""
         for i in range(0, len(text), self.chunk):
             yield Delta(text[i : i + self.chunk])
             if cancel is not None and cancel.is_set():
                 yield Finished("cancelled", self.count_tokens(prompt), i)
                 return
-        reason = "complete" if is_complete(text) else "eos"
+        reason = "complete" if turn_complete(prompt_format, text) else "eos"
         yield Finished(reason, self.count_tokens(prompt), len(text))
 
 

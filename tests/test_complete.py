@@ -196,8 +196,10 @@ def test_nothing_to_complete_and_no_such_cell_are_refused_and_change_nothing(
 class LimitedModel(ScriptedModel):
     """A scripted model that always ends at its token limit, as a real one that never stops."""
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: Any = None) -> Iterator[Event]:
-        for event in super().stream(prompt, params, cancel):
+    def stream(
+        self, prompt: str, params: SamplingParams, cancel: Any = None, prompt_format: str = "paper"
+    ) -> Iterator[Event]:
+        for event in super().stream(prompt, params, cancel, prompt_format):
             yield (
                 dataclasses.replace(event, stop_reason="length")
                 if isinstance(event, Finished)

@@ -128,3 +128,47 @@ def test_streamed_text_equals_the_final_decode(engine: Any) -> None:
         # Less a character the end left half written, which is never shown.
         assert text == full[len(engine.decode(ids[:prompt_len])) :].rstrip("\ufffd")
         assert done.new_tokens == len(ids) - prompt_len + (done.stop_reason == "eos")
+
+
+def chat_prompt(model: Any, turns: list[tuple[str, str]], instruction: str) -> str:
+    from codegen_ui.core import Ask, fit
+
+    fitted = fit(
+        "chat", turns, Ask(instruction), model.count_tokens, 512, 16, "", model.render_chat
+    )
+    return fitted.text
+
+
+def test_chat_turns_grow_by_appending_reuse_the_cache_and_equal_one_at_a_time(
+    engine: Any, reference: Any
+) -> None:
+    """The chat format on every family: its template renders (the system message folded in
+    where the template has no system role), a turn's prompt starts with the previous prompt
+    and its answer, so the cache pays, and batched equals one at a time."""
+    from codegen_ui.core import SYSTEM, chat_code
+
+    assert engine.has_chat_template and engine.turn_end_ids <= engine.eos_ids | {0}
+    turns: list[tuple[str, str]] = []
+    reused, previous = [], ""
+    for instruction in TURNS[:2]:  # a third would not fit the tiny context untrimmed
+        prompt = chat_prompt(engine, turns, instruction)
+        assert SYSTEM in prompt and prompt.endswith("### assistant\n```python\n")
+        assert prompt.count("<s>") <= 1  # a template's own BOS is not doubled by the engine
+        if previous:
+            assert prompt.startswith(previous)  # grown by appending: the cached prefix is valid
+        events = list(engine.stream(prompt, GREEDY, prompt_format="chat"))
+        text = "".join(e.text for e in events if isinstance(e, Delta))
+        fresh = "".join(
+            e.text
+            for e in reference.stream(prompt, GREEDY, prompt_format="chat")
+            if isinstance(e, Delta)
+        )
+        assert text == fresh
+        assert isinstance(events[-1], Finished)
+        reused.append(events[-1].reused_tokens)
+        code = f"y = {len(turns)}"  # a random model's text is no code: a cut one stands in
+        assert "```" not in chat_code(text)
+        turns.append((instruction, code))
+        previous = prompt + code + "\n```"
+    if engine.batched:
+        assert all(n > reused[0] for n in reused[1:])

@@ -165,7 +165,11 @@ def test_sampling_sends_the_exact_prompt_and_cuts_the_completion(tmp_path: Path)
 def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: Path) -> None:
     class Failing(ScriptedModel):
         def stream(
-            self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+            self,
+            prompt: str,
+            params: SamplingParams,
+            cancel: threading.Event | None = None,
+            prompt_format: str = "paper",
         ) -> Iterator[Event]:
             if self.calls:
                 yield Finished("error", 1, 0, message="the model server went away")

@@ -290,7 +290,7 @@ def test_a_model_server_failure_stops_the_run_and_keeps_what_is_done(tmp_path: P
     from codegen_ui.engine import ModelLoadError
 
     class FailsOnSecondCall(ScriptedModel):
-        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+        def stream(self, prompt, params, cancel=None, prompt_format="paper"):  # type: ignore[no-untyped-def]
             if not self.calls:
                 yield from super().stream(prompt, params, cancel)
                 return
@@ -346,3 +346,25 @@ def test_state_tells_the_programs_names_before_each_turn(tmp_path: Path) -> None
     )
     # The program scored is the reference's: no state block in it.
     assert "kernel holds" not in results[0].completions
+
+
+def test_the_chat_format_asks_in_chat_judges_the_same_program_and_records_the_format(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    problems = write(tmp_path, problem("1", TWO_TURNS, [({"x": 1}, 2)]))
+    model = ScriptedModel(has_chat_template=True).enqueue(
+        "x = 1\n```\n", "Here is the code:\n```python\nprint(x * 2)\n```\nThis prints x."
+    )
+    config = dataclasses.replace(CONFIG, prompt_format="chat")
+    out = tmp_path / "results.jsonl"
+    (result,) = run_benchmark(problems, model, config, out, progress=io.StringIO())
+    assert result.outcome == "pass" and model.formats == ["chat", "chat"]
+    assert result.completions == (
+        PREFIX + "# Assign 1 to a variable named x.\nx = 1\n\n# Print x doubled.\nprint(x * 2)\n\n"
+    )
+    assert model.calls[1][0].endswith(
+        "Print x doubled.<|im_end|>\n<|im_start|>assistant\n```python\n"
+    )
+    assert json.loads(out.read_text().splitlines()[0])["config"]["prompt_format"] == "chat"

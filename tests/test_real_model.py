@@ -4,6 +4,7 @@ an ordinary folder (cached on disk across runs), then a three-turn session whose
 code, in both precisions, from the folder and from the .gguf itself, with a real kernel. What
 float32 writes is asserted word for word; int8 may move a small model's near-ties differently on
 each processor, so a converted model is held to following float32 on float32's own session.
+And a session in the model's own chat format (its default), every turn code that runs.
 Skipped, with the reason shown, where the package is not installed."""
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def smollm2_folder(
 
 
 def three_turns(model: Any, kernel: Any) -> list[tuple[str, str, str]]:
-    session = Session(model, kernel, run_timeout=20)
+    """The session in the paper's format (the model's default is chat: see the chat tests)."""
+    session = Session(model, kernel, run_timeout=20, prompt_format="paper")
     for instruction in TURNS:
         finish(session.add_turn(instruction, GREEDY))
     return [(t.code, t.status, t.stats.stop_reason) for t in session.turns]
@@ -241,3 +243,86 @@ def test_an_unreadable_quant_type_is_one_line_naming_it(tmp_path: Path) -> None:
         load_model(str(path), device="cpu", precision="exact")
     message = str(caught.value)
     assert "\n" not in message and "Q8_1" in message and "odd.gguf" in message
+
+
+CHAT_TURNS = [
+    "Set x to 41.",
+    "Print x plus one.",
+    "Define a function add(a, b) that returns a + b.",
+    "Print add(2, 3).",
+]
+
+
+def test_a_chat_session_writes_code_that_runs_in_every_turn(folder_exact: Any, kernel: Any) -> None:
+    """The model's own chat format, chosen by default for a model with a chat template: each
+    cell holds code alone (no fence, no prose) and runs, with the answers asserted. float32
+    only, whose greedy choices are the same on every processor (what int8 may change is held
+    to `check_follows`, on the paper's session)."""
+    model = folder_exact
+    session = Session(model, kernel, run_timeout=20)
+    assert session.prompt_format == "chat"
+    turns = [finish(session.add_turn(t, SamplingParams(max_new_tokens=48))) for t in CHAT_TURNS]
+    for turn in turns:
+        assert turn.code.strip() and "```" not in turn.code, turns
+        assert _compiles(turn.code) and turn.stats.stop_reason != "error", turns
+    assert [t.status for t in turns] == ["ok"] * 4, turns
+    printed = ["".join(str(o.get("text", "")) for o in t.outputs) for t in turns]
+    assert printed[1] == "42\n" and printed[3] == "5\n", printed
+    assert turns[2].code == "def add(a, b):\n    return a + b"
+    prompt = session.last_prompt
+    assert prompt is not None and prompt.text.startswith("<|im_start|>system\n")
+    assert prompt.text.endswith("<|im_start|>assistant\n```python\n")
+
+
+def test_the_chat_prompt_grows_by_appending_so_the_cache_pays(smollm2_folder: Path) -> None:
+    """Each turn's prompt starts with the previous prompt and its answer, so the engine reuses
+    the KV cache of all of it: only the new user message and the prefill are encoded."""
+    from codegen_ui.core import Ask, Delta, Finished, chat_code, fit
+
+    model = load_model(str(smollm2_folder), device="cpu", precision="exact")
+    try:
+        turns: list[tuple[str, str]] = []
+        previous_tokens = 0
+        for number, instruction in enumerate(CHAT_TURNS[:3]):
+            fitted = fit(
+                "chat", turns, Ask(instruction), model.count_tokens, 2048, 24, "", model.render_chat
+            )
+            events = list(
+                model.stream(fitted.text, SamplingParams(max_new_tokens=24), None, "chat")
+            )
+            done = events[-1]
+            assert isinstance(done, Finished)
+            if number:  # all of the last prompt, and its answer but a token or two, came cached
+                assert done.reused_tokens >= previous_tokens, (done, previous_tokens)
+            previous_tokens = done.prompt_tokens
+            text = "".join(e.text for e in events if isinstance(e, Delta))
+            turns.append((instruction, chat_code(text)))
+    finally:
+        model.close()
+
+
+def test_a_hub_id_that_cannot_be_had_falls_back_to_the_packaged_model_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, from_gguf: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Offline, a hub id that is not cached loads the packaged SmolLM2 instead, and says so;
+    the .gguf was dequantised once (by `from_gguf`), so this start reads the kept folder."""
+    from codegen_ui.engine import ModelUnavailable
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable):
+        load_model("nobody/no-such-model", device="cpu", precision="exact")
+    caplog.set_level(logging.INFO, logger="codegen_ui.engine")
+    model = load_model("nobody/no-such-model", device="cpu", precision="exact", fallback=True)
+    try:
+        line = model.describe()
+        assert line.startswith("SmolLM2-135M-Instruct (packaged) on cpu")
+        assert "fallback: nobody/no-such-model is not in the local cache" in line
+        assert "--model" in line and model.has_chat_template
+    finally:
+        model.close()
+    kept = [
+        r.getMessage()
+        for r in caplog.records
+        if "model folder is read from the cache" in r.getMessage()
+    ]
+    assert len(kept) == 1

@@ -177,3 +177,46 @@ def test_a_server_that_stalls_mid_turn_ends_it_after_the_timeout() -> None:
     done = events[-1]
     assert isinstance(done, Finished) and done.stop_reason == "error"
     assert done.message == f"the model server at {url} sent nothing for 0.5 s; the turn stops here"
+
+
+def test_the_chat_format_renders_the_template_here_and_equals_the_in_process_session(
+    served: tuple[str, Path, type],
+) -> None:
+    """With a local tokenizer that has a chat template, the remote backend renders chat
+    prompts itself and sends them as ids: a chat session equals the in-process one."""
+    from codegen_ui.core import Ask, chat_code, fit
+    from tests.tiny import add_chat_template
+
+    url, path, _handler = served
+    add_chat_template(path)
+    remote = load_model(url, server=ServerOptions(tokenizer=str(path)))
+    local = load_model(str(path), device="cpu", precision="exact", cache_mib=0)
+    assert remote.has_chat_template and local.has_chat_template
+
+    def chat_session(model: Any) -> list[tuple[str, str]]:
+        history: list[tuple[str, str]] = []
+        out = []
+        for instruction in INSTRUCTIONS[:2]:
+            fitted = fit(
+                "chat",
+                history,
+                Ask(instruction),
+                model.count_tokens,
+                512,
+                24,
+                "",
+                model.render_chat,
+            )
+            events = list(model.stream(fitted.text, GREEDY, None, "chat"))
+            done = events[-1]
+            assert isinstance(done, Finished)
+            text = "".join(e.text for e in events if isinstance(e, Delta))
+            out.append((text, done.stop_reason))
+            history.append((instruction, chat_code(text) or "x = 1"))
+        return out
+
+    assert chat_session(remote) == chat_session(local)
+    from codegen_ui.core import chat_messages
+
+    messages = chat_messages([("a", "b = 1")], "c")
+    assert remote.render_chat(messages) == local.render_chat(messages)

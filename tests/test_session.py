@@ -160,7 +160,7 @@ def test_a_failing_kernel_ends_the_turn_in_error_and_keeps_it(scripted: Scripted
 class FailingServer(ScriptedModel):
     """A model server that breaks off after the first delta."""
 
-    def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+    def stream(self, prompt, params, cancel=None, prompt_format="paper"):  # type: ignore[no-untyped-def]
         yield Delta("x = ")
         yield Finished("error", 3, 1, message="the model server broke off the stream mid-turn")
 
@@ -174,7 +174,7 @@ def test_a_server_failure_ends_the_turn_unrun_with_its_text_and_why(kernel) -> N
 
 def test_a_generation_failure_ends_the_turn_unrun(kernel) -> None:  # type: ignore[no-untyped-def]
     class Failing(ScriptedModel):
-        def stream(self, prompt, params, cancel=None):  # type: ignore[no-untyped-def]
+        def stream(self, prompt, params, cancel=None, prompt_format="paper"):  # type: ignore[no-untyped-def]
             yield Delta("x = 1")  # some text, then the engine reports this request failed
             raise GenerationError("the model failed while writing: RuntimeError: boom")
 

@@ -150,7 +150,9 @@ class GatedScript(ScriptedModel):
         self.go = threading.Event()
         self.started = threading.Event()
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: Any = None) -> Iterator[Event]:
+    def stream(
+        self, prompt: str, params: SamplingParams, cancel: Any = None, prompt_format: str = "paper"
+    ) -> Iterator[Event]:
         self.calls.append((prompt, params))
         self.started.set()
         for i, ch in enumerate("x = 1\n"):

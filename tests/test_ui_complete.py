@@ -30,7 +30,9 @@ class HeldModel(ScriptedModel):
         self.go = threading.Event()
         self.holding = threading.Event()
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: Any = None) -> Iterator[Event]:
+    def stream(
+        self, prompt: str, params: SamplingParams, cancel: Any = None, prompt_format: str = "paper"
+    ) -> Iterator[Event]:
         if "hold" in prompt:
             self.holding.set()
             self.go.wait(30)

@@ -95,6 +95,31 @@ def build_sentencepiece_tokenizer(path: Path, vocab_size: int = 300) -> int:
     return len(fast)
 
 
+# A small chat template for every tiny family, so the chat prompt format runs on each: roles as
+# `### role` lines, each message ended by the tokenizer's end-of-turn text. Llama-style
+# tokenizers get the BOS written by the template itself (as Llama's do) and `<|eot|>` to end a
+# turn; gpt_neox's template has no system role (it raises, as Gemma's and Mistral's do).
+CHAT_TEMPLATE = (
+    "{{ lead }}{% for m in messages %}"
+    "{% if m.role == 'system' and not system_role %}{{ raise_exception('no system role') }}"
+    "{% endif %}### {{ m.role }}\n{{ m.content }}{{ end }}\n{% endfor %}"
+    "{% if add_generation_prompt %}### assistant\n{% endif %}"
+)
+
+
+def add_chat_template(
+    path: Path, lead: str = "", end: str = "<|endoftext|>", system: bool = True
+) -> None:
+    """Give the tokenizer saved at `path` a chat template (`CHAT_TEMPLATE`)."""
+    import json
+
+    config_file = path / "tokenizer_config.json"
+    config = json.loads(config_file.read_text())
+    template = CHAT_TEMPLATE.replace("{{ lead }}", lead).replace("{{ end }}", end)
+    config["chat_template"] = template.replace("system_role", "true" if system else "false")
+    config_file.write_text(json.dumps(config, indent=2))
+
+
 # The families on the engine's batched path, and one that is not (OPT: its own attention and
 # cache, one request at a time). Each config is tiny: 2 layers, 4 heads of 16, 512 positions.
 FAMILIES = ["codegen", "gptj", "llama", "mistral", "qwen2", "starcoder2", "gpt_neox", "gpt_bigcode"]
@@ -142,12 +167,15 @@ def _family_config(family: str, vocab: int, bos: int, eos: int) -> Any:
 
 def build_tiny_family(path: Path, family: str, seed: int = 0) -> Path:
     """Write a tiny random model of `family` at `path`: the SentencePiece-style tokenizer for
-    Llama and Mistral (with <s> and two end-of-turn ids), GPT-2-style byte BPE for the rest."""
+    Llama and Mistral (with <s> and two end-of-turn ids), GPT-2-style byte BPE for the rest;
+    each with a chat template (`add_chat_template`)."""
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     if family == "codegen":
-        return build_tiny_model(path, seed=seed)
+        build_tiny_model(path, seed=seed)
+        add_chat_template(path)
+        return path
     path.mkdir(parents=True, exist_ok=True)
     if family in ("llama", "mistral"):
         size, bos, eos = build_sentencepiece_tokenizer(path), 1, 2
@@ -163,4 +191,8 @@ def build_tiny_family(path: Path, family: str, seed: int = 0) -> Path:
         bos_token_id=bos, eos_token_id=eos_list if len(eos_list) > 1 else eos_list[0]
     )
     model.save_pretrained(path)
+    if family in ("llama", "mistral"):
+        add_chat_template(path, lead="<s>", end="<|eot|>")
+    else:
+        add_chat_template(path, system=family != "gpt_neox")
     return path

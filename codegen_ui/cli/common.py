@@ -36,13 +36,28 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="sampling seed")
 
 
-def add_server_flags(p: argparse.ArgumentParser) -> None:
-    """--model, and what a model server needs besides (its API key comes from the environment)."""
+def add_server_flags(p: argparse.ArgumentParser, prompt_format: str = "auto") -> None:
+    """--model, what a model server needs besides (its API key comes from the environment), and
+    --prompt-format (whose default, `prompt_format`, the help names)."""
     p.add_argument(
         "--model", help="hub id or local folder of the model, or a model server's URL ending in /v1"
     )
     p.add_argument("--served-model", help="the model's name on the server (default: the one)")
     p.add_argument("--tokenizer", help="the served model's tokenizer, if the server has none")
+    add_format_flag(p, prompt_format)
+
+
+def add_format_flag(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    """--prompt-format: the paper's program-as-prompt, the model's own chat template, or auto
+    (chat where the model has a chat template)."""
+    from codegen_ui.settings import PROMPT_FORMAT_CHOICES
+
+    p.add_argument(
+        "--prompt-format",
+        choices=PROMPT_FORMAT_CHOICES,
+        help=f"how turns become prompts: paper, chat (the model's chat template) or auto "
+        f"(chat where the model has a chat template); default {default}",
+    )
 
 
 def add_kernel_flags(p: argparse.ArgumentParser) -> None:
@@ -75,6 +90,15 @@ def add_feedback_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def benchmark_format(args: argparse.Namespace) -> str:
+    """A benchmark's prompt format: paper (the reference's) unless --prompt-format names one;
+    a results file records one format, so auto is refused."""
+    chosen = str(getattr(args, "prompt_format", None) or "paper")
+    if chosen == "auto":
+        raise CliError("a benchmark records one prompt format: give --prompt-format paper or chat")
+    return chosen
+
+
 def kernel_settings(args: argparse.Namespace) -> dict[str, str | None]:
     """The kernel flags, as `Settings.replace` takes them (unset ones are None)."""
     return {k: getattr(args, k, None) for k in ("kernels", "kernel_spec")}
@@ -85,6 +109,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     keys = (
         "model", "served_model", "tokenizer", "device", "max_new_tokens", "temperature",
         "top_p", "seed", "run_timeout", "kernels", "kernel_spec", "auto_fix", "kernel_state",
+        "prompt_format",
     )  # fmt: skip
     return Settings.from_env().replace(**{k: getattr(args, k, None) for k in keys})
 
@@ -101,10 +126,11 @@ def model_stem(settings: Settings) -> str:
 
 
 def load_benchmark_model(settings: Settings) -> CodeModel:
-    """The model a benchmark samples, loaded as the settings say, progress on stderr."""
+    """The model a benchmark samples, loaded as the settings say, progress on stderr. Never
+    the packaged fallback: a benchmark's figures name one model."""
     from codegen_ui.engine import settings_model
 
-    return settings_model(settings, lambda m: print(m, file=sys.stderr))
+    return settings_model(settings, lambda m: print(m, file=sys.stderr), fallback=False)
 
 
 def sampling_params(settings: Settings) -> SamplingParams:

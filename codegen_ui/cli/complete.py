@@ -1,7 +1,9 @@
 """`codegen-ui complete FILE.py`: the model's continuation of a file, printed for the terminal.
 
-The prompt is the file's text exactly (no preamble, no instruction comment); the continuation is
-cut by the paper's rules (`core.continue_code`) and printed as it is, so `>> FILE.py` appends it.
+In the paper format the prompt is the file's text exactly (no preamble, no instruction comment);
+in chat the file is the start of the assistant's fenced answer to "Continue this code.". The
+continuation is cut by that format's rules (`core.continue_code`) and printed as it is, so
+`>> FILE.py` appends it.
 Notes (no code added, the token limit reached) go to stderr. It runs nothing and writes no file.
 """
 
@@ -33,7 +35,7 @@ def read_code_file(path: str) -> str:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codegen_ui.core import continue_code
+    from codegen_ui.core import continue_code, resolve_format
 
     settings = settings_from(args)
     code = read_code_file(args.file)
@@ -41,7 +43,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
     model = settings_model(settings)
     params = sampling_params(settings)
-    added, finished = continue_code(model, code, params)
+    fmt = resolve_format(settings.prompt_format, model.has_chat_template)
+    added, finished = continue_code(model, code, params, prompt_format=fmt)
     if finished.stop_reason == "error":  # a model server failed mid-way
         raise CliError(f"the model failed: {finished.message}")
     sys.stdout.write(added)

@@ -59,9 +59,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     kernel = new_kernel(settings)
     kernel.start()
     try:
-        session = Session(model, kernel, earlier, settings.run_timeout, meta["preamble"])
+        session = Session(
+            model,
+            kernel,
+            earlier,
+            settings.run_timeout,
+            meta["preamble"],
+            prompt_format=settings.prompt_format,
+        )
         session.auto_fix = settings.auto_fix
         session.read_state = read_state if settings.kernel_state else None
+        print(f"model: {model.describe()} · prompt format: {session.prompt_format}", flush=True)
         session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
         if earlier and not args.no_replay:
             _replay(session)
@@ -69,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n=== turn {number}: {instruction}", flush=True)
             turn = finish(session.add_turn(instruction, params))
             if args.show_prompt and session.last_prompt is not None:
-                print(f"--- prompt ({session.last_prompt.tokens} tokens) ---")
+                fitted = session.last_prompt
+                print(f"--- {fitted.prompt_format} prompt ({fitted.tokens} tokens) ---")
                 print(session.last_prompt.text, end="")
                 print("--- end of prompt ---")
             print(turn.code if turn.code.strip() else "(no code)")
@@ -118,6 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         model=args.model,
         served_model=args.served_model,
         tokenizer=args.tokenizer,
+        prompt_format=args.prompt_format,
         device=args.device,
         host=args.host,
         port=args.port,

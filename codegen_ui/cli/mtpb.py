@@ -16,6 +16,7 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_server_flags,
+    benchmark_format,
     kernel_settings,
     load_benchmark_model,
     model_stem,
@@ -71,7 +72,7 @@ def add(sub: Any) -> None:
         action="store_true",
         help="tell the model what the program's names hold before each turn",
     )
-    add_server_flags(p)
+    add_server_flags(p, prompt_format="paper")
     p.set_defaults(func=cmd_mtpb)
     actions = p.add_subparsers(dest="action", metavar="{score}")
     s = actions.add_parser(
@@ -142,18 +143,25 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         raise CliError("--samples must be at least 1")
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
         raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
+    fmt = benchmark_format(args)
+    if fmt != "paper" and (args.fix or args.state):
+        raise CliError("--fix and --state use the paper's prompt format; drop --prompt-format chat")
     config = RunConfig(
         settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
-        clean_up=args.clean_up, fix=args.fix, state=args.state,
+        clean_up=args.clean_up, prompt_format=fmt, fix=args.fix,
+        state=args.state,
     )  # fmt: skip
     stem, c = model_stem(settings), config
     name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += "" if c.prompt_format == "paper" else f"-{c.prompt_format}"
     name += (f"-fix{c.fix}" if c.fix else "") + ("-state" if c.state else "")
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
     # A file from another configuration fails here, before the model loads.
     before = set(ResultsFile(out, config).results)
     model = load_benchmark_model(settings)
+    if config.prompt_format == "chat" and not model.has_chat_template:
+        raise CliError(f"{model.name} has no chat template: --prompt-format chat cannot run")
     start = time.monotonic()
     results = run_benchmark(
         problems, model, config, out, args.samples, kernels, kernel_factory=lambda: make(None)

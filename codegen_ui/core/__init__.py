@@ -1,16 +1,18 @@
-"""The domain: the paper's prompt format, turns, and the session that runs them.
+"""The domain: the prompt formats, turns, and the session that runs them.
 
 Pure and light, and the owner of the two ports the session drives: `model` (the `CodeModel`
 protocol and the types it streams), `kernel` (the `Runner` protocol and what a run returns);
-`codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `prompt` renders and
-cuts text, `turns` is plain data, `cells` the list of turns with its revision, `history` the undo
-and redo stacks, `generation` streams one cell's code from a `CodeModel` and cuts it, `feedback`
-renders what the model is told of a failed run and of the kernel's state, `fixes` drives the
-tries at a failed cell, `session`
+`codegen_ui.engine` and `codegen_ui.kernel` implement them from above. `formats` is the seam
+between the two prompt formats: `prompt` (the paper's: renders and cuts text) and `chat` (chat
+messages for the model's own template, and its answer cut to code); `turns` is plain data,
+`cells` the list of turns with its revision, `history` the undo and redo stacks, `generation`
+streams one cell's code from a `CodeModel` and cuts it, `feedback` renders what the model is told
+of a failed run and of the kernel's state, `fixes` drives the tries at a failed cell, `session`
 orchestrates a model and a runner through the ports and never imports a backend, a kernel
 process, files or HTML. Everything above imports from here.
 """
 
+from codegen_ui.core.chat import SYSTEM, ChatMessage, chat_code, chat_messages, fold_system
 from codegen_ui.core.feedback import (
     ErrorSummary,
     FileInfo,
@@ -25,6 +27,19 @@ from codegen_ui.core.feedback import (
     summarize_error,
 )
 from codegen_ui.core.fixes import MAX_TRIES, fixable, same_code
+from codegen_ui.core.formats import (
+    PROMPT_FORMATS,
+    Ask,
+    Fix,
+    FormatError,
+    PromptFormat,
+    cut,
+    cut_continuation,
+    fit,
+    fit_continuation,
+    resolve_format,
+    turn_complete,
+)
 from codegen_ui.core.generation import continue_code
 from codegen_ui.core.kernel import (
     ANSI,
@@ -101,10 +116,14 @@ __all__ = [
     "NOTHING_ADDED",
     "OWN_CODE",
     "PREAMBLE",
+    "PROMPT_FORMATS",
+    "SYSTEM",
     "TEMPERATURE_RANGE",
     "TOP_P_RANGE",
     "TURN_STATUSES",
     "Activity",
+    "Ask",
+    "ChatMessage",
     "CodeModel",
     "Delta",
     "ErrorSummary",
@@ -113,6 +132,8 @@ __all__ = [
     "FileInfo",
     "Finished",
     "FittedPrompt",
+    "Fix",
+    "FormatError",
     "GenerationError",
     "GenerationStats",
     "KernelError",
@@ -121,6 +142,7 @@ __all__ = [
     "Listing",
     "NameInfo",
     "Output",
+    "PromptFormat",
     "PromptTooLongError",
     "RunResult",
     "RunStatus",
@@ -133,19 +155,26 @@ __all__ = [
     "TurnError",
     "TurnStatus",
     "asked_sampling",
+    "chat_code",
+    "chat_messages",
     "completed_code",
     "completion_prompt",
     "continue_code",
+    "cut",
+    "cut_continuation",
     "error_output",
     "error_summary",
     "finish",
+    "fit",
     "fit_completion",
+    "fit_continuation",
     "fit_fix",
     "fit_prompt",
     "fix_block",
     "fix_comment",
     "fix_text",
     "fixable",
+    "fold_system",
     "instruction_comment",
     "is_complete",
     "now",
@@ -153,10 +182,12 @@ __all__ = [
     "outputs_text",
     "program_text",
     "render_prompt",
+    "resolve_format",
     "same_code",
     "state_comment",
     "stream_output",
     "summarize_error",
     "truncate",
+    "turn_complete",
     "turn_text",
 ]

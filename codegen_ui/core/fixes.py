@@ -2,8 +2,10 @@
 number of tries, each run at once.
 
 `fix_tries` drives the tries on a `Session` (its `Session.fix` is the one press, its `auto_fix`
-the same tries after a turn the model wrote): each try's prompt is the history before the cell
-and `feedback.fix_text` (the failed code, what it raised, the instruction again); its code
+the same tries after a turn the model wrote): each try's prompt is the session's
+`fix_prompt` (the history before the cell, then in the paper's format `feedback.fix_text`: the
+failed code, what it raised, the instruction again; in chat the error as the next user message
+after the failed answer); its code
 replaces the cell's and runs. The tries end at the first that does not raise, at the bound, on
 Stop, or when the model writes code already tried (not run again: its outcome is known, and the
 cell keeps the failed try it had). The turn's `fixes` counts the tries (a second press counts
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from codegen_ui.core.feedback import ErrorSummary, error_summary, fit_fix
+from codegen_ui.core.feedback import ErrorSummary, error_summary
 from codegen_ui.core.model import CodeModel, SamplingParams
 from codegen_ui.core.prompt import FittedPrompt
 from codegen_ui.core.turns import Turn, now
@@ -35,6 +37,10 @@ class Session(Protocol):
     preamble: str
 
     def history(self, upto: int | None = None) -> list[tuple[str, str]]: ...
+
+    def fix_prompt(
+        self, index: int, instruction: str, code: str, summary: ErrorSummary, max_new_tokens: int
+    ) -> FittedPrompt: ...
 
     def _write(
         self,
@@ -69,15 +75,8 @@ def fix_tries(session: Session, index: int, params: SamplingParams, tries: int) 
         summary = fixable(failed)
         if summary is None or session.cancel.is_set():
             break
-        fitted = fit_fix(
-            session.history(index),
-            failed.instruction,
-            failed.code,
-            summary,
-            session.model.count_tokens,
-            session.model.context_size,
-            params.max_new_tokens,
-            session.preamble,
+        fitted = session.fix_prompt(
+            index, failed.instruction, failed.code, summary, params.max_new_tokens
         )
         made = attempt
         session.turns[index] = Turn(failed.instruction, params, session.model.name, fixes=attempt)

@@ -1,5 +1,6 @@
-"""One cell's code from the model: its text as it streams, cut by the paper's rules, and how the
-generation ended (what status the cell takes next).
+"""One cell's code from the model: its text as it streams, cut by the rules of the prompt's
+format (`core.formats`: the paper's, or the chat answer's), and how the generation ended (what
+status the cell takes next).
 
 `generate` streams a `Turn` for a fitted prompt: the code is the cut completion, or, for a
 completion of the user's own code (a `prefix`), their code byte for byte followed by the cut
@@ -12,8 +13,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from codegen_ui.core.formats import PromptFormat, cut, cut_continuation, fit_continuation
 from codegen_ui.core.model import CodeModel, Delta, Finished, GenerationError, SamplingParams
-from codegen_ui.core.prompt import FittedPrompt, completed_code, fit_completion, truncate
+from codegen_ui.core.prompt import FittedPrompt
 from codegen_ui.core.turns import (
     EMPTY_MESSAGE,
     NOTHING_ADDED,
@@ -35,12 +37,14 @@ def generate(
     (its code is ready to run), `empty`, `cancelled` or `not-run`; a failure of this generation
     alone ends it `not-run` with the text kept. Other failures propagate."""
 
+    fmt = fitted.prompt_format
+
     def code(raw: str) -> str:
-        return completed_code(prefix, raw) if prefix else truncate(raw)
+        return cut_continuation(fmt, prefix, raw) if prefix else cut(fmt, raw)
 
     raw = ""
     try:
-        for event in model.stream(fitted.text, turn.params, cancel):
+        for event in model.stream(fitted.text, turn.params, cancel, prompt_format=fmt):
             if isinstance(event, Delta):
                 raw += event.text
                 yield turn.replace(completion=raw, code=code(raw))
@@ -53,7 +57,8 @@ def generate(
                     first_token_s=event.first_token_s,
                     generate_s=event.total_s,
                 )
-                yield _after_generation(turn, raw, code(raw), stats, event.message, prefix)
+                final = code(raw)
+                yield _after_generation(turn, raw, final, stats, event.message, prefix)
     except GenerationError as exc:  # this turn alone failed; the model carries on
         # As for a model server's failure: keep the text, run nothing.
         yield turn.replace(
@@ -73,7 +78,7 @@ def _after_generation(
         return turn.replace(status="cancelled", message="stopped", finished=now())
     if stats.stop_reason == "error":  # a model server failed: keep the text, run nothing
         return turn.replace(status="not-run", message=message, finished=now())
-    if not truncate(raw).strip():
+    if code == prefix or not code.strip():  # nothing written, or nothing added
         if code.strip():  # a completion that added nothing: the user's code is as it was
             return turn.replace(status="not-run", message=NOTHING_ADDED, finished=now())
         return turn.replace(status="empty", message=EMPTY_MESSAGE, finished=now())
@@ -91,21 +96,34 @@ def _after_generation(
 
 
 def continue_code(
-    model: CodeModel, code: str, params: SamplingParams, cancel: threading.Event | None = None
+    model: CodeModel,
+    code: str,
+    params: SamplingParams,
+    cancel: threading.Event | None = None,
+    prompt_format: PromptFormat = "paper",
 ) -> tuple[str, Finished]:
     """The model's continuation of `code` on its own (a whole file: no preamble, no history),
-    cut by the paper's rules as a cell's completion is, with how the generation ended.
+    cut as a cell's completion is in that format, with how the generation ended.
 
     Refuses code that is blank (TurnError) or too long to leave room (PromptTooLongError)."""
     if not code.strip():
         raise TurnError("there is no code to complete")
-    fitted = fit_completion(
-        [], "", code, model.count_tokens, model.context_size, params.max_new_tokens, ""
+    render = model.render_chat if prompt_format == "chat" else None
+    fitted = fit_continuation(
+        prompt_format,
+        [],
+        "",
+        code,
+        model.count_tokens,
+        model.context_size,
+        params.max_new_tokens,
+        "",
+        render,
     )
     raw, finished = "", Finished("eos", fitted.tokens, 0)
-    for event in model.stream(fitted.text, params, cancel):
+    for event in model.stream(fitted.text, params, cancel, prompt_format=prompt_format):
         if isinstance(event, Delta):
             raw += event.text
         else:
             finished = event
-    return completed_code(code, raw)[len(code) :], finished
+    return cut_continuation(prompt_format, code, raw)[len(code) :], finished

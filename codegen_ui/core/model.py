@@ -1,21 +1,24 @@
 """The model port: a small protocol for "complete this prompt", and the types it exchanges.
 
-A model streams the completion of one turn as text deltas and ends with a `Finished` record; it
-stops on its own once the turn is complete by the paper's truncate rules. Nothing above this port
-sees tensors or token ids. The domain owns it; `codegen_ui.engine` implements it from above (in
-process or on a model server) and adds what loading takes (`ServerOptions`) and how it fails
-(`ModelLoadError`). The bounds a turn may ask for (`asked_sampling`, the ranges) are here too, one
-source for the page's sliders and the session API. Standard library only; defaults come from
-`settings.DEFAULTS`.
+A model streams the completion of one turn as text deltas and ends with a `Finished` record;
+it stops on its own once the turn is complete by the stop rule of the request's prompt format
+(`core.formats.turn_complete`: the paper's truncate rules, or the chat answer's closing fence).
+A model with a chat template renders chat messages with it (`render_chat`), for the chat
+format. Nothing above this port sees tensors or token ids. The domain owns it;
+`codegen_ui.engine` implements it from above (in process or on a model server) and adds what
+loading takes (`ServerOptions`) and how it fails (`ModelLoadError`). The bounds a turn may ask
+for (`asked_sampling`, the ranges) are here too, one source for the page's sliders and the
+session API. Standard library only; defaults come from `settings.DEFAULTS`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from codegen_ui.core.chat import ChatMessage
 from codegen_ui.errors import UserError
 from codegen_ui.settings import DEFAULTS
 
@@ -118,6 +121,17 @@ class CodeModel(Protocol):
     name: str  # hub id or path, shown to users and saved with each turn
     context_size: int  # the most tokens prompt plus completion may hold
 
+    @property
+    def has_chat_template(self) -> bool:
+        """Whether `render_chat` can render: the chat format needs it."""
+        ...
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        """The messages in the model's chat template, ending where the assistant's answer
+        starts (the generation prompt); a template without a system role gets the system
+        text in the first user message. Raises GenerationError where there is no template."""
+        ...
+
     def count_tokens(self, text: str) -> int: ...
 
     def describe(self) -> str:
@@ -129,9 +143,14 @@ class CodeModel(Protocol):
         ...
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
-        """Yield Delta events with the completion text, then exactly one Finished.
+        """Yield Delta events with the completion text, then exactly one Finished; stop once
+        the text is complete by `prompt_format`'s rule (`core.formats.turn_complete`).
 
         Any thread may call it, several at once; a failure of this generation alone raises
         GenerationError."""

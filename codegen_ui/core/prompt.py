@@ -4,7 +4,8 @@ The prompt is a preamble, then per turn the instruction as a `# ` comment line f
 code the model wrote (cut by `truncate`) and a blank line. Execution results never enter it.
 A completion of the user's own code (`completion_prompt`, `completed_code`) ends the prompt with
 their code instead of a new comment, and cuts only what the model added.
-This module knows nothing about models, tokens or kernels: token counting is passed in.
+This module knows nothing about models, tokens or kernels: token counting is passed in. It is
+the `paper` format of `core.formats`, which also offers the model's own chat format.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class FittedPrompt:
     tokens: int  # its length in tokens
     trimmed: int  # how many of the oldest turns were left out to fit the context
     budget: int  # the most prompt tokens allowed (context minus new tokens)
+    prompt_format: str = "paper"  # which format rendered it (`core.formats`): how to cut
 
 
 def fit_prompt(

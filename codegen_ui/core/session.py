@@ -22,12 +22,20 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
-from codegen_ui.core.feedback import KernelState, fit_turn
+from codegen_ui.core.feedback import ErrorSummary, KernelState, fit_fix, fit_turn, state_lines
 from codegen_ui.core.fixes import MAX_TRIES, fix_tries, fixable
+from codegen_ui.core.formats import (
+    Ask,
+    Fix,
+    PromptFormat,
+    fit,
+    fit_continuation,
+    resolve_format,
+)
 from codegen_ui.core.generation import generate
 from codegen_ui.core.kernel import KernelError, Output, Runner, RunResult
 from codegen_ui.core.model import CodeModel, SamplingParams
-from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, fit_prompt
+from codegen_ui.core.prompt import PREAMBLE, FittedPrompt
 from codegen_ui.core.turns import NOTHING_ADDED, Turn, TurnError, TurnStatus, now
 from codegen_ui.errors import one_line
 from codegen_ui.settings import DEFAULTS
@@ -47,8 +55,10 @@ class Session(Cells):
         run_preamble: bool = True,
         auto_fix: int = DEFAULTS.auto_fix,
         read_state: Callable[[Runner], KernelState] | None = None,
+        prompt_format: str = DEFAULTS.prompt_format,
     ) -> None:
         super().__init__(turns, on_change)
+        self.prompt_format_setting = prompt_format  # "auto", "paper" or "chat"
         self.model = model
         self.kernel = kernel
         self.run_timeout = run_timeout
@@ -67,29 +77,42 @@ class Session(Cells):
     def history(self, upto: int | None = None) -> list[tuple[str, str]]:
         return [(t.instruction, t.code) for t in self.turns[:upto]]
 
+    @property
+    def prompt_format(self) -> PromptFormat:
+        """The format of this session's prompts, for its model ("auto": chat where the model
+        has a chat template); raises FormatError for chat without one."""
+        return resolve_format(self.prompt_format_setting, self.model.has_chat_template)
+
     def prompt_for(
         self,
-        instruction: str,
+        instruction: str | Ask,
         max_new_tokens: int,
         upto: int | None = None,
         state: KernelState | None = None,
     ) -> FittedPrompt:
         """The exact prompt the model would see for a turn after the first `upto` turns (all),
-        with the kernel's `state` (if any) just before the instruction."""
-        if state:
+        with the kernel's `state` (if any) just before the instruction: in the paper's format
+        its comment block, in chat a part of the user's message."""
+        fmt = self.prompt_format
+        ask = instruction if isinstance(instruction, Ask) else Ask(instruction)
+        if state and fmt == "paper" and not ask.context and ask.fix is None:
             model = self.model
             tokens, context = model.count_tokens, model.context_size
             history = self.history(upto)
             return fit_turn(
-                history, instruction, state, tokens, context, max_new_tokens, self.preamble
+                history, ask.instruction, state, tokens, context, max_new_tokens, self.preamble
             )
-        return fit_prompt(
+        if state:
+            ask = dataclasses.replace(ask, context="\n".join(state_lines(state)))
+        return fit(
+            fmt,
             self.history(upto),
-            instruction,
+            instruction if isinstance(instruction, Ask) else Ask(instruction),
             self.model.count_tokens,
             self.model.context_size,
             max_new_tokens,
             self.preamble,
+            self.model.render_chat if fmt == "chat" else None,
         )
 
     def add_turn(self, instruction: str, params: SamplingParams) -> Iterator[Turn]:
@@ -129,6 +152,28 @@ class Session(Cells):
         self.record()
         yield from fix_tries(self, index, params, max(1, tries))
 
+    def fix_prompt(
+        self, index: int, instruction: str, code: str, summary: ErrorSummary, max_new_tokens: int
+    ) -> FittedPrompt:
+        """The prompt asking for a corrected cell `index`: in the paper's format the history,
+        then the failed code and its error as comments (`feedback.fix_text`); in chat the
+        failed code as the assistant's answer and the error as the next user message. Later
+        prompts hold only the code the cell ends with."""
+        if self.prompt_format == "paper":
+            model = self.model
+            return fit_fix(
+                self.history(index),
+                instruction,
+                code,
+                summary,
+                model.count_tokens,
+                model.context_size,
+                max_new_tokens,
+                self.preamble,
+            )
+        ask = Ask(instruction, fix=Fix(code, summary.text()))
+        return self.prompt_for(ask, max_new_tokens, upto=index)
+
     def _auto_fix(self, index: int, params: SamplingParams) -> Iterator[Turn]:
         # A turn the model wrote that raised is tried again, `auto_fix` times at most; Undo
         # then brings back the failed try first.
@@ -166,7 +211,9 @@ class Session(Cells):
                 f"cell {index + 1} has no code to complete: write its start first, "
                 "or Regenerate it from its instruction"
             )
-        fitted = fit_completion(
+        fmt = self.prompt_format
+        fitted = fit_continuation(
+            fmt,
             self.history(index),
             turn.instruction,
             prefix,
@@ -174,6 +221,7 @@ class Session(Cells):
             self.model.context_size,
             params.max_new_tokens,
             self.preamble,
+            self.model.render_chat if fmt == "chat" else None,
         )
         if prefix != turn.code:
             self.set_code(index, prefix)

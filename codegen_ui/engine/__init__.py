@@ -15,7 +15,9 @@ Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stre
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
 and the token pick), `threads` (the engine thread's torch thread count, measured), `rows`
 (ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
-KV caches kept across turns), `weights` (the fast and repeatable precisions); `remote` (a model
+KV caches kept across turns), `weights` (the fast and repeatable precisions), `ggufcache` (a
+.gguf dequantised once, kept as a folder), `packaged` (the fallback model a checkout always
+has); `remote` (a model
 on an OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen ->
 GPT-J).
 """
@@ -27,7 +29,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
-from codegen_ui.engine.options import ModelLoadError, ServerOptions
+from codegen_ui.engine.options import ModelLoadError, ModelUnavailable, ServerOptions
+from codegen_ui.engine.packaged import INSTALL, LABEL, fallback_note, packaged_model
 from codegen_ui.settings import DEFAULTS
 
 if TYPE_CHECKING:
@@ -39,13 +42,17 @@ if TYPE_CHECKING:
 API_KEY_VAR = "CODEGEN_UI_API_KEY"  # a model server's key: read here only, never a setting
 
 __all__ = [
+    "INSTALL",
+    "LABEL",
     "ModelLoadError",
+    "ModelUnavailable",
     "ServerOptions",
     "TransformersModel",
     "convert_to_gptj",
     "is_server_url",
     "load_model",
     "new_cache",
+    "packaged_model",
     "server_options",
     "settings_model",
 ]
@@ -59,8 +66,13 @@ def load_model(
     cache_mib: int = DEFAULTS.cache_mib,
     batch_size: int = DEFAULTS.batch_size,
     server: ServerOptions | None = None,
+    fallback: bool = False,
 ) -> CodeModel:
-    """Load a transformers causal LM by hub id or local folder; raises ModelLoadError.
+    """Load a transformers causal LM by hub id, local folder or .gguf; raises ModelLoadError.
+
+    With `fallback`, a hub id that cannot be had here (ModelUnavailable) loads the packaged
+    SmolLM2-135M-Instruct instead (`packaged`), where it is installed; its `describe()` then
+    says so and why.
 
     `precision` is "fast" (int8 on CPU, float16 on CUDA), "exact" (float32) or "repeatable"
     (int8 weights whose output does not depend on the batch, CPU); `cache_mib`
@@ -75,19 +87,34 @@ def load_model(
         return RemoteModel.connect(name_or_path, server or ServerOptions(), progress)
     from codegen_ui.engine.hf import TransformersModel
 
-    return TransformersModel.load(
-        name_or_path,
-        device=device,
-        progress=progress,
-        precision=precision,
-        cache_mib=cache_mib,
-        batch_size=batch_size,
-    )
+    def load(name: str) -> TransformersModel:
+        return TransformersModel.load(
+            name,
+            device=device,
+            progress=progress,
+            precision=precision,
+            cache_mib=cache_mib,
+            batch_size=batch_size,
+        )
+
+    try:
+        return load(name_or_path)
+    except ModelUnavailable:
+        packaged = packaged_model() if fallback else None
+        if packaged is None:
+            raise
+    model = load(str(packaged))
+    model.name = LABEL
+    model.note = fallback_note(name_or_path)
+    return model
 
 
-def settings_model(settings: Settings, progress: Callable[[str], None] | None = None) -> CodeModel:
+def settings_model(
+    settings: Settings, progress: Callable[[str], None] | None = None, fallback: bool = True
+) -> CodeModel:
     """The model the settings name, loaded as they say: on their device, in their precision,
-    with their cache and batch size, or on the server they name (reached as they say)."""
+    with their cache and batch size, or on the server they name (reached as they say); with
+    `fallback` (and the settings allowing it), the packaged model where theirs cannot be had."""
     return load_model(
         settings.model,
         settings.device,
@@ -96,6 +123,7 @@ def settings_model(settings: Settings, progress: Callable[[str], None] | None = 
         cache_mib=settings.cache_mib,
         batch_size=settings.batch_size,
         server=server_options(settings),
+        fallback=fallback and settings.may_fall_back,
     )
 
 

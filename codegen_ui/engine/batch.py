@@ -5,8 +5,10 @@ the request's own queue. The thread admits requests in arrival order, up to `bat
 once (continuous batching: requests join and leave between steps). Each turn of its loop feeds
 one chunk of the oldest admitted prompt (`prefill_chunk` tokens, so a long history does not
 stall the others), then one decode step for every request that is writing, in one forward pass.
-A request stops on the paper's rules (`is_complete`), end of text, its token limit, the end of
-the context, or its cancel event; its KV cache then goes back to the backend's store.
+A request stops on the rule of its own prompt format (`turn_complete`: the paper's cut, or
+the chat answer's closing fence), end of text (in chat also the template's end-of-turn token),
+its token limit, the end of the context, or its cancel event; its KV cache then goes back to
+the backend's store.
 
 A failure ends only the request it belongs to: when a batched step fails, every row's cache is
 cropped back to what it held before the step and the rows are retried one by one. Torch-level
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from codegen_ui.core import Delta, Finished, SamplingParams, StopReason, is_complete
+from codegen_ui.core import Delta, Finished, SamplingParams, StopReason, turn_complete
 from codegen_ui.engine.forward import Forward
 from codegen_ui.engine.kvcache import crop_to
 from codegen_ui.settings import DEFAULTS
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 class Backend(Protocol):
     forward: Forward
     eos_ids: frozenset[int]
+    turn_end_ids: frozenset[int]  # the chat template's end-of-turn token(s), beside eos_ids
     byte_ids: frozenset[int]  # byte-fallback tokens: the text of a run of them is not final
     context_size: int
 
@@ -49,6 +52,7 @@ class Request:
     prompt: str
     params: SamplingParams
     cancel: threading.Event
+    prompt_format: str = "paper"  # whose stop rule ends it (`core.formats.turn_complete`)
     events: queue.Queue[Any] = field(default_factory=queue.Queue)
     submitted: float = field(default_factory=time.perf_counter)
     abandoned: bool = False  # the caller stopped reading
@@ -84,8 +88,14 @@ class EngineThread:
         self.rows = 0  # rows over all decode steps (rows / steps is the mean batch)
 
     # ---- any thread --------------------------------------------------------------------
-    def submit(self, prompt: str, params: SamplingParams, cancel: threading.Event) -> Request:
-        request = Request(prompt, params, cancel)
+    def submit(
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event,
+        prompt_format: str = "paper",
+    ) -> Request:
+        request = Request(prompt, params, cancel, prompt_format)
         self._ensure_thread()
         self._inbox.put(request)
         return request
@@ -219,7 +229,8 @@ class EngineThread:
 
     def _take(self, r: Request, token: int) -> bool:
         """Hand a picked token to the request; False when the request has stopped."""
-        if token in self.backend.eos_ids:
+        chat = r.prompt_format == "chat"
+        if token in self.backend.eos_ids or (chat and token in self.backend.turn_end_ids):
             self._finish(r, "eos", eos=True)
             return False
         r.ids.append(token)
@@ -236,7 +247,7 @@ class EngineThread:
                 r.events.put(Delta(new_text[len(r.text) :]))
                 r.text = new_text
         reason: StopReason | None = None
-        if is_complete(r.text):
+        if turn_complete(r.prompt_format, r.text):
             reason = "complete"
         elif r.stopped:
             reason = "cancelled"

@@ -1,8 +1,8 @@
 """The transformers backend of the model seam: load a causal LM and stream turns.
 
 Any decoder-only model transformers loads, from a hub id, a folder, or a GGUF file (or a
-folder holding one),
-dequantised by transformers' GGUF support. It owns the tokenizer and the torch model; its
+folder holding one), dequantised by transformers' GGUF support once and kept as a folder in
+the app's cache (`ggufcache`). It owns the tokenizer and the torch model; its
 engine thread (`batch`) runs every forward pass for all callers, several generations in one
 pass (`forward`, `rows`) for the families `rows.BATCHED` lists, one at a time through the
 model's own attention and cache for any other (`forward.OwnForward`); `describe()` and the log
@@ -16,8 +16,11 @@ is encoded without the space such tokenizers put in front of a text, EOS is ever
 generation config names, and the text of a completion is decoded with a few prompt tokens
 before it, so that a leading space survives. Weights come in three precisions (see `weights`):
 "exact" (float32), "fast" (int8 on CPU, float16 on CUDA) and "repeatable" (int8
-weights, batch-invariant, CPU). It does not know about sessions,
-kernels or notebooks.
+weights, batch-invariant, CPU). For the chat prompt format it renders messages with the
+tokenizer's chat template (`render_chat`; a GGUF file's template comes with its tokenizer),
+folds the system message into the first user message where the template has no system role,
+and ends a chat request also at the template's end-of-turn token. It does not know about
+sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
@@ -29,14 +32,22 @@ import resource
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from codegen_ui.core import Activity, Event, Finished, GenerationError, SamplingParams
+from codegen_ui.core import (
+    Activity,
+    ChatMessage,
+    Event,
+    Finished,
+    GenerationError,
+    SamplingParams,
+    fold_system,
+)
 from codegen_ui.engine.cache import Entry, KVStore
-from codegen_ui.engine.options import ModelLoadError
+from codegen_ui.engine.options import ModelLoadError, ModelUnavailable
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS
@@ -141,7 +152,14 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
     # Memory-mapped weights stay resident (and mapped) after int8 conversion replaces them.
     extra = {"disable_mmap": True} if not cuda and precision != "exact" else {}
     if gguf is not None:
-        return _load_gguf(*gguf, dtype)
+        from codegen_ui.engine.ggufcache import dequantised_folder
+
+        source = Path(gguf[0]) / gguf[1]
+        try:  # dequantised once, then an ordinary folder (`ggufcache`)
+            name = str(dequantised_folder(source, lambda: _load_gguf(*gguf, torch.float32)))
+        except OSError as exc:  # no cache folder to write: dequantise on every start
+            log.warning("cannot keep the dequantised %s (%s)", source.name, exc)
+            return _load_gguf(*gguf, dtype)
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     # The hub client retries an unreachable host for about a minute; ask the network once first.
     online = not local_only and hub_reachable()
@@ -159,7 +177,8 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
             return tok, model
         except (OSError, ValueError) as exc:  # not cached, no network, not a model folder
             last = exc
-    raise ModelLoadError(_explain(name, last, online)) from last
+    failure = ModelLoadError if Path(name).exists() else ModelUnavailable
+    raise failure(_explain(name, last, online)) from last
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -211,6 +230,7 @@ class TransformersModel:
         from codegen_ui.engine.rows import batched_family
 
         self.name = name
+        self.note = ""  # why this model runs, when it is not the one asked for (a fallback)
         self.tokenizer = tokenizer
         self.model = model.eval()
         self.device = device
@@ -218,6 +238,9 @@ class TransformersModel:
         self.family = str(getattr(config, "model_type", "") or "unknown")
         self.context_size = int(getattr(config, "max_position_embeddings", None) or 2048)
         self.eos_ids = eos_ids(model, tokenizer)
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        self.system_role = self.has_chat_template and has_system_role(tokenizer)
+        self.turn_end_ids = turn_end_ids(tokenizer) if self.has_chat_template else frozenset()
         self.lead = bos_lead(tokenizer)
         self.valid_vocab = len(tokenizer)
         self.byte_ids = byte_fallback_ids(tokenizer)
@@ -277,7 +300,13 @@ class TransformersModel:
 
     def describe(self) -> str:
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
-        return f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
+        how = f"{self.name} on {self.device} ({self.precision_note or dtype}; {self.path()})"
+        return f"{how} · {self.note}" if self.note else how
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        if not self.has_chat_template:
+            raise GenerationError(f"{self.name} has no chat template")
+        return render_template(self.tokenizer, messages, self.system_role)
 
     def activity(self) -> Activity:
         writing, waiting = self.engine_thread.counts()
@@ -319,9 +348,14 @@ class TransformersModel:
         return len(self.encode(text))
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
-        request = self.engine_thread.submit(prompt, params, cancel or threading.Event())
+        cancel = cancel or threading.Event()
+        request = self.engine_thread.submit(prompt, params, cancel, prompt_format)
         try:
             while True:
                 event = request.events.get()
@@ -345,7 +379,10 @@ class TransformersModel:
         from codegen_ui.engine.kvcache import copy_prefix, crop_to, new_cache, own_cache
 
         ids, _ = self.prefixes.ids_for(prompt)
-        ids = self.lead + ids
+        bos = self.tokenizer.bos_token
+        # A chat template may write the BOS itself; it then leads once, not twice.
+        if not (self.lead and bos and prompt.startswith(bos)):
+            ids = self.lead + ids
         if not self.batched:
             return ids, own_cache(self.model.config), 0
         match = self.kv.match(ids)
@@ -379,6 +416,44 @@ def eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
         found = tokenizer.eos_token_id
     ids = found if isinstance(found, (list, tuple)) else [found]
     return frozenset(int(i) for i in ids if i is not None)
+
+
+def render_template(tokenizer: Any, messages: Sequence[ChatMessage], system_role: bool) -> str:
+    """Messages in the tokenizer's chat template, with the generation prompt at the end."""
+    shown = messages if system_role else fold_system(messages)
+    listed = [{"role": m.role, "content": m.content} for m in shown]
+    try:
+        text = tokenizer.apply_chat_template(listed, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja's TemplateError and what a template raises itself
+        raise GenerationError(f"the model's chat template failed: {first_line(exc)}") from None
+    return str(text)
+
+
+def has_system_role(tokenizer: Any) -> bool:
+    """Whether the chat template renders a system message (some raise, some drop it)."""
+    mark = "SYSTEM-MESSAGE-PROBE"
+    listed = [{"role": "system", "content": mark}, {"role": "user", "content": "hi"}]
+    try:
+        return mark in str(tokenizer.apply_chat_template(listed, tokenize=False))
+    except Exception:  # the template refuses the role
+        return False
+
+
+def turn_end_ids(tokenizer: Any) -> frozenset[int]:
+    """The special token the template writes after an assistant's answer (`<|im_end|>`,
+    `<|eot_id|>`, `<end_of_turn>`), where it writes one."""
+    answer = "ANSWER-PROBE"
+    listed = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": answer}]
+    try:
+        text = str(tokenizer.apply_chat_template(listed, tokenize=False))
+    except Exception:
+        return frozenset()
+    after = text.split(answer, 1)[1] if answer in text else ""
+    ids = list(tokenizer.encode(after, add_special_tokens=False)) if after.strip() else []
+    special = set(getattr(tokenizer, "all_special_ids", ())) | set(
+        getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    )
+    return frozenset(ids[:1]) if ids and ids[0] in special else frozenset()
 
 
 def bos_lead(tokenizer: Any) -> list[int]:

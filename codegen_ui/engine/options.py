@@ -2,8 +2,9 @@
 
 `ServerOptions` says how to reach a model server (a model setting that is an http(s) URL ending
 in /v1); `ModelLoadError` is the one-line failure of any backend's loading (a missing folder, a
-server that is not there). The port itself (`CodeModel` and the types it streams) is the
-domain's, in `codegen_ui.core`. Defaults come from `settings.DEFAULTS`.
+server that is not there), `ModelUnavailable` the kind a fallback model may answer. The port
+itself (`CodeModel` and the types it streams) is the domain's, in `codegen_ui.core`. Defaults
+come from `settings.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from codegen_ui.settings import DEFAULTS
 
 class ModelLoadError(UserError, RuntimeError):
     """The model could not be loaded; the message is one line meant for the user."""
+
+
+class ModelUnavailable(ModelLoadError):
+    """A hub id that cannot be had here: not in the local cache, and the hub unreachable or
+    without it (the case where the packaged fallback model may run instead)."""
 
 
 @dataclass(frozen=True)

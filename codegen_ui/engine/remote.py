@@ -6,8 +6,11 @@ its context size, and whether the server tokenizes (vLLM's `/tokenize`): then pr
 token ids, kept across turns as the in-process engine keeps them, so ids stay the record of what
 the model saw; else as text, counted by a local tokenizer. `stream` posts one streamed
 `/v1/completions` request with the turn's sampling as asked (temperature, top-p, top-k, seed,
-max tokens) and closes it the moment the text is a complete turn by the paper's cut rules, or on
-Stop. Failures end the turn with what it had and one line saying why. HTTP lives in
+max tokens) and closes it the moment the text is a complete turn by the stop rule of the
+request's prompt format (`turn_complete`), or on Stop. For the chat format the template is
+rendered here, with the local tokenizer's chat template (`--tokenizer`, or the served folder),
+and sent as text or ids like any prompt. Failures end the turn with what it had and one line
+saying why. HTTP lives in
 `codegen_ui.engine.server_http`; this module knows nothing of sessions or kernels.
 """
 
@@ -16,19 +19,21 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codegen_ui.core import (
     Activity,
+    ChatMessage,
     Delta,
     Event,
     Finished,
+    GenerationError,
     SamplingParams,
     StopReason,
-    is_complete,
+    turn_complete,
 )
 from codegen_ui.engine.options import ServerOptions
 from codegen_ui.engine.prefix import PrefixIds
@@ -89,8 +94,10 @@ class RemoteModel:
         encode: Callable[[str], list[int]],
         decode: Callable[[list[int]], str],
         context_size: int,
+        template: Any = None,
     ) -> None:
         self.ep = ep
+        self.template = template  # a local tokenizer with a chat template, or None
         self.served = served
         self.name = ep.url
         self.context_size = context_size
@@ -108,11 +115,13 @@ class RemoteModel:
         ep = Endpoint(url.rstrip("/"), options.api_key, options.timeout)
         report(f"connecting to {ep.url}")
         served = probe(ep, options.served_model)
+        local = options.tokenizer or (served.name if Path(served.name).is_dir() else "")
+        template = chat_tokenizer(local) if local else None
         if options.tokenizer:
             encode, decode = local_tokenizer(options.tokenizer)
         elif served.server_tokenizes:
             encode, decode = server_tokenizer(ep, served.name)
-        elif Path(served.name).is_dir():  # `transformers serve PATH` on this machine
+        elif local:  # `transformers serve PATH` on this machine
             encode, decode = local_tokenizer(served.name)
         else:
             raise ServerError(
@@ -121,7 +130,20 @@ class RemoteModel:
             )
         context = served.context or options.context_size or local_context(served.name)
         report(f"connected to {served.name} at {ep.url}")
-        return cls(ep, served, encode, decode, context)
+        return cls(ep, served, encode, decode, context, template)
+
+    @property
+    def has_chat_template(self) -> bool:
+        return self.template is not None
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        from codegen_ui.engine.hf import has_system_role, render_template
+
+        if self.template is None:
+            raise GenerationError(
+                f"{self.served.name} has no chat template here: pass its tokenizer with --tokenizer"
+            )
+        return render_template(self.template, messages, has_system_role(self.template))
 
     def activity(self) -> Activity:
         return Activity()  # the server's own queue is not visible from here
@@ -134,7 +156,11 @@ class RemoteModel:
         return len(self.encode(text))
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
         start = time.perf_counter()
         if self.served.server_tokenizes:
@@ -160,7 +186,7 @@ class RemoteModel:
                     if len(text) > shown and not text.endswith("\ufffd"):
                         yield Delta(text[shown:])
                         shown = len(text)
-                    if is_complete(text):
+                    if turn_complete(prompt_format, text):
                         reason = "complete"
                         break
                     finish = choice.get("finish_reason")
@@ -240,6 +266,17 @@ def local_tokenizer(name: str) -> tuple[Callable[[str], list[int]], Callable[[li
         return str(tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
 
     return encode, decode
+
+
+def chat_tokenizer(name: str) -> Any:
+    """The local tokenizer `name` when it has a chat template (rendered here), else None."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError):
+        return None
+    return tok if getattr(tok, "chat_template", None) else None
 
 
 def local_context(name: str) -> int:

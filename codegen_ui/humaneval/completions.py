@@ -10,6 +10,11 @@ are in flight at once (in process the engine thread writes them together, up to 
 samples file with the `RunConfig` that made it; a re-run of the same configuration resumes.
 With `fix` (`humaneval --fix N`, `retries`), a completion whose program raised is written again.
 A model server that fails mid-sample stops the run, keeping the samples so far.
+
+With `prompt_format` "chat" (`RunConfig.prompt_format`) the prompt is the model's chat template:
+the user asks to complete the function (`CHAT_REQUEST`) and the assistant's fenced answer is
+prefilled with the task's prompt, so the model writes the body; it is cut by the chat rules
+(the closing fence), then at the stop sequences as above.
 """
 
 from __future__ import annotations
@@ -23,7 +28,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from codegen_ui.core import CodeModel, Delta, Finished, Runner, SamplingParams, truncate
+from codegen_ui.core import (
+    CodeModel,
+    Delta,
+    Finished,
+    PromptTooLongError,
+    Runner,
+    SamplingParams,
+    cut_continuation,
+    fit_continuation,
+    truncate,
+)
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import Progress, RunFile, sample_seed
 from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
@@ -31,6 +46,7 @@ from codegen_ui.humaneval.retries import retry, run_program
 from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
 SampleKey = tuple[str, int]  # (task id, sample number)
+CHAT_REQUEST = "Complete this Python function."  # the user message in the chat format
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class RunConfig:
     top_k: int = 50  # transformers' default, which the CodeGen repository's generate() used
     seed: int = 0  # each sample's seed is derived from this and the sample's key
     max_new_tokens: int = MAX_NEW_TOKENS
+    prompt_format: str = "paper"  # "paper": the task's prompt as it is; "chat": see above
     fix: int = 0  # `--fix N`: tries at a completion whose program raised (0: the paper's)
 
 
@@ -56,11 +73,13 @@ def generate(
     """One sample of one task, as a samples-file line; with `config.fix`, `check(program)`
     runs a program on its own and gives what it raised (`retries.run_program`)."""
     seed = sample_seed(config.seed, task.task_id, n)
-    budget = min(config.max_new_tokens, model.context_size - model.count_tokens(task.prompt))
+    fmt = config.prompt_format
+    text = _prompt(model, task, fmt, config.max_new_tokens)
+    budget = min(config.max_new_tokens, model.context_size - model.count_tokens(text))
     if budget < 1:  # a small-context model: an empty completion, which fails as it should
         return _line(task, n, seed, "", "prompt-too-long", 0, 0.0, config)
     params = SamplingParams(budget, config.temperature, config.top_p, seed, config.top_k)
-    completion, finished = _complete(model, task.prompt, params)
+    completion, finished = _complete(model, text, params, fmt, task.prompt)
     reason = "stop-sequence" if finished.stop_reason == "cancelled" else finished.stop_reason
     line = _line(task, n, seed, completion, reason, finished.new_tokens, finished.total_s, config)
     if config.fix and check is not None:
@@ -78,11 +97,15 @@ def generate(
     return line
 
 
-def _complete(model: CodeModel, prompt: str, params: SamplingParams) -> tuple[str, Finished]:
-    """The model's completion of `prompt`, cut at the first stop sequence, and how it ended."""
+def _complete(
+    model: CodeModel, prompt: str, params: SamplingParams, fmt: str = "paper", task_prompt: str = ""
+) -> tuple[str, Finished]:
+    """The model's completion of `prompt`, cut at the first stop sequence, and how it ended; in
+    chat, `prompt` is the rendered chat and the answer is cut to what continues `task_prompt`.
+    A `--fix` try continues the paper's way (the program so far, then its error)."""
     raw, finished = "", None
     stop = threading.Event()  # set at the first stop sequence: the engine ends the generation
-    for event in model.stream(prompt, params, stop):
+    for event in model.stream(prompt, params, stop, prompt_format=fmt):
         if isinstance(event, Delta):
             raw += event.text
             if not stop.is_set() and cut(raw) != raw:
@@ -92,7 +115,29 @@ def _complete(model: CodeModel, prompt: str, params: SamplingParams) -> tuple[st
     if finished is None or finished.stop_reason == "error":
         why = finished.message if finished else "the model ended without a result"
         raise ModelLoadError(f"{why}; the samples so far are kept")
+    if fmt == "chat":
+        return cut(cut_continuation(fmt, task_prompt, raw)[len(task_prompt) :]), finished
     return cut(truncate(raw)), finished
+
+
+def _prompt(model: CodeModel, task: Task, prompt_format: str, max_new: int) -> str:
+    if prompt_format != "chat":
+        return task.prompt
+    try:
+        fitted = fit_continuation(
+            "chat",
+            [],
+            CHAT_REQUEST,
+            task.prompt,
+            model.count_tokens,
+            model.context_size,
+            1,  # the budget for new tokens is cut to what is left, as for the paper's prompt
+            "",
+            model.render_chat,
+        )
+    except PromptTooLongError:
+        return task.prompt + " " * max_new  # too long either way: counted, then refused
+    return fitted.text
 
 
 def _line(

@@ -1,14 +1,18 @@
 """The Jupyter magic: `%load_ext codegen_ui.magic`, then `%%codegen` cells write the next cell.
 
-`%%codegen [--model M] [--temperature T] [--run]` takes the cell's body as the instruction.
-The prompt is the paper's: the preamble, then for every earlier cell this kernel ran, in order,
-its `%%codegen` instruction as a `# ` comment and the code cell that followed it (a code cell
-of the user's own, with no instruction before it, gets the app's own-code comment). The code
-the model writes, cut by the paper's rules, goes into the next cell through one
-`shell.set_next_input` payload and is not run; `--run` runs it here instead (no next cell), and it
-joins the history as if it had been a cell. `%codegen_prompt [instruction]` prints the prompt
-that would be sent. The model is loaded on first use, once per kernel (`--model` may also be
-a model server's URL ending in /v1); settings come from `CODEGEN_UI_*` as for the app.
+`%%codegen [--model M] [--temperature T] [--prompt-format F] [--run]` takes the cell's body as
+the instruction. The history is every earlier cell this kernel ran, in order: its `%%codegen`
+instruction and the code cell that followed it (a code cell of the user's own, with no
+instruction before it, gets the app's own-code instruction). In the paper's prompt format each
+is a `# ` comment and its code after the preamble; in chat (the default for a model with a
+chat template, `CODEGEN_UI_PROMPT_FORMAT` or `--prompt-format` to choose) a user message and
+the assistant's fenced code. The code the model writes, cut by that format's rules, goes into
+the next cell through one `shell.set_next_input` payload and is not run; `--run` runs it here
+instead (no next cell), trying again while it raises (the `auto_fix` setting's tries at
+most), and it joins the history as if it had been a cell.
+`%codegen_prompt [instruction]` prints the prompt that would be sent. The model is loaded on
+first use, once per kernel (`--model` may also be a model server's URL ending in /v1);
+settings come from `CODEGEN_UI_*` as for the app.
 
 `inputs` parses cells and the input history (pure), `shell` holds the magics and the model.
 It reads the kernel's own input history (`In`), not the notebook file, so "earlier" means

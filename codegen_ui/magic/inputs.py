@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from codegen_ui.core import OWN_CODE
 from codegen_ui.errors import UserError
+from codegen_ui.settings import PROMPT_FORMAT_CHOICES
 
 MAGIC = "%%codegen"
 
@@ -25,19 +26,26 @@ class Options:
     model: str = ""
     temperature: float | None = None
     run: bool = False
+    prompt_format: str = ""  # "": the setting's (CODEGEN_UI_PROMPT_FORMAT, default auto)
 
 
 def parse_options(line: str) -> Options:
-    """The flags of a `%%codegen` line: `--model M`, `--temperature T`, `--run`."""
+    """The flags of a `%%codegen` line: `--model M`, `--temperature T`, `--prompt-format F`,
+    `--run`."""
     words = shlex.split(line)
-    model, temperature, run = "", None, False
+    model, temperature, run, fmt = "", None, False, ""
     while words:
         word = words.pop(0)
         if word == "--run":
             run = True
-        elif word in ("--model", "--temperature") and words:
+        elif word in ("--model", "--temperature", "--prompt-format") and words:
             value = words.pop(0)
-            if word == "--model":
+            if word == "--prompt-format":
+                if value not in PROMPT_FORMAT_CHOICES:
+                    choices = ", ".join(PROMPT_FORMAT_CHOICES)
+                    raise MagicError(f"--prompt-format must be one of {choices}, not {value!r}")
+                fmt = value
+            elif word == "--model":
                 model = value
             else:
                 try:
@@ -47,8 +55,11 @@ def parse_options(line: str) -> Options:
                 if temperature < 0:
                     raise MagicError("--temperature must be 0 (greedy) or more")
         else:
-            raise MagicError(f"unknown %%codegen flag {word!r}: use --model, --temperature, --run")
-    return Options(model, temperature, run)
+            raise MagicError(
+                f"unknown %%codegen flag {word!r}: use --model, --temperature, "
+                "--prompt-format, --run"
+            )
+    return Options(model, temperature, run, fmt)
 
 
 def split_magic(cell: str) -> tuple[str, str] | None:

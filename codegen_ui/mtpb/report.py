@@ -116,7 +116,8 @@ def _settings_line(c: RunConfig) -> str:
         return f"scored {c.model.removeprefix('samples:')}, {c.limit_s:g} s per program"
     return (
         f"model {c.model}, temperature {c.temperature:g}, top-p {c.top_p:g}, "
-        f"top-k {c.top_k or 'off'}, seed {c.seed}, {c.limit_s:g} s per program"
+        f"top-k {c.top_k or 'off'}, seed {c.seed}, {c.limit_s:g} s per program, "
+        f"{c.prompt_format} prompt format"
         + ("" if c.clean_up else ", no decode clean-up")
         + (f", --fix {c.fix}" if c.fix else "")
         + (", --state" if c.state else "")

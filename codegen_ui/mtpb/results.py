@@ -31,6 +31,7 @@ class RunConfig:
     limit_s: float = 20.0  # the reference's time limit per program
     top_k: int = 50  # transformers' default, which the reference's generate() used; 0: off
     clean_up: bool = True  # completions decoded with the reference's clean-up of spaces
+    prompt_format: str = "paper"  # "paper" (the reference's) or "chat" (the model's template)
     fix: int = 0  # `--fix N`: tries at a turn whose program raised (0: the reference's protocol)
     state: bool = False  # `--state`: the program's names before each turn, in its prompt
 

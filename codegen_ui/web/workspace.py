@@ -62,7 +62,13 @@ class Workspace:
         self.kernel = kernel
         # SharedModel exposes name and context_size read-only; Session only reads them.
         shared = cast(CodeModel, model)
-        self.session = Session(shared, kernel, run_timeout=run_timeout, on_change=self._changed)
+        self.session = Session(
+            shared,
+            kernel,
+            run_timeout=run_timeout,
+            on_change=self._changed,
+            prompt_format=model.holder.prompt_format,
+        )
         self.pending: list[str] = []  # example instructions still to run, in order
         self.notebook_id: str | None = None  # the store's id; set by the first save
         self.owned: set[str] = set()  # store ids this tab created, imported or copied
