@@ -39,15 +39,22 @@ import torch
 from torch import nn
 
 
-class HalfEmbedding(nn.Module):
-    """An embedding stored in float16 that returns float32 rows."""
+def half_embedding(model: Any) -> None:
+    """Store the input embedding's table in float16 (one row of it is read per token), keeping
+    the family's own module: its forward (a scale such as Gemma's x sqrt(width), a padding
+    row) runs as before, on float16 rows, and its output is handed on as float32."""
+    embeddings = model.get_input_embeddings()
+    if isinstance(embeddings, nn.Embedding) and embeddings.weight.dtype == torch.float32:
+        # A new parameter: a head tied to the table keeps its own (float32 or int8) copy.
+        embeddings.weight = nn.Parameter(embeddings.weight.detach().half(), requires_grad=False)
+        embeddings.register_forward_hook(_as_float32)
+    release_freed_memory()
 
-    def __init__(self, embedding: nn.Embedding) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(embedding.weight.detach().half(), requires_grad=False)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return nn.functional.embedding(ids, self.weight).float()
+def _as_float32(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+    if isinstance(output, torch.Tensor) and output.dtype == torch.float16:
+        return output.float()
+    return output
 
 
 @contextlib.contextmanager
@@ -170,7 +177,7 @@ def make_fast(model: Any, device: str, precision: str = "fast") -> str:
         return "float16"
     if not quantize_int8(model):
         return "float32: int8 quantisation is not available in this torch"
-    _half_embedding(model)
+    half_embedding(model)
     return "int8 weights, float16 embedding"
 
 
@@ -182,15 +189,8 @@ def _make_repeatable(model: Any, device: str) -> str:
             return "float32: this torch has no working weight-only int8 kernel"
         if not quantize_weight_only(model):
             return "float32: no layer fits the weight-only int8 kernel"
-    _half_embedding(model)
+    half_embedding(model)
     return "int8 weights, bfloat16 activations, batch-invariant"
-
-
-def _half_embedding(model: Any) -> None:
-    embeddings = model.get_input_embeddings()
-    if isinstance(embeddings, nn.Embedding):
-        model.set_input_embeddings(HalfEmbedding(embeddings))
-    release_freed_memory()
 
 
 def release_freed_memory() -> None:
