@@ -258,7 +258,9 @@ def safetensors_files(folder: Path) -> list[Path] | None:
     return None
 
 
-def load_fast_cpu(name: str, local_files_only: bool, precision: str = "fast") -> Any | None:
+def load_fast_cpu(
+    name: str, local_files_only: bool, precision: str = "fast"
+) -> tuple[Any, Float32Source] | None:
     """`load_int8` for a model folder or hub id, or None (see there) so the caller loads as
     usual; a hub id's single-file checkpoint is fetched (or found in the cache) first."""
     if precision == "repeatable" and not kernel_agrees():
@@ -282,12 +284,41 @@ def load_fast_cpu(name: str, local_files_only: bool, precision: str = "fast") ->
     return load_int8(folder, config, precision)
 
 
-def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
+def _names(model: Any) -> dict[int, list[str]]:
+    """Every name of each tensor of the model (a tied weight has several), by its id."""
+    names: dict[int, list[str]] = {}
+    for name, tensor in [
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ]:
+        names.setdefault(id(tensor), []).append(name)
+    return names
+
+
+def tensor_sources(model: Any, store: SafetensorsFiles) -> dict[int, str] | None:
+    """The checkpoint's name for each stored tensor of the model, by its id (tied weights are
+    satisfied by any of their names); None when a stored tensor is not in the checkpoint
+    under any of its names."""
+    persistent = set(model.state_dict())
+    source: dict[int, str] = {}
+    for key, group in _names(model).items():
+        found = [n for n in group if n in store.where and n in persistent]
+        if found:
+            source[key] = found[0]
+        elif any(n in persistent for n in group):
+            return None
+    return source
+
+
+def load_int8(
+    folder: Path, config: Any, precision: str = "fast"
+) -> tuple[Any, Float32Source] | None:
     """The CPU "fast" model (int8 dynamic linear layers, the rest float32), or the
     "repeatable" one (`Int8WeightLinear` layers), read layer by layer from a local safetensors
     checkpoint; None when this path does not apply (no safetensors file, names the model does
     not use as they are, no int8 engine), so the caller loads as usual. `make_fast` then
-    finishes it (the float16 embedding) as for any model."""
+    finishes it (the float16 embedding) as for any model. With it, where its float32 weights
+    are in the checkpoint (`Float32Source`), for the probe."""
     try:
         from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
         from torch.ao.quantization import default_dynamic_qconfig
@@ -302,22 +333,11 @@ def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
     with no_init_weights():  # allocated, never written: those pages are never resident
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.tie_weights()  # skipped with the initialisation above; a tied head is not stored
-    # Tied weights (one tensor under several names) are satisfied by any of their names.
-    names: dict[int, list[str]] = {}
-    for name, tensor in [
-        *model.named_parameters(remove_duplicate=False),
-        *model.named_buffers(remove_duplicate=False),
-    ]:
-        names.setdefault(id(tensor), []).append(name)
-    persistent = set(model.state_dict())
+    names = _names(model)
     tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
-    source: dict[int, str] = {}
-    for key, group in names.items():
-        found = [n for n in group if n in store.where and n in persistent]
-        if found:
-            source[key] = found[0]
-        elif any(n in persistent for n in group):
-            return None  # a weight under a name of its own (a converted checkpoint): not here
+    source = tensor_sources(model, store)
+    if source is None:
+        return None  # a weight under a name of its own (a converted checkpoint): not here
     # By name: a list of the modules themselves would keep every float32 copy alive.
     linears = [n for n, m in model.named_modules() if type(m) is nn.Linear]
     only_linear = {f"{n}.weight" for n in linears}
@@ -351,4 +371,72 @@ def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
                 return None
     _warm_up(model)
     release_freed_memory()
-    return model.eval()
+    return model.eval(), Float32Source(store, config)
+
+
+class Float32Source:
+    """The float32 model of a checkpoint `load_int8` converted, built again for the probe
+    (`codegen_ui.engine.probe`): the family's own modules from its config, each module's
+    weights read from the checkpoint when a pass reaches it and dropped after it (to the meta
+    device), so the float32 model is never whole in memory and shares no module with the
+    converted one."""
+
+    def __init__(self, store: SafetensorsFiles, config: Any) -> None:
+        self.store = store
+        self.config = config
+
+    @contextlib.contextmanager
+    def model(self) -> Iterator[Any]:
+        """The float32 model, for passes inside the block; None if its names do not match."""
+        from transformers import AutoModelForCausalLM
+        from transformers.initialization import no_init_weights
+
+        with no_init_weights():  # allocated, never written, as in `load_int8`
+            model = AutoModelForCausalLM.from_config(self.config, dtype=torch.float32)
+        model.tie_weights()
+        keys = tensor_sources(model, self.store)
+        handles: list[Any] = []
+        try:
+            if keys is None:
+                yield None
+                return
+            with torch.no_grad():
+                for buffer in model.buffers():
+                    if id(buffer) in keys:
+                        buffer.copy_(self.store.read(keys[id(buffer)]))
+            for module in model.modules():
+                own = [(n, keys.get(id(p), "")) for n, p in module.named_parameters(recurse=False)]
+                own = [(n, k) for n, k in own if k]
+                if own:
+                    handles.append(module.register_forward_pre_hook(self._reader(own)))
+                    handles.append(module.register_forward_hook(_dropper(own)))
+                _drop(module, [n for n, _ in module.named_parameters(recurse=False)])
+            yield model.eval()
+        finally:
+            for handle in handles:
+                handle.remove()
+            del model
+            release_freed_memory()
+
+    def _reader(self, own: list[tuple[str, str]]) -> Any:
+        def read(module: nn.Module, _inputs: Any) -> None:
+            for name, key in own:
+                weight = self.store.read(key).float()
+                setattr(module, name, nn.Parameter(weight, requires_grad=False))
+
+        return read
+
+
+def _dropper(own: list[tuple[str, str]]) -> Any:
+    def drop(module: nn.Module, _inputs: Any, _output: Any) -> None:
+        _drop(module, [name for name, _ in own])
+
+    return drop
+
+
+def _drop(module: nn.Module, names: list[str]) -> None:
+    """Replace the module's own parameters `names` by ones of the same shape on the meta
+    device: no memory, and no stale values."""
+    for name in names:
+        meta = torch.empty_like(getattr(module, name), device="meta")
+        setattr(module, name, nn.Parameter(meta, requires_grad=False))
