@@ -123,3 +123,21 @@ def test_the_checkpoint_gives_the_float32_reference(scaled_family: Path, exact: 
         want = exact.model(input_ids=ids).logits
         assert {p.device.type for p in reference.parameters()} == {"meta"}  # dropped again
     assert torch.equal(got, want)
+
+
+def test_repeatable_is_fast_on_cpu(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="codegen_ui.engine.hf"):
+        fast = load_model(str(tiny_model_dir), device="cpu", precision="fast")
+        repeatable = load_model(str(tiny_model_dir), device="cpu", precision="repeatable")
+    try:
+        assert fast.describe() == repeatable.describe()
+        assert "int8 weights, bfloat16 activations, batch-invariant" in fast.describe()
+        assert "'repeatable' is the same as 'fast'" in caplog.text
+        ids = torch.tensor([IDS])
+        with torch.inference_mode():
+            assert torch.equal(
+                fast.model(input_ids=ids).logits, repeatable.model(input_ids=ids).logits
+            )
+    finally:
+        fast.close()
+        repeatable.close()

@@ -34,7 +34,7 @@ from codegen_ui.errors import UserError
 # cores), as plain transformers runs. The engine: Settings' defaults.
 BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0, "threads": 0}
 # The bare decode loops `work.speed` measures beside the engines (see there).
-RAW_LOOPS = ("raw", "raw_exact", "raw_repeatable")
+RAW_LOOPS = ("raw", "raw_exact")
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,6 @@ def raw_ratios(eng: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:
         "engine_vs_raw": eng["decode_tok_s"] / raw["raw"]["decode_tok_s"],
         "raw_vs_raw_exact": raw["raw"]["decode_tok_s"] / raw["raw_exact"]["decode_tok_s"],
     }
-    if "raw_repeatable" in raw:  # the batch-invariant int8 weights in the same bare loop
-        steady = raw["raw_repeatable"]["decode_tok_s"]
-        result["raw_repeatable_vs_raw"] = steady / raw["raw"]["decode_tok_s"]
-        result["raw_repeatable_vs_raw_exact"] = steady / raw["raw_exact"]["decode_tok_s"]
     return result
 
 
@@ -232,14 +228,6 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
                 result["raw_exact"]["decode_tok_s"],
             ),
         ]
-    if "raw_repeatable" in result:
-        rows.append(
-            (
-                "  bare repeatable int8 loop, decode tokens/s",
-                base["decode_tok_s"],
-                result["raw_repeatable"]["decode_tok_s"],
-            )
-        )
     rows += [
         (f"first token after a {h}-token history (s)", base["ttft_s"][h], eng["ttft_s"][h])
         for h in base["ttft_s"]
@@ -270,14 +258,6 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
         *([f"bare loops: {result['raw']['describe']}"] if "raw" in result else []),
         f"greedy next token of {agree['describe']} agrees with float32 at "
         f"{agree['agree']:.1%} of {agree['positions']} positions",
-        *(
-            [
-                f"greedy next token of {agree['repeatable']['describe']} agrees with float32 at "
-                f"{agree['repeatable']['agree']:.1%}"
-            ]
-            if "repeatable" in agree
-            else []
-        ),
         "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),
         *(
             f"  repetition {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in rep.items())

@@ -14,10 +14,12 @@ only its new tokens. The tokenizer may be GPT-2's byte BPE or SentencePiece styl
 spaces, byte fallback): a BOS id leads every prompt when the tokenizer adds one, a continuation
 is encoded without the space such tokenizers put in front of a text, EOS is every id the
 generation config names, and the text of a completion is decoded with a few prompt tokens
-before it, so that a leading space survives. Weights come in three precisions (see `weights`):
-"exact" (float32), "fast" (int8 on CPU, float16 on CUDA) and "repeatable" (int8
-weights, batch-invariant, CPU). It does not know about sessions,
-kernels or notebooks.
+before it, so that a leading space survives. Weights come in two precisions (see `weights`):
+"exact" (float32) and "fast" (int8 weights, batch-invariant, on CPU; float16 on CUDA), with
+"repeatable" the same as "fast" on CPU (float32 on CUDA). Before a converted model is
+reported loaded, the guard (`probe`) compares it with the same weights in float32 and loads
+it in exact precision where it falls short. It does not know about sessions, kernels or
+notebooks.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def _load_parts(
         try:
             tok = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
             # CPU "fast": read and convert layer by layer, never the float32 model whole.
-            converted = fast_cpu(name, local_files_only, precision) if extra else None
+            converted = fast_cpu(name, local_files_only) if extra else None
             if converted is not None:
                 return tok, *converted
             model = AutoModelForCausalLM.from_pretrained(
@@ -182,6 +184,8 @@ def _convert(
 
     if device != "cpu":
         return make_fast(model, device, precision), ""
+    if precision == "repeatable":
+        log.info("precision 'repeatable' is the same as 'fast' on CPU (batch-invariant int8)")
     start = time.perf_counter()
     ids, vocab = probe.probe_ids(tok, bos_lead(tok)), len(tok)
     want = probe.logits(model, ids, vocab) if source is None else None  # before conversion

@@ -1,26 +1,26 @@
-"""The "fast" and "repeatable" precisions: smaller weights for a loaded torch model, converted
-in place.
+"""The "fast" precision: smaller weights for a loaded torch model, converted in place.
 
-On CPU, decoding one token reads every weight once, so it is bound by memory bandwidth:
-int8 linear layers (PyTorch dynamic quantisation: int8 weights, activations quantised on the
-fly per call) read a quarter of the bytes of float32, and the token embedding is kept in
-float16 since only one row of it is read per token. On CUDA the model is already loaded in
-float16. What it costs: int8 rounding changes the logits slightly, so greedy decoding can pick
-a different token where the top two are close (the benchmark reports how often). The "exact"
-precision (float32) never comes here.
-
-"repeatable" (CPU) keeps int8 weights with one scale per output row but multiplies bfloat16
-activations as they are (`Int8WeightLinear`), with no activation scale shared by the rows of a
-pass: each row's result is the same whoever else is in the batch, so same seed, same code holds
-in a classroom as it does in "exact". It costs single-stream speed against "fast" (README,
-Performance).
+On CPU, decoding one token reads every weight once, so it is bound by memory bandwidth. Each
+linear layer becomes `Int8WeightLinear`: int8 weights with one bfloat16 scale per output row
+(a quarter of float32's bytes), multiplied by aten's weight-only kernel
+(`_weight_int8pack_mm`) with the activations in bfloat16 as they are, never quantised. No
+scale is shared by the rows of a pass, so each row's result is the same whoever else is in the
+batch ("same seed, same code" holds in a classroom, as in "exact"). The token embedding keeps
+its own module with its table in float16 (`half_embedding`), since one row of it is read per
+token. "repeatable", the name of this batch-invariant precision when "fast" was PyTorch's
+dynamic int8 (deprecated upstream, and it broke models with outlier activations), is the same
+precision on CPU. On CUDA "fast" is float16 from the load and "repeatable" float32. What it
+costs: int8 rounding changes the logits slightly, so greedy decoding can pick a different token
+where the top two are close; the guard at load (`probe`) measures that on each model. The
+"exact" precision (float32) never comes here.
 
 `load_int8` builds the fast model without ever holding the float32 checkpoint whole: the
 model's skeleton is made with its weights allocated but never written (so not resident), the
 small tensors are read into it, and each linear layer's weight is read from the safetensors
 file (plain reads, no memory map, whose pages would stay resident), converted to int8 exactly
-as `quantize_int8` would, and its float32 copy dropped before the next is read. Imported only
-by the transformers backend.
+as `quantize_weight_only` would, and its float32 copy dropped before the next is read.
+`Float32Source` rebuilds the same model in float32 one module at a time, for the guard.
+Imported only by the transformers backend.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import ctypes
 import gc
 import json
 import struct
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,49 +47,13 @@ def half_embedding(model: Any) -> None:
         # A new parameter: a head tied to the table keeps its own (float32 or int8) copy.
         embeddings.weight = nn.Parameter(embeddings.weight.detach().half(), requires_grad=False)
         embeddings.register_forward_hook(_as_float32)
-    release_freed_memory()
+    _trim()  # the float32 table and layers just replaced
 
 
 def _as_float32(_module: nn.Module, _inputs: Any, output: Any) -> Any:
     if isinstance(output, torch.Tensor) and output.dtype == torch.float16:
         return output.float()
     return output
-
-
-@contextlib.contextmanager
-def _quiet_quantization() -> Iterator[None]:
-    with warnings.catch_warnings():
-        # "torch.ao.quantization is deprecated" and "quantized tensors are deprecated": known,
-        # and guarded by the fallbacks (an ImportError, a RuntimeError) of the callers.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", r"torch\.quantize_per_tensor", UserWarning)
-        yield
-
-
-def quantize_int8(model: nn.Module) -> bool:
-    """Replace the model's nn.Linear layers by int8 dynamic ones; False if unavailable."""
-    try:
-        from torch.ao.quantization import quantize_dynamic
-    except ImportError:  # the API is deprecated and will go away
-        return False
-    with _quiet_quantization():
-        try:
-            quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
-            _warm_up(model)
-        except (RuntimeError, AssertionError):  # no int8 engine for this CPU
-            return False
-    return True
-
-
-def _warm_up(model: nn.Module) -> None:
-    """Run one int8 layer once, so any first-use deprecation warning of quantised ops is
-    raised here, under the filter above, rather than in the middle of a user's turn."""
-    for module in model.modules():
-        width = getattr(module, "in_features", None)
-        if isinstance(width, int) and hasattr(module, "_packed_params"):
-            with torch.inference_mode():
-                module(torch.zeros(1, width))
-            return
 
 
 # The weight-only kernel reads the reduction axis in blocks of 16 and gives garbage (or worse)
@@ -169,21 +132,10 @@ def quantize_weight_only(model: nn.Module) -> int:
 
 
 def make_fast(model: Any, device: str, precision: str = "fast") -> str:
-    """Convert `model` in place for speed on `device` in `precision` ("fast" or "repeatable");
-    returns a note for `describe()`."""
-    if precision == "repeatable":
-        return _make_repeatable(model, device)
+    """Convert `model` in place for speed on `device` in `precision` ("fast", or
+    "repeatable", the same on CPU); returns a note for `describe()`."""
     if device.startswith("cuda"):
-        return "float16"
-    if not quantize_int8(model):
-        return "float32: int8 quantisation is not available in this torch"
-    half_embedding(model)
-    return "int8 weights, float16 embedding"
-
-
-def _make_repeatable(model: Any, device: str) -> str:
-    if device.startswith("cuda"):
-        return "float32: repeatable int8 is a CPU precision"
+        return "float16" if precision == "fast" else "float32: repeatable int8 is a CPU precision"
     if not any(isinstance(m, Int8WeightLinear) for m in model.modules()):
         if not kernel_agrees():
             return "float32: this torch has no working weight-only int8 kernel"
@@ -258,12 +210,10 @@ def safetensors_files(folder: Path) -> list[Path] | None:
     return None
 
 
-def load_fast_cpu(
-    name: str, local_files_only: bool, precision: str = "fast"
-) -> tuple[Any, Float32Source] | None:
+def load_fast_cpu(name: str, local_files_only: bool) -> tuple[Any, Float32Source] | None:
     """`load_int8` for a model folder or hub id, or None (see there) so the caller loads as
     usual; a hub id's single-file checkpoint is fetched (or found in the cache) first."""
-    if precision == "repeatable" and not kernel_agrees():
+    if not kernel_agrees():
         return None  # loaded as float32; `make_fast` says why
     from transformers import AutoConfig
     from transformers.utils import cached_file
@@ -281,7 +231,7 @@ def load_fast_cpu(
             return None
         folder = Path(found).parent
     config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
-    return load_int8(folder, config, precision)
+    return load_int8(folder, config)
 
 
 def _names(model: Any) -> dict[int, list[str]]:
@@ -310,22 +260,16 @@ def tensor_sources(model: Any, store: SafetensorsFiles) -> dict[int, str] | None
     return source
 
 
-def load_int8(
-    folder: Path, config: Any, precision: str = "fast"
-) -> tuple[Any, Float32Source] | None:
-    """The CPU "fast" model (int8 dynamic linear layers, the rest float32), or the
-    "repeatable" one (`Int8WeightLinear` layers), read layer by layer from a local safetensors
-    checkpoint; None when this path does not apply (no safetensors file, names the model does
-    not use as they are, no int8 engine), so the caller loads as usual. `make_fast` then
+def load_int8(folder: Path, config: Any) -> tuple[Any, Float32Source] | None:
+    """The CPU "fast" model (`Int8WeightLinear` layers where they fit, the rest float32), read
+    layer by layer from a local safetensors checkpoint; None when this path does not apply (no
+    safetensors file, names the model does not use as they are), so the caller loads as
+    usual. `make_fast` then
     finishes it (the float16 embedding) as for any model. With it, where its float32 weights
     are in the checkpoint (`Float32Source`), for the probe."""
-    try:
-        from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
-        from torch.ao.quantization import default_dynamic_qconfig
-        from transformers import AutoModelForCausalLM
-        from transformers.initialization import no_init_weights
-    except ImportError:
-        return None
+    from transformers import AutoModelForCausalLM
+    from transformers.initialization import no_init_weights
+
     files = safetensors_files(folder)
     if files is None:
         return None
@@ -348,28 +292,19 @@ def load_int8(
             if not set(names[key]) <= only_linear:
                 tensors[key].copy_(store.read(name))
         del tensors
-        with _quiet_quantization():
-            try:
-                for path in linears:
-                    parent_path, _, child_name = path.rpartition(".")
-                    parent = model.get_submodule(parent_path)
-                    child = getattr(parent, child_name)
-                    if id(child.weight) in source:
-                        child.weight = nn.Parameter(
-                            store.read(source[id(child.weight)]).float(), requires_grad=False
-                        )
-                    if precision == "repeatable":
-                        setattr(parent, child_name, weight_only(child))
-                    else:
-                        child.qconfig = default_dynamic_qconfig  # what quantize_dynamic uses
-                        setattr(parent, child_name, Int8Linear.from_float(child))
-                    del child
-                    # glibc may keep freed buffers of this size on its heap for reuse rather
-                    # than unmapping them: hand each layer's float32 copy back now.
-                    _trim()
-            except (RuntimeError, AssertionError):  # no int8 engine for this CPU
-                return None
-    _warm_up(model)
+        for path in linears:
+            parent_path, _, child_name = path.rpartition(".")
+            parent = model.get_submodule(parent_path)
+            child = getattr(parent, child_name)
+            if id(child.weight) in source:
+                child.weight = nn.Parameter(
+                    store.read(source[id(child.weight)]).float(), requires_grad=False
+                )
+            setattr(parent, child_name, weight_only(child))
+            del child
+            # glibc may keep freed buffers of this size on its heap for reuse rather
+            # than unmapping them: hand each layer's float32 copy back now.
+            _trim()
     release_freed_memory()
     return model.eval(), Float32Source(store, config)
 
@@ -416,7 +351,7 @@ class Float32Source:
             for handle in handles:
                 handle.remove()
             del model
-            release_freed_memory()
+            _trim()
 
     def _reader(self, own: list[tuple[str, str]]) -> Any:
         def read(module: nn.Module, _inputs: Any) -> None:
