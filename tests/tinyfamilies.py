@@ -10,12 +10,16 @@ model_type)` writes such a model with the byte-level tokenizer of `tests.tiny` a
 
 from __future__ import annotations
 
+import functools
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from codegen_ui.bench.randommodel import build_tokenizer
 
 WIDTH, LAYERS, HEADS, KV_HEADS, HEAD_DIM, FFN = 64, 2, 4, 2, 16, 128
+MAX_PARAMS = 8_000_000  # a family past this when shrunk has sizes under names we do not know
 
 # Config attributes, by what they size, set where the family's config has them.
 SIZES: dict[str, int] = {
@@ -40,6 +44,12 @@ SIZES: dict[str, int] = {
     **dict.fromkeys(["num_experts_per_tok", "moe_topk", "top_k_experts", "moe_k"], 2),
     **dict.fromkeys(["max_position_embeddings", "n_positions", "n_ctx", "seq_length"], 512),
     **dict.fromkeys(["decoder_layers"], LAYERS),
+    **dict.fromkeys(["rotary_dim"], 8),
+    # multi-head latent attention (DeepSeek's and its heirs') and grouped expert routing
+    **dict.fromkeys(["kv_lora_rank", "q_lora_rank"], 32),
+    **dict.fromkeys(["qk_rope_head_dim", "qk_nope_head_dim"], 8),
+    **dict.fromkeys(["v_head_dim"], HEAD_DIM),
+    **dict.fromkeys(["n_group", "topk_group"], 1),
 }
 
 
@@ -55,7 +65,11 @@ def tiny_config(model_type: str, vocab: int, bos: int = 0, eos: int = 0, **extra
         default = AutoConfig.for_model(model_type)
     except Exception as exc:
         raise Unbuildable(f"no default config: {type(exc).__name__}: {exc}") from None
-    if default.get_text_config() is not default:
+    try:
+        composite = default.get_text_config() is not default
+    except ValueError:  # several text configs (an encoder's and a decoder's)
+        composite = True
+    if composite:
         raise Unbuildable("a composite (vision, audio or speech) config")
     known = default.to_dict()
     sizes = {k: v for k, v in SIZES.items() if k in known}
@@ -71,16 +85,50 @@ def tiny_config(model_type: str, vocab: int, bos: int = 0, eos: int = 0, **extra
 
 def build(path: Path, model_type: str, seed: int = 0, **extra: Any) -> Path:
     """Write a tiny random `model_type` model and a tokenizer at `path`."""
+    path.mkdir(parents=True, exist_ok=True)
+    size = _tokenizer_into(path)
+    model = tiny_model(model_type, size, seed, **extra)
+    try:
+        model.save_pretrained(path)
+    except Exception as exc:
+        raise Unbuildable(f"cannot save: {type(exc).__name__}: {exc}") from None
+    return path
+
+
+def tiny_model(model_type: str, vocab: int = 400, seed: int = 0, **extra: Any) -> Any:
+    """The tiny random float32 model itself (weights from `seed`), in evaluation mode."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    path.mkdir(parents=True, exist_ok=True)
-    size = build_tokenizer(path, vocab_size=400)
-    config = tiny_config(model_type, size, **extra)
-    torch.manual_seed(seed)
+    config = tiny_config(model_type, vocab, **extra)
     try:
-        model = AutoModelForCausalLM.from_config(config)
-        model.save_pretrained(path)
+        with torch.device("meta"):  # sized first: some sizes have names we do not shrink
+            params = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+        if params > MAX_PARAMS:
+            raise Unbuildable(f"still {params / 1e6:.1f}M parameters when shrunk")
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(config).eval()
+    except Unbuildable:
+        raise
     except Exception as exc:
-        raise Unbuildable(f"cannot build or save: {type(exc).__name__}: {exc}") from None
-    return path
+        raise Unbuildable(f"cannot build: {type(exc).__name__}: {exc}") from None
+    try:
+        with torch.inference_mode():
+            model(input_ids=torch.tensor([[1, 2, 3, 4]]), use_cache=False)
+    except Exception as exc:
+        raise Unbuildable(f"its float32 forward fails: {type(exc).__name__}: {exc}") from None
+    return model
+
+
+@functools.cache
+def _trained_tokenizer() -> tuple[Path, int]:
+    """The byte-level tokenizer, trained once per process (a second or so) and copied after."""
+    folder = Path(tempfile.mkdtemp(prefix="tiny-tokenizer-"))
+    return folder, build_tokenizer(folder, vocab_size=400)
+
+
+def _tokenizer_into(path: Path) -> int:
+    folder, size = _trained_tokenizer()
+    for file in folder.iterdir():
+        shutil.copy(file, path / file.name)
+    return size

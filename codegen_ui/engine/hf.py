@@ -192,7 +192,10 @@ def _convert(
     note = make_fast(model, device, precision)
     if note.startswith("float32"):  # not converted; the note says why
         return note, ""
-    got = probe.logits(model, ids, vocab)
+    try:
+        got = probe.logits(model, ids, vocab)
+    except Exception as exc:  # whatever the converted model raises, exact it is
+        return note, f"{precision} precision failed on the probe ({first_line(exc)}); using exact"
     if source is not None:
         try:
             with source.model() as reference:

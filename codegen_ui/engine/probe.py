@@ -36,11 +36,11 @@ def mean(values):
 numbers = [3, 1, 4, 1, 5, 9, 2, 6]
 print(mean(numbers), math.sqrt(16))
 '''
-PROBE_TOKENS = 64  # at most this many ids of it
+PROBE_TOKENS = 32  # at most this many ids of it (its cost at load grows with them)
 SURE_GAP = 1.0  # float32's top two logits this far apart: it is sure of its next token
 MIN_SURE = 8  # fewer sure positions than this: top-1 agreement is not judged
 MIN_AGREE = 0.9  # of the sure positions, at least this share with float32's top-1
-MAX_ERROR = 0.25  # mean |logit difference| / float32 logits' standard deviation
+MAX_ERROR = 0.1  # mean |logit difference| / the spread (standard deviation) of float32 logits
 
 
 @dataclass(frozen=True)

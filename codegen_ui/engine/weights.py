@@ -81,6 +81,13 @@ class Int8WeightLinear(nn.Module):
         self.in_features = w.shape[1]
         self.out_features = w.shape[0]
 
+    @property
+    def weight(self) -> torch.Tensor:
+        """The weight in float32, dequantised at each access: for a family's code that reads a
+        layer's weight outside its forward (Mamba's `dt_proj.weight @ x`, a head's dtype).
+        Right, not fast."""
+        return self.weight_int8.float() * self.scales.float()[:, None]
+
     @staticmethod
     def fits(linear: nn.Linear) -> bool:
         return _int8pack_mm() is not None and linear.in_features % _INT8PACK_BLOCK == 0
@@ -305,7 +312,7 @@ def load_int8(folder: Path, config: Any) -> tuple[Any, Float32Source] | None:
             # glibc may keep freed buffers of this size on its heap for reuse rather
             # than unmapping them: hand each layer's float32 copy back now.
             _trim()
-    release_freed_memory()
+    _trim()  # (no collection of cycles: it costs seconds in a large process)
     return model.eval(), Float32Source(store, config)
 
 
