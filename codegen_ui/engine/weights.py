@@ -70,6 +70,9 @@ class Int8WeightLinear(nn.Module):
     bfloat16 activations: no activation scale is shared between rows, and the kernel computes
     each row on its own, so a row's result never depends on the rest of the batch."""
 
+    weight_int8: torch.Tensor
+    scales: torch.Tensor
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         w = weight.detach().float()
