@@ -36,6 +36,7 @@ def figures(tiny_model_dir: Path) -> dict[str, object]:
         "session_turns": 2,
         "new_tokens": 6,
         "turn_tokens": 6,
+        "copy_mib": 8,
     }
     engines = {
         "baseline": {"precision": "exact", "cache_mib": 0, "threads": 0},
@@ -105,6 +106,8 @@ def test_medians_ratios_and_table(figures) -> None:  # type: ignore[no-untyped-d
     assert "first token after a 120-token history" in text and "decode_speedup=" in text
     assert "bare int8 loop, decode tokens/s" in text and "engine_vs_raw=" in text
     assert "peak resident while loading" in text
+    assert "memory bandwidth (a 256 MiB copy, as STREAM's)" in text
+    assert "engine_vs_bandwidth_limit=" in text and "bandwidth limit, decode tokens/s" in text
     assert "agrees with float32 at 50.0% of 4 positions" in text
 
 

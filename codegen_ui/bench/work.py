@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from codegen_ui.bench.bandwidth import COPY_MIB, copy_bandwidth, weight_bytes_per_token
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import CodeModel, Finished, SamplingParams, render_prompt
 
@@ -131,7 +132,9 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
     so that the load of a shared machine falls on both alike; one dict per repetition. Two
     bare loops ride along for decoding: "raw", the engine's int8 model, and "raw_exact", the
     baseline's float32 model; each at every thread count the engine may pick, the fastest
-    reported (the engine measures and picks, so the loop is given the same choice)."""
+    reported (the engine measures and picks, so the loop is given the same choice), with the
+    memory bandwidth measured on that many threads right after it and the bytes of weights
+    one token reads (`bandwidth`)."""
     models = {name: load(config, options) for name, options in config["engines"].items()}
     engine = models["engine"]
     counts = (
@@ -156,6 +159,10 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
                     "describe": f"bare loop on {model.describe()}, {fastest} torch threads "
                     f"(tokens/s by thread count {by_count})",
                     "decode_tok_s": rates[fastest],
+                    # The limit: a large copy on the same threads, right after the loop.
+                    "bandwidth_gb_s": copy_bandwidth(fastest, config.get("copy_mib", COPY_MIB))
+                    / 1e9,
+                    "weight_mb_per_token": weight_bytes_per_token(model.model) / 1e6,
                 }
             )
         for size in config["histories"]:
