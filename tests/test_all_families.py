@@ -65,7 +65,7 @@ UNBUILDABLE: dict[str, str] = {
     "gpt_neo": "tiny config refused: StrictDataclassClassValidationError: Cl",
     "inkling2_loop_text": "still 14.4M parameters when shrunk",
     "inkling2_text": "still 15.7M parameters when shrunk",
-    "kimi_linear": "its float32 forward fails: ValueError: `get_mask_sizes` can ",
+    "kimi_linear": "its float32 forward fails: ",
     "kolibri1_1": "tiny config refused: StrictDataclassClassValidationError: Cl",
     "lfm2_moe": "cannot build: TypeError: 'NoneType' object is not subscripta",
     "llama4": "a composite (vision, audio or speech) config",
@@ -102,6 +102,7 @@ SAMPLE = [
     "bart",  # the decoder of an encoder-decoder
 ]
 GREEDY = SamplingParams(max_new_tokens=4)
+CHEAP_TOKENS = 12  # of the probe, for the check of every family: enough for a logit error
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,8 @@ def probe_input() -> tuple[list[int], int]:
     from codegen_ui.engine import probe
 
     folder, size = tinyfamilies._trained_tokenizer()
-    return probe.probe_ids(AutoTokenizer.from_pretrained(folder), []), size
+    ids = probe.probe_ids(AutoTokenizer.from_pretrained(folder), [])
+    return ids[:CHEAP_TOKENS], size
 
 
 @pytest.mark.parametrize("family", [f for f in FAMILIES if f not in UNBUILDABLE])
@@ -120,7 +122,7 @@ def test_fast_computes_what_float32_computes(family: str, probe_input: Any) -> N
     from codegen_ui.engine.weights import Int8WeightLinear, make_fast
 
     ids, vocab = probe_input
-    model = tinyfamilies.tiny_model(family, vocab)
+    model = tinyfamilies.tiny_model(family, vocab, checked=False)
     want = probe.logits(model, ids, vocab)
     assert make_fast(model, "cpu") == "int8 weights, bfloat16 activations, batch-invariant"
     assert any(isinstance(m, Int8WeightLinear) for m in model.modules())
