@@ -59,6 +59,7 @@ def _as_float32(_module: nn.Module, _inputs: Any, output: Any) -> Any:
 # The weight-only kernel reads the reduction axis in blocks of 16 and gives garbage (or worse)
 # for other widths, so such layers keep their float32 weights.
 _INT8PACK_BLOCK = 16
+_ROWS_AT_ONCE = 4096  # rows of a weight converted together (see Int8WeightLinear)
 
 
 def _int8pack_mm() -> Any | None:
@@ -76,8 +77,16 @@ class Int8WeightLinear(nn.Module):
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         w = weight.detach().float()
-        scales = (w.abs().amax(dim=1).clamp(min=1e-12) / 127).to(torch.bfloat16)
-        q = torch.round(w / scales.float()[:, None]).clamp(-127, 127).to(torch.int8)
+        scales = torch.empty(w.shape[0], dtype=torch.bfloat16)
+        q = torch.empty(w.shape, dtype=torch.int8)
+        # A block of rows at a time: float32 temporaries of a whole head (vocabulary x width)
+        # would set the peak memory of loading.
+        for start in range(0, w.shape[0], _ROWS_AT_ONCE):
+            rows = w[start : start + _ROWS_AT_ONCE]
+            scale = (rows.abs().amax(dim=1).clamp(min=1e-12) / 127).to(torch.bfloat16)
+            scales[start : start + _ROWS_AT_ONCE] = scale
+            block = torch.round(rows / scale.float()[:, None]).clamp(-127, 127)
+            q[start : start + _ROWS_AT_ONCE] = block.to(torch.int8)
         self.register_buffer("weight_int8", q.contiguous())
         self.register_buffer("scales", scales)
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
