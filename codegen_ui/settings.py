@@ -126,9 +126,10 @@ class Settings:
     kernel_state: bool = False
 
     # speed
-    # "fast": int8 weights on CPU, float16 on CUDA; "exact": float32 everywhere; "repeatable":
-    # int8 weights with bfloat16 activations on CPU, whose output does not depend on the batch
-    # (float32 on CUDA).
+    # "fast": int8 weights with bfloat16 activations on CPU, whose output does not depend on
+    # the batch, float16 on CUDA (a model the guard at load finds too far from float32 loads
+    # as "exact", and says so); "exact": float32 everywhere; "repeatable": the same as "fast"
+    # on CPU, float32 on CUDA.
     precision: str = "fast"
     # MiB of KV caches kept across turns, for all sessions together (least recently used go
     # first); 0 re-encodes the whole prompt every turn. ~160 KiB a token for codegen-350M.

@@ -158,8 +158,7 @@ def test_trimmed_history_reuses_only_the_shared_start(model) -> None:  # type: i
 
 
 def test_fast_precision_loads_int8_reuses_cache_and_is_deterministic(tiny_model_dir: Path) -> None:
-    # int8 dynamic quantisation scales activations per forward pass, so the fast path's logits
-    # depend on how the prompt is split into passes: it is repeatable, not chunking-invariant.
+    # int8 weights: the same conversation twice writes the same code, cache reused.
     from codegen_ui.engine import TransformersModel
 
     fast = TransformersModel.load(str(tiny_model_dir), device="cpu", precision="fast")

@@ -1,8 +1,9 @@
-"""The "repeatable" precision: int8 weights with bfloat16 activations, whose output does not
-depend on the batch. The layer computes each row on its own (checked bit for bit), a width the
-kernel cannot take keeps float32, and on tiny random CodeGen and Llama models the engine's
-batched, cached output equals one request at a time, uncached, token for token, as in exact
-precision (tests/test_families.py)."""
+"""The batch-invariant int8 precision ("fast" on CPU; "repeatable" is its other name): int8
+weights with bfloat16 activations, whose output does not depend on the batch. The layer
+computes each row on its own (checked bit for bit), a width the kernel cannot take keeps
+float32, and on tiny random CodeGen and Llama models the engine's batched, cached output
+equals one request at a time, uncached, token for token, as in exact precision
+(tests/test_families.py)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ def layer_by_layer(folder: Path):  # type: ignore[no-untyped-def]
 
     from codegen_ui.engine.weights import load_int8, make_fast
 
-    model = load_int8(folder, AutoConfig.from_pretrained(folder))
-    assert model is not None
+    loaded = load_int8(folder, AutoConfig.from_pretrained(folder))
+    assert loaded is not None
+    model = loaded[0]
     assert make_fast(model, "cpu").startswith("int8")
     return model
 
@@ -108,7 +109,7 @@ if sys.argv[2] == "whole":
     m = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, disable_mmap=True)
     weights.make_fast(m, "cpu")
 else:
-    m = weights.load_int8(folder, AutoConfig.from_pretrained(folder))
+    m = weights.load_int8(folder, AutoConfig.from_pretrained(folder))[0]
     weights.make_fast(m, "cpu")
 # VmHWM, not ru_maxrss: after fork and exec ru_maxrss starts at the parent's (pytest's) peak.
 hwm = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:"))

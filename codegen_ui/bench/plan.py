@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codegen_ui.bench.bandwidth import COPY_MIB
 from codegen_ui.bench.classroom import ratios as classroom_ratios
 from codegen_ui.bench.classroom import table_lines as classroom_table
 from codegen_ui.errors import UserError
@@ -34,7 +35,7 @@ from codegen_ui.errors import UserError
 # cores), as plain transformers runs. The engine: Settings' defaults.
 BASELINE: dict[str, Any] = {"precision": "exact", "cache_mib": 0, "threads": 0}
 # The bare decode loops `work.speed` measures beside the engines (see there).
-RAW_LOOPS = ("raw", "raw_exact", "raw_repeatable")
+RAW_LOOPS = ("raw", "raw_exact")
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,19 @@ def raw_ratios(eng: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:
         "engine_vs_raw": eng["decode_tok_s"] / raw["raw"]["decode_tok_s"],
         "raw_vs_raw_exact": raw["raw"]["decode_tok_s"] / raw["raw_exact"]["decode_tok_s"],
     }
-    if "raw_repeatable" in raw:  # the batch-invariant int8 weights in the same bare loop
-        steady = raw["raw_repeatable"]["decode_tok_s"]
-        result["raw_repeatable_vs_raw"] = steady / raw["raw"]["decode_tok_s"]
-        result["raw_repeatable_vs_raw_exact"] = steady / raw["raw_exact"]["decode_tok_s"]
+    for name, loop in (("engine", eng), ("raw", raw["raw"]), ("raw_exact", raw["raw_exact"])):
+        limit = bandwidth_limit(raw["raw_exact"] if name == "raw_exact" else raw["raw"])
+        if limit:
+            result[f"{name}_vs_bandwidth_limit"] = loop["decode_tok_s"] / limit
     return result
+
+
+def bandwidth_limit(loop: dict[str, Any]) -> float | None:
+    """Tokens/s a bare loop would reach if reading its weights were all it did: the measured
+    copy bandwidth over the bytes of weights one token reads; None if not measured."""
+    if not loop.get("bandwidth_gb_s") or not loop.get("weight_mb_per_token"):
+        return None
+    return float(loop["bandwidth_gb_s"] * 1e3 / loop["weight_mb_per_token"])
 
 
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
@@ -232,14 +241,9 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
                 result["raw_exact"]["decode_tok_s"],
             ),
         ]
-    if "raw_repeatable" in result:
-        rows.append(
-            (
-                "  bare repeatable int8 loop, decode tokens/s",
-                base["decode_tok_s"],
-                result["raw_repeatable"]["decode_tok_s"],
-            )
-        )
+        limits = [bandwidth_limit(result["raw_exact"]), bandwidth_limit(result["raw"])]
+        if limits[0] and limits[1]:
+            rows.append(("  bandwidth limit, decode tokens/s", limits[0], limits[1]))
     rows += [
         (f"first token after a {h}-token history (s)", base["ttft_s"][h], eng["ttft_s"][h])
         for h in base["ttft_s"]
@@ -268,16 +272,18 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
         f"baseline: {base['describe']}, whole prompt re-encoded every turn",
         f"engine: {eng['describe']}, KV cache kept across turns",
         *([f"bare loops: {result['raw']['describe']}"] if "raw" in result else []),
-        f"greedy next token of {agree['describe']} agrees with float32 at "
-        f"{agree['agree']:.1%} of {agree['positions']} positions",
         *(
             [
-                f"greedy next token of {agree['repeatable']['describe']} agrees with float32 at "
-                f"{agree['repeatable']['agree']:.1%}"
+                f"memory bandwidth (a {COPY_MIB} MiB copy, as STREAM's): "
+                f"{result['raw']['bandwidth_gb_s']:.1f} GB/s; one token reads "
+                f"{result['raw']['weight_mb_per_token']:.0f} MB of weights in the engine, "
+                f"{result['raw_exact']['weight_mb_per_token']:.0f} MB in float32"
             ]
-            if "repeatable" in agree
+            if "bandwidth_gb_s" in result.get("raw", {})
             else []
         ),
+        f"greedy next token of {agree['describe']} agrees with float32 at "
+        f"{agree['agree']:.1%} of {agree['positions']} positions",
         "ratios: " + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items()),
         *(
             f"  repetition {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in rep.items())

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from codegen_ui.bench.bandwidth import COPY_MIB, copy_bandwidth, weight_bytes_per_token
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import CodeModel, Finished, SamplingParams, render_prompt
 
@@ -130,16 +131,16 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
     """Both engines in this one process, each figure measured for one right after the other,
     so that the load of a shared machine falls on both alike; one dict per repetition. Two
     bare loops ride along for decoding: "raw", the engine's int8 model, and "raw_exact", the
-    baseline's float32 model, and "raw_repeatable", the batch-invariant int8 weights
-    ("repeatable" precision); each at every thread count the engine may pick, the fastest
-    reported (the engine measures and picks, so the loop is given the same choice)."""
+    baseline's float32 model; each at every thread count the engine may pick, the fastest
+    reported (the engine measures and picks, so the loop is given the same choice), with the
+    memory bandwidth measured on that many threads right after it and the bytes of weights
+    one token reads (`bandwidth`)."""
     models = {name: load(config, options) for name, options in config["engines"].items()}
     engine = models["engine"]
     counts = (
         (engine.forward.threads,) if engine.forward.threads else engine.forward.tuner.candidates
     )
-    repeatable = load(config, {"precision": "repeatable", "cache_mib": 0})
-    raw_of = {"raw": engine, "raw_exact": models["baseline"], "raw_repeatable": repeatable}
+    raw_of = {"raw": engine, "raw_exact": models["baseline"]}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in [*models, *raw_of]}
     for model in models.values():
         generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
@@ -158,6 +159,10 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
                     "describe": f"bare loop on {model.describe()}, {fastest} torch threads "
                     f"(tokens/s by thread count {by_count})",
                     "decode_tok_s": rates[fastest],
+                    # The limit: a large copy on the same threads, right after the loop.
+                    "bandwidth_gb_s": copy_bandwidth(fastest, config.get("copy_mib", COPY_MIB))
+                    / 1e9,
+                    "weight_mb_per_token": weight_bytes_per_token(model.model) / 1e6,
                 }
             )
         for size in config["histories"]:
@@ -205,25 +210,21 @@ def peak_rss_mib() -> float:
 def agreement(config: dict[str, Any], positions: int = 128) -> dict[str, Any]:
     """How often the fast weights' greedy next token equals float32's, decoding token by token
     (teacher-forced) through standard-library code, and the mean absolute deviation of the fast
-    logits relative to the spread of float32's; the same for "repeatable" under that key."""
+    logits relative to the spread of float32's."""
     from codegen_ui.engine import TransformersModel
 
     exact = TransformersModel.load(config["model"], device="cpu", precision="exact")
     ids = exact.encode("\n\n".join(snippets()))[: 64 + positions]
     ref = _stepwise_logits(exact, ids)
     del exact
-    figures: dict[str, Any] = {}
-    for precision in ("fast", "repeatable"):
-        model = TransformersModel.load(config["model"], device="cpu", precision=precision)
-        got = _stepwise_logits(model, ids)
-        figures[precision] = {
-            "describe": model.describe(),
-            "positions": int(ref.shape[0]),
-            "agree": (ref.argmax(-1) == got.argmax(-1)).float().mean().item(),
-            "relative_logit_deviation": ((got - ref).abs().mean() / ref.std()).item(),
-        }
-        del model
-    return {**figures["fast"], "repeatable": figures["repeatable"]}
+    model = TransformersModel.load(config["model"], device="cpu", precision="fast")
+    got = _stepwise_logits(model, ids)
+    return {
+        "describe": model.describe(),
+        "positions": int(ref.shape[0]),
+        "agree": (ref.argmax(-1) == got.argmax(-1)).float().mean().item(),
+        "relative_logit_deviation": ((got - ref).abs().mean() / ref.std()).item(),
+    }
 
 
 def _stepwise_logits(model: Any, ids: list[int]) -> Any:

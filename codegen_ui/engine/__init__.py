@@ -15,9 +15,9 @@ Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stre
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
 and the token pick), `threads` (the engine thread's torch thread count, measured), `rows`
 (ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
-KV caches kept across turns), `weights` (the fast and repeatable precisions), `ggufcache` (a
-.gguf dequantised once, kept as a folder), `packaged` (the fallback model a checkout always
-has); `remote` (a model
+KV caches kept across turns), `weights` (the fast precision), `probe` (the guard at load that
+compares it with float32), `ggufcache` (a .gguf dequantised once, kept as a folder),
+`packaged` (the fallback model a checkout always has); `remote` (a model
 on an OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen ->
 GPT-J).
 """
@@ -74,8 +74,10 @@ def load_model(
     SmolLM2-135M-Instruct instead (`packaged`), where it is installed; its `describe()` then
     says so and why.
 
-    `precision` is "fast" (int8 on CPU, float16 on CUDA), "exact" (float32) or "repeatable"
-    (int8 weights whose output does not depend on the batch, CPU); `cache_mib`
+    `precision` is "fast" (int8 weights whose output does not depend on the batch on CPU,
+    float16 on CUDA), "exact" (float32) or "repeatable" (the same as "fast" on CPU, float32 on
+    CUDA); a converted model that the guard at load finds too far from float32 is loaded in
+    "exact" instead, and `describe()` says so; `cache_mib`
     bounds the KV caches kept across turns (0: none); `batch_size` is the most generations
     the engine thread decodes together (1: one at a time, in arrival order). A name that is an
     http(s) URL ending in /v1 is a model server instead, reached with `server` (device,

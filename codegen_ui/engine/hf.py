@@ -14,13 +14,15 @@ only its new tokens. The tokenizer may be GPT-2's byte BPE or SentencePiece styl
 spaces, byte fallback): a BOS id leads every prompt when the tokenizer adds one, a continuation
 is encoded without the space such tokenizers put in front of a text, EOS is every id the
 generation config names, and the text of a completion is decoded with a few prompt tokens
-before it, so that a leading space survives. Weights come in three precisions (see `weights`):
-"exact" (float32), "fast" (int8 on CPU, float16 on CUDA) and "repeatable" (int8
-weights, batch-invariant, CPU). For the chat prompt format it renders messages with the
-tokenizer's chat template (`render_chat`; a GGUF file's template comes with its tokenizer),
-folds the system message into the first user message where the template has no system role,
-and ends a chat request also at the template's end-of-turn token. It does not know about
-sessions, kernels or notebooks.
+before it, so that a leading space survives. Weights come in two precisions (see `weights`):
+"exact" (float32) and "fast" (int8 weights, batch-invariant, on CPU; float16 on CUDA), with
+"repeatable" the same as "fast" on CPU (float32 on CUDA). Before a converted model is
+reported loaded, the guard (`probe`) compares it with the same weights in float32 and loads
+it in exact precision where it falls short. For the chat prompt format it renders messages
+with the tokenizer's chat template (`render_chat`; a GGUF file's template comes with its
+tokenizer), folds the system message into the first user message where the template has no
+system role, and ends a chat request also at the template's end-of-turn token. It does not
+know about sessions, kernels or notebooks.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from codegen_ui.core import (
@@ -51,6 +53,9 @@ from codegen_ui.engine.options import ModelLoadError, ModelUnavailable
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS
+
+if TYPE_CHECKING:
+    from codegen_ui.engine.weights import Float32Source
 
 MIB = 2**20
 CONTEXT_TOKENS = 8  # prompt tokens decoded before a completion, so its first space survives
@@ -139,8 +144,11 @@ def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
     return tok, model
 
 
-def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> tuple[Any, Any]:
-    """Tokenizer and model, from the local cache or folder first, the hub second."""
+def _load_parts(
+    name: str, device: str, precision: str = DEFAULTS.precision
+) -> tuple[Any, Any, Float32Source | None]:
+    """Tokenizer and model, from the local cache or folder first, the hub second; and where the
+    CPU fast loader converted it layer by layer, where its float32 weights are read again."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -159,7 +167,7 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
             name = str(dequantised_folder(source, lambda: _load_gguf(*gguf, torch.float32)))
         except OSError as exc:  # no cache folder to write: dequantise on every start
             log.warning("cannot keep the dequantised %s (%s)", source.name, exc)
-            return _load_gguf(*gguf, dtype)
+            return (*_load_gguf(*gguf, dtype), None)
     local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     # The hub client retries an unreachable host for about a minute; ask the network once first.
     online = not local_only and hub_reachable()
@@ -169,16 +177,64 @@ def _load_parts(name: str, device: str, precision: str = DEFAULTS.precision) -> 
         try:
             tok = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
             # CPU "fast": read and convert layer by layer, never the float32 model whole.
-            model = fast_cpu(name, local_files_only, precision) if extra else None
-            if model is None:
-                model = AutoModelForCausalLM.from_pretrained(
-                    name, dtype=dtype, local_files_only=local_files_only, **extra
-                )
-            return tok, model
+            converted = fast_cpu(name, local_files_only) if extra else None
+            if converted is not None:
+                return tok, *converted
+            model = AutoModelForCausalLM.from_pretrained(
+                name, dtype=dtype, local_files_only=local_files_only, **extra
+            )
+            return tok, model, None
         except (OSError, ValueError) as exc:  # not cached, no network, not a model folder
             last = exc
     failure = ModelLoadError if Path(name).exists() else ModelUnavailable
     raise failure(_explain(name, last, online)) from last
+
+
+def _convert(
+    model: Any, tok: Any, source: Float32Source | None, device: str, precision: str
+) -> tuple[str, str]:
+    """Convert `model` in place to `precision`; its note for `describe()`, and on CPU the
+    guard's: the converted model's logits on the probe against the same weights' in float32
+    (`probe`), "" when it passes, else one line saying why the model must be loaded again in
+    exact precision, with the figure. On CUDA (float16 from the start, no float32 copy) it is
+    not probed."""
+    from codegen_ui.engine import probe
+    from codegen_ui.engine.weights import make_fast
+
+    if device != "cpu":
+        return make_fast(model, device, precision), ""
+    if precision == "repeatable":
+        log.info("precision 'repeatable' is the same as 'fast' on CPU (batch-invariant int8)")
+    start = time.perf_counter()
+    ids, vocab = probe.probe_ids(tok, bos_lead(tok)), len(tok)
+    want = probe.logits(model, ids, vocab) if source is None else None  # before conversion
+    note = make_fast(model, device, precision)
+    if note.startswith("float32"):  # not converted; the note says why
+        return note, ""
+    try:
+        got = probe.logits(model, ids, vocab)
+    except Exception as exc:  # whatever the converted model raises, exact it is
+        return note, f"{precision} precision failed on the probe ({first_line(exc)}); using exact"
+    if source is not None:
+        try:
+            with source.model() as reference:
+                want = None if reference is None else probe.logits(reference, ids, vocab)
+        except (RuntimeError, NotImplementedError, ValueError) as exc:  # reads a weight early
+            log.warning(
+                "%s precision not probed: float32 from the checkpoint failed: %s",
+                precision,
+                first_line(exc),
+            )
+    if want is None:
+        return f"{note}; not probed", ""
+    verdict = probe.compare(want, got)
+    log.info(
+        "%s precision on the probe against float32: %s (%.2f s)",
+        precision,
+        verdict.figures(),
+        time.perf_counter() - start,
+    )
+    return note, "" if verdict.passed else verdict.failure(precision, "exact")
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -275,7 +331,7 @@ class TransformersModel:
         cache_mib: int = DEFAULTS.cache_mib,
         batch_size: int = DEFAULTS.batch_size,
     ) -> TransformersModel:
-        from codegen_ui.engine.weights import make_fast
+        from codegen_ui.engine.weights import release_freed_memory
 
         report = progress or (lambda _msg: None)
         report(f"loading {name}")
@@ -284,9 +340,17 @@ class TransformersModel:
         except ModuleNotFoundError as exc:
             missing = f"{exc.name} is not installed"
             raise ModelLoadError(f"cannot load model {name!r}: {missing}") from exc
-        tok, model = _load_parts(name, chosen, precision)
+        tok, model, source = _load_parts(name, chosen, precision)
         model.to(chosen)
-        note = make_fast(model, chosen, precision) if precision != "exact" else ""
+        note = ""
+        if precision != "exact":
+            note, failure = _convert(model, tok, source, chosen, precision)
+            if failure:  # the guard: this precision breaks this model
+                log.warning("%s: %s", name, failure)
+                report(failure)
+                del model, source
+                release_freed_memory()
+                model, note = _load_parts(name, chosen, "exact")[1], failure
         report(f"loaded {name} on {chosen}")
         return cls(
             name,

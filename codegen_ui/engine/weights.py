@@ -1,26 +1,26 @@
-"""The "fast" and "repeatable" precisions: smaller weights for a loaded torch model, converted
-in place.
+"""The "fast" precision: smaller weights for a loaded torch model, converted in place.
 
-On CPU, decoding one token reads every weight once, so it is bound by memory bandwidth:
-int8 linear layers (PyTorch dynamic quantisation: int8 weights, activations quantised on the
-fly per call) read a quarter of the bytes of float32, and the token embedding is kept in
-float16 since only one row of it is read per token. On CUDA the model is already loaded in
-float16. What it costs: int8 rounding changes the logits slightly, so greedy decoding can pick
-a different token where the top two are close (the benchmark reports how often). The "exact"
-precision (float32) never comes here.
-
-"repeatable" (CPU) keeps int8 weights with one scale per output row but multiplies bfloat16
-activations as they are (`Int8WeightLinear`), with no activation scale shared by the rows of a
-pass: each row's result is the same whoever else is in the batch, so same seed, same code holds
-in a classroom as it does in "exact". It costs single-stream speed against "fast" (docs:
-development, performance).
+On CPU, decoding one token reads every weight once, so it is bound by memory bandwidth. Each
+linear layer becomes `Int8WeightLinear`: int8 weights with one bfloat16 scale per output row
+(a quarter of float32's bytes), multiplied by aten's weight-only kernel
+(`_weight_int8pack_mm`) with the activations in bfloat16 as they are, never quantised. No
+scale is shared by the rows of a pass, so each row's result is the same whoever else is in the
+batch ("same seed, same code" holds in a classroom, as in "exact"). The token embedding keeps
+its own module with its table in float16 (`half_embedding`), since one row of it is read per
+token. "repeatable", the name of this batch-invariant precision when "fast" was PyTorch's
+dynamic int8 (deprecated upstream, and it broke models with outlier activations), is the same
+precision on CPU. On CUDA "fast" is float16 from the load and "repeatable" float32. What it
+costs: int8 rounding changes the logits slightly, so greedy decoding can pick a different token
+where the top two are close; the guard at load (`probe`) measures that on each model. The
+"exact" precision (float32) never comes here.
 
 `load_int8` builds the fast model without ever holding the float32 checkpoint whole: the
 model's skeleton is made with its weights allocated but never written (so not resident), the
 small tensors are read into it, and each linear layer's weight is read from the safetensors
 file (plain reads, no memory map, whose pages would stay resident), converted to int8 exactly
-as `quantize_int8` would, and its float32 copy dropped before the next is read. Imported only
-by the transformers backend.
+as `quantize_weight_only` would, and its float32 copy dropped before the next is read.
+`Float32Source` rebuilds the same model in float32 one module at a time, for the guard.
+Imported only by the transformers backend.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import ctypes
 import gc
 import json
 import struct
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,56 +38,28 @@ import torch
 from torch import nn
 
 
-class HalfEmbedding(nn.Module):
-    """An embedding stored in float16 that returns float32 rows."""
-
-    def __init__(self, embedding: nn.Embedding) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(embedding.weight.detach().half(), requires_grad=False)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return nn.functional.embedding(ids, self.weight).float()
-
-
-@contextlib.contextmanager
-def _quiet_quantization() -> Iterator[None]:
-    with warnings.catch_warnings():
-        # "torch.ao.quantization is deprecated" and "quantized tensors are deprecated": known,
-        # and guarded by the fallbacks (an ImportError, a RuntimeError) of the callers.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", r"torch\.quantize_per_tensor", UserWarning)
-        yield
+def half_embedding(model: Any) -> None:
+    """Store the input embedding's table in float16 (one row of it is read per token), keeping
+    the family's own module: its forward (a scale such as Gemma's x sqrt(width), a padding
+    row) runs as before, on float16 rows, and its output is handed on as float32."""
+    embeddings = model.get_input_embeddings()
+    if isinstance(embeddings, nn.Embedding) and embeddings.weight.dtype == torch.float32:
+        # A new parameter: a head tied to the table keeps its own (float32 or int8) copy.
+        embeddings.weight = nn.Parameter(embeddings.weight.detach().half(), requires_grad=False)
+        embeddings.register_forward_hook(_as_float32)
+    _trim()  # the float32 table and layers just replaced
 
 
-def quantize_int8(model: nn.Module) -> bool:
-    """Replace the model's nn.Linear layers by int8 dynamic ones; False if unavailable."""
-    try:
-        from torch.ao.quantization import quantize_dynamic
-    except ImportError:  # the API is deprecated and will go away
-        return False
-    with _quiet_quantization():
-        try:
-            quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
-            _warm_up(model)
-        except (RuntimeError, AssertionError):  # no int8 engine for this CPU
-            return False
-    return True
-
-
-def _warm_up(model: nn.Module) -> None:
-    """Run one int8 layer once, so any first-use deprecation warning of quantised ops is
-    raised here, under the filter above, rather than in the middle of a user's turn."""
-    for module in model.modules():
-        width = getattr(module, "in_features", None)
-        if isinstance(width, int) and hasattr(module, "_packed_params"):
-            with torch.inference_mode():
-                module(torch.zeros(1, width))
-            return
+def _as_float32(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+    if isinstance(output, torch.Tensor) and output.dtype == torch.float16:
+        return output.float()
+    return output
 
 
 # The weight-only kernel reads the reduction axis in blocks of 16 and gives garbage (or worse)
 # for other widths, so such layers keep their float32 weights.
 _INT8PACK_BLOCK = 16
+_ROWS_AT_ONCE = 4096  # rows of a weight converted together (see Int8WeightLinear)
 
 
 def _int8pack_mm() -> Any | None:
@@ -100,16 +71,34 @@ class Int8WeightLinear(nn.Module):
     bfloat16 activations: no activation scale is shared between rows, and the kernel computes
     each row on its own, so a row's result never depends on the rest of the batch."""
 
+    weight_int8: torch.Tensor
+    scales: torch.Tensor
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         w = weight.detach().float()
-        scales = (w.abs().amax(dim=1).clamp(min=1e-12) / 127).to(torch.bfloat16)
-        q = torch.round(w / scales.float()[:, None]).clamp(-127, 127).to(torch.int8)
+        scales = torch.empty(w.shape[0], dtype=torch.bfloat16)
+        q = torch.empty(w.shape, dtype=torch.int8)
+        # A block of rows at a time: float32 temporaries of a whole head (vocabulary x width)
+        # would set the peak memory of loading.
+        for start in range(0, w.shape[0], _ROWS_AT_ONCE):
+            rows = w[start : start + _ROWS_AT_ONCE]
+            scale = (rows.abs().amax(dim=1).clamp(min=1e-12) / 127).to(torch.bfloat16)
+            scales[start : start + _ROWS_AT_ONCE] = scale
+            block = torch.round(rows / scale.float()[:, None]).clamp(-127, 127)
+            q[start : start + _ROWS_AT_ONCE] = block.to(torch.int8)
         self.register_buffer("weight_int8", q.contiguous())
         self.register_buffer("scales", scales)
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
         self.in_features = w.shape[1]
         self.out_features = w.shape[0]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The weight in float32, dequantised at each access: for a family's code that reads a
+        layer's weight outside its forward (Mamba's `dt_proj.weight @ x`, a head's dtype).
+        Right, not fast."""
+        return self.weight_int8.float() * self.scales.float()[:, None]
 
     @staticmethod
     def fits(linear: nn.Linear) -> bool:
@@ -162,35 +151,17 @@ def quantize_weight_only(model: nn.Module) -> int:
 
 
 def make_fast(model: Any, device: str, precision: str = "fast") -> str:
-    """Convert `model` in place for speed on `device` in `precision` ("fast" or "repeatable");
-    returns a note for `describe()`."""
-    if precision == "repeatable":
-        return _make_repeatable(model, device)
+    """Convert `model` in place for speed on `device` in `precision` ("fast", or
+    "repeatable", the same on CPU); returns a note for `describe()`."""
     if device.startswith("cuda"):
-        return "float16"
-    if not quantize_int8(model):
-        return "float32: int8 quantisation is not available in this torch"
-    _half_embedding(model)
-    return "int8 weights, float16 embedding"
-
-
-def _make_repeatable(model: Any, device: str) -> str:
-    if device.startswith("cuda"):
-        return "float32: repeatable int8 is a CPU precision"
+        return "float16" if precision == "fast" else "float32: repeatable int8 is a CPU precision"
     if not any(isinstance(m, Int8WeightLinear) for m in model.modules()):
         if not kernel_agrees():
             return "float32: this torch has no working weight-only int8 kernel"
         if not quantize_weight_only(model):
             return "float32: no layer fits the weight-only int8 kernel"
-    _half_embedding(model)
+    half_embedding(model)
     return "int8 weights, bfloat16 activations, batch-invariant"
-
-
-def _half_embedding(model: Any) -> None:
-    embeddings = model.get_input_embeddings()
-    if isinstance(embeddings, nn.Embedding):
-        model.set_input_embeddings(HalfEmbedding(embeddings))
-    release_freed_memory()
 
 
 def release_freed_memory() -> None:
@@ -258,10 +229,10 @@ def safetensors_files(folder: Path) -> list[Path] | None:
     return None
 
 
-def load_fast_cpu(name: str, local_files_only: bool, precision: str = "fast") -> Any | None:
+def load_fast_cpu(name: str, local_files_only: bool) -> tuple[Any, Float32Source] | None:
     """`load_int8` for a model folder or hub id, or None (see there) so the caller loads as
     usual; a hub id's single-file checkpoint is fetched (or found in the cache) first."""
-    if precision == "repeatable" and not kernel_agrees():
+    if not kernel_agrees():
         return None  # loaded as float32; `make_fast` says why
     from transformers import AutoConfig
     from transformers.utils import cached_file
@@ -279,22 +250,45 @@ def load_fast_cpu(name: str, local_files_only: bool, precision: str = "fast") ->
             return None
         folder = Path(found).parent
     config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
-    return load_int8(folder, config, precision)
+    return load_int8(folder, config)
 
 
-def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
-    """The CPU "fast" model (int8 dynamic linear layers, the rest float32), or the
-    "repeatable" one (`Int8WeightLinear` layers), read layer by layer from a local safetensors
-    checkpoint; None when this path does not apply (no safetensors file, names the model does
-    not use as they are, no int8 engine), so the caller loads as usual. `make_fast` then
-    finishes it (the float16 embedding) as for any model."""
-    try:
-        from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
-        from torch.ao.quantization import default_dynamic_qconfig
-        from transformers import AutoModelForCausalLM
-        from transformers.initialization import no_init_weights
-    except ImportError:
-        return None
+def _names(model: Any) -> dict[int, list[str]]:
+    """Every name of each tensor of the model (a tied weight has several), by its id."""
+    names: dict[int, list[str]] = {}
+    for name, tensor in [
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ]:
+        names.setdefault(id(tensor), []).append(name)
+    return names
+
+
+def tensor_sources(model: Any, store: SafetensorsFiles) -> dict[int, str] | None:
+    """The checkpoint's name for each stored tensor of the model, by its id (tied weights are
+    satisfied by any of their names); None when a stored tensor is not in the checkpoint
+    under any of its names."""
+    persistent = set(model.state_dict())
+    source: dict[int, str] = {}
+    for key, group in _names(model).items():
+        found = [n for n in group if n in store.where and n in persistent]
+        if found:
+            source[key] = found[0]
+        elif any(n in persistent for n in group):
+            return None
+    return source
+
+
+def load_int8(folder: Path, config: Any) -> tuple[Any, Float32Source] | None:
+    """The CPU "fast" model (`Int8WeightLinear` layers where they fit, the rest float32), read
+    layer by layer from a local safetensors checkpoint; None when this path does not apply (no
+    safetensors file, names the model does not use as they are), so the caller loads as
+    usual. `make_fast` then
+    finishes it (the float16 embedding) as for any model. With it, where its float32 weights
+    are in the checkpoint (`Float32Source`), for the probe."""
+    from transformers import AutoModelForCausalLM
+    from transformers.initialization import no_init_weights
+
     files = safetensors_files(folder)
     if files is None:
         return None
@@ -302,22 +296,11 @@ def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
     with no_init_weights():  # allocated, never written: those pages are never resident
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.tie_weights()  # skipped with the initialisation above; a tied head is not stored
-    # Tied weights (one tensor under several names) are satisfied by any of their names.
-    names: dict[int, list[str]] = {}
-    for name, tensor in [
-        *model.named_parameters(remove_duplicate=False),
-        *model.named_buffers(remove_duplicate=False),
-    ]:
-        names.setdefault(id(tensor), []).append(name)
-    persistent = set(model.state_dict())
+    names = _names(model)
     tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
-    source: dict[int, str] = {}
-    for key, group in names.items():
-        found = [n for n in group if n in store.where and n in persistent]
-        if found:
-            source[key] = found[0]
-        elif any(n in persistent for n in group):
-            return None  # a weight under a name of its own (a converted checkpoint): not here
+    source = tensor_sources(model, store)
+    if source is None:
+        return None  # a weight under a name of its own (a converted checkpoint): not here
     # By name: a list of the modules themselves would keep every float32 copy alive.
     linears = [n for n, m in model.named_modules() if type(m) is nn.Linear]
     only_linear = {f"{n}.weight" for n in linears}
@@ -328,27 +311,86 @@ def load_int8(folder: Path, config: Any, precision: str = "fast") -> Any | None:
             if not set(names[key]) <= only_linear:
                 tensors[key].copy_(store.read(name))
         del tensors
-        with _quiet_quantization():
-            try:
-                for path in linears:
-                    parent_path, _, child_name = path.rpartition(".")
-                    parent = model.get_submodule(parent_path)
-                    child = getattr(parent, child_name)
-                    if id(child.weight) in source:
-                        child.weight = nn.Parameter(
-                            store.read(source[id(child.weight)]).float(), requires_grad=False
-                        )
-                    if precision == "repeatable":
-                        setattr(parent, child_name, weight_only(child))
-                    else:
-                        child.qconfig = default_dynamic_qconfig  # what quantize_dynamic uses
-                        setattr(parent, child_name, Int8Linear.from_float(child))
-                    del child
-                    # glibc may keep freed buffers of this size on its heap for reuse rather
-                    # than unmapping them: hand each layer's float32 copy back now.
-                    _trim()
-            except (RuntimeError, AssertionError):  # no int8 engine for this CPU
-                return None
-    _warm_up(model)
-    release_freed_memory()
-    return model.eval()
+        for path in linears:
+            parent_path, _, child_name = path.rpartition(".")
+            parent = model.get_submodule(parent_path)
+            child = getattr(parent, child_name)
+            if id(child.weight) in source:
+                child.weight = nn.Parameter(
+                    store.read(source[id(child.weight)]).float(), requires_grad=False
+                )
+            setattr(parent, child_name, weight_only(child))
+            del child
+            # glibc may keep freed buffers of this size on its heap for reuse rather
+            # than unmapping them: hand each layer's float32 copy back now.
+            _trim()
+    _trim()  # (no collection of cycles: it costs seconds in a large process)
+    return model.eval(), Float32Source(store, config)
+
+
+class Float32Source:
+    """The float32 model of a checkpoint `load_int8` converted, built again for the probe
+    (`codegen_ui.engine.probe`): the family's own modules from its config, each module's
+    weights read from the checkpoint when a pass reaches it and dropped after it (to the meta
+    device), so the float32 model is never whole in memory and shares no module with the
+    converted one."""
+
+    def __init__(self, store: SafetensorsFiles, config: Any) -> None:
+        self.store = store
+        self.config = config
+
+    @contextlib.contextmanager
+    def model(self) -> Iterator[Any]:
+        """The float32 model, for passes inside the block; None if its names do not match."""
+        from transformers import AutoModelForCausalLM
+        from transformers.initialization import no_init_weights
+
+        with no_init_weights():  # allocated, never written, as in `load_int8`
+            model = AutoModelForCausalLM.from_config(self.config, dtype=torch.float32)
+        model.tie_weights()
+        keys = tensor_sources(model, self.store)
+        handles: list[Any] = []
+        try:
+            if keys is None:
+                yield None
+                return
+            with torch.no_grad():
+                for buffer in model.buffers():
+                    if id(buffer) in keys:
+                        buffer.copy_(self.store.read(keys[id(buffer)]))
+            for module in model.modules():
+                own = [(n, keys.get(id(p), "")) for n, p in module.named_parameters(recurse=False)]
+                own = [(n, k) for n, k in own if k]
+                if own:
+                    handles.append(module.register_forward_pre_hook(self._reader(own)))
+                    handles.append(module.register_forward_hook(_dropper(own)))
+                _drop(module, [n for n, _ in module.named_parameters(recurse=False)])
+            yield model.eval()
+        finally:
+            for handle in handles:
+                handle.remove()
+            del model
+            _trim()
+
+    def _reader(self, own: list[tuple[str, str]]) -> Any:
+        def read(module: nn.Module, _inputs: Any) -> None:
+            for name, key in own:
+                weight = self.store.read(key).float()
+                setattr(module, name, nn.Parameter(weight, requires_grad=False))
+
+        return read
+
+
+def _dropper(own: list[tuple[str, str]]) -> Any:
+    def drop(module: nn.Module, _inputs: Any, _output: Any) -> None:
+        _drop(module, [name for name, _ in own])
+
+    return drop
+
+
+def _drop(module: nn.Module, names: list[str]) -> None:
+    """Replace the module's own parameters `names` by ones of the same shape on the meta
+    device: no memory, and no stale values."""
+    for name in names:
+        meta = torch.empty_like(getattr(module, name), device="meta")
+        setattr(module, name, nn.Parameter(meta, requires_grad=False))
