@@ -90,6 +90,18 @@ def add_feedback_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_fix_flag(p: argparse.ArgumentParser, what: str) -> None:
+    """A benchmark's --fix N: tries at `what` (0-3; 0, the default, is the paper's protocol)."""
+    p.add_argument(
+        "--fix",
+        type=int,
+        default=0,
+        choices=range(4),
+        metavar="N",
+        help=f"tries at {what}; 0-3, default 0: the paper's protocol",
+    )
+
+
 def benchmark_format(args: argparse.Namespace) -> str:
     """A benchmark's prompt format: paper (the reference's) unless --prompt-format names one;
     a results file records one format, so auto is refused."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from codegen_ui.cli.common import (
     CliError,
+    add_fix_flag,
     add_server_flags,
     benchmark_format,
     kernel_settings,
@@ -47,14 +48,8 @@ def add(sub: Any) -> None:
         "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
     )
     p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
-    p.add_argument(
-        "--fix",
-        type=int,
-        default=c.fix,
-        choices=range(4),
-        metavar="N",
-        help="tries at a completion whose program raised on its own, shown that error (never "
-        "the tests); 0-3, default 0: the paper's protocol",
+    add_fix_flag(
+        p, "a completion whose program raised on its own, shown that error (never the tests)"
     )
     p.add_argument("--out", help="the samples file, resumable (results go beside it)")
     add_server_flags(p, prompt_format="paper")

@@ -15,6 +15,7 @@ from typing import Any
 
 from codegen_ui.cli.common import (
     CliError,
+    add_fix_flag,
     add_server_flags,
     benchmark_format,
     kernel_settings,
@@ -58,15 +59,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
     )
-    p.add_argument(
-        "--fix",
-        type=int,
-        default=c.fix,
-        choices=range(4),
-        metavar="N",
-        help="tries at a turn whose program raised, shown its error (0-3; default 0: the "
-        "paper's protocol)",
-    )
+    add_fix_flag(p, "a turn whose program raised, shown its error (never the gold output)")
     p.add_argument(
         "--state",
         action="store_true",
