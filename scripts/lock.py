@@ -190,8 +190,10 @@ print(json.dumps({"versions": versions, "runtime": sorted(seen)}))
 def survey(python: str | Path, project: str = "codegen-ui") -> tuple[dict[str, str], list[str]]:
     """The versions installed in `python`'s environment and the closure of `project`'s own
     dependencies (without extras) there."""
+    # -I: not the current folder on sys.path, whose *.egg-info (an editable install's) would
+    # be taken for an installed distribution of another environment.
     out = subprocess.run(
-        [str(python), "-c", _SURVEY, project], capture_output=True, text=True, check=True
+        [str(python), "-I", "-c", _SURVEY, project], capture_output=True, text=True, check=True
     ).stdout
     data = json.loads(out)
     return dict(data["versions"]), list(data["runtime"])
@@ -240,6 +242,8 @@ def check() -> int:
     installed, runtime = survey(sys.executable)
     found = problems(project, lock, parse_pins(REQUIREMENTS.read_text()), runtime, installed)
     gateway = parse_pins(GATEWAY_LOCK.read_text())
+    if "codegen-ui" in gateway or "codegen-ui" in lock:
+        found.append("a lock pins codegen-ui itself, which no index has (make lock)")
     for spec in GATEWAY:
         name, _, version = spec.partition("==")
         locked = gateway.get(canonical(name))
