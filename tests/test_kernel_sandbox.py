@@ -378,3 +378,29 @@ def test_a_python_whose_packages_landlock_does_not_allow_is_said_at_start() -> N
     assert report["mode"] == "none"
     assert report["reason"].startswith("Landlock was required but a kernel's Python cannot start")
     assert report["started"] == report["reason"]
+
+
+def test_processes_that_build_one_view_at_once_all_get_it_whole(tmp_path: Path) -> None:
+    """Two test workers, or two servers, ask for the same view of this Python at once: each
+    gets it whole, its package folder among what Landlock lets it read (a builder used to
+    delete the view another had just built, which then read no package folder from the gap)."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from codegen_ui.kernel.bwrap import site_packages
+    from codegen_ui.kernel.pyview import build_view
+
+    dest = tmp_path / "python-view"
+    with ThreadPoolExecutor(4) as pool:
+        views = set(pool.map(lambda _: build_view(dest), range(4)))
+    assert len(views) == 1
+    (view,) = views
+    if sys.prefix != sys.base_prefix:  # a venv: its packages are read where they really are
+        real = site_packages()[0]
+        assert any(real == root or real.startswith(root + "/") for root in view.roots), view
+    env = {"PATH": "/usr/bin:/bin", **dict(view.env)}
+    done = subprocess.run(
+        [view.executable, "-I", "-c", "import ipykernel"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-500:]

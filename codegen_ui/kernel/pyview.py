@@ -13,6 +13,8 @@ run, which folders it reads (the Landlock rules) and the extra environment.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import logging
@@ -21,6 +23,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,28 +87,54 @@ def _digest() -> str:
 
 
 def build_view(dest: Path) -> KernelPython:
-    """Build (or reuse) the view in `dest`; raises OSError when this Python cannot be viewed."""
+    """Build (or reuse) the view in `dest`; raises OSError when this Python cannot be viewed.
+
+    Several processes may want the same view at once (two servers, a test run's workers): one
+    builds it under a lock while the others wait, and a complete view is never removed. (Before
+    the lock, one process could delete the view another had just built and read its package
+    folder from the gap: its kernels' Landlock rules then missed every package.)"""
     base = os.path.realpath(sys.base_prefix)
     exe = os.path.relpath(os.path.realpath(sys.executable), base)
     if exe.startswith(".."):
         raise OSError(f"{sys.executable} is not inside {base}")
     venv = sys.prefix != sys.base_prefix
     if not (dest / DONE).exists():
-        tmp = dest.with_name(f"{dest.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        _link_tree(Path(base), tmp / "base", skip=SKIP | ({"site-packages"} if venv else set()))
-        if venv:
-            _venv_shell(tmp, dest, exe)
-        for folder, _, _ in os.walk(tmp):
-            os.chmod(folder, 0o755)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.rename(tmp, dest)
-        (dest / DONE).touch()
+        with _locked(dest.with_name(f".{dest.name}.lock")):
+            if not (dest / DONE).exists():
+                _build(dest, base, exe, venv)
     lib = dest / "base" / "lib"
     env = (("LD_LIBRARY_PATH", str(lib)),) if any(lib.glob("libpython*")) else ()
     packages = [os.path.realpath(p) for p in dest.glob("venv/lib/python*/site-packages")]
+    if venv and not packages:
+        raise OSError(f"the view {dest} has no site-packages")
     executable = dest / "venv" / "bin" / "python3" if venv else dest / "base" / exe
     return KernelPython(str(executable), tuple(outermost([str(dest), *packages])), env)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (made if missing), held until the block ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _build(dest: Path, base: str, exe: str, venv: bool) -> None:
+    """Build the view in a folder of its own, then move it to `dest` whole (a half-built
+    `dest`, left by a process that died, is replaced; a complete one never gets here)."""
+    tmp = dest.with_name(f"{dest.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    _link_tree(Path(base), tmp / "base", skip=SKIP | ({"site-packages"} if venv else set()))
+    if venv:
+        _venv_shell(tmp, dest, exe)
+    for folder, _, _ in os.walk(tmp):
+        os.chmod(folder, 0o755)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(tmp, dest)
+    (dest / DONE).touch()
 
 
 def _venv_shell(tmp: Path, dest: Path, exe: str) -> None:
