@@ -36,7 +36,7 @@ run: venv
 	$(BIN)/python app.py
 
 test: venv
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --durations=12
 
 lint: venv
 	$(BIN)/python -m scripts.lock check

@@ -67,6 +67,10 @@ class Server:
             "CODEGEN_UI_DEVICE": "cpu",
             "CODEGEN_UI_KERNEL_POOL": "0",  # so the kernels counted are the tabs' own
             "CODEGEN_UI_KERNEL_GRACE_MINUTES": GRACE_MINUTES,
+            # The tiny model has a chat template too, so "auto" would ask it in chat; the pages'
+            # tests compare its random words (NUL bytes included, which a page cannot show) in
+            # the paper's format, as they were written for. A test may ask for chat by env.
+            "CODEGEN_UI_PROMPT_FORMAT": "paper",
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
             **extra_env,

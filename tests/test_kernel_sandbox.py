@@ -388,7 +388,6 @@ def test_processes_that_build_one_view_at_once_all_get_it_whole(tmp_path: Path) 
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    from codegen_ui.kernel.bwrap import site_packages
     from codegen_ui.kernel.pyview import build_view
 
     dest = tmp_path / "python-view"
@@ -396,8 +395,10 @@ def test_processes_that_build_one_view_at_once_all_get_it_whole(tmp_path: Path) 
         views = set(pool.map(lambda _: build_view(dest), range(4)))
     assert len(views) == 1
     (view,) = views
-    if sys.prefix != sys.base_prefix:  # a venv: its packages are read where they really are
-        real = site_packages()[0]
+    if sys.prefix != sys.base_prefix:  # a venv: the packages it reads are among its roots
+        # (the real folder, linked, or the view's own copy where others cannot read that one)
+        (packages,) = (dest / "venv" / "lib").glob("python*/site-packages")
+        real = os.path.realpath(packages)
         assert any(real == root or real.startswith(root + "/") for root in view.roots), view
     env = {"PATH": "/usr/bin:/bin", **dict(view.env)}
     done = subprocess.run(

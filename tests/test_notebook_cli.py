@@ -86,12 +86,15 @@ def test_run_resume_continues_with_the_same_prompt_history(
     turns_file = tmp_path / "more.txt"
     turns_file.write_text("Print y plus one.\n", encoding="utf-8")
     flags = ["--model", str(tiny_model_dir), "--device", "cpu", "--max-new-tokens", "8"]
+    flags += ["--prompt-format", "paper"]  # the tiny model has a chat template too
     argv = ["run", "--resume", str(saved), str(turns_file), "--show-prompt", *flags]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "replayed 2 earlier turns\n" in out
     prompt = (
-        out.split("--- prompt (")[1].split(" tokens) ---\n", 1)[1].split("--- end of prompt")[0]
+        out.split("--- paper prompt (")[1]
+        .split(" tokens) ---\n", 1)[1]
+        .split("--- end of prompt")[0]
     )
     assert prompt == to_script(TURNS, PREAMBLE) + "# Print y plus one.\n"
 

@@ -44,7 +44,14 @@ def cmd_complete(args: argparse.Namespace) -> int:
     model = settings_model(settings)
     params = sampling_params(settings)
     fmt = resolve_format(settings.prompt_format, model.has_chat_template)
-    added, finished = continue_code(model, code, params, prompt_format=fmt)
+    try:
+        added, finished = continue_code(model, code, params, prompt_format=fmt)
+    finally:
+        # Stop the engine thread before the interpreter ends: torch's threads torn down under
+        # a running one abort the process ("terminate called without an active exception").
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
     if finished.stop_reason == "error":  # a model server failed mid-way
         raise CliError(f"the model failed: {finished.message}")
     sys.stdout.write(added)
