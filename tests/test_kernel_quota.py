@@ -233,7 +233,10 @@ def test_without_inotify_the_folder_is_polled_and_still_stops(
         folder=FolderQuota.of(QUOTA_MB, FILES),
     )
     with Kernel(config=config) as kernel:
-        result = kernel.run(FILL, timeout=120)
+        # Paced (at most 25 MiB/s): a poll every 50 ms on a loaded machine can wait for a core
+        # long enough for an unpaced writer to pass any bound (140 MiB once).
+        paced = FILL.replace("    i += 1\n", "    i += 1\n    time.sleep(0.01)\n")
+        result = kernel.run("import time\n" + paced, timeout=120)
         assert [e.split(":")[0] for e in _errors(result)] == ["QuotaError"]
         assert _used(kernel) < QUOTA_MB * MIB + OVERSHOOT
         assert kernel.run("print(i > 8)", timeout=30).status == "ok"

@@ -109,9 +109,10 @@ def test_a_complete_turn_closes_the_stream(tmp_path: Path) -> None:
     try:
         model = connect(srv.url)
         text, done = run(model, render_prompt([], "Anything."), LONG)
-        assert (text, done.stop_reason) == ("\n\n\n", "complete")
-        # The server's last event carries the token usage; a stream read to its end has it.
-        assert done.new_tokens == 3
+        # A loaded server may send several tokens in one event (six newlines once): the stream
+        # still ends at the event that completed the turn, far inside the token budget.
+        assert text.startswith("\n\n\n") and not text.strip() and done.stop_reason == "complete"
+        assert 3 <= done.new_tokens <= len(text) < LONG.max_new_tokens
         from codegen_ui.engine.server_http import CompletionStream
 
         stream = CompletionStream(model.ep, model.request("x", [], LONG))
