@@ -107,6 +107,16 @@ def forge_cell_event(app: Server, session_hash: str, action: str) -> str:
     return "".join(answer)
 
 
+def wait_done(f: Follower) -> None:
+    """Until the follower's second cell shows a finished status."""
+    f.page.wait_for_function(
+        "done => done.includes(document.querySelectorAll('.cg-follow [data-cell]')[1]"
+        ".dataset.status)",
+        arg=DONE,
+        timeout=WAIT_MS,
+    )
+
+
 def test_a_class_follows_live_read_only_copies_and_is_ended(browser: Any, app: Server) -> None:
     teacher = Tab(browser, app.url, alive=app.alive)
     teacher.submit("make a list of numbers")
@@ -125,12 +135,17 @@ def test_a_class_follows_live_read_only_copies_and_is_ended(browser: Any, app: S
     teacher.submit("print the sum")
     for s in students:
         expect(s.cells()).to_have_count(2, timeout=WAIT_MS)
-        s.page.wait_for_function(
-            "done => done.includes(document.querySelectorAll('.cg-follow [data-cell]')[1]"
-            ".dataset.status)",
-            arg=DONE,
-            timeout=WAIT_MS,
+        wait_done(s)
+    # A run that takes a while (the tiny model's turns can be over within one frame): each
+    # follower sees the cell running, then its output, as the teacher does.
+    for s in students:
+        record_statuses(s)
+    teacher.run_code("import time\ntime.sleep(2)\nprint('slept')", "slept", cell=2)
+    for s in students:
+        expect(s.page.locator(".cg-follow [data-cell]").nth(1)).to_contain_text(
+            "slept", timeout=WAIT_MS
         )
+        wait_done(s)
         seen = s.page.evaluate("() => window.seen")
         assert any(x.startswith("2:") and x[2:] in ("running", "waiting") for x in seen), seen
         assert s.page.locator(".cg-follow .cg-code").all_inner_texts() == teacher.codes()
