@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 LOCK := .ci/constraints.txt
 PIP := $(BIN)/python -m pip install -q -c $(LOCK)
 
-.PHONY: venv run test lint format bench lock
+.PHONY: venv run test lint format bench bench-350m bench-gguf lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,20 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv
+# `make bench`: the engine against plain float32 transformers on the 350M architecture, then
+# `bench-gguf`: the packaged SmolLM2-135M GGUF against llama.cpp on the same file, in one run.
+# llama.cpp's llama-server is built once per CPU from a pinned llama-cpp-python sdist into the
+# app's cache folder (scripts/llama_cpp.py: minutes, needs cmake), never into the venv.
+bench: bench-350m bench-gguf
+
+bench-350m: venv
 	$(BIN)/python -m codegen_ui bench --json bench/results/latest.json
+
+GGUF = $(shell $(BIN)/python -c "from codegen_ui.engine.packaged import packaged_model as p; print(p() or '')")
+bench-gguf: venv
+	$(BIN)/python -m scripts.llama_cpp build
+	$(BIN)/python -m codegen_ui bench --model "$(GGUF)" --histories 0,1500 --session-turns 4 \
+		--llama-server "$$($(BIN)/python -m scripts.llama_cpp path)" --json bench/results/gguf.json
 
 # The docs site (mkdocs.yml): `make docs` serves it with live reload on http://127.0.0.1:8000;
 # `make docs-build` builds it strictly into site/, as CI does: a broken link, a page missing from

@@ -5,7 +5,8 @@ figures are of one engine alone, and turns the results into ratios and a table; 
 child; `classroom` has N sessions submit a turn at the same moment; `texts` holds the stand-in
 conversations; `randommodel` builds the random-weight model with the real codegen-350M architecture;
 `bandwidth` measures the machine's memory bandwidth and the bytes of weights a token reads,
-the limit single-stream decoding is reported against.
+the limit single-stream decoding is reported against; `llamacpp` runs llama.cpp's server on the
+same `.gguf` file (`--llama-server`) and measures it as the engine is measured.
 `apiload` load-tests a running server through its session API (`--api-load`).
 """
 

@@ -52,6 +52,7 @@ class Plan:
     classroom_repeats: int = 1  # repetitions of the classroom (medians quoted)
     classroom_cache_mib: int = 2048  # KV cache budget of both engines: every session fits
     only_classroom: bool = False  # skip the single-user speed, memory and agreement figures
+    llama_server: str | None = None  # a llama-server binary: also run llama.cpp on a .gguf model
 
 
 def engine_options() -> dict[str, dict[str, Any]]:
@@ -161,7 +162,50 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
         )
         result["classroom"] = room
         result["ratios"] |= classroom_ratios(room)
+    if plan.llama_server:
+        result |= beside_llama_cpp(plan, result, progress)
     return result
+
+
+def beside_llama_cpp(plan: Plan, result: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """llama.cpp on the same .gguf file, right after the engine's figures of this run, and the
+    engine over it (`llama_cpp_*` ratios: above 1 the engine is faster, for times below 1)."""
+    from pathlib import Path
+
+    from codegen_ui.bench.llamacpp import measure
+
+    if not plan.model.endswith(".gguf"):
+        raise BenchError("the llama.cpp comparison needs a .gguf model file (--model FILE.gguf)")
+    progress("llama.cpp on the same file, one stream and a class ...")
+    theirs = measure(
+        Path(plan.llama_server or ""),
+        Path(plan.model),
+        child_config(plan, "llama")
+        | {k: v for k, v in plan.__dict__.items() if k.startswith("classroom")},
+    )
+    return {"llama_cpp": theirs, "ratios": result["ratios"] | llama_ratios(result, theirs)}
+
+
+def llama_ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if "engine" in ours:
+        out["llama_cpp_decode"] = ours["engine"]["decode_tok_s"] / theirs["decode_tok_s"]
+        for size, seconds in theirs["ttft_s"].items():
+            out[f"llama_cpp_ttft_{size}"] = ours["engine"]["ttft_s"][size] / seconds
+        limit = bandwidth_limit(
+            {
+                "bandwidth_gb_s": ours.get("raw", {}).get("bandwidth_gb_s"),
+                "weight_mb_per_token": theirs.get("weight_mb_per_token"),
+            }
+        )
+        if limit:
+            out["llama_cpp_vs_bandwidth_limit"] = theirs["decode_tok_s"] / limit
+    if "classroom" in ours and "classroom" in theirs:
+        for case, suffix in (("warm", ""), ("cold", "_cold")):
+            mine, other = ours["classroom"][case]["batched"], theirs["classroom"][case]
+            out[f"llama_cpp_classroom{suffix}_throughput"] = mine["tok_s"] / other["tok_s"]
+            out[f"llama_cpp_classroom{suffix}_p95"] = mine["p95_s"] / other["p95_s"]
+    return out
 
 
 def single_user(plan: Plan, progress: Any) -> dict[str, Any]:
@@ -216,6 +260,8 @@ def machine() -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     """The figures as text: baseline, engine, and engine over baseline; then the classroom."""
     lines = single_user_table(result) if "engine" in result else []
+    if "llama_cpp" in result:
+        lines += llama_table(result)
     if "classroom" in result:
         lines += classroom_table(result["classroom"])
         lines.append(
@@ -223,6 +269,31 @@ def table(result: dict[str, Any]) -> str:
             + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items() if "classroom" in k)
         )
     return "\n".join(lines)
+
+
+def llama_table(result: dict[str, Any]) -> list[str]:
+    theirs = result["llama_cpp"]
+    lines = [
+        f"llama.cpp on the same file ({theirs['threads']} threads, {theirs['binary']}):",
+        f"  decode tokens/s, one stream: {theirs['decode_tok_s']:.1f} "
+        f"(the server's own count: {theirs.get('server_decode_tok_s') or float('nan'):.1f})",
+        *(
+            f"  first token after a {h}-token history: {s:.3f} s"
+            for h, s in theirs["ttft_s"].items()
+        ),
+    ]
+    for case in ("warm", "cold"):
+        if case in theirs.get("classroom", {}):
+            room = theirs["classroom"][case]
+            lines.append(
+                f"  class of {room['turns']} at once, {case}: {room['tok_s']:.1f} tokens/s, "
+                f"p95 {room['p95_s']:.2f} s"
+            )
+    lines.append(
+        "engine over llama.cpp: "
+        + ", ".join(f"{k}={v:.3f}" for k, v in result["ratios"].items() if "llama_cpp" in k)
+    )
+    return lines
 
 
 def single_user_table(result: dict[str, Any]) -> list[str]:

@@ -60,6 +60,12 @@ def add(sub: Any) -> None:
         help="repetitions of the classroom",
     )
     bench.add_argument("--only-classroom", action="store_true", help="skip the single-user figures")
+    bench.add_argument(
+        "--llama-server",
+        metavar="PATH",
+        help="a llama.cpp llama-server binary (`python -m scripts.llama_cpp build`): also run "
+        "llama.cpp on the same --model FILE.gguf, in the same run",
+    )
     load = bench.add_argument_group("load test of a running server, through its session API")
     load.add_argument(
         "--api-load",
@@ -91,6 +97,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         histories = tuple(int(h) for h in args.histories.split(","))
     except ValueError:
         raise CliError(f"--histories must be whole numbers, not {args.histories!r}") from None
+    if args.llama_server and not Path(args.llama_server).is_file():
+        raise CliError(f"--llama-server: no such file: {args.llama_server}")
+    if args.llama_server and not str(args.model or "").endswith(".gguf"):
+        raise CliError("--llama-server compares on the same file: give --model FILE.gguf")
     if args.model:
         model = args.model
     else:
@@ -109,6 +119,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         classroom=max(0, args.classroom),
         classroom_repeats=max(1, args.classroom_repeats),
         only_classroom=args.only_classroom,
+        llama_server=args.llama_server,
     )
     result = run(plan, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(table(result))

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
+from codegen_ui.engine.ggufcache import cache_root
 from codegen_ui.engine.options import ModelLoadError, ModelUnavailable, ServerOptions
 from codegen_ui.engine.packaged import INSTALL, LABEL, fallback_note, packaged_model
 from codegen_ui.settings import DEFAULTS
@@ -48,6 +49,7 @@ __all__ = [
     "ModelUnavailable",
     "ServerOptions",
     "TransformersModel",
+    "cache_root",
     "convert_to_gptj",
     "is_server_url",
     "load_model",
