@@ -7,7 +7,8 @@ The map, bottom to top: `errors` (the one error family), `version`, `settings` (
 settings and their `DEFAULTS`), `core` (the domain and its model and kernel ports), `files` (a
 session's user files on disk), `engine` (the model backends), `kernel` (sandboxed Jupyter
 kernels), `notebooks` (files and the session store), `evals` (what the two benchmarks share),
-`web` (the Gradio app), `mtpb` (the paper's benchmark), `humaneval` (the model card's other
+`workspace` (the application layer every door adapts: sessions and their lifecycle, autosave,
+ownership, the fair queue, the model holder), `web` (the Gradio app, the session API and MCP), `mtpb` (the paper's benchmark), `humaneval` (the model card's other
 benchmark), `bench` (speed and memory), `magic` (the `%%codegen` Jupyter magic), `cli` (the
 `codegen-ui` command).
 
