@@ -28,7 +28,6 @@ from codegen_ui.workspace.lifecycle import (
 from codegen_ui.workspace.registry import Workspaces
 from codegen_ui.workspace.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.workspace.tab import (
-    NoTabState,
     Ownership,
     ReadOnlyTab,
     SaveState,
@@ -47,7 +46,6 @@ __all__ = [
     "FairGate",
     "ModelHolder",
     "ModelNotReady",
-    "NoTabState",
     "NotebookFile",
     "Ownership",
     "ReadOnlyTab",

@@ -34,7 +34,7 @@ from codegen_ui.notebooks import (
 )
 from codegen_ui.workspace.tab import Workspace
 
-Tab = Workspace[Any]  # whatever its door keeps of it
+AnyWorkspace = Workspace[Any]  # whatever its door keeps of it
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -46,11 +46,11 @@ class Shelf:
         self.store = store
         self.guarded = guarded
 
-    def owns(self, ws: Tab, session_id: str) -> bool:
+    def owns(self, ws: AnyWorkspace, session_id: str) -> bool:
         return not self.guarded or session_id in ws.ownership.owned
 
     # ---- autosave ----------------------------------------------------------------------------
-    def autosave(self, ws: Tab) -> None:
+    def autosave(self, ws: AnyWorkspace) -> None:
         """Save the tab's session after a change; a failure is remembered and shown, not raised."""
         if ws.saved.conflict:
             return  # refused until the user picks reload or copy
@@ -74,7 +74,7 @@ class Shelf:
             ws.saved.error = f"not saved: {exc}"
 
     # ---- data files: the store's copy and the kernel's folder --------------------------------
-    def mirror(self, ws: Tab) -> None:
+    def mirror(self, ws: AnyWorkspace) -> None:
         """Keep what the kernel's folder holds with the saved session (within the limits)."""
         if ws.saved.id is None:
             return
@@ -83,7 +83,7 @@ class Shelf:
         except UserError as exc:  # the kernel is gone, the disk is full: say so, lose nothing
             ws.saved.files_note = f"files not saved: {exc}"
 
-    def put_back(self, ws: Tab) -> None:
+    def put_back(self, ws: AnyWorkspace) -> None:
         """Make the kernel's folder hold this session's stored files, and nothing else."""
         try:
             self.store.data.put_back(ws.saved.id, ws.kernel.kernel.files)
@@ -91,7 +91,7 @@ class Shelf:
         except UserError as exc:
             ws.saved.files_note = f"the session's files could not be put into the kernel: {exc}"
 
-    def reload(self, ws: Tab) -> str:
+    def reload(self, ws: AnyWorkspace) -> str:
         """Drop this tab's unsaved changes for the saved version (the kernel is kept)."""
         if ws.saved.id is None:
             raise StoreError("this session has not been saved yet")
@@ -102,7 +102,7 @@ class Shelf:
         ws.page.reloaded()
         return "Reloaded the saved version."
 
-    def keep_copy(self, ws: Tab) -> str:
+    def keep_copy(self, ws: AnyWorkspace) -> str:
         """Save this tab's version as a new session of its own; the other stays as saved."""
         title = f"{ws.saved.title} (copy)"
         info = self.store.create(title, ws.session.turns, {"preamble": ws.session.preamble})
@@ -124,11 +124,11 @@ class Shelf:
         return out
 
     # ---- actions (each returns a note for the user) ------------------------------------------
-    def new(self, ws: Tab) -> str:
+    def new(self, ws: AnyWorkspace) -> str:
         self._switch(ws, [], PREAMBLE, DEFAULT_TITLE, None)
         return "A new, empty session. It is saved once it has a turn."
 
-    def open(self, ws: Tab, session_id: str) -> str:
+    def open(self, ws: AnyWorkspace, session_id: str) -> str:
         note = ""
         if not self.owns(ws, session_id):
             copy = self.store.duplicate(session_id)
@@ -142,7 +142,7 @@ class Shelf:
         ws.fresh_kernel = bool(turns)
         return note + self._opened(turns)
 
-    def duplicate(self, ws: Tab) -> str:
+    def duplicate(self, ws: AnyWorkspace) -> str:
         if ws.saved.id is None:
             raise StoreError("there is nothing to copy yet: this session has no turns")
         copy = self.store.duplicate(ws.saved.id)
@@ -152,7 +152,7 @@ class Shelf:
         ws.saved.revision = copy.revision
         return f"You are now working on a copy, {copy.title!r}."
 
-    def rename(self, ws: Tab, title: str) -> str:
+    def rename(self, ws: AnyWorkspace, title: str) -> str:
         if title.strip() == ws.saved.title:
             return ""  # the box lost focus without a change
         if ws.saved.id is None:
@@ -163,7 +163,7 @@ class Shelf:
         ws.saved.title = self.store.rename(ws.saved.id, title).title
         return ""
 
-    def delete(self, ws: Tab, session_id: str) -> str:
+    def delete(self, ws: AnyWorkspace, session_id: str) -> str:
         if not self.owns(ws, session_id):
             raise StoreError("only sessions made in this tab can be deleted")
         title = self.store.info(session_id).title
@@ -179,7 +179,7 @@ class Shelf:
         return [(f"{t.title} · deleted {t.deleted.replace('T', ' ')[:16]}", t.id)
                 for t in self.store.trash.list()]  # fmt: skip
 
-    def restore(self, ws: Tab, session_id: str) -> str:
+    def restore(self, ws: AnyWorkspace, session_id: str) -> str:
         if self.guarded and session_id not in ws.ownership.trashed:
             raise StoreError("only sessions deleted in this tab can be restored")
         self.store.trash.restore(session_id)
@@ -188,7 +188,7 @@ class Shelf:
         title = self.store.info(session_id).title
         return f"Restored {title!r}: it is in Saved sessions again."
 
-    def upload(self, ws: Tab, path: str) -> str:
+    def upload(self, ws: AnyWorkspace, path: str) -> str:
         # Gradio keeps the uploaded file's own name: it becomes the title.
         data = Path(path).read_bytes()
         stem = Path(path).stem
@@ -201,7 +201,7 @@ class Shelf:
         note = self.open(ws, info.id)
         return " ".join(_sentence(n) for n in [note, *info.notes] if n.strip())
 
-    def export(self, ws: Tab, fmt: str) -> str | None:
+    def export(self, ws: AnyWorkspace, fmt: str) -> str | None:
         """A file to download, or None while the session has never been saved."""
         if ws.saved.id is None:
             return None
@@ -215,7 +215,7 @@ class Shelf:
             return None
 
     def _switch(
-        self, ws: Tab, turns: list[Turn], preamble: str, title: str, sid: str | None
+        self, ws: AnyWorkspace, turns: list[Turn], preamble: str, title: str, sid: str | None
     ) -> None:
         # Another session's code must not find this one's variables: start a fresh kernel.
         ws.session.reset(turns, preamble)

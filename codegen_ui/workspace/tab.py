@@ -25,7 +25,6 @@ from codegen_ui.workspace.lifecycle import SessionOptions, start_session
 from codegen_ui.workspace.tracked import TrackedKernel
 
 __all__ = [
-    "NoTabState",
     "Ownership",
     "ReadOnlyTab",
     "SaveState",
@@ -51,16 +50,6 @@ class TabState(Protocol):
 
     def switched(self) -> None:
         """Another session (a new, opened or copied one) replaced the tab's."""
-
-
-class NoTabState:
-    """A door that keeps nothing of a tab beyond its session."""
-
-    def reloaded(self) -> None:
-        pass
-
-    def switched(self) -> None:
-        pass
 
 
 @dataclass
