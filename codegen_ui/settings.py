@@ -50,7 +50,8 @@ class Settings:
     context_size: int = 0
     # Seconds to wait for the server to connect, answer, or send the next token.
     server_timeout: float = 60.0
-    # Turns the web app lets generate at once on a server, which batches them (in process: one).
+    # Turns sent to a model server at once, which batches them (more wait in the fair queue);
+    # in process the engine's `batch_size` says it.
     server_streams: int = 64
     # "auto" picks CUDA when available, else CPU; or "cpu" / "cuda".
     device: str = "auto"

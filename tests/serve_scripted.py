@@ -15,8 +15,8 @@ def main(argv: list[str]) -> None:
     from codegen_ui.notebooks import SessionStore
     from codegen_ui.settings import Settings
     from codegen_ui.web.app import assemble, launch
-    from codegen_ui.web.shared import ModelHolder
     from codegen_ui.web.ui import build_app
+    from codegen_ui.workspace import ModelHolder
     from tests.fakes import ScriptedModel
 
     port, sessions, *completions = argv

@@ -161,7 +161,7 @@ def test_no_api_turns_it_off(tiny_model_dir: Path, tmp_path: Path) -> None:
     from codegen_ui.cli.main import build_parser
     from codegen_ui.settings import Settings
     from codegen_ui.web.app import create
-    from codegen_ui.web.shared import ModelHolder
+    from codegen_ui.workspace import ModelHolder
     from tests.fakes import ScriptedModel
 
     assert build_parser().parse_args(["serve", "--no-api"]).api is False

@@ -14,7 +14,7 @@ from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.cellaction import CellAction
 from codegen_ui.web.cellevents import NOTEBOOK_ACTIONS, CellEvent, decode
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -92,11 +92,11 @@ def test_a_bad_event_is_a_note_on_the_page_and_changes_nothing(tmp_path: Path) -
     try:
         list(c.submit("tab", "set a", GREEDY))
         ws = c.workspaces.get("tab")
-        before = (ws.session.revision, [t.code for t in ws.session.turns], ws.editing)
+        before = (ws.session.revision, [t.code for t in ws.session.turns], ws.page.editing)
         views = list(c.cell("tab", {"action": "delete", "cell": "1"}, GREEDY))
         assert len(views) == 1 and not views[0].busy
         assert "cell must be a whole number" in views[0].notebook
-        assert (ws.session.revision, [t.code for t in ws.session.turns], ws.editing) == before
+        assert (ws.session.revision, [t.code for t in ws.session.turns], ws.page.editing) == before
         # The same press, well formed, acts: the decoder was the only thing in the way.
         revision = ws.session.revision
         list(c.cell("tab", {"action": "delete", "cell": 1, "revision": revision}, GREEDY))

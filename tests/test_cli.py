@@ -81,7 +81,8 @@ def test_bad_setting_is_a_one_line_error(tmp_path: Path) -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, codegen_ui, codegen_ui.core, codegen_ui.engine, codegen_ui.kernel\n"
-        "import codegen_ui.notebooks, codegen_ui.web, codegen_ui.mtpb, codegen_ui.bench\n"
+        "import codegen_ui.notebooks, codegen_ui.workspace, codegen_ui.web, codegen_ui.mtpb\n"
+        "import codegen_ui.bench\n"
         "import codegen_ui.cli\n"
         "heavy = {'torch', 'transformers', 'gradio'} & set(sys.modules)\n"
         "print(sorted(heavy))"

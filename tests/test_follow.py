@@ -21,7 +21,6 @@ from codegen_ui.web.controller import Controller
 from codegen_ui.web.follow import Follow
 from codegen_ui.web.followfeed import Feed
 from codegen_ui.web.followhtml import render_follow
-from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.sharing import (
     REASONS,
     FollowRefused,
@@ -33,7 +32,7 @@ from codegen_ui.web.sharing import (
     new_token,
     same_turns,
 )
-from codegen_ui.web.workspace import ReadOnlyTab
+from codegen_ui.workspace import ModelHolder, ReadOnlyTab
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -113,7 +112,7 @@ def test_a_follower_sees_each_change_read_only_and_never_the_session_id(
     c, f = classroom
     c.open_page("teacher")
     token = f.share("teacher")  # an empty session is saved, so it can be followed from the start
-    sid = c.workspaces.get("teacher").notebook_id
+    sid = c.workspaces.get("teacher").saved.id
     assert sid is not None and sid not in token
     first = f.watch("student", token)
     assert first.state == FollowState.LIVE and "No turns yet" in first.html
@@ -150,9 +149,9 @@ def test_every_page_door_refuses_a_follower_and_changes_nothing(
         c.replay("student"),
         iter([c.undo("student"), c.restart("student"), c.add_code("student", "x")]),
         iter([c.upload_files("student", ["/etc/hostname"]), c.rename("student", "mine")]),
-        iter([c.open_session("student", teacher.notebook_id), c.load_example("student", "x")]),
+        iter([c.open_session("student", teacher.saved.id), c.load_example("student", "x")]),
         iter([c.files_action("student", {"action": "delete", "name": "a.csv"})]),
-        iter([c.delete_session("student", teacher.notebook_id), c.new_session("student")]),
+        iter([c.delete_session("student", teacher.saved.id), c.new_session("student")]),
     ]
     notes = [v.notebook for views in refusals for v in views]
     assert len(notes) == 14
@@ -170,7 +169,7 @@ def test_the_session_api_opens_nothing_to_a_follow_token_but_reading(
     classroom: tuple[Controller, Follow],
 ) -> None:
     c, f = classroom
-    api = SessionApi(c, follow=f)
+    api = SessionApi(c.bench, follow=f)
     sid = api.new_session()
     list(api.turn(sid, "make x"))
     token = api.share_session(sid)
@@ -204,7 +203,7 @@ def test_revoke_ends_the_view_and_only_the_owner_may_share_or_revoke(
     turn(c, "teacher", "make x")
     token = f.share("teacher")
     c.open_page("other")
-    sid = c.workspaces.get("teacher").notebook_id
+    sid = c.workspaces.get("teacher").saved.id
     c.open_session("other", sid)  # guarded: the other tab gets a copy, not the session
     assert f.share("other") != token
     assert f.watch("student", token).state == FollowState.LIVE
@@ -222,7 +221,7 @@ def test_a_follow_link_to_a_deleted_session_says_so(classroom: tuple[Controller,
     c.open_page("teacher")
     turn(c, "teacher", "make x")
     token = f.share("teacher")
-    sid = c.workspaces.get("teacher").notebook_id
+    sid = c.workspaces.get("teacher").saved.id
     c.delete_session("teacher", sid)
     frame = f.watch("student", token)
     assert frame.state == FollowState.DELETED and frame.line.endswith("was deleted.")
@@ -241,7 +240,7 @@ def test_copy_to_my_own_gives_the_follower_a_session_and_kernel_of_its_own(
     note = f.copy_to_own("student")
     assert "your own copy" in note and f.following("student") is None
     mine, theirs = c.workspaces.get("student"), c.workspaces.get("teacher")
-    assert mine.notebook_id != theirs.notebook_id and mine.notebook_id in mine.owned
+    assert mine.saved.id != theirs.saved.id and mine.saved.id in mine.ownership.owned
     assert [t.code for t in mine.session.turns] == [t.code for t in theirs.session.turns]
     views = list(c.replay("student"))
     assert [t.status for t in mine.session.turns] == ["ok", "ok"] and not views[-1].busy

@@ -309,7 +309,7 @@ def test_the_page_shows_the_gateways_line_stays_up_and_reconnects(
 ) -> None:
     from codegen_ui.notebooks import SessionStore
     from codegen_ui.web.app import assemble
-    from codegen_ui.web.shared import ModelHolder
+    from codegen_ui.workspace import ModelHolder
 
     port = free_port()
     model = ScriptedModel()

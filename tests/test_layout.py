@@ -26,6 +26,7 @@ SEAMS = {
     "mtpb",
     "humaneval",
     "evals",
+    "workspace",
     "bench",
     "magic",
     "cli",

@@ -262,7 +262,7 @@ def test_the_web_app_drives_the_served_model_and_shows_a_missing_server(
     import functools
 
     from codegen_ui.core import truncate
-    from codegen_ui.web.shared import ModelHolder
+    from codegen_ui.workspace import ModelHolder
     from tests.served import free_port
     from tests.test_ui import last, make, real_kernels
 

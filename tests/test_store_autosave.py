@@ -16,7 +16,7 @@ import pytest
 from codegen_ui.core import SamplingParams, Session
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ def test_every_change_is_saved_as_it_happens(tmp_path: Path) -> None:
     try:
         list(c.submit("tab", "Set a.", GREEDY))
         ws = c.workspaces.get("tab")
-        sid = ws.notebook_id
-        assert sid is not None and ws.save_error == ""
+        sid = ws.saved.id
+        assert sid is not None and ws.saved.error == ""
 
         def on_disk() -> list[tuple[str, str, str]]:
             return [(t.instruction, t.code, t.status) for t in store.load(sid)[0]]
@@ -62,7 +62,7 @@ def test_a_failed_save_is_shown_and_the_next_change_saves(
     try:
         list(c.submit("tab", "Set a.", GREEDY))
         ws = c.workspaces.get("tab")
-        assert ws.notebook_id is not None
+        assert ws.saved.id is not None
 
         def full(fd: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -70,13 +70,13 @@ def test_a_failed_save_is_shown_and_the_next_change_saves(
         monkeypatch.setattr(os, "fsync", full)
         view = list(c.submit("tab", "Set b.", GREEDY))[-1]
         monkeypatch.undo()
-        assert ws.save_error.startswith("not saved:") and "No space left" in ws.save_error
+        assert ws.saved.error.startswith("not saved:") and "No space left" in ws.saved.error
         assert "not saved: " in view.status  # the page says so; the turn itself went on
         assert [t.code for t in ws.session.turns] == ["a = 1", "b = 2"]
-        assert [t.code for t in store.load(ws.notebook_id)[0]] == ["a = 1"]
+        assert [t.code for t in store.load(ws.saved.id)[0]] == ["a = 1"]
         c.undo("tab")  # the next change saves, and the note goes
-        assert ws.save_error == ""
-        assert [t.code for t in store.load(ws.notebook_id)[0]] == ["a = 1"]
+        assert ws.saved.error == ""
+        assert [t.code for t in store.load(ws.saved.id)[0]] == ["a = 1"]
     finally:
         c.workspaces.shutdown()
 
@@ -88,7 +88,7 @@ import sys, time
 from codegen_ui.core import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 class SlowKernel(EchoKernel):

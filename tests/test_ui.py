@@ -19,8 +19,8 @@ from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.examples import EXAMPLES
-from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.views import NEXT
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoKernel, EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -91,9 +91,9 @@ def test_a_turn_streams_views_runs_in_a_real_kernel_and_autosaves(
     )
     assert "kernel: idle" in final.status and "scripted model" in final.status
     saved = list((tmp_path / "sessions").glob("*.ipynb"))
-    assert [p.stem for p in saved] == [ws.notebook_id]
+    assert [p.stem for p in saved] == [ws.saved.id]
     nbformat.validate(nbformat.read(saved[0], as_version=4))
-    turns, _ = c.shelf.store.load(ws.notebook_id)
+    turns, _ = c.shelf.store.load(ws.saved.id)
     assert turns[0].outputs[0]["text"] == "42\n"
 
 
@@ -138,7 +138,7 @@ def test_examples_load_as_pending_turns_offered_one_by_one(
     assert all(s.replace('"', "&quot;") in view.notebook for s in steps)
     views = list(c.submit("k", steps[0], GREEDY))
     assert views[0].instruction == steps[1]
-    assert c.workspaces.get("k").pending == list(steps[1:])
+    assert c.workspaces.get("k").page.pending == list(steps[1:])
     assert "no example named" in c.load_example("k", "nope").notebook
 
 
@@ -278,8 +278,8 @@ def test_sessions_autosave_download_upload_and_reopen_with_the_same_prompt(
     last(c.submit("k", "set a", GREEDY))
     view = last(c.submit("k", "set b", GREEDY))
     ws = c.workspaces.get("k")
-    assert view.session_id == ws.notebook_id and view.sessions is not None
-    assert [sid for _, sid in view.sessions] == [ws.notebook_id]
+    assert view.session_id == ws.saved.id and view.sessions is not None
+    assert [sid for _, sid in view.sessions] == [ws.saved.id]
     assert "2 turns" in view.sessions[0][0]
     assert c.rename("k", "  My <work>  ").title == "My <work>"
     path = c.export("k", "ipynb")
@@ -291,17 +291,17 @@ def test_sessions_autosave_download_upload_and_reopen_with_the_same_prompt(
     assert script.startswith("# Import libraries.") and "# set b\nb = a + 1\n" in script
     view = c.upload("other", path)
     other = c.workspaces.get("other")
-    assert "Opened 2 turns" in view.notebook and other.title == "My <work>"
-    assert other.notebook_id not in (None, ws.notebook_id)
+    assert "Opened 2 turns" in view.notebook and other.saved.title == "My <work>"
+    assert other.saved.id not in (None, ws.saved.id)
     assert other.session.prompt_for("next", 32).text == ws.session.prompt_for("next", 32).text
     junk = tmp_path / "junk.ipynb"
     junk.write_text("{not json")
     assert "not" in c.upload("other", str(junk)).notebook
     assert len(other.session.turns) == 2  # a bad upload leaves the session alone
     # Open the first session in a fresh tab: same turns, same prompt, fresh kernel.
-    view = c.open_session("third", ws.notebook_id)
+    view = c.open_session("third", ws.saved.id)
     third = c.workspaces.get("third")
-    assert third.notebook_id == ws.notebook_id and "Replay all" in view.notebook
+    assert third.saved.id == ws.saved.id and "Replay all" in view.notebook
     assert third.session.prompt_for("x", 32).text == ws.session.prompt_for("x", 32).text
 
 
@@ -311,26 +311,24 @@ def test_new_copy_delete_and_who_may_change_what(
     c = make(tmp_path, ScriptedModel().enqueue("a = 1\n", "b = 2\n"), guarded=True)
     controllers.append(c)
     last(c.submit("teacher", "set a", GREEDY))
-    lesson = c.workspaces.get("teacher").notebook_id
+    lesson = c.workspaces.get("teacher").saved.id
     assert lesson is not None
     # A student opening the teacher's session gets a copy; the original cannot be changed.
     view = c.open_session("student", lesson)
     student = c.workspaces.get("student")
-    assert "opened a copy" in view.notebook and student.notebook_id != lesson
+    assert "opened a copy" in view.notebook and student.saved.id != lesson
     assert "only sessions made in this tab" in c.delete_session("student", lesson).notebook
     c.open_session("student", lesson)
     last(c.submit("student", "set b", GREEDY))
     assert len(c.shelf.store.load(lesson)[0]) == 1  # the teacher's session is unchanged
     copy = c.duplicate_session("student")
-    assert "copy" in copy.notebook and student.notebook_id not in (None, lesson)
-    view = c.delete_session("student", student.notebook_id)
+    assert "copy" in copy.notebook and student.saved.id not in (None, lesson)
+    view = c.delete_session("student", student.saved.id)
     assert (
-        "to the trash" in view.notebook
-        and student.notebook_id is None
-        and not student.session.turns
+        "to the trash" in view.notebook and student.saved.id is None and not student.session.turns
     )
     view = c.new_session("teacher")
-    assert c.workspaces.get("teacher").notebook_id is None
+    assert c.workspaces.get("teacher").saved.id is None
     assert c.workspaces.get("teacher").session.turns == []
     assert "Pick a session" in c.open_session("teacher", None).notebook
 
@@ -402,10 +400,10 @@ def test_fix_on_a_failed_cell_runs_the_models_correction_and_undo_brings_the_fai
     assert "# The code `print(X + 1)` raised NameError" in model.calls[-1][0]
     view = c.undo("k")
     assert ws.session.turns[1].code == "print(X + 1)\n" and 'data-action="fix"' in view.notebook
-    turns, _ = c.shelf.store.load(ws.notebook_id)  # the fix count is saved
+    turns, _ = c.shelf.store.load(ws.saved.id)  # the fix count is saved
     assert turns[1].fixes == 0
     view = c.redo("k")
-    assert c.shelf.store.load(ws.notebook_id)[0][1].fixes == 1
+    assert c.shelf.store.load(ws.saved.id)[0][1].fixes == 1
 
 
 def test_auto_fix_is_the_settings_on_every_turn_of_the_page(

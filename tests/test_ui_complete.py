@@ -15,7 +15,7 @@ from codegen_ui.core import Event, SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -71,8 +71,8 @@ def test_complete_streams_into_the_cell_keeps_the_typed_prefix_runs_saves_and_un
     assert turn.code == ADD + "    return a + b" and turn.status == "ok"
     assert 'data-editing="true"' not in final.notebook  # it streamed into the code view
     assert 'data-status="ok"' in final.notebook and final.can_undo
-    assert ws.notebook_id is not None
-    assert [t.code for t in app.shelf.store.load(ws.notebook_id)[0]] == [turn.code]
+    assert ws.saved.id is not None
+    assert [t.code for t in app.shelf.store.load(ws.saved.id)[0]] == [turn.code]
     app.undo("tab")
     assert ws.session.turns[0].code == ADD  # what was typed stays
     app.undo("tab")

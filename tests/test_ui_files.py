@@ -51,8 +51,8 @@ def test_upload_lists_downloads_asks_before_overwriting_and_deletes(
     view = c.upload_files("tab", [_upload(tmp_path, "data.csv", CSV)])
     assert _rows(view.files) == [("data.csv", "23 B")]
     ws = c.workspaces.get("tab")
-    assert ws.notebook_id is not None  # saved so the files have a place
-    assert c.shelf.store.data.read(ws.notebook_id, "data.csv") == CSV
+    assert ws.saved.id is not None  # saved so the files have a place
+    assert c.shelf.store.data.read(ws.saved.id, "data.csv") == CSV
     assert ws.kernel.kernel.files.read("data.csv") == CSV
     fetched = c.download_file("tab", "data.csv")
     path, panel = fetched.path, fetched.files
@@ -67,12 +67,12 @@ def test_upload_lists_downloads_asks_before_overwriting_and_deletes(
     c.upload_files("tab", [_upload(tmp_path, "data.csv", b"new")])
     c.files_action("tab", {"action": "replace"})
     assert ws.kernel.kernel.files.read("data.csv") == b"new"
-    assert c.shelf.store.data.read(ws.notebook_id, "data.csv") == b"new"
+    assert c.shelf.store.data.read(ws.saved.id, "data.csv") == b"new"
     # A bad name or a file over the limit: one line, nothing else changes.
     view = c.upload_files("tab", [_upload(tmp_path, ".env", b"x")])
     assert "kept for the kernel" in view.notebook and _rows(view.files) == [("data.csv", "3 B")]
     view = c.files_action("tab", {"action": "delete", "name": "data.csv"})
-    assert _rows(view.files) == [] and c.shelf.store.data.list(ws.notebook_id) == ()
+    assert _rows(view.files) == [] and c.shelf.store.data.list(ws.saved.id) == ()
     fetched = c.download_file("tab", "../../etc/passwd")
     path, panel = fetched.path, fetched.files
     assert path is None and panel is not None
@@ -111,7 +111,7 @@ def test_files_are_put_back_on_restart_and_replay_and_cleared_for_a_new_session(
     folder.delete("data.csv")
     list(c.replay("tab"))
     assert folder.read("data.csv") == CSV
-    first = ws.notebook_id
+    first = ws.saved.id
     view = c.new_session("tab")
     assert _rows(view.files) == [] and folder.list() == ()
     assert first is not None
@@ -125,13 +125,13 @@ def test_a_teachers_files_are_copied_to_each_student_that_opens_the_session(
     c = make(tmp_path, guarded=True)
     made.append(c)
     c.upload_files("teacher", [_upload(tmp_path, "data.csv", CSV)])
-    teacher = c.workspaces.get("teacher").notebook_id
+    teacher = c.workspaces.get("teacher").saved.id
     assert teacher is not None
     opened = []
     for student in ("ann", "bob"):
         view = c.open_page(student, teacher)
         ws = c.workspaces.get(student)
-        assert ws.notebook_id not in (None, teacher) and _rows(view.files) == [("data.csv", "23 B")]
+        assert ws.saved.id not in (None, teacher) and _rows(view.files) == [("data.csv", "23 B")]
         assert ws.kernel.kernel.files.read("data.csv") == CSV
         opened.append(ws)
     # Each has its own: a student's change is nobody else's.
@@ -150,7 +150,7 @@ def test_the_sales_example_brings_its_file_and_the_prompt_names_no_files(
     made.append(c)
     title = "Sales by month (with sales.csv)"
     view = c.load_example("tab", title)
-    assert view.instruction and "sales.csv" in c.workspaces.get("tab").pending[1]
+    assert view.instruction and "sales.csv" in c.workspaces.get("tab").page.pending[1]
     assert [name for name, _ in _rows(view.files)] == ["sales.csv"]
     ws = c.workspaces.get("tab")
     (source,) = EXAMPLE_FILES[title]
@@ -185,7 +185,7 @@ def test_download_zip_and_upload_zip_bring_the_files_back(
     assert ipynb is not None and Path(ipynb).read_bytes().startswith(b"{")  # unchanged
     view = c.upload("other", zipped)
     ws = c.workspaces.get("other")
-    assert ws.notebook_id != c.workspaces.get("tab").notebook_id
+    assert ws.saved.id != c.workspaces.get("tab").saved.id
     assert [t.instruction for t in ws.session.turns] == ["load the data"]
     assert _rows(view.files) == [("data.csv", "23 B")]
     assert ws.kernel.kernel.files.read("data.csv") == CSV

@@ -15,7 +15,7 @@ from codegen_ui.core import SamplingParams
 from codegen_ui.notebooks import SessionStore
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
-from codegen_ui.web.shared import ModelHolder
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)
@@ -63,8 +63,8 @@ def test_editing_cell_one_of_three_twice_leaves_the_others_on_screen_and_on_disk
     assert codes(app, "tab") == ["a = 2", *before[1:]]
     assert 'class="cg-editor"' not in view.notebook
     ws = app.workspaces.get("tab")
-    assert ws.notebook_id is not None
-    assert [t.code for t in app.shelf.store.load(ws.notebook_id)[0]] == ["a = 2", *before[1:]]
+    assert ws.saved.id is not None
+    assert [t.code for t in app.shelf.store.load(ws.saved.id)[0]] == ["a = 2", *before[1:]]
 
 
 def test_an_empty_editor_never_wipes_and_leaving_keeps_what_was_typed(app: Controller) -> None:
@@ -108,7 +108,7 @@ def test_a_reload_within_the_grace_period_gets_the_same_kernel_then_a_fresh_one(
 ) -> None:
     three(app)
     ws = app.workspaces.get("tab")
-    sid, kernel = ws.notebook_id, ws.kernel
+    sid, kernel = ws.saved.id, ws.kernel
     assert sid is not None
     app.close_page("tab")
     view = app.open_page("reloaded", sid)
@@ -128,7 +128,7 @@ def test_a_reload_within_the_grace_period_gets_the_same_kernel_then_a_fresh_one(
 
 def test_two_tabs_on_one_session_lose_nothing(app: Controller) -> None:
     three(app, "first")
-    sid = app.workspaces.get("first").notebook_id
+    sid = app.workspaces.get("first").saved.id
     assert sid is not None
     app.open_page("second", sid)
     last(app.submit("first", "four", GREEDY))
@@ -138,8 +138,8 @@ def test_two_tabs_on_one_session_lose_nothing(app: Controller) -> None:
     assert on_disk == ["one", "two", "three", "four"]  # the first tab's turn is kept
     view = press(app, "second", "keep-copy", 0)
     second = app.workspaces.get("second")
-    assert second.notebook_id != sid and second.notebook_id is not None
-    copy = [t.instruction for t in app.shelf.store.load(second.notebook_id)[0]]
+    assert second.saved.id != sid and second.saved.id is not None
+    copy = [t.instruction for t in app.shelf.store.load(second.saved.id)[0]]
     assert copy == ["one", "two", "three", "other four"]  # and the second tab's too
     assert [t.instruction for t in app.shelf.store.load(sid)[0]] == on_disk
     app.open_page("third", sid)
@@ -154,7 +154,7 @@ def test_two_tabs_on_one_session_lose_nothing(app: Controller) -> None:
 
 def test_a_deleted_session_goes_to_the_trash_and_comes_back(app: Controller) -> None:
     three(app)
-    sid = app.workspaces.get("tab").notebook_id
+    sid = app.workspaces.get("tab").saved.id
     assert sid is not None
     view = app.delete_session("tab", sid)
     assert "trash" in view.notebook and view.sessions == ()

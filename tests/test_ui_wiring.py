@@ -22,8 +22,8 @@ from codegen_ui.settings import Settings
 from codegen_ui.web.app import assemble
 from codegen_ui.web.controller import Controller, View
 from codegen_ui.web.layout import Components, page
-from codegen_ui.web.shared import ModelHolder
 from codegen_ui.web.ui import Handlers, _wire, build_app
+from codegen_ui.workspace import ModelHolder
 from tests.fakes import EchoPool, ScriptedModel
 
 GREEDY = SamplingParams(max_new_tokens=32)

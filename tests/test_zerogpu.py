@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from codegen_ui.core import SamplingParams, Session, finish
-from codegen_ui.web import zerogpu
-from codegen_ui.web.shared import FairGate, ModelHolder, SharedModel
+from codegen_ui.workspace import FairGate, ModelHolder, SharedModel, zerogpu
 from tests.fakes import ScriptedModel
 
 

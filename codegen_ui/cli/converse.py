@@ -1,9 +1,9 @@
 """`codegen-ui run` and `codegen-ui serve`: a conversation headless, or the web app.
 
-`run` reads one instruction per line, runs each turn through the session in one sandboxed
-kernel, prints the code and outputs and saves the notebook (`--resume` continues a saved one);
-`serve` starts the web app. Errors raised by the generated code are results, not failures.
-"""
+`run` reads one instruction per line, runs each turn through a session in one sandboxed kernel
+(started and autosaved by the application layer, `codegen_ui.workspace`, as the page's are), prints
+the code and outputs and saves the notebook after every change (`--resume` continues a saved one);
+`serve` starts the web app. Errors raised by the generated code are results, not failures."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ def read_turns_file(path: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codegen_ui.core import Session, finish
-    from codegen_ui.kernel import new_kernel, read_state
-    from codegen_ui.notebooks import save, to_notebook
+    from codegen_ui.core import finish
+    from codegen_ui.kernel import new_kernel
+    from codegen_ui.workspace import NotebookFile, SessionOptions, start_session
 
     settings = settings_from(args)
     instructions = read_turns_file(args.turns_file)
@@ -59,18 +59,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     kernel = new_kernel(settings)
     kernel.start()
     try:
-        session = Session(
-            model,
-            kernel,
-            earlier,
-            settings.run_timeout,
-            meta["preamble"],
-            prompt_format=settings.prompt_format,
-        )
-        session.auto_fix = settings.auto_fix
-        session.read_state = read_state if settings.kernel_state else None
+        # Started as the page's and the API's sessions are, from the same settings; every change
+        # is saved to the one notebook file.
+        options = SessionOptions.from_settings(settings)
+        session = start_session(model, kernel, options, earlier, meta["preamble"])
         print(f"model: {model.describe()} · prompt format: {session.prompt_format}", flush=True)
-        session.on_change = lambda s: save(to_notebook(s.turns, {**meta, "model": model.name}), out)
+        session.on_change = NotebookFile(out, meta, model.name)
         if earlier and not args.no_replay:
             _replay(session)
         for number, instruction in enumerate(instructions, 1):

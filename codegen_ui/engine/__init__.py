@@ -139,6 +139,7 @@ def server_options(settings: Settings) -> ServerOptions:
         context_size=settings.context_size,
         timeout=settings.server_timeout,
         api_key=os.environ.get(API_KEY_VAR, ""),
+        streams=settings.server_streams,
     )
 
 

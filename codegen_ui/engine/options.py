@@ -33,3 +33,4 @@ class ServerOptions:
     context_size: int = DEFAULTS.context_size  # prompt plus completion, if the server is silent
     timeout: float = DEFAULTS.server_timeout  # seconds for a connection, an answer, a token
     api_key: str = field(default="", repr=False)  # from CODEGEN_UI_API_KEY; never shown
+    streams: int = DEFAULTS.server_streams  # turns sent at once (the server batches them)

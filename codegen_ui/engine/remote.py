@@ -95,12 +95,14 @@ class RemoteModel:
         decode: Callable[[list[int]], str],
         context_size: int,
         template: Any = None,
+        streams: int = 1,
     ) -> None:
         self.ep = ep
         self.template = template  # a local tokenizer with a chat template, or None
         self.served = served
         self.name = ep.url
         self.context_size = context_size
+        self.streams = streams  # turns it is sent at once: the server batches them
         self.encode = encode
         self.decode = decode
         self.prefixes = PrefixIds(encode, decode, capacity=8)
@@ -130,7 +132,7 @@ class RemoteModel:
             )
         context = served.context or options.context_size or local_context(served.name)
         report(f"connected to {served.name} at {ep.url}")
-        return cls(ep, served, encode, decode, context, template)
+        return cls(ep, served, encode, decode, context, template, options.streams)
 
     @property
     def has_chat_template(self) -> bool:
@@ -146,7 +148,8 @@ class RemoteModel:
         return render_template(self.template, messages, has_system_role(self.template))
 
     def activity(self) -> Activity:
-        return Activity()  # the server's own queue is not visible from here
+        # The server's own queue is not visible from here; what it is sent at once is.
+        return Activity(capacity=self.streams)
 
     def describe(self) -> str:
         way = "token ids" if self.served.server_tokenizes else "text"

@@ -1,15 +1,16 @@
 """The session API: the operations a script, an agent or an MCP client calls, by session id.
 
-`SessionApi` holds the API's sessions (id to workspace) and its operations: `new_session`,
-`turn`, `run_cell`, `fix_cell`, `notebook` and `close_session`; `share_session` and
-`stop_sharing` give and end a read-only follow link (`web.follow`), and `followed_notebook`
-reads a session by such a link: the one operation a follow token opens (it is no session id, so
-every other refuses it). An API session is a page session in all but its key: a `Workspace` from
-the same `Workspaces` (one kernel of its own from the pool, so `max_kernels` and the idle sweep
-apply), its generation behind the same fair gate, every change autosaved by the same `Shelf`, so
-a page opens it with `?session=<id>`. Its id is the stored session's id, an unguessable token:
+`SessionApi` holds the API's sessions (id to workspace) and its operations: `new_session`, `turn`,
+`run_cell`, `fix_cell`, `notebook` and `close_session`; `share_session` and `stop_sharing` give and
+end a read-only follow link (`web.follow`), and `followed_notebook` reads a session by such a link:
+the one operation a follow token opens (it is no session id, so every other refuses it). An API
+session is a page session in all but its key: a `Workspace` from the same `Workspaces` of the
+application layer's `Workbench` (one kernel of its own from the pool, so `max_kernels` and the idle
+sweep apply), its generation behind the same fair gate, every change autosaved by the same `Shelf`,
+so a page opens it with `?session=<id>`. Its id is the stored session's id, an unguessable token:
 holding it is the right to use it; a made-up or closed id gets one clear error and runs nothing.
-`web.endpoints` registers the operations with Gradio. Nothing here imports Gradio or renders HTML.
+`web.endpoints` registers the operations with Gradio. Nothing here imports Gradio or renders
+HTML.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from codegen_ui.core import MAX_TRIES, Turn, asked_sampling, outputs_text
 from codegen_ui.errors import UserError, one_line
 from codegen_ui.notebooks import StoreError, check_id, dumps, to_notebook
 from codegen_ui.settings import DEFAULTS, Settings
-from codegen_ui.web.controller import STREAM_EVERY_S, UNFINISHED, Controller
 from codegen_ui.web.follow import Follow
-from codegen_ui.web.workspace import Workspace
+from codegen_ui.web.pagestate import PageState, Tab
+from codegen_ui.workspace import STREAM_EVERY_S, UNFINISHED, Workbench
 
 log = logging.getLogger(__name__)
 LOADING_WAIT_S = 600.0  # how long a turn waits for the model still loading
@@ -68,14 +69,17 @@ def cell_result(turn: Turn, index: int, seconds: float) -> CellResult:
 
 
 class SessionApi:
-    """The API's sessions over the page's controller: ids to workspaces, and the operations."""
+    """The API's sessions over the application layer: ids to workspaces, and the operations."""
 
     def __init__(
-        self, controller: Controller, defaults: Settings = DEFAULTS, follow: Follow | None = None
+        self,
+        bench: Workbench[PageState],
+        defaults: Settings = DEFAULTS,
+        follow: Follow | None = None,
     ) -> None:
-        self.c = controller
+        self.bench = bench
         self.defaults = defaults  # the server's sampling settings, for arguments left out
-        self.follow = follow or Follow(controller.workspaces, controller.shelf)
+        self.follow = follow or Follow(bench.workspaces, bench.shelf)
         self._keys: dict[str, str] = {}  # session id -> workspace key
         self._lock = threading.Lock()
 
@@ -87,15 +91,15 @@ class SessionApi:
         the web page (open it there with ?session=<id>); it is closed after it sits idle.
         """
         key = KEY_PREFIX + _token()
-        ws = self.c.workspaces.get(key)  # ServerBusy when every kernel is taken
-        ws.title = TITLE
-        self.c.shelf.autosave(ws)  # the stored session's id is the API session's id
-        if ws.notebook_id is None:
-            self.c.workspaces.close(key)
-            raise ApiError(f"cannot start a session: {ws.save_error or 'it was not saved'}")
+        ws = self.bench.workspaces.get(key)  # ServerBusy when every kernel is taken
+        ws.saved.title = TITLE
+        self.bench.shelf.autosave(ws)  # the stored session's id is the API session's id
+        if ws.saved.id is None:
+            self.bench.workspaces.close(key)
+            raise ApiError(f"cannot start a session: {ws.saved.error or 'it was not saved'}")
         with self._lock:
-            self._keys[ws.notebook_id] = key
-        return ws.notebook_id
+            self._keys[ws.saved.id] = key
+        return ws.saved.id
 
     def turn(
         self,
@@ -134,8 +138,8 @@ class SessionApi:
         ws = self._workspace(session_id)
         # A script may call as soon as the server answers: a turn waits for the model to load
         # (a page shows "loading" instead); ModelNotReady after that, or after a failure.
-        self.c.holder.wait(LOADING_WAIT_S)
-        self.c.holder.get()
+        self.bench.holder.wait(LOADING_WAIT_S)
+        self.bench.holder.get()
         yield from self._paced(ws, lambda: ws.session.add_turn(instruction, params), None)
 
     def run_cell(self, session_id: str, cell: int, code: str = "") -> CellResult:
@@ -185,8 +189,8 @@ class SessionApi:
             raise ApiError(f"there is no cell {cell}: this session has {count}")
         if not 1 <= tries <= MAX_TRIES:
             raise ApiError(f"tries must be between 1 and {MAX_TRIES}")
-        self.c.holder.wait(LOADING_WAIT_S)
-        self.c.holder.get()
+        self.bench.holder.wait(LOADING_WAIT_S)
+        self.bench.holder.get()
         params = dataclasses.replace(ws.session.turns[cell - 1].params, seed=None)
 
         def action() -> Iterator[Turn]:
@@ -202,7 +206,11 @@ class SessionApi:
             session_id: the id new_session returned.
         """
         ws = self._workspace(session_id)
-        meta = {"title": ws.title, "preamble": ws.session.preamble, "model": ws.session.model.name}
+        meta = {
+            "title": ws.saved.title,
+            "preamble": ws.session.preamble,
+            "model": ws.session.model.name,
+        }
         return dumps(to_notebook(ws.session.turns, meta))
 
     def close_session(self, session_id: str) -> str:
@@ -216,7 +224,7 @@ class SessionApi:
         self._workspace(session_id)  # refuses an unknown id like every other call
         with self._lock:
             key = self._keys.pop(session_id, None)
-        if key is None or not self.c.workspaces.close(key):
+        if key is None or not self.bench.workspaces.close(key):
             raise ApiError("this session is already closed")
         return f"closed {session_id}"
 
@@ -241,7 +249,7 @@ class SessionApi:
         ws = self._workspace(session_id)
         if self.follow.shares.revoke(session_id) is None:
             raise ApiError("this session has no follow link")
-        return f"stopped sharing {ws.notebook_id}"
+        return f"stopped sharing {ws.saved.id}"
 
     def followed_notebook(self, follow_token: str) -> str:
         """A shared session as a Jupyter notebook (the .ipynb JSON text), read by its follow
@@ -254,7 +262,7 @@ class SessionApi:
         return dumps(to_notebook(list(turns), {"title": title}))
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _workspace(self, session_id: str) -> Workspace:
+    def _workspace(self, session_id: str) -> Tab:
         """The open API session of this id; ApiError for anything else (nothing runs)."""
         try:
             check_id(session_id)
@@ -262,8 +270,8 @@ class SessionApi:
             raise ApiError("that is not a session id: call new_session for one") from None
         with self._lock:
             key = self._keys.get(session_id)
-        ws = None if key is None else self.c.workspaces.peek(key)
-        if ws is None or ws.notebook_id != session_id:
+        ws = None if key is None else self.bench.workspaces.peek(key)
+        if ws is None or ws.saved.id != session_id:
             with self._lock:
                 self._keys.pop(session_id, None)  # swept while idle: forget it
             raise ApiError(
@@ -273,7 +281,7 @@ class SessionApi:
         return ws
 
     def _paced(
-        self, ws: Workspace, action: Callable[[], Iterator[Turn]], index: int | None
+        self, ws: Tab, action: Callable[[], Iterator[Turn]], index: int | None
     ) -> Iterator[CellResult]:
         """Run one action on the workspace, as the page does: one at a time, never left
         running, each update of its cell at most every STREAM_EVERY_S, the finished one last."""
@@ -309,7 +317,7 @@ class SessionApi:
         with self._lock:
             keys, self._keys = list(self._keys.values()), {}
         for key in keys:
-            self.c.workspaces.close(key)
+            self.bench.workspaces.close(key)
 
 
 def _token() -> str:

@@ -1,11 +1,11 @@
 """The web app's one composition root: build the collaborators, the page, and serve it.
 
-`create` wires the shared model (loading in the background), the kernel pool, the workspaces,
-the sessions shelf, the controller, the follow links and their feed, and the session API into
-the Gradio page of `ui`; `launch` serves it with nothing but the app (the API's endpoints, and
-the follow links' read-only routes) exposed; `serve` does both and shuts every kernel down on
-exit. Nothing else in the package constructs these objects.
-"""
+`create` wires the application layer (`codegen_ui.workspace`: the shared model loading in the
+background, the workspaces over the kernel pool, the sessions shelf over the store), the controller,
+the follow links and their feed, and the session API into the Gradio page of `ui`; `launch` serves
+it with nothing but the app (the API's endpoints, and the follow links' read-only routes) exposed;
+`serve` does both and shuts every kernel down on exit. Nothing else in the package constructs these
+objects."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import functools
 import signal
 from typing import TYPE_CHECKING, Any
 
-from codegen_ui.engine import is_server_url, settings_model
+from codegen_ui.engine import settings_model
 from codegen_ui.files import FileLimits
 from codegen_ui.kernel import KernelPool, KernelSource, hide_server, kernels_root
 from codegen_ui.notebooks import SessionStore
@@ -23,11 +23,10 @@ from codegen_ui.web.controller import Controller
 from codegen_ui.web.follow import Follow
 from codegen_ui.web.followfeed import Feed, routes
 from codegen_ui.web.followhtml import FOLLOW_CSS
+from codegen_ui.web.pagestate import PageState
 from codegen_ui.web.present import PRESENT_CSS
-from codegen_ui.web.shared import FairGate, ModelHolder
-from codegen_ui.web.shelf import LOCAL_HOSTS, Shelf
 from codegen_ui.web.style import CSS, code_css
-from codegen_ui.web.workspace import Workspaces
+from codegen_ui.workspace import LOCAL_HOSTS, FairGate, ModelHolder, open_workbench
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,9 +55,6 @@ def create(
         holder = ModelHolder(
             settings.model, settings.device, loader=loader, prompt_format=settings.prompt_format
         ).start()
-    # In process, the engine thread writes up to batch_size turns together (more wait here, in
-    # arrival order); a model server batches as many as it is sent.
-    at_once = settings.server_streams if is_server_url(settings.model) else settings.batch_size
     pool = KernelPool.from_settings(settings)
     pool.refill()  # pre-start kernels so the first tabs do not wait for one
     pool.start_sweeper()
@@ -69,7 +65,8 @@ def create(
         pool,
         store,
         guarded,
-        FairGate(at_once),
+        # No gate given: the workspaces' lets as many turns through at once as the model writes
+        # together (`ModelHolder.turns_at_once`: an engine's batch, a server's streams).
         run_timeout=settings.run_timeout,
         grace_s=settings.kernel_grace_minutes * 60,
         auto_fix=settings.auto_fix,
@@ -79,7 +76,7 @@ def create(
     from codegen_ui.web.ui import build_app
 
     feed = Feed(Follow(controller.workspaces, controller.shelf))
-    api = SessionApi(controller, settings, feed.follow) if settings.api else None
+    api = SessionApi(controller.bench, settings, feed.follow) if settings.api else None
     return build_app(controller, settings, api, feed), controller, feed
 
 
@@ -91,16 +88,14 @@ def assemble(
     gate: FairGate | None = None,
     **workspace_options: Any,
 ) -> Controller:
-    """The page's controller over these collaborators, with every change autosaved to `store`.
+    """The page's controller over the application layer on these collaborators, with every
+    change autosaved to `store` (`workspace.open_workbench`).
 
     `guarded`: other people can reach the server, so a tab may change only what it made.
     Tests build their controllers here too, so they take the app's own wiring.
     """
-    shelf = Shelf(store, guarded=guarded)
-    workspaces = Workspaces(
-        holder, kernels, gate or FairGate(1), on_change=shelf.autosave, **workspace_options
-    )
-    return Controller(holder, workspaces, shelf)
+    bench = open_workbench(holder, kernels, store, guarded, PageState, gate, **workspace_options)
+    return Controller(bench)
 
 
 def launch(demo: gr.Blocks, settings: Settings, feed: Feed | None = None, **kwargs: Any) -> Any:

@@ -18,8 +18,8 @@ from codegen_ui.errors import UserError
 from codegen_ui.files import FilesError, check_name, size_text
 from codegen_ui.notebooks import FileExists, StoreError, write_atomic
 from codegen_ui.web.filespanel import FilesView, render_files
-from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.workspace import Workspace
+from codegen_ui.web.pagestate import Tab
+from codegen_ui.workspace import Shelf
 
 
 class FilesDesk:
@@ -29,30 +29,32 @@ class FilesDesk:
         self.shelf = shelf
         self.data = shelf.store.data
 
-    def listing(self, ws: Workspace) -> tuple[FileEntry, ...]:
+    def listing(self, ws: Tab) -> tuple[FileEntry, ...]:
         """What the kernel's folder holds; the stored files when the kernel cannot be reached."""
         try:
             return ws.kernel.kernel.files.list()
         except UserError:
-            return self.data.list(ws.notebook_id) if ws.notebook_id else ()
+            return self.data.list(ws.saved.id) if ws.saved.id else ()
 
-    def panel(self, ws: Workspace) -> str:
+    def panel(self, ws: Tab) -> str:
         lim = self.data.limits
         limits = (
             f"{size_text(lim.file_bytes)} a file, {size_text(lim.session_bytes)} "
             f"and {lim.count} files in all"
         )
-        asking = tuple(name for name, _ in ws.files_asking)
+        asking = tuple(name for name, _ in ws.page.files_asking)
         files = self.listing(ws)
         complete = getattr(files, "complete", True)
-        return render_files(FilesView(files, asking, ws.files_note, limits, complete))
+        return render_files(FilesView(files, asking, ws.saved.files_note, limits, complete))
 
-    def upload(self, ws: Workspace, paths: list[str], replace: bool = False) -> str:
+    def upload(self, ws: Tab, paths: list[str], replace: bool = False) -> str:
         """Add uploaded files (Gradio keeps each one's own name); returns a note."""
-        if ws.notebook_id is None:
+        if ws.saved.id is None:
             self.shelf.autosave(ws)  # the files need a saved session to belong to
-            if ws.notebook_id is None:
-                raise StoreError(ws.save_error or ws.conflict or "the session could not be saved")
+            if ws.saved.id is None:
+                raise StoreError(
+                    ws.saved.error or ws.saved.conflict or "the session could not be saved"
+                )
         added: list[str] = []
         problems: list[str] = []
         asking: list[tuple[str, str]] = []
@@ -64,42 +66,42 @@ class FilesDesk:
                 asking.append((check_name(Path(path).name), path))
             except UserError as exc:
                 problems.append(str(exc))
-        ws.files_asking = tuple(asking)
+        ws.page.files_asking = tuple(asking)
         parts = [f"Added {', '.join(added)}." if added else ""]
         if asking:
             parts.append("Replace the file that exists already? The Files panel asks.")
         parts += [f"{p[0].upper()}{p[1:]}." for p in problems]
         return " ".join(p for p in parts if p)
 
-    def _add(self, ws: Workspace, path: Path, replace: bool) -> str:
+    def _add(self, ws: Tab, path: Path, replace: bool) -> str:
         name = check_name(path.name)
         size = path.stat().st_size
         if size > self.data.limits.file_bytes:  # before reading it all
             self.data.limits.check((), name, size)
         data = path.read_bytes()
-        assert ws.notebook_id is not None
-        name = self.data.add(ws.notebook_id, name, data, replace=replace)
+        assert ws.saved.id is not None
+        name = self.data.add(ws.saved.id, name, data, replace=replace)
         try:
             ws.kernel.kernel.files.write(name, data)
         except UserError as exc:
-            ws.files_note = f"{name} is saved with the session; the kernel will get it: {exc}"
+            ws.saved.files_note = f"{name} is saved with the session; the kernel will get it: {exc}"
         return name
 
-    def answer(self, ws: Workspace, replace: bool) -> str:
+    def answer(self, ws: Tab, replace: bool) -> str:
         """The user's answer to "exists already": replace those files, or keep the old ones."""
-        waiting, ws.files_asking = ws.files_asking, ()
+        waiting, ws.page.files_asking = ws.page.files_asking, ()
         if not waiting:
             return ""
         if not replace:
             return f"Kept the old {', '.join(name for name, _ in waiting)}."
         return self.upload(ws, [path for _, path in waiting], replace=True)
 
-    def delete(self, ws: Workspace, name: str) -> str:
+    def delete(self, ws: Tab, name: str) -> str:
         name = check_name(name)
         gone = False
-        if ws.notebook_id is not None:
+        if ws.saved.id is not None:
             try:
-                self.data.delete(ws.notebook_id, name)
+                self.data.delete(ws.saved.id, name)
                 gone = True
             except FilesError:
                 pass  # only in the kernel's folder (over the limits, say)
@@ -112,27 +114,27 @@ class FilesDesk:
             raise FilesError(f"there is no file {name}")
         return f"Deleted {name}."
 
-    def fetch(self, ws: Workspace, name: str) -> tuple[str | None, str]:
+    def fetch(self, ws: Tab, name: str) -> tuple[str | None, str]:
         """A file to download and the panel drawn again; when it cannot be had (it went since
         the list was drawn, say), no file, and the panel says why in one line."""
         try:
             path = self.download(ws, name)
         except UserError as exc:
-            ws.files_note = f"{name or 'that file'} could not be downloaded: {exc}"
+            ws.saved.files_note = f"{name or 'that file'} could not be downloaded: {exc}"
             return None, self.panel(ws)
         return path, self.panel(ws)
 
-    def download(self, ws: Workspace, name: str) -> str:
+    def download(self, ws: Tab, name: str) -> str:
         """A copy of the file under the store's exports, for the browser to fetch."""
         name = check_name(name)
         limit = self.data.limits.file_bytes
         try:
             data = ws.kernel.kernel.files.read(name, limit)
         except UserError:
-            if ws.notebook_id is None:
+            if ws.saved.id is None:
                 raise FilesError(f"there is no file {name}") from None
-            data = self.data.read(ws.notebook_id, name)
-        folder = self.shelf.store.exports_dir / (ws.notebook_id or "unsaved") / "files"
+            data = self.data.read(ws.saved.id, name)
+        folder = self.shelf.store.exports_dir / (ws.saved.id or "unsaved") / "files"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             out = folder / name.rsplit("/", 1)[-1]

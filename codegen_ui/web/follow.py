@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from codegen_ui.core import IN_FLIGHT, Turn
 from codegen_ui.errors import UserError
 from codegen_ui.notebooks import StoreError
-from codegen_ui.web.controller import LOST
+from codegen_ui.web.actions import LOST
 from codegen_ui.web.notebook_html import NotebookView, render_notebook
+from codegen_ui.web.pagestate import PageState, Tab
 from codegen_ui.web.sharing import REASONS, FollowRefused, FollowState, Frame, Shares, same_turns
-from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.workspace import Workspace, Workspaces
+from codegen_ui.workspace import Shelf, Workspaces
 
 READ_ONLY = (
     "This tab follows a session read-only: nothing here can change it. "
@@ -53,7 +53,7 @@ class Follow:
 
     def __init__(
         self,
-        workspaces: Workspaces,
+        workspaces: Workspaces[PageState],
         shelf: Shelf,
         shares: Shares | None = None,
         render: Callable[[NotebookView], str] = render_notebook,
@@ -71,38 +71,38 @@ class Follow:
     def share(self, key: str) -> str:
         """This tab's session's follow token (the one it has, or a new one)."""
         ws = self._owner(key)
-        if ws.notebook_id is None:  # an empty session: save it, so the class can follow it
+        if ws.saved.id is None:  # an empty session: save it, so the class can follow it
             self.shelf.autosave(ws)
-            if ws.notebook_id is None:
-                raise FollowRefused(f"cannot share this session: {ws.save_error or 'not saved'}")
-        if not self.shelf.owns(ws, ws.notebook_id):
+            if ws.saved.id is None:
+                raise FollowRefused(f"cannot share this session: {ws.saved.error or 'not saved'}")
+        if not self.shelf.owns(ws, ws.saved.id):
             raise FollowRefused("only sessions made in this tab can be shared")
-        return self.shares.share(ws.notebook_id)
+        return self.shares.share(ws.saved.id)
 
     def revoke(self, key: str) -> str:
         """End this tab's session's follow link; its followers are told it ended."""
         ws = self._owner(key)
-        if ws.notebook_id is None or self.shares.token_of(ws.notebook_id) is None:
+        if ws.saved.id is None or self.shares.token_of(ws.saved.id) is None:
             return "This session has no follow link."
-        if not self.shelf.owns(ws, ws.notebook_id):
+        if not self.shelf.owns(ws, ws.saved.id):
             raise FollowRefused("only sessions made in this tab can stop being shared")
-        self.shares.revoke(ws.notebook_id)
+        self.shares.revoke(ws.saved.id)
         with self._lock:
-            self._seen.pop(ws.notebook_id, None)
+            self._seen.pop(ws.saved.id, None)
         return "The follow link is ended: its followers see that it ended."
 
     def token(self, key: str) -> str | None:
         """The follow token of this tab's session, while it is shared."""
         ws = self.workspaces.peek(key)
-        return None if ws is None else self.shares.token_of(ws.notebook_id)
+        return None if ws is None else self.shares.token_of(ws.saved.id)
 
-    def share_session(self, ws: Workspace) -> str:
+    def share_session(self, ws: Tab) -> str:
         """The follow token of a workspace the caller already holds by its id (the API's)."""
-        if ws.notebook_id is None:
+        if ws.saved.id is None:
             raise FollowRefused("this session has not been saved yet")
-        return self.shares.share(ws.notebook_id)
+        return self.shares.share(ws.saved.id)
 
-    def _owner(self, key: str) -> Workspace:
+    def _owner(self, key: str) -> Tab:
         if key in self._followers:
             raise FollowRefused(READ_ONLY)
         ws = self.workspaces.peek(key)
@@ -153,7 +153,7 @@ class Follow:
             raise
         with self._lock:
             self._followers.pop(key, None)
-        ws.owned.add(copy.id)
+        ws.ownership.owned.add(copy.id)
         self.shelf.open(ws, copy.id)
         return (
             f"This is your own copy, {copy.title!r}; its cells run again to rebuild its variables."
@@ -166,7 +166,7 @@ class Follow:
             raise FollowRefused(REASONS[state])
         ws = self.workspaces.holding(session_id)
         if ws is not None:
-            return ws.title, tuple(ws.session.turns)
+            return ws.saved.title, tuple(ws.session.turns)
         try:
             title = self.shelf.store.info(session_id).title
         except StoreError:
@@ -184,7 +184,7 @@ class Follow:
             ws = self.workspaces.holding(session_id)
             if ws is not None:
                 turns = tuple(ws.session.turns)
-                source: tuple[object, ...] = ("live", ws.title, ws.lock.locked())
+                source: tuple[object, ...] = ("live", ws.saved.title, ws.lock.locked())
             else:
                 try:
                     info = self.shelf.store.info(session_id)

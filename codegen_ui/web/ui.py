@@ -73,7 +73,7 @@ class Handlers:
     """Gradio event handlers: each calls one controller action and shows what it returns."""
 
     def __init__(self, controller: Controller, page: Components, feed: Feed | None = None) -> None:
-        self.c = controller
+        self.controller = controller
         self.page = page
         self.feed = feed or Feed(Follow(controller.workspaces, controller.shelf))
         self.f = self.feed.follow
@@ -127,7 +127,7 @@ class Handlers:
         query, key = dict(request.query_params), _key(request)
         if FOLLOW_PARAM in query:
             return self.follow_page(key, query[FOLLOW_PARAM])
-        shown = self.show(self.c.open_page(key, query.get("session")))
+        shown = self.show(self.controller.open_page(key, query.get("session")))
         shown[self.page.session.share.link] = render_share(self.f.token(key))
         return shown
 
@@ -155,7 +155,11 @@ class Handlers:
     def _quiet(self, key: str, note: str) -> Shown:
         """The tab's view after a share press; nothing while its own action runs (that action
         shows its views, and the buttons stay as it left them)."""
-        return {} if self.c.pulse(key).busy else self.show(self.c.error_view(key, note))
+        return (
+            {}
+            if self.controller.pulse(key).busy
+            else self.show(self.controller.error_view(key, note))
+        )
 
     def end_share(self, request: gr.Request) -> Shown:
         key = _key(request)
@@ -176,11 +180,11 @@ class Handlers:
         except UserError as exc:
             yield {p.follow: render_follow(self.f.frame(token), token), p.status: str(exc)}
             return
-        shown = self.show(self.c.error_view(key, note))
+        shown = self.show(self.controller.error_view(key, note))
         shown |= {p.follow: "", p.work: gr.Row(visible=True), p.timer: gr.Timer(active=True),
                   p.session.share.link: render_share(None)}  # fmt: skip
         yield shown
-        yield from self.stream(self.c.replay(key), request)
+        yield from self.stream(self.controller.replay(key), request)
 
     # The sampling settings come by name (`_knobs`), after what Gradio fills in itself.
     def submit(
@@ -194,7 +198,7 @@ class Handlers:
         seed: float | None,
     ) -> Iterator[Shown]:
         params = asked_sampling(temperature, top_p, max_new, seed)
-        yield from self.stream(self.c.submit(_key(request), text, params), request)
+        yield from self.stream(self.controller.submit(_key(request), text, params), request)
 
     def cell(
         self,
@@ -208,64 +212,64 @@ class Handlers:
     ) -> Iterator[Shown]:
         params = asked_sampling(temperature, top_p, max_new, seed)
         data = getattr(evt, "_data", None)  # decoded by the controller (`web.cellevents`)
-        yield from self.stream(self.c.cell(_key(request), data, params), request)
+        yield from self.stream(self.controller.cell(_key(request), data, params), request)
 
     def replay(self, request: gr.Request) -> Iterator[Shown]:
-        yield from self.stream(self.c.replay(_key(request)), request)
+        yield from self.stream(self.controller.replay(_key(request)), request)
 
     def add_code(self, text: str, request: gr.Request) -> Shown:
-        return self.show(self.c.add_code(_key(request), text))
+        return self.show(self.controller.add_code(_key(request), text))
 
     def undo(self, request: gr.Request) -> Shown:
-        return self.show(self.c.undo(_key(request)))
+        return self.show(self.controller.undo(_key(request)))
 
     def redo(self, request: gr.Request) -> Shown:
-        return self.show(self.c.redo(_key(request)))
+        return self.show(self.controller.redo(_key(request)))
 
     def restart(self, request: gr.Request) -> Shown:
-        return self.show(self.c.restart(_key(request)))
+        return self.show(self.controller.restart(_key(request)))
 
     def example(self, name: str, request: gr.Request) -> Shown:
-        return self.show(self.c.load_example(_key(request), name))
+        return self.show(self.controller.load_example(_key(request), name))
 
     def upload(self, path: str, request: gr.Request) -> Shown:
-        return self.show(self.c.upload(_key(request), path))
+        return self.show(self.controller.upload(_key(request), path))
 
     def rename(self, text: str, request: gr.Request) -> Shown:
-        return self.show(self.c.rename(_key(request), text))
+        return self.show(self.controller.rename(_key(request), text))
 
     def new(self, request: gr.Request) -> Shown:
-        return self.show(self.c.new_session(_key(request)))
+        return self.show(self.controller.new_session(_key(request)))
 
     def open(self, session_id: str | None, request: gr.Request) -> Shown:
-        return self.show(self.c.open_session(_key(request), session_id))
+        return self.show(self.controller.open_session(_key(request), session_id))
 
     def copy(self, request: gr.Request) -> Shown:
-        return self.show(self.c.duplicate_session(_key(request)))
+        return self.show(self.controller.duplicate_session(_key(request)))
 
     def delete(self, session_id: str | None, request: gr.Request) -> Shown:
-        return self.show(self.c.delete_session(_key(request), session_id))
+        return self.show(self.controller.delete_session(_key(request), session_id))
 
     def download(self, fmt: str) -> Callable[[gr.Request], str | None]:
         """The handler of one download button: the file is written when pressed, from the saved
         session; None (nothing saved yet) fetches nothing."""
 
         def export(request: gr.Request) -> str | None:
-            return self.c.export(_key(request), fmt)
+            return self.controller.export(_key(request), fmt)
 
         return export
 
     def upload_files(self, files: list[str] | None, request: gr.Request) -> Shown:
-        return self.show(self.c.upload_files(_key(request), list(files or [])))
+        return self.show(self.controller.upload_files(_key(request), list(files or [])))
 
     def files(self, evt: gr.EventData, request: gr.Request) -> Shown:
         data = getattr(evt, "_data", None)
-        return self.show(self.c.files_action(_key(request), data))
+        return self.show(self.controller.files_action(_key(request), data))
 
     def download_file(self, evt: gr.EventData, request: gr.Request) -> Shown:
         """The file to send (None sends nothing: the hidden button must not keep an older one)
         and, from a tab with a workspace, the Files panel drawn again (saying why, if no file)."""
-        got = self.c.file_pressed(_key(request), getattr(evt, "_data", None))
+        got = self.controller.file_pressed(_key(request), getattr(evt, "_data", None))
         files = self.page.session.files
         shown: Shown = {files.file: got.path}
         if got.files is not None:
@@ -273,13 +277,13 @@ class Handlers:
         return shown
 
     def restore(self, session_id: str | None, request: gr.Request) -> Shown:
-        return self.show(self.c.restore_session(_key(request), session_id))
+        return self.show(self.controller.restore_session(_key(request), session_id))
 
     def stop(self, request: gr.Request) -> None:
-        self.c.stop(_key(request))
+        self.controller.stop(_key(request))
 
     def tick(self, request: gr.Request) -> Shown:
-        pulse, p = self.c.pulse(_key(request)), self.page
+        pulse, p = self.controller.pulse(_key(request)), self.page
         return {
             p.status: pulse.status,
             p.banner: render_banner(pulse.blocked),
@@ -288,7 +292,7 @@ class Handlers:
         }
 
     def unload(self, request: gr.Request) -> None:
-        self.c.close_page(_key(request))  # the tab closed: its kernel waits out the grace
+        self.controller.close_page(_key(request))  # the tab closed: its kernel waits out the grace
         self.f.leave(_key(request))
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from codegen_ui.core import IN_FLIGHT, FormatError, PromptTooLongError, render_prompt
 from codegen_ui.web.filedesk import FilesDesk
 from codegen_ui.web.notebook_html import NotebookView, render_notebook
-from codegen_ui.web.shared import FairGate, ModelHolder, ModelNotReady
-from codegen_ui.web.shelf import Shelf
-from codegen_ui.web.workspace import Workspace
+from codegen_ui.web.pagestate import Tab
+from codegen_ui.workspace import FairGate, ModelHolder, ModelNotReady, Shelf
 
 NEXT = "<your next instruction>"  # stands for the instruction in the inspector's prompt
 
@@ -74,7 +73,7 @@ class Views:
         self.shelf = shelf
         self.desk = desk or FilesDesk(shelf)
 
-    def status(self, ws: Workspace | None) -> str:
+    def status(self, ws: Tab | None) -> str:
         parts = [self.holder.status()]
         if ws is None:
             parts.append("kernel: not started")
@@ -85,7 +84,7 @@ class Views:
             parts.append(f"{waiting} waiting for the model")
         return " · ".join(parts)
 
-    def pulse(self, ws: Workspace | None) -> Pulse:
+    def pulse(self, ws: Tab | None) -> Pulse:
         settling = ws is None or ws.kernel.state == "restarting"
         busy = ws is not None and ws.lock.locked()
         return Pulse(self.status(ws), self.blocked(), busy, self.holder.loading or settling)
@@ -100,11 +99,11 @@ class Views:
         """Generations a new request would wait behind."""
         return self.gate.waiting() + int(self.gate.busy())
 
-    def prompt(self, ws: Workspace) -> tuple[str, str]:
+    def prompt(self, ws: Tab) -> tuple[str, str]:
         """The next turn's prompt and a line about its size (without sizes while loading)."""
         session = ws.session
         try:
-            fitted = session.prompt_for(NEXT, ws.max_new_tokens, state=session.last_state)
+            fitted = session.prompt_for(NEXT, ws.page.max_new_tokens, state=session.last_state)
         except ModelNotReady:
             if session.prompt_format_setting != "paper":
                 return "", "the model is not loaded yet: its prompt is shown once it is"
@@ -128,44 +127,46 @@ class Views:
 
     def of(
         self,
-        ws: Workspace,
+        ws: Tab,
         note: str = "",
         busy: bool = False,
         instruction: str | None = None,
         ahead: int = 0,
     ) -> View:
         turns = ws.session.turns
-        active = next((i for i, t in enumerate(turns) if t.status in IN_FLIGHT), ws.active)
+        active = next((i for i, t in enumerate(turns) if t.status in IN_FLIGHT), ws.page.active)
         nb = NotebookView(
             turns=tuple(turns),
-            editing=ws.editing if ws.editing is not None and ws.editing < len(turns) else None,
+            editing=ws.page.editing
+            if ws.page.editing is not None and ws.page.editing < len(turns)
+            else None,
             active=active,
             busy=busy,
             ahead=ahead,
             note=note,
-            pending=tuple(ws.pending),
-            session_id=ws.notebook_id,
+            pending=tuple(ws.page.pending),
+            session_id=ws.saved.id,
             revision=ws.session.revision,
             offer_replay=ws.fresh_kernel and bool(turns),
-            conflict=ws.conflict,
+            conflict=ws.saved.conflict,
             can_generate=not self.holder.error,
         )
         prompt, info = (None, None) if busy else self.prompt(ws)
-        save = f" · {ws.save_error}" if ws.save_error else ""
+        save = f" · {ws.saved.error}" if ws.saved.error else ""
         return View(
             notebook=render_notebook(nb),
             status=self.status(ws) + save,
             prompt=prompt,
             prompt_info=info,
             instruction=instruction,
-            title=None if busy else ws.title,
+            title=None if busy else ws.saved.title,
             busy=busy,
             can_undo=ws.session.history_log.can_undo,
             can_redo=ws.session.history_log.can_redo,
             blocked=self.blocked(),
             sessions=None if busy else tuple(self.shelf.choices()),
             trash=None if busy else tuple(self.shelf.trash_choices()),
-            session_id=ws.notebook_id,
+            session_id=ws.saved.id,
             files=None if busy else self.desk.panel(ws),  # what a cell wrote shows once it ends
         )
 

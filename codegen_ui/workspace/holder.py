@@ -1,28 +1,22 @@
-"""What the web app shares between browser sessions: the one model and the queue in front of it.
+"""The process's one model, loaded in the background: `ModelHolder`, and `ModelNotReady`.
 
-`ModelHolder` loads the process's model in a background thread and reports progress, so the
-page is usable meanwhile. `FairGate` lets a fixed number of generations run at once and serves
-waiting requests first come, first served; `SharedModel` puts every session's generation behind
-it while kernels run in parallel (on a ZeroGPU Space, under `spaces.GPU`: `web.zerogpu`).
-Per-browser-session state lives in `codegen_ui.web.workspace`.
-Nothing here knows about Gradio.
+`ModelHolder` loads the model in a background thread and reports progress, so the page (or an
+API client) is usable meanwhile, and says how many turns the model writes at once
+(`turns_at_once`: the backend's own capacity), which sizes the fair queue in front of it
+(`workspace.gate`). It does not queue, generate or know any door.
 """
 
 from __future__ import annotations
 
-import collections
-import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from codegen_ui.core import Activity, ChatMessage, CodeModel, Event, SamplingParams
+from codegen_ui.core import CodeModel
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.errors import UserError
 from codegen_ui.settings import DEFAULTS
-from codegen_ui.web.zerogpu import gpu
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +111,11 @@ class ModelHolder:
             return str(exc)
         return f"{chosen} (auto)" if self.prompt_format == "auto" else chosen
 
+    def turns_at_once(self) -> int:
+        """How many turns the model writes together: the backend's own capacity (an engine's
+        batch size, a server's streams); 1 until it is loaded, when none is written."""
+        return max(1, self.model.activity().capacity) if self.model is not None else 1
+
     def elapsed(self) -> float:
         return self.loaded_s if not self.loading else time.monotonic() - self.started
 
@@ -128,94 +127,3 @@ class ModelHolder:
             return f"model failed to load: {self.error}"
         progress = self.progress if self.name not in self.progress else "loading"
         return f"model: loading {self.name} ({progress}, {self.elapsed():.0f} s)"
-
-
-class FairGate:
-    """At most `limit` holders at once; waiters are served in the order they arrived."""
-
-    def __init__(self, limit: int = 1) -> None:
-        self.limit = limit
-        self._cond = threading.Condition()
-        self._queue: collections.deque[int] = collections.deque()
-        self._tickets = itertools.count()
-        self._active = 0
-
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
-    def busy(self) -> bool:
-        with self._cond:
-            return self._active >= self.limit
-
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        with self._cond:
-            ticket = next(self._tickets)
-            self._queue.append(ticket)
-            self._cond.wait_for(lambda: self._queue[0] == ticket and self._active < self.limit)
-            self._queue.popleft()
-            self._active += 1
-            self._cond.notify_all()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify_all()
-
-
-class SharedModel:
-    """The holder's model behind the gate, as a `CodeModel` a `Session` can be given."""
-
-    def __init__(self, holder: ModelHolder, gate: FairGate) -> None:
-        self.holder = holder
-        self.gate = gate
-        self._write = gpu(_write)  # on a ZeroGPU Space the turn's writing holds the GPU
-
-    @property
-    def name(self) -> str:
-        return self.holder.model.name if self.holder.model is not None else self.holder.name
-
-    @property
-    def context_size(self) -> int:
-        return self.holder.get().context_size
-
-    @property
-    def has_chat_template(self) -> bool:
-        return self.holder.get().has_chat_template
-
-    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
-        return self.holder.get().render_chat(messages)
-
-    def count_tokens(self, text: str) -> int:
-        return self.holder.get().count_tokens(text)
-
-    def describe(self) -> str:
-        return self.holder.status()
-
-    def activity(self) -> Activity:
-        model = self.holder.model
-        return model.activity() if model is not None else Activity()
-
-    def stream(
-        self,
-        prompt: str,
-        params: SamplingParams,
-        cancel: threading.Event | None = None,
-        prompt_format: str = "paper",
-    ) -> Iterator[Event]:
-        model = self.holder.get()
-        with self.gate.hold():
-            yield from self._write(model, prompt, params, cancel, prompt_format)
-
-
-def _write(
-    model: CodeModel,
-    prompt: str,
-    params: SamplingParams,
-    cancel: threading.Event | None,
-    prompt_format: str = "paper",
-) -> Iterator[Event]:
-    """One turn's generation: the only work that runs under `spaces.GPU` on ZeroGPU."""
-    yield from model.stream(prompt, params, cancel, prompt_format)

@@ -1,23 +1,25 @@
-"""The web app's sessions panel over the notebook store: autosave, list, new, open, rename,
-duplicate, delete, upload and download (.ipynb, .py, or .zip with the data files), for one
-browser tab's workspace at a time. The session's data files are mirrored from its kernel's
-folder into the store after every cell (`mirror`) and put back into the kernel's folder when a
-session is opened, its kernel restarts or it is replayed (`put_back`).
+"""The sessions of every door over the notebook store: autosave, list, new, open, rename, duplicate,
+delete, upload and download (.ipynb, .py, or .zip with the data files), for one tab's workspace at a
+time (the page's sessions panel, the session API, follow links). The session's data files are
+mirrored from its kernel's folder into the store after every cell (`mirror`) and put back into the
+kernel's folder when a session is opened, its kernel restarts or it is replayed (`put_back`).
 
 Each save insists on the revision the tab last read or wrote, so two tabs on one session never
-overwrite each other silently: the tab that is behind is told (`Workspace.conflict`) and may
+overwrite each other silently: the tab that is behind is told (`SaveState.conflict`) and may
 reload the saved version or keep its own as a copy.
 
 A tab owns the sessions it created, imported or copied. When the server is reachable by others
 (`guarded`), a tab may rename or delete only what it owns, and opening someone else's session
 opens a copy, so nobody's work is changed from another tab. On a server bound to this machine
 alone every session is the user's own. Everything goes through `SessionStore`; this module
-knows nothing of Gradio or HTML.
+knows nothing of Gradio or HTML. What a door keeps of a tab beyond its session (the page's open
+editor, its pending examples) is told when the notebook is replaced (`TabState`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from codegen_ui.core import IN_FLIGHT, PREAMBLE, Turn
 from codegen_ui.errors import UserError
@@ -30,7 +32,9 @@ from codegen_ui.notebooks import (
     export_zip,
     import_zip,
 )
-from codegen_ui.web.workspace import Workspace
+from codegen_ui.workspace.tab import Workspace
+
+AnyWorkspace = Workspace[Any]  # whatever its door keeps of it
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -42,69 +46,69 @@ class Shelf:
         self.store = store
         self.guarded = guarded
 
-    def owns(self, ws: Workspace, session_id: str) -> bool:
-        return not self.guarded or session_id in ws.owned
+    def owns(self, ws: AnyWorkspace, session_id: str) -> bool:
+        return not self.guarded or session_id in ws.ownership.owned
 
     # ---- autosave ----------------------------------------------------------------------------
-    def autosave(self, ws: Workspace) -> None:
+    def autosave(self, ws: AnyWorkspace) -> None:
         """Save the tab's session after a change; a failure is remembered and shown, not raised."""
-        if ws.conflict:
+        if ws.saved.conflict:
             return  # refused until the user picks reload or copy
         meta = {"preamble": ws.session.preamble}
         try:
-            if ws.notebook_id is None:
-                info = self.store.create(ws.title, ws.session.turns, meta)
-                ws.notebook_id = info.id
-                ws.owned.add(info.id)
+            if ws.saved.id is None:
+                info = self.store.create(ws.saved.title, ws.session.turns, meta)
+                ws.saved.id = info.id
+                ws.ownership.owned.add(info.id)
             else:
                 info = self.store.save(
-                    ws.notebook_id, ws.session.turns, meta, expect=ws.saved_revision
+                    ws.saved.id, ws.session.turns, meta, expect=ws.saved.revision
                 )
-            ws.saved_revision = info.revision
-            ws.save_error = ""
+            ws.saved.revision = info.revision
+            ws.saved.error = ""
             if not any(t.status in IN_FLIGHT for t in ws.session.turns):
                 self.mirror(ws)  # what a cell wrote is kept once it finishes
         except StaleSession as exc:
-            ws.conflict = f"Not saved: {exc}."
+            ws.saved.conflict = f"Not saved: {exc}."
         except StoreError as exc:
-            ws.save_error = f"not saved: {exc}"
+            ws.saved.error = f"not saved: {exc}"
 
     # ---- data files: the store's copy and the kernel's folder --------------------------------
-    def mirror(self, ws: Workspace) -> None:
+    def mirror(self, ws: AnyWorkspace) -> None:
         """Keep what the kernel's folder holds with the saved session (within the limits)."""
-        if ws.notebook_id is None:
+        if ws.saved.id is None:
             return
         try:
-            ws.files_note = self.store.data.mirror(ws.notebook_id, ws.kernel.kernel.files)
+            ws.saved.files_note = self.store.data.mirror(ws.saved.id, ws.kernel.kernel.files)
         except UserError as exc:  # the kernel is gone, the disk is full: say so, lose nothing
-            ws.files_note = f"files not saved: {exc}"
+            ws.saved.files_note = f"files not saved: {exc}"
 
-    def put_back(self, ws: Workspace) -> None:
+    def put_back(self, ws: AnyWorkspace) -> None:
         """Make the kernel's folder hold this session's stored files, and nothing else."""
         try:
-            self.store.data.put_back(ws.notebook_id, ws.kernel.kernel.files)
-            ws.files_note = ""
+            self.store.data.put_back(ws.saved.id, ws.kernel.kernel.files)
+            ws.saved.files_note = ""
         except UserError as exc:
-            ws.files_note = f"the session's files could not be put into the kernel: {exc}"
+            ws.saved.files_note = f"the session's files could not be put into the kernel: {exc}"
 
-    def reload(self, ws: Workspace) -> str:
+    def reload(self, ws: AnyWorkspace) -> str:
         """Drop this tab's unsaved changes for the saved version (the kernel is kept)."""
-        if ws.notebook_id is None:
+        if ws.saved.id is None:
             raise StoreError("this session has not been saved yet")
-        turns, meta = self.store.load(ws.notebook_id)
+        turns, meta = self.store.load(ws.saved.id)
         ws.session.reset(turns, str(meta.get("preamble", PREAMBLE)))
-        ws.saved_revision = self.store.info(ws.notebook_id).revision
-        ws.conflict = ""
-        ws.editing = None
+        ws.saved.revision = self.store.info(ws.saved.id).revision
+        ws.saved.conflict = ""
+        ws.page.reloaded()
         return "Reloaded the saved version."
 
-    def keep_copy(self, ws: Workspace) -> str:
+    def keep_copy(self, ws: AnyWorkspace) -> str:
         """Save this tab's version as a new session of its own; the other stays as saved."""
-        title = f"{ws.title} (copy)"
+        title = f"{ws.saved.title} (copy)"
         info = self.store.create(title, ws.session.turns, {"preamble": ws.session.preamble})
-        ws.owned.add(info.id)
-        ws.notebook_id, ws.title, ws.saved_revision = info.id, info.title, info.revision
-        ws.conflict = ""
+        ws.ownership.owned.add(info.id)
+        ws.saved.id, ws.saved.title, ws.saved.revision = info.id, info.title, info.revision
+        ws.saved.conflict = ""
         self.mirror(ws)  # with the files this tab's kernel holds
         return f"Your version is saved as a new session, {info.title!r}."
 
@@ -120,53 +124,53 @@ class Shelf:
         return out
 
     # ---- actions (each returns a note for the user) ------------------------------------------
-    def new(self, ws: Workspace) -> str:
+    def new(self, ws: AnyWorkspace) -> str:
         self._switch(ws, [], PREAMBLE, DEFAULT_TITLE, None)
         return "A new, empty session. It is saved once it has a turn."
 
-    def open(self, ws: Workspace, session_id: str) -> str:
+    def open(self, ws: AnyWorkspace, session_id: str) -> str:
         note = ""
         if not self.owns(ws, session_id):
             copy = self.store.duplicate(session_id)
-            ws.owned.add(copy.id)
+            ws.ownership.owned.add(copy.id)
             session_id = copy.id
             note = "You opened a copy; the original stays as it was. "
         turns, meta = self.store.load(session_id)
         info = self.store.info(session_id)
         self._switch(ws, turns, str(meta.get("preamble", PREAMBLE)), info.title, session_id)
-        ws.saved_revision = info.revision
+        ws.saved.revision = info.revision
         ws.fresh_kernel = bool(turns)
         return note + self._opened(turns)
 
-    def duplicate(self, ws: Workspace) -> str:
-        if ws.notebook_id is None:
+    def duplicate(self, ws: AnyWorkspace) -> str:
+        if ws.saved.id is None:
             raise StoreError("there is nothing to copy yet: this session has no turns")
-        copy = self.store.duplicate(ws.notebook_id)
-        ws.owned.add(copy.id)
-        ws.notebook_id = copy.id
-        ws.title = copy.title
-        ws.saved_revision = copy.revision
+        copy = self.store.duplicate(ws.saved.id)
+        ws.ownership.owned.add(copy.id)
+        ws.saved.id = copy.id
+        ws.saved.title = copy.title
+        ws.saved.revision = copy.revision
         return f"You are now working on a copy, {copy.title!r}."
 
-    def rename(self, ws: Workspace, title: str) -> str:
-        if title.strip() == ws.title:
+    def rename(self, ws: AnyWorkspace, title: str) -> str:
+        if title.strip() == ws.saved.title:
             return ""  # the box lost focus without a change
-        if ws.notebook_id is None:
-            ws.title = title.strip() or ws.title
+        if ws.saved.id is None:
+            ws.saved.title = title.strip() or ws.saved.title
             return ""
-        if not self.owns(ws, ws.notebook_id):
+        if not self.owns(ws, ws.saved.id):
             raise StoreError("only sessions made in this tab can be renamed")
-        ws.title = self.store.rename(ws.notebook_id, title).title
+        ws.saved.title = self.store.rename(ws.saved.id, title).title
         return ""
 
-    def delete(self, ws: Workspace, session_id: str) -> str:
+    def delete(self, ws: AnyWorkspace, session_id: str) -> str:
         if not self.owns(ws, session_id):
             raise StoreError("only sessions made in this tab can be deleted")
         title = self.store.info(session_id).title
         self.store.delete(session_id)
-        ws.owned.discard(session_id)
-        ws.trashed.add(session_id)
-        if ws.notebook_id == session_id:
+        ws.ownership.owned.discard(session_id)
+        ws.ownership.trashed.add(session_id)
+        if ws.saved.id == session_id:
             self._switch(ws, [], PREAMBLE, DEFAULT_TITLE, None)
         return f"Moved {title!r} to the trash: Restore brings it back for a week."
 
@@ -175,16 +179,16 @@ class Shelf:
         return [(f"{t.title} · deleted {t.deleted.replace('T', ' ')[:16]}", t.id)
                 for t in self.store.trash.list()]  # fmt: skip
 
-    def restore(self, ws: Workspace, session_id: str) -> str:
-        if self.guarded and session_id not in ws.trashed:
+    def restore(self, ws: AnyWorkspace, session_id: str) -> str:
+        if self.guarded and session_id not in ws.ownership.trashed:
             raise StoreError("only sessions deleted in this tab can be restored")
         self.store.trash.restore(session_id)
-        ws.trashed.discard(session_id)
-        ws.owned.add(session_id)
+        ws.ownership.trashed.discard(session_id)
+        ws.ownership.owned.add(session_id)
         title = self.store.info(session_id).title
         return f"Restored {title!r}: it is in Saved sessions again."
 
-    def upload(self, ws: Workspace, path: str) -> str:
+    def upload(self, ws: AnyWorkspace, path: str) -> str:
         # Gradio keeps the uploaded file's own name: it becomes the title.
         data = Path(path).read_bytes()
         stem = Path(path).stem
@@ -193,34 +197,33 @@ class Shelf:
             info = import_zip(self.store, data, default_title=stem)
         else:
             info = self.store.import_notebook(data, default_title=stem)
-        ws.owned.add(info.id)
+        ws.ownership.owned.add(info.id)
         note = self.open(ws, info.id)
         return " ".join(_sentence(n) for n in [note, *info.notes] if n.strip())
 
-    def export(self, ws: Workspace, fmt: str) -> str | None:
+    def export(self, ws: AnyWorkspace, fmt: str) -> str | None:
         """A file to download, or None while the session has never been saved."""
-        if ws.notebook_id is None:
+        if ws.saved.id is None:
             return None
         try:
             if fmt == "py":
-                return str(self.store.export_py(ws.notebook_id))
+                return str(self.store.export_py(ws.saved.id))
             if fmt == "zip":
-                return str(export_zip(self.store, ws.notebook_id))
-            return str(self.store.export_ipynb(ws.notebook_id))
+                return str(export_zip(self.store, ws.saved.id))
+            return str(self.store.export_ipynb(ws.saved.id))
         except StoreError:
             return None
 
     def _switch(
-        self, ws: Workspace, turns: list[Turn], preamble: str, title: str, sid: str | None
+        self, ws: AnyWorkspace, turns: list[Turn], preamble: str, title: str, sid: str | None
     ) -> None:
         # Another session's code must not find this one's variables: start a fresh kernel.
         ws.session.reset(turns, preamble)
-        ws.pending = []
-        ws.title = title
-        ws.notebook_id = sid
-        ws.saved_revision = None
-        ws.save_error = ws.conflict = ""
-        ws.editing = ws.active = None
+        ws.saved.title = title
+        ws.saved.id = sid
+        ws.saved.revision = None
+        ws.saved.error = ws.saved.conflict = ""
+        ws.page.switched()
         ws.fresh_kernel = False
         if ws.session.kernel_prepared:  # a kernel that has run nothing yet is fresh already
             ws.session.restart_kernel()

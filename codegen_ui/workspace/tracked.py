@@ -1,6 +1,7 @@
-"""A tab's kernel as the web app holds it: its state for the status bar, and no exceptions.
+"""A tab's kernel as a workspace holds it: its state for the status bar, and no exceptions.
 
-`TrackedKernel` wraps a `LiveKernel` so the page can say idle, busy, restarted or dead. A kernel
+`TrackedKernel` wraps a `LiveKernel` so a door (the page's status bar) can say idle, busy,
+restarted or dead. A kernel
 that cannot be reached still raises its `KernelError`: the session catches it, once, and ends the
 cell with it. It starts and stops nothing of its own; the pool does.
 """

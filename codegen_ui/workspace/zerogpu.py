@@ -3,8 +3,9 @@
 A ZeroGPU Space lends a GPU to a function decorated with `spaces.GPU` for as long as one call
 runs. `gpu(fn)` is that decorator there (the Space sets `SPACES_ZERO_GPU`; the `spaces` package
 is imported only then) and `fn` itself everywhere else, so nothing changes off a Space.
-`SharedModel` wraps the writing of one turn with it, and nothing else: kernels are processes of
-their own that never hold the GPU, and the page, the store and the queue stay on the CPU.
+`SharedModel` (`workspace.gate`) wraps the writing of one turn with it, and nothing else:
+kernels are processes of their own that never hold the GPU, and the page, the store and the
+queue stay on the CPU.
 """
 
 from __future__ import annotations
