@@ -164,7 +164,15 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
         result["ratios"] |= classroom_ratios(room)
     if plan.llama_server:
         result |= beside_llama_cpp(plan, result, progress)
+    result["machine"]["load_average_end"] = load_average()
     return result
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages: figures from a busy machine say so."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def beside_llama_cpp(plan: Plan, result: dict[str, Any], progress: Any) -> dict[str, Any]:
@@ -254,6 +262,7 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average_start": load_average(),
     }
 
 
@@ -361,6 +370,7 @@ def single_user_table(result: dict[str, Any]) -> list[str]:
             for i, rep in enumerate(result.get("ratios_by_repetition", []), 1)
         ),
         f"medians of {result['plan']['repeats']} repetitions on {result['machine']['cpu']}, "
-        f"{result['machine']['cores']} cores",
+        f"{result['machine']['cores']} cores, load average at the start "
+        f"{result['machine'].get('load_average_start', ['?'])[0]}",
     ]
     return lines
