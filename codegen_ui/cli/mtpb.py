@@ -22,6 +22,7 @@ from codegen_ui.cli.common import (
     load_benchmark_model,
     model_stem,
 )
+from codegen_ui.errors import require_extra
 from codegen_ui.settings import Settings
 
 
@@ -120,6 +121,13 @@ def checkers(args: argparse.Namespace) -> int:
     return int(count)
 
 
+def need_problem_libraries(settings: Settings) -> None:
+    """Two of MTPB's problems import scikit-learn (the `eval` extra): kernels on this machine
+    must find it, or those problems fail for want of it, not for the model's code."""
+    if not settings.kernels:
+        require_extra("eval", "MTPB (two of its problems import scikit-learn)", "sklearn")
+
+
 def cmd_mtpb(args: argparse.Namespace) -> int:
     from codegen_ui.kernel import kernel_maker
     from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
@@ -130,6 +138,7 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
         **kernel_settings(args),
     )
+    need_problem_libraries(settings)
     make = kernel_maker(settings)
     kernels = checkers(args)
     if args.samples < 1:
@@ -169,6 +178,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from codegen_ui.mtpb import ResultsFile, read_samples, score_config, score_samples
 
     kernels = checkers(args)
+    settings = Settings.from_env().replace(**kernel_settings(args))
+    need_problem_libraries(settings)
     source = Path(args.samples_file)
     universe, _ = _problems(args.data, None)
     samples = read_samples(source, universe)
@@ -178,7 +189,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise CliError(f"{out} is the samples file; choose another --out")
     before = set(ResultsFile(out, config).results)
     start = time.monotonic()
-    make = kernel_maker(Settings.from_env().replace(**kernel_settings(args)))
+    make = kernel_maker(settings)
     results = score_samples(samples, config, out, kernels, kernel_factory=lambda: make(None))
     per_case = max(s.key[2] for s in samples) + 1
     _print_report(universe, universe, results, config, per_case, before, start, kernels)

@@ -4,7 +4,9 @@ Callers import from here: `load_model`, which imports a backend only when a mode
 (`settings_model` loads the model a `Settings` names, as it says: the one loader of the page, the
 CLI and the magic):
 the in-process transformers one (`hf`), or for a model setting that is a server's `.../v1` URL
-the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers; what
+the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers, and
+a model server needs no torch at all (the in-process engine's torch and gguf are the `local`
+extra; `require_local` fails a load without them in one line naming it); what
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
 lazily for tools that measure the backend (the benchmark), with `new_cache` (the engine's
@@ -29,7 +31,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
-from codegen_ui.engine.options import ModelLoadError, ModelUnavailable, ServerOptions
+from codegen_ui.engine.options import (
+    ModelLoadError,
+    ModelUnavailable,
+    ServerOptions,
+    require_local,
+)
 from codegen_ui.engine.packaged import INSTALL, LABEL, fallback_note, packaged_model
 from codegen_ui.settings import DEFAULTS
 
@@ -87,6 +94,7 @@ def load_model(
         from codegen_ui.engine.remote import RemoteModel
 
         return RemoteModel.connect(name_or_path, server or ServerOptions(), progress)
+    require_local(f"loading {name_or_path!r} in this process", "torch", "transformers")
     from codegen_ui.engine.hf import TransformersModel
 
     def load(name: str) -> TransformersModel:
