@@ -5,8 +5,8 @@ Callers import from here: `load_model`, which imports a backend only when a mode
 CLI and the magic):
 the in-process transformers one (`hf`), or for a model setting that is a server's `.../v1` URL
 the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers, and
-a model server needs no torch at all (the in-process engine's torch and gguf are the `local`
-extra; `require_local` fails a load without them in one line naming it); what
+a model server needs no torch at all (the in-process engine's torch and gguf are the
+`codegen-ui[local]` extra; `require_local` fails a load without them in one line naming it); what
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
 lazily for tools that measure the backend (the benchmark), with `new_cache` (the engine's
