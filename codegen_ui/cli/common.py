@@ -106,24 +106,15 @@ def add_fix_flag(p: argparse.ArgumentParser, what: str) -> None:
 def add_run_flags(p: argparse.ArgumentParser, config: type[RunConfig], paper: str) -> None:
     """A benchmark's sampling flags, whose defaults are its run configuration's (the paper's
     sampling, `evals.RunConfig`); `paper` is the temperatures the paper names."""
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=config.temperature,
-        help=f"0 = greedy (paper: {paper})",
+    c = config
+    flags: tuple[tuple[str, type, float, str], ...] = (
+        ("--temperature", float, c.temperature, f"0 = greedy (paper: {paper})"),
+        ("--top-p", float, c.top_p, f"nucleus mass (paper: {c.top_p:g})"),
+        ("--top-k", int, c.top_k, f"likeliest tokens kept (reference: {c.top_k}; 0 = off)"),
+        ("--seed", int, c.seed, "base seed; each sample derives its own"),
     )
-    p.add_argument(
-        "--top-p", type=float, default=config.top_p, help=f"nucleus mass (paper: {config.top_p:g})"
-    )
-    p.add_argument(
-        "--top-k",
-        type=int,
-        default=config.top_k,
-        help=f"likeliest tokens kept (reference: {config.top_k}; 0 = off)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=config.seed, help="base seed; each sample derives its own"
-    )
+    for flag, kind, default, text in flags:
+        p.add_argument(flag, type=kind, default=default, help=text)
 
 
 def run_fields(args: argparse.Namespace) -> dict[str, Any]:

@@ -10,8 +10,10 @@ a model server needs no torch at all (the in-process engine's torch and gguf are
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
 lazily for tools that measure the backend (the benchmark), with `new_cache` (the engine's
-in-place KV cache). The port's types are imported from
-`codegen_ui.core`, never from here. Nothing outside this package imports its modules directly.
+in-place KV cache) and what `measure` gives the speed bench of the engine's insides (a bare
+decoding loop, teacher-forced logits, weight bytes, thread counts). The port's types are
+imported from `codegen_ui.core`, never from here. Nothing outside this package imports its
+modules directly.
 
 Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stream turns) over
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
@@ -19,7 +21,8 @@ and the token pick), `threads` (the engine thread's torch thread count, measured
 (ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
 KV caches kept across turns), `weights` (the fast precision), `probe` (the guard at load that
 compares it with float32), `ggufcache` (a .gguf dequantised once, kept as a folder),
-`packaged` (the fallback model a checkout always has); `remote` (a model
+`packaged` (the fallback model a checkout always has), `measure` (what the speed bench reads
+beneath the port); `remote` (a model
 on an OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen ->
 GPT-J).
 """
@@ -31,6 +34,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
+from codegen_ui.engine.measure import (
+    bare_decode_rate,
+    fix_threads,
+    logit_agreement,
+    stepwise_logits,
+    thread_counts,
+    weight_bytes_per_token,
+)
 from codegen_ui.engine.options import (
     ModelLoadError,
     ModelUnavailable,
@@ -55,13 +66,19 @@ __all__ = [
     "ModelUnavailable",
     "ServerOptions",
     "TransformersModel",
+    "bare_decode_rate",
     "convert_to_gptj",
+    "fix_threads",
     "is_server_url",
     "load_model",
+    "logit_agreement",
     "new_cache",
     "packaged_model",
     "server_options",
     "settings_model",
+    "stepwise_logits",
+    "thread_counts",
+    "weight_bytes_per_token",
 ]
 
 
