@@ -120,7 +120,14 @@ def test_the_page_kernels_and_a_served_model_need_no_extra() -> None:
     assert seen["loaded"] == []
 
 
-CLI = "from codegen_ui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+# The command line, with "URL" in its arguments standing for the served model's address.
+CLI = (
+    SERVER
+    + """
+from codegen_ui.cli import main
+sys.exit(main([a.replace("URL", URL) for a in sys.argv[1:]]))
+"""
+)
 MISSING = 'needs {module}, which is not installed: pip install "codegen-ui[{extra}]"'
 
 
@@ -129,6 +136,8 @@ MISSING = 'needs {module}, which is not installed: pip install "codegen-ui[{extr
     [
         (["run", "{turns}", "--model", "Salesforce/codegen-350M-mono"],
          "loading 'Salesforce/codegen-350M-mono' in this process", "torch", "local"),
+        (["run", "{turns}", "--model", "URL", "--tokenizer", "gpt2"], "the tokenizer 'gpt2'",
+         "transformers", "tokenizer"),
         (["convert", "gptj", "Salesforce/codegen-350M-mono", "{out}"],
          "converting 'Salesforce/codegen-350M-mono'", "torch", "local"),
         (["bench"], "the speed bench", "torch", "local"),
