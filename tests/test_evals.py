@@ -8,6 +8,7 @@ run on real kernels in those tests and in the verdict tests.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,54 @@ def test_a_sample_seed_depends_on_its_key_alone() -> None:
     seeds = {sample_seed(base, "7", case, n) for base in (0, 1) for case in (0, 1) for n in (0, 1)}
     assert len(seeds) == 8
     assert all(0 <= s < 2**31 for s in seeds)
+
+
+# Lines as the benchmarks wrote them before their run configurations shared one shape (the
+# MTPB one in its old field order): a re-run of the same configuration must resume them.
+OLD_MTPB_CONFIG = {
+    "model": "m", "temperature": 0.2, "top_p": 0.95, "seed": 0, "limit_s": 20.0, "top_k": 50,
+    "clean_up": True, "prompt_format": "paper", "fix": 0, "state": False,
+}  # fmt: skip
+OLD_HUMANEVAL_CONFIG = {
+    "model": "m", "temperature": 0.2, "top_p": 0.95, "top_k": 50, "seed": 0,
+    "max_new_tokens": 512, "prompt_format": "paper", "fix": 0,
+}  # fmt: skip
+
+
+def test_both_benchmarks_run_configurations_share_one_shape_and_the_papers_sampling() -> None:
+    from codegen_ui import evals, humaneval, mtpb
+
+    shared = [f.name for f in fields(evals.RunConfig)]
+    for config in (mtpb.RunConfig("m"), humaneval.RunConfig("m")):
+        assert isinstance(config, evals.RunConfig)
+        assert [f.name for f in fields(config)][: len(shared)] == shared
+        assert (config.temperature, config.top_p, config.top_k) == (0.2, 0.95, 50)
+    with pytest.raises(evals.RunConfigError, match=r"--top-p in \(0, 1\]"):
+        mtpb.RunConfig("m", top_p=0.0).check()
+    with pytest.raises(UserError):
+        humaneval.RunConfig("m", temperature=-1).check()
+
+
+def test_results_files_written_before_the_shared_shape_still_resume(tmp_path: Path) -> None:
+    from codegen_ui import humaneval, mtpb
+
+    result = mtpb.SampleResult(
+        id="1", case=0, sample=0, category="math", input={}, gold_output=1,
+        completions="print(1)", prompts_completions=("print(1)",), outcome="pass", reason="",
+        answer="1", reference=True, config=mtpb.RunConfig("m"),
+    )  # fmt: skip
+    line = json.loads(result.to_json()) | {"config": OLD_MTPB_CONFIG}
+    (tmp_path / "mtpb.jsonl").write_text(json.dumps(line) + "\n")
+    assert set(mtpb.ResultsFile(tmp_path / "mtpb.jsonl", mtpb.RunConfig("m")).results) == {
+        ("1", 0, 0)
+    }
+    with pytest.raises(mtpb.MtpbError, match="another configuration"):
+        mtpb.ResultsFile(tmp_path / "mtpb.jsonl", mtpb.RunConfig("m", top_k=0))
+
+    sample = {"task_id": "HumanEval/0", "completion": "  pass", "sample": 0, "seed": 1}
+    (tmp_path / "he.jsonl").write_text(json.dumps(sample | {"config": OLD_HUMANEVAL_CONFIG}) + "\n")
+    assert set(humaneval.SamplesFile(tmp_path / "he.jsonl", humaneval.RunConfig("m")).records) == {
+        ("HumanEval/0", 0)
+    }
+    with pytest.raises(humaneval.HumanEvalError, match="another configuration"):
+        humaneval.SamplesFile(tmp_path / "he.jsonl", humaneval.RunConfig("m", max_new_tokens=64))

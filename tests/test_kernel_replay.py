@@ -42,20 +42,23 @@ def test_replay_runs_every_cell_and_goes_on_after_timeout_and_death(
     assert source.read_text() == before  # --out leaves the input alone
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("sandbox: ")
-    # The first code cell is the session's preamble (`import numpy as np`).
-    cells = [line.split(":")[1].strip().split(" ")[0] for line in printed[1:9]]
-    assert cells == ["ok", "ok", "timeout", "ok", "died", "ok", "empty", "error"]
-    assert "ran past 3 s" in printed[3]
-    assert "ZeroDivisionError" in printed[8]
-    assert printed[-1].startswith("replayed 8 code cells (3 not ok)")
+    # The session's preamble (`import numpy as np`) runs first, as the page's Replay all runs
+    # it, and again after the kernel died; the cells are the turns.
+    cells = [line.split(":")[1].strip().split(" ")[0] for line in printed[1:8]]
+    assert cells == ["ok", "timeout", "ok", "died", "ok", "empty", "error"]
+    assert "ran past 3 s" in printed[2]
+    assert "ZeroDivisionError" in printed[7]
+    assert printed[-1].startswith("replayed 7 code cells (3 not ok)")
 
     nb = nbformat.read(out, as_version=4)
     nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "markdown"  # a cell that is no turn stays where it was
     code = [c for c in nb.cells if c.cell_type == "code"][1:]
-    assert code[0].outputs == [] and code[0].execution_count == 2
+    assert code[0].outputs == [] and code[0].execution_count == 1
     assert code[2].outputs[0]["text"] == "21\n"  # the interrupt kept x
     assert code[3].outputs[-1]["ename"] == "KernelDied"
     assert code[4].outputs[0]["text"] == "False 42\n"  # after the restart x is gone
+    assert code[6].source == "1/0"
     turns, _ = from_notebook(nb)
     # The two plain cells at the end come back as turns too, with what replay made of them.
     assert [t.status for t in turns] == ["ok", "timeout", "ok", "died", "ok", "not-run", "error"]

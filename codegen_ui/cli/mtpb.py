@@ -16,48 +16,33 @@ from typing import Any
 from codegen_ui.cli.common import (
     CliError,
     add_fix_flag,
+    add_run_flags,
     add_server_flags,
-    benchmark_format,
     kernel_settings,
     load_benchmark_model,
     model_stem,
+    run_fields,
+    run_stem,
 )
+from codegen_ui.errors import require_extra
 from codegen_ui.settings import Settings
 
 
 def add(sub: Any) -> None:
     from codegen_ui.mtpb import RunConfig
 
-    c = RunConfig  # the defaults are the run configuration's: the paper's and the reference's
     p = sub.add_parser(
         "mtpb", help="the paper's Multi-Turn Programming Benchmark, through the app's engine"
     )
     _add_shared(p)
     p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
     p.add_argument("--samples", type=int, default=1, help="samples per test case")
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=c.temperature,
-        help=f"0 = greedy (paper: {c.temperature:g})",
-    )
-    p.add_argument(
-        "--top-p", type=float, default=c.top_p, help=f"nucleus mass (paper: {c.top_p:g})"
-    )
-    p.add_argument(
-        "--top-k",
-        type=int,
-        default=c.top_k,
-        help=f"likeliest tokens kept (reference: {c.top_k}; 0 = off)",
-    )
+    add_run_flags(p, RunConfig, f"{RunConfig.temperature:g}")
     p.add_argument(
         "--no-clean-up",
         dest="clean_up",
         action="store_false",
         help="keep the decoded completion as it is (the reference drops spaces before . , ? !)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=c.seed, help="base seed; each sample derives its own"
     )
     add_fix_flag(p, "a turn whose program raised, shown its error (never the gold output)")
     p.add_argument(
@@ -120,6 +105,13 @@ def checkers(args: argparse.Namespace) -> int:
     return int(count)
 
 
+def need_problem_libraries(settings: Settings) -> None:
+    """Two of MTPB's problems import scikit-learn (the `eval` extra): kernels on this machine
+    must find it, or those problems fail for want of it, not for the model's code."""
+    if not settings.kernels:
+        require_extra("eval", "MTPB (two of its problems import scikit-learn)", "sklearn")
+
+
 def cmd_mtpb(args: argparse.Namespace) -> int:
     from codegen_ui.kernel import kernel_maker
     from codegen_ui.mtpb import ResultsFile, RunConfig, run_benchmark
@@ -130,24 +122,16 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
         **kernel_settings(args),
     )
+    need_problem_libraries(settings)
     make = kernel_maker(settings)
     kernels = checkers(args)
     if args.samples < 1:
         raise CliError("--samples must be at least 1")
-    if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
-        raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
-    fmt = benchmark_format(args)
-    if fmt != "paper" and (args.fix or args.state):
+    config = RunConfig(settings.model, clean_up=args.clean_up, state=args.state, **run_fields(args))
+    config.check()
+    if config.prompt_format != "paper" and (config.fix or config.state):
         raise CliError("--fix and --state use the paper's prompt format; drop --prompt-format chat")
-    config = RunConfig(
-        settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
-        clean_up=args.clean_up, prompt_format=fmt, fix=args.fix,
-        state=args.state,
-    )  # fmt: skip
-    stem, c = model_stem(settings), config
-    name = f"{stem}-t{c.temperature:g}-p{c.top_p:g}-k{c.top_k}-seed{c.seed}"
-    name += "" if c.prompt_format == "paper" else f"-{c.prompt_format}"
-    name += (f"-fix{c.fix}" if c.fix else "") + ("-state" if c.state else "")
+    name = run_stem(model_stem(settings), config) + ("-state" if config.state else "")
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
     # A file from another configuration fails here, before the model loads.
@@ -169,6 +153,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from codegen_ui.mtpb import ResultsFile, read_samples, score_config, score_samples
 
     kernels = checkers(args)
+    settings = Settings.from_env().replace(**kernel_settings(args))
+    need_problem_libraries(settings)
     source = Path(args.samples_file)
     universe, _ = _problems(args.data, None)
     samples = read_samples(source, universe)
@@ -178,7 +164,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise CliError(f"{out} is the samples file; choose another --out")
     before = set(ResultsFile(out, config).results)
     start = time.monotonic()
-    make = kernel_maker(Settings.from_env().replace(**kernel_settings(args)))
+    make = kernel_maker(settings)
     results = score_samples(samples, config, out, kernels, kernel_factory=lambda: make(None))
     per_case = max(s.key[2] for s in samples) + 1
     _print_report(universe, universe, results, config, per_case, before, start, kernels)

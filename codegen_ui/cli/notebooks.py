@@ -79,24 +79,71 @@ def _add_replay(sub: Any) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run."""
+    """Exit status 0 when every cell ran without error, 1 otherwise, 2 when it could not run.
+
+    The notebook's turns run in a session of their own (`Session.replay`, what the page's
+    Replay all runs), one line per cell as it ends; their outputs go back into its cells."""
+    from codegen_ui.core import NoModel, Session
     from codegen_ui.kernel import new_kernel
-    from codegen_ui.notebooks import load, replay_notebook, save
+    from codegen_ui.notebooks import from_notebook, is_preamble_cell, load, put_runs, save
 
     settings = Settings.from_env().replace(run_timeout=args.run_timeout, **kernel_settings(args))
     nb = load(args.notebook)
+    turns, meta = from_notebook(nb)
     kernel = new_kernel(settings)
     kernel.start()
     print(kernel.describe(), flush=True)
+    session = Session(
+        NoModel(),
+        kernel,
+        turns,
+        settings.run_timeout,
+        preamble=meta["preamble"],
+        run_preamble=any(is_preamble_cell(c) for c in nb.cells),
+    )
     try:
-        reports = replay_notebook(
-            nb, kernel, settings.run_timeout, lambda r: print(r.line(), flush=True)
-        )
+        statuses = _replay(session)
     finally:
         kernel.shutdown()
+    put_runs(nb, session.turns)
     out = Path(args.out or args.notebook)
     out.parent.mkdir(parents=True, exist_ok=True)
     save(nb, out)
-    bad = [r for r in reports if r.status not in ("ok", "empty")]
-    print(f"replayed {len(reports)} code cells ({len(bad)} not ok) into {out}")
+    bad = [s for s in statuses if s not in ("ok", "empty")]
+    print(f"replayed {len(statuses)} code cells ({len(bad)} not ok) into {out}")
     return 1 if bad else 0
+
+
+def _replay(session: Any) -> list[str]:
+    """Replay the session, printing a line per cell as it ends; each cell's status ("empty"
+    for a cell without code, which replay passes over)."""
+    total, statuses = len(session.turns), []
+
+    def report(index: int) -> None:
+        turn = session.turns[index]
+        status = turn.status if turn.code.strip() else "empty"
+        statuses.append(status)
+        line = f"cell {index + 1}/{total}: {status}"
+        if status != "empty":
+            line += f" ({turn.stats.run_s:.2f} s)"
+        note = _note(turn)
+        print(f"{line}: {note}" if note else line, flush=True)
+
+    for turn in session.replay():
+        if turn.status == "running":
+            continue
+        index = next(i for i in range(len(statuses), total) if session.turns[i] is turn)
+        while len(statuses) <= index:
+            report(len(statuses))
+    while len(statuses) < total:
+        report(len(statuses))
+    return statuses
+
+
+def _note(turn: Any) -> str:
+    """A finished cell's last error as one line, else what happened to its kernel."""
+    errors = [o for o in turn.outputs if o.get("output_type") == "error"]
+    if errors:
+        last = errors[-1]
+        return f"{last.get('ename', '')}: {last.get('evalue', '')}".strip(": ")[:200]
+    return str(turn.message)

@@ -8,7 +8,8 @@ format. Nothing above this port sees tensors or token ids. The domain owns it;
 `codegen_ui.engine` implements it from above (in process or on a model server) and adds what
 loading takes (`ServerOptions`) and how it fails (`ModelLoadError`). The bounds a turn may ask
 for (`asked_sampling`, the ranges) are here too, one source for the page's sliders and the
-session API. Standard library only; defaults come from `settings.DEFAULTS`.
+session API. `NoModel` stands in for a session that only runs its cells (a replay). Standard
+library only; defaults come from `settings.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -155,3 +156,33 @@ class CodeModel(Protocol):
         Any thread may call it, several at once; a failure of this generation alone raises
         GenerationError."""
         ...
+
+
+class NoModel:
+    """The model of a session that only runs its cells (`codegen-ui replay`): it writes nothing,
+    and a turn that asks it to ends in one line saying so."""
+
+    name = "no model"
+    context_size = 0
+    has_chat_template = False
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> str:
+        raise GenerationError("this session runs its cells only: it has no model")
+
+    def count_tokens(self, text: str) -> int:
+        return 0
+
+    def describe(self) -> str:
+        return "no model (cells only)"
+
+    def activity(self) -> Activity:
+        return Activity()
+
+    def stream(
+        self,
+        prompt: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+        prompt_format: str = "paper",
+    ) -> Iterator[Event]:
+        raise GenerationError("this session runs its cells only: it has no model")

@@ -4,12 +4,16 @@ Callers import from here: `load_model`, which imports a backend only when a mode
 (`settings_model` loads the model a `Settings` names, as it says: the one loader of the page, the
 CLI and the magic):
 the in-process transformers one (`hf`), or for a model setting that is a server's `.../v1` URL
-the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers; what
+the remote one (`remote`), so `import codegen_ui.engine` pulls no torch or transformers, and
+a model server needs no torch at all (the in-process engine's torch and gguf are the
+`codegen-ui[local]` extra; `require_local` fails a load without them in one line naming it); what
 loading takes and how it fails (`ServerOptions`, `ModelLoadError`); `convert_to_gptj`, which
 rewrites a CodeGen checkpoint for servers that know GPT-J. `TransformersModel` itself is offered
 lazily for tools that measure the backend (the benchmark), with `new_cache` (the engine's
-in-place KV cache). The port's types are imported from
-`codegen_ui.core`, never from here. Nothing outside this package imports its modules directly.
+in-place KV cache) and what `measure` gives the speed bench of the engine's insides (a bare
+decoding loop, teacher-forced logits, weight bytes, thread counts). The port's types are
+imported from `codegen_ui.core`, never from here. Nothing outside this package imports its
+modules directly.
 
 Inside: `options` (ServerOptions, ModelLoadError); `hf` (load a checkpoint, stream turns) over
 `batch` (the engine thread: admission and continuous batching), `forward` (the forward passes
@@ -17,7 +21,8 @@ and the token pick), `threads` (the engine thread's torch thread count, measured
 (ragged batches for any family on the batched path), `prefix`, `cache` and `kvcache` (ids and
 KV caches kept across turns), `weights` (the fast precision), `probe` (the guard at load that
 compares it with float32), `ggufcache` (a .gguf dequantised once, kept as a folder),
-`packaged` (the fallback model a checkout always has); `remote` (a model
+`packaged` (the fallback model a checkout always has), `measure` (what the speed bench reads
+beneath the port); `remote` (a model
 on an OpenAI-compatible server) over `server_http` (its HTTP and streaming); `gptj` (CodeGen ->
 GPT-J).
 """
@@ -30,7 +35,20 @@ from typing import TYPE_CHECKING, Any
 
 from codegen_ui.core import CodeModel
 from codegen_ui.engine.ggufcache import cache_root
-from codegen_ui.engine.options import ModelLoadError, ModelUnavailable, ServerOptions
+from codegen_ui.engine.measure import (
+    bare_decode_rate,
+    fix_threads,
+    logit_agreement,
+    stepwise_logits,
+    thread_counts,
+    weight_bytes_per_token,
+)
+from codegen_ui.engine.options import (
+    ModelLoadError,
+    ModelUnavailable,
+    ServerOptions,
+    require_local,
+)
 from codegen_ui.engine.packaged import INSTALL, LABEL, fallback_note, packaged_model
 from codegen_ui.settings import DEFAULTS
 
@@ -49,14 +67,20 @@ __all__ = [
     "ModelUnavailable",
     "ServerOptions",
     "TransformersModel",
+    "bare_decode_rate",
     "cache_root",
     "convert_to_gptj",
+    "fix_threads",
     "is_server_url",
     "load_model",
+    "logit_agreement",
     "new_cache",
     "packaged_model",
     "server_options",
     "settings_model",
+    "stepwise_logits",
+    "thread_counts",
+    "weight_bytes_per_token",
 ]
 
 
@@ -89,6 +113,7 @@ def load_model(
         from codegen_ui.engine.remote import RemoteModel
 
         return RemoteModel.connect(name_or_path, server or ServerOptions(), progress)
+    require_local(f"loading {name_or_path!r} in this process", "torch", "transformers")
     from codegen_ui.engine.hf import TransformersModel
 
     def load(name: str) -> TransformersModel:

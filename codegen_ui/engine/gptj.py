@@ -16,7 +16,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.engine.options import ModelLoadError
+from codegen_ui.engine.options import ModelLoadError, require_local
 from codegen_ui.errors import first_line
 
 MP_NUM = 4  # the shards of CodeGen's fused qkv_proj (fixed in its modelling code)
@@ -77,6 +77,7 @@ def gptj_config(cg: Any) -> Any:
 
 def convert_to_gptj(src: str, dst: Path) -> Path:
     """Write the GPT-J form of the CodeGen model `src` (folder or hub id) into folder `dst`."""
+    require_local(f"converting {src!r}", "torch", "transformers")
     from safetensors.torch import save_file
     from transformers import AutoConfig, AutoTokenizer, CodeGenForCausalLM, GenerationConfig
 

@@ -49,7 +49,7 @@ from codegen_ui.core import (
     fold_system,
 )
 from codegen_ui.engine.cache import Entry, KVStore
-from codegen_ui.engine.options import ModelLoadError, ModelUnavailable
+from codegen_ui.engine.options import ModelLoadError, ModelUnavailable, require_local
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.errors import first_line
 from codegen_ui.settings import DEFAULTS
@@ -119,6 +119,7 @@ def _rss_mib() -> float:
 
 
 def _load_gguf(folder: str, file: str, dtype: Any) -> tuple[Any, Any]:
+    require_local(f"loading {file}", "gguf")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     check_gguf_types(Path(folder) / file)

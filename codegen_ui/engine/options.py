@@ -2,7 +2,8 @@
 
 `ServerOptions` says how to reach a model server (a model setting that is an http(s) URL ending
 in /v1); `ModelLoadError` is the one-line failure of any backend's loading (a missing folder, a
-server that is not there), `ModelUnavailable` the kind a fallback model may answer. The port
+server that is not there), `ModelUnavailable` the kind a fallback model may answer;
+`require_local` makes a missing `local` extra (torch, gguf) such a failure, naming it. The port
 itself (`CodeModel` and the types it streams) is the domain's, in `codegen_ui.core`. Defaults
 come from `settings.DEFAULTS`.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codegen_ui.errors import UserError
+from codegen_ui.errors import MissingExtra, UserError, require_extra
 from codegen_ui.settings import DEFAULTS
 
 
@@ -22,6 +23,15 @@ class ModelLoadError(UserError, RuntimeError):
 class ModelUnavailable(ModelLoadError):
     """A hub id that cannot be had here: not in the local cache, and the hub unreachable or
     without it (the case where the packaged fallback model may run instead)."""
+
+
+def require_local(feature: str, *modules: str) -> None:
+    """The in-process engine's packages (the `local` extra) are installed, or ModelLoadError
+    saying to install it."""
+    try:
+        require_extra("local", feature, *modules)
+    except MissingExtra as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ the model saw; else as text, counted by a local tokenizer. `stream` posts one st
 max tokens) and closes it the moment the text is a complete turn by the stop rule of the
 request's prompt format (`turn_complete`), or on Stop. For the chat format the template is
 rendered here, with the local tokenizer's chat template (`--tokenizer`, or the served folder),
-and sent as text or ids like any prompt. Failures end the turn with what it had and one line
-saying why. HTTP lives in
+and sent as text or ids like any prompt. A tokenizer here takes transformers, the `tokenizer`
+extra (no torch); a server that tokenizes, with the paper's format, needs none. Failures end
+the turn with what it had and one line saying why. HTTP lives in
 `codegen_ui.engine.server_http`; this module knows nothing of sessions or kernels.
 """
 
@@ -38,7 +39,7 @@ from codegen_ui.core import (
 from codegen_ui.engine.options import ServerOptions
 from codegen_ui.engine.prefix import PrefixIds
 from codegen_ui.engine.server_http import CompletionStream, Endpoint, ServerError, call
-from codegen_ui.errors import first_line
+from codegen_ui.errors import MissingExtra, first_line, require_extra
 
 DEFAULT_CONTEXT = 2048  # CodeGen's n_positions, when neither server nor setting says
 
@@ -118,6 +119,8 @@ class RemoteModel:
         report(f"connecting to {ep.url}")
         served = probe(ep, options.served_model)
         local = options.tokenizer or (served.name if Path(served.name).is_dir() else "")
+        if local:
+            require_tokenizer(f"the tokenizer {local!r}")
         template = chat_tokenizer(local) if local else None
         if options.tokenizer:
             encode, decode = local_tokenizer(options.tokenizer)
@@ -251,6 +254,14 @@ class RemoteModel:
                 body["return_token_ids"] = True  # vLLM: the ids it generated, to keep
                 body["skip_special_tokens"] = False
         return body
+
+
+def require_tokenizer(feature: str) -> None:
+    """A tokenizer on this machine takes transformers (the `tokenizer` extra; no torch)."""
+    try:
+        require_extra("tokenizer", feature, "transformers", "tokenizers")
+    except MissingExtra as exc:
+        raise ServerError(str(exc)) from None
 
 
 def local_tokenizer(name: str) -> tuple[Callable[[str], list[int]], Callable[[list[int]], str]]:

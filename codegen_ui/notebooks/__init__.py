@@ -1,11 +1,12 @@
-"""Notebooks: turns to and from `.ipynb` files, the session store, and replaying a notebook.
+"""Notebooks: turns to and from `.ipynb` files, and the session store.
 
 `format` maps turns to cells and back (and writes the `.py` program), `nbimport` reads any
-Jupyter notebook as turns, `io` parses and saves files, `atomic` makes saves crash-safe, `names`
-checks ids and titles, `folder` and `store` keep sessions on disk, `datafiles` keeps each
-session's data files beside its notebook, `bundle` packs both as a .zip, `trash` keeps deleted
-ones for a week, `replay` re-runs a notebook's cells in a kernel. Callers import from here;
-nothing here knows of the web app.
+Jupyter notebook as turns and puts re-run turns' outputs back in its cells, `io` parses and
+saves files, `atomic` makes saves crash-safe, `names` checks ids and titles, `folder` and
+`store` keep sessions on disk, `datafiles` keeps each session's data files beside its notebook,
+`bundle` packs both as a .zip, `trash` keeps deleted ones for a week. Callers import from here;
+nothing here runs code (a replay is the session's, `core.Session.replay`) or knows of the web
+app.
 """
 
 from codegen_ui.notebooks.atomic import write_atomic
@@ -23,15 +24,19 @@ from codegen_ui.notebooks.format import (
 )
 from codegen_ui.notebooks.io import dumps, load, parse, save
 from codegen_ui.notebooks.names import DEFAULT_TITLE, MAX_TITLE, StoreError, check_id, check_title
-from codegen_ui.notebooks.nbimport import Conversion, convert, from_notebook, split_instruction
-from codegen_ui.notebooks.replay import CellReport, replay_notebook
+from codegen_ui.notebooks.nbimport import (
+    Conversion,
+    convert,
+    from_notebook,
+    put_runs,
+    split_instruction,
+)
 from codegen_ui.notebooks.store import SessionInfo, SessionStore, StaleSession
 
 __all__ = [
     "DEFAULT_TITLE",
     "MAX_TITLE",
     "META_KEY",
-    "CellReport",
     "Conversion",
     "FileExists",
     "NotebookError",
@@ -52,7 +57,7 @@ __all__ = [
     "is_turn_cell",
     "load",
     "parse",
-    "replay_notebook",
+    "put_runs",
     "save",
     "split_instruction",
     "to_notebook",

@@ -3,14 +3,17 @@
 A cell this app wrote is read back from its metadata. Any other code cell becomes a turn whose
 instruction is its leading block of `# ` comment lines (when there is one) and whose code is the
 rest; its outputs and execution count are kept. Markdown and raw cells (and their attachments)
-have no place in a conversation, so they are left out, and a note says how many. Nothing here
-reads files or decides where a session is stored.
+have no place in a conversation, so they are left out, and a note says how many. `put_runs`
+goes the other way for a notebook whose turns were run again (`codegen-ui replay`): each code
+cell takes its turn's outputs, in place, and the notebook's other cells stay as they were.
+Nothing here reads files, runs code or decides where a session is stored.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +110,24 @@ def convert(nb: Any) -> Conversion:
             "so the turn has an empty instruction"
         )
     return Conversion(tuple(turns), meta, tuple(notes), sum(left_out.values()))
+
+
+def put_runs(nb: Any, turns: Sequence[Turn]) -> None:
+    """Write each turn's outputs and execution count into the code cell it was read from
+    (`convert` order: every code cell but the preamble), and into a cell this app wrote its
+    status, message and finish time too. Sources, markdown and the preamble cell stay."""
+    from nbformat import from_dict
+
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    cells = [c for c in cells if not is_preamble_cell(c)]
+    if len(cells) != len(turns):
+        raise ValueError(f"{len(turns)} turns for {len(cells)} code cells")
+    for cell, turn in zip(cells, turns, strict=True):
+        cell["outputs"] = [from_dict(dict(o)) for o in turn.outputs]
+        cell["execution_count"] = turn.execution_count
+        meta = cell.get("metadata", {}).get(META_KEY)
+        if isinstance(meta, dict) and "instruction" in meta:
+            meta.update(status=turn.status, message=turn.message, finished=turn.finished)
 
 
 def from_notebook(nb: Any) -> tuple[list[Turn], dict[str, Any]]:
