@@ -4,9 +4,10 @@ A session notebook starts with a preamble cell (the prompt's preamble, so "Run a
 Jupyter), then one code cell per turn whose source is the instruction comment followed by the
 code, exactly as the prompt sees it. The turn itself (instruction, raw completion, the model and
 the prompt format it was written with, sampling settings, status, timestamps) rides in the
-cell's metadata under `codegen_ui`, and the notebook's `codegen_ui` metadata holds the title, times, app version and the exact preamble; together they
-rebuild exactly the same prompt. Any other notebook is read by `nbimport`; files are read and
-written by `io`. This module does not list, name or find notebooks; that is the store's job.
+cell's metadata under `codegen_ui`, and the notebook's `codegen_ui` metadata holds the title,
+times, app version and the exact preamble; together they rebuild exactly the same prompt. Any
+other notebook is read by `nbimport`; files are read and written by `io`. This module does not
+list, name or find notebooks; that is the store's job.
 """
 
 from __future__ import annotations
