@@ -102,7 +102,9 @@ CUTS = [
         "def f(a):\n    return a\n\ndef g(b):\n    total = [b,\n",
         "def f(a):\n    return a",
     ),
-    ("x = [1,\n", "x = [1,"),  # nothing shorter parses: the error is the kernel's to show
+    ("x = [1,\n", ""),  # ran out in its first statement: nothing that could run
+    ('s = "abc\n', ""),
+    ("x = 1\nx = f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12", "x = 1"),  # a line that ran on
     ("def f():\n    return 1\n\ndef f():\n    return 2\n", "def f():\n    return 1"),
     ("x = 1\nprint(x)\nprint(x)\nprint(x)\n", "x = 1\nprint(x)"),  # repeating itself
     ("x = 1\nprint(x)\nx = x + 1\nprint(x)", "x = 1\nprint(x)\nx = x + 1\nprint(x)"),

@@ -9,7 +9,8 @@ is code from its first token. `chat_code` cuts an answer to the code the kernel 
 closing fence, without prose before or after the code, a fence the model opened again, or a
 reply with no fence at all; where the answer starts repeating itself (a `def` or `class` of
 a name it already defined, a block written twice in a row); and, when it ran out of tokens
-mid-statement (a long answer cut in a `def`), without that unfinished last statement.
+mid-statement (a long answer cut in a `def`), without that unfinished last statement (no code
+at all when the first statement is the unfinished one).
 `chat_complete` says when more text cannot change that code: the
 engine stops there (or at the template's end-of-turn token, which is the model's business).
 
@@ -207,13 +208,14 @@ def _code_end(lines: list[str], final: bool, start: int = 0) -> int | None:
 def _whole_statements(lines: list[str]) -> list[str]:
     """An answer that ran out (the token limit) without its code ending: without the last
     top-level statement when that one is unfinished (a `def` cut in its body), so the rest
-    runs. Code that parses, or that no shorter top-level prefix makes parse, stays as it is."""
+    runs; none at all when its first statement is unfinished (a line that ran on until the
+    limit), which could only raise a SyntaxError. Code that parses stays as it is."""
     if _parses("\n".join(lines)):
         return lines
     for i in range(len(lines) - 1, 0, -1):
         if _top(lines[i]) and _parses("\n".join(lines[:i])):
             return lines[:i]
-    return lines
+    return []
 
 
 def chat_code(answer: str) -> str:
