@@ -53,8 +53,9 @@ def cpu_key() -> str:
     return hashlib.sha256("".join(lines).encode()).hexdigest()[:12]
 
 
-def binary_path() -> Path:
-    return cache_root() / "llama.cpp" / f"{VERSION}-{cpu_key()}" / "llama-server"
+def binary_path(root: Path | None = None) -> Path:
+    """Where this CPU's build lives under `root` (default: the app's cache folder)."""
+    return (root or cache_root()) / "llama.cpp" / f"{VERSION}-{cpu_key()}" / "llama-server"
 
 
 def build(work: Path) -> Path:

@@ -1,9 +1,11 @@
 """Run the simple notebook sessions (`tests/notebook_sessions.py`) with a model, in both prompt
 formats, in a real kernel (a fresh one per session), and print how many pass.
 
-    PYTHONPATH=. python scripts/notebook_sessions.py MODEL [--precision exact] [--set held-out]
+    PYTHONPATH=. python scripts/notebook_sessions.py MODEL [--set held-out] [--formats chat]
+        [--precision exact] [--kernel-state] [--auto-fix N]
 
-Greedy, 128 new tokens a turn. A figure for the docs, not a test: the small model's.
+The app's defaults (precision, greedy, max new tokens a turn, no kernel state, no auto-fix)
+unless a flag says otherwise. A figure for the docs, not a test: the small model's.
 """
 
 from __future__ import annotations
@@ -14,27 +16,39 @@ import sys
 
 from codegen_ui.core import SamplingParams, Session, finish
 from codegen_ui.engine import load_model
-from codegen_ui.kernel import Kernel
+from codegen_ui.kernel import Kernel, read_state
+from codegen_ui.settings import DEFAULTS
 from tests.notebook_sessions import HELD_OUT, TUNING, answered, printed
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("model")
-    p.add_argument("--precision", default="exact")
+    p.add_argument("--precision", default=DEFAULTS.precision)
+    p.add_argument(
+        "--kernel-state", action="store_true", help="the prompt tells the kernel's state"
+    )
+    p.add_argument("--auto-fix", type=int, default=DEFAULTS.auto_fix, help="tries at a raise")
     p.add_argument("--set", choices=["tuning", "held-out", "both"], default="both")
     p.add_argument("--formats", default="paper,chat")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     sets = {"tuning": TUNING, "held-out": HELD_OUT, "both": TUNING + HELD_OUT}[args.set]
     model = load_model(args.model, device="cpu", precision=args.precision)
-    params = SamplingParams(max_new_tokens=128)
+    params = SamplingParams(max_new_tokens=DEFAULTS.max_new_tokens)
     summary = {}
     for fmt in args.formats.split(","):
         passed = []
         for case in sets:
             with Kernel() as kernel:
-                session = Session(model, kernel, run_timeout=20, prompt_format=fmt)
+                session = Session(
+                    model,
+                    kernel,
+                    run_timeout=20,
+                    prompt_format=fmt,
+                    auto_fix=args.auto_fix,
+                    read_state=read_state if args.kernel_state else None,
+                )
                 for instruction in case.turns:
                     turn = finish(session.add_turn(instruction, params))
                     if args.verbose:

@@ -3,9 +3,10 @@
 The app's everyday use: build a value, change it, print something about it. A session passes
 when its last cell's printed text ends with the expected answer (`answered`: the last line's
 last number within 0.01, or its end, quotes and a full stop aside, as in "The count is 3").
-`TUNING` is the set the chat prompt was shaped on; `HELD_OUT` was written before any run and
-is not tuned on. `scripts/notebook_sessions.py` runs both sets in both
-prompt formats with a real kernel; `test_real_model.py` runs some on SmolLM2.
+`TUNING` is the set the chat prompt was shaped on: its first six sessions, then round one's
+held-out seven, which were seen while measuring. `HELD_OUT` is round two's: written and
+committed before any tuning run, and never tuned on. `scripts/notebook_sessions.py` runs both
+sets in both prompt formats with a real kernel; `test_real_model.py` runs some on SmolLM2.
 """
 
 from __future__ import annotations
@@ -72,9 +73,7 @@ TUNING = (
         ),
         "212",
     ),
-)
-
-HELD_OUT = (
+    # The first held-out set (round one); seen since, so tuning data now.
     NotebookSession(
         "warm days",
         (
@@ -121,6 +120,70 @@ HELD_OUT = (
         "shout",
         ("Set s to 'hello world'.", "Make s upper case.", "Print s."),
         "HELLO WORLD",
+    ),
+)
+
+HELD_OUT = (
+    NotebookSession(
+        "scores",
+        (
+            "Make a list scores with 70, 85, 90 and 55.",
+            "Add 5 to every score.",
+            "Print the highest score.",
+        ),
+        "95",
+    ),
+    NotebookSession(
+        "vowels",
+        (
+            "Set sentence to 'programming is fun'.",
+            "Count the vowels in sentence.",
+            "Print the count.",
+        ),
+        "5",
+    ),
+    NotebookSession(
+        "cart",
+        (
+            "Create a dictionary cart with bread 2.5, milk 1.2 and eggs 3.",
+            "Add cheese at 4.3 to cart.",
+            "Compute the total of the prices in cart.",
+            "Print the total.",
+        ),
+        "11",
+    ),
+    NotebookSession(
+        "countdown",
+        (
+            "Make a list of the numbers from 10 down to 1.",
+            "Keep only the odd numbers.",
+            "Print the first number.",
+        ),
+        "9",
+    ),
+    NotebookSession(
+        "reverse",
+        ("Set word to 'python'.", "Reverse word.", "Print word."),
+        "nohtyp",
+    ),
+    NotebookSession(
+        "longest",
+        (
+            "Create a list of words: apple, fig, banana and kiwi.",
+            "Find the longest word.",
+            "Print it.",
+        ),
+        "banana",
+    ),
+    NotebookSession(
+        "rectangle",
+        (
+            "Set width to 6 and height to 4.",
+            "Compute the area of the rectangle.",
+            "Double the area.",
+            "Print the area.",
+        ),
+        "48",
     ),
 )
 

@@ -7,6 +7,7 @@ elsewhere, saying so.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,9 @@ def test_the_flags_refuse_what_cannot_be_compared(
 def test_a_built_llama_server_answers_the_bench() -> None:
     from codegen_ui.bench.llamacpp import measure
 
-    binary, model = llama_cpp.binary_path(), packaged_model()
+    # The suite points the app's cache at a temporary folder; a build lives in the user's.
+    home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "codegen-ui"
+    binary, model = llama_cpp.binary_path(home_cache), packaged_model()
     if not binary.is_file() or model is None:
         pytest.skip("no llama-server built for this CPU (make bench-gguf builds it)")
     got = measure(

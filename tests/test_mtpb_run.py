@@ -272,6 +272,23 @@ def test_cli_with_the_tiny_model_without_the_shared_data(
     assert "another configuration" in capsys.readouterr().err
 
 
+def test_cli_cases_runs_each_problems_first_test_cases_only(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = json.loads(problem("9", ["Print {x}."], [({"x": 1}, 1), ({"x": 2}, 2), ({"x": 3}, 3)]))
+    data = tmp_path / "own.jsonl"
+    data.write_text(json.dumps(dict(raw, max_gen_length=4)) + "\n")
+    out = tmp_path / "r.jsonl"
+    argv = ["mtpb", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out)]
+    assert main([*argv, "--temperature", "0", "--cases", "1"]) == 0
+    report = capsys.readouterr().out
+    results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
+    assert [(r.problem, r.case) for r in results] == [("9", 0)]
+    assert "each problem's first 1 only" in report
+    assert "/ 3)  over all 1 problems' test cases" in report  # the paper's basis: all three
+    assert main([*argv, "--cases", "0"]) == 2
+
+
 def test_a_result_with_line_separators_in_its_code_stays_one_line(tmp_path: Path) -> None:
     # Model-written code can hold U+2028 or U+0085: the results file must still resume.
     problems = write(tmp_path, problem("1", ["Do it."], [({}, 1)]))

@@ -75,6 +75,7 @@ def test_round_trip_gives_the_same_turns_and_the_same_prompt(
     cell_meta = nb.cells[2].metadata[META_KEY]
     assert cell_meta["edited"] is True and cell_meta["params"]["seed"] == 7
     assert cell_meta["completion"] == COMPLETIONS[1]
+    assert cell_meta["model"] == "scripted" and cell_meta["prompt_format"] == "paper"
     assert nb.metadata.kernelspec.name == "python3"
     assert nb.metadata[META_KEY]["version"]
 
@@ -107,6 +108,34 @@ def test_exported_notebook_executes_under_nbclient_with_the_same_outputs(
     assert len(ran) == len(session.turns)
     for cell, turn in zip(ran, session.turns, strict=True):
         assert cell.outputs == list(turn.outputs)
+
+
+def test_each_cell_records_the_format_and_model_it_was_written_with(kernel: object) -> None:
+    model = ScriptedModel(name="smol", has_chat_template=True).enqueue("x = 1\n```", "y = x\n")
+    s = Session(model, kernel, prompt_format="chat")  # type: ignore[arg-type]
+    for instruction in ("Set x to 1.", "Copy x to y."):
+        for _ in s.add_turn(instruction, SamplingParams(max_new_tokens=8)):
+            pass
+    s.set_code(s.add_code_cell(""), "z = 2")  # the user's own cell: written by no model
+    nb = to_notebook(s.turns)
+    metas = [c.metadata[META_KEY] for c in nb.cells[1:]]
+    assert [(m["model"], m["prompt_format"]) for m in metas] == [
+        ("smol", "chat"),
+        ("smol", "chat"),
+        ("", ""),
+    ]
+    turns, _ = from_notebook(nb)
+    assert [t.prompt_format for t in turns] == ["chat", "chat", ""]
+    # A notebook saved before turns recorded their format reads and replays as before.
+    for cell in nb.cells[1:]:
+        del cell.metadata[META_KEY]["prompt_format"]
+    old, _ = from_notebook(nb)
+    assert [t.prompt_format for t in old] == ["", "", ""] and [t.code for t in old] == [
+        t.code for t in turns
+    ]
+    resumed = Session(model, kernel, old, prompt_format="chat")  # type: ignore[arg-type]
+    assert [t.status for t in resumed.replay()][-1] == "ok" and resumed.turns[2].status == "ok"
+    assert resumed.prompt_for("Print y.", 8) == s.prompt_for("Print y.", 8)
 
 
 def test_turns_saved_mid_flight_load_as_not_run() -> None:

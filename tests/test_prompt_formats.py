@@ -97,6 +97,18 @@ CUTS = [
         "import numpy as np\nfrom math import sqrt as root",
     ),
     ("", ""),
+    # An answer that ran out of tokens in a second def: the first def runs.
+    (
+        "def f(a):\n    return a\n\ndef g(b):\n    total = [b,\n",
+        "def f(a):\n    return a",
+    ),
+    ("x = [1,\n", ""),  # ran out in its first statement: nothing that could run
+    ('s = "abc\n', ""),
+    ("x = 1\nx = f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12", "x = 1"),  # a line that ran on
+    ("def f():\n    return 1\n\ndef f():\n    return 2\n", "def f():\n    return 1"),
+    ("x = 1\nprint(x)\nprint(x)\nprint(x)\n", "x = 1\nprint(x)"),  # repeating itself
+    ("x = 1\nprint(x)\nx = x + 1\nprint(x)", "x = 1\nprint(x)\nx = x + 1\nprint(x)"),
+    ("if x:\n    y = 1\nelse:\n    y = 1\n", "if x:\n    y = 1\nelse:\n    y = 1"),
 ]
 
 
@@ -116,6 +128,9 @@ def test_chat_cut(answer: str, code: str) -> None:
         ("x = 1\nThis sets x", False),  # the prose line is not whole yet
         ("x = 1\nThis sets x.\n", True),
         ('s = """\nThe cat sat on the mat.\n', False),  # inside a string: not prose
+        ("def f():\n    return 1\ndef f():\n", True),  # a name defined again
+        ("print(x)\nprint(x)\n", False),  # the second block may go on
+        ("print(x)\nprint(x)\ny = 1\n", True),
     ],
 )
 def test_chat_stop_rule(answer: str, complete: bool) -> None:

@@ -133,6 +133,8 @@ def server(binary: Path, model: Path, threads: int, slots: int, context: int) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr:
+            process.stderr.close()
 
 
 def wait_ready(handle: Server, timeout_s: float = 300.0) -> None:

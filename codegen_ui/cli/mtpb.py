@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ def add(sub: Any) -> None:
     _add_shared(p)
     p.add_argument("--problems", help="ids and ranges, e.g. 1-10,57 (default: all)")
     p.add_argument("--samples", type=int, default=1, help="samples per test case")
+    p.add_argument(
+        "--cases",
+        type=int,
+        help="run each problem's first N test cases only (default: all; the report says so)",
+    )
     add_run_flags(p, RunConfig, f"{RunConfig.temperature:g}")
     p.add_argument(
         "--no-clean-up",
@@ -134,6 +140,10 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     name = run_stem(model_stem(settings), config) + ("-state" if config.state else "")
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)
+    if args.cases is not None:
+        if args.cases < 1:
+            raise CliError("--cases must be at least 1")
+        problems = [replace(p, cases=p.cases[: args.cases]) for p in problems]
     # A file from another configuration fails here, before the model loads.
     before = set(ResultsFile(out, config).results)
     model = load_benchmark_model(settings)
@@ -144,6 +154,8 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         problems, model, config, out, args.samples, kernels, kernel_factory=lambda: make(None)
     )
     _print_report(problems, universe, results, config, args.samples, before, start, kernels)
+    if args.cases is not None:
+        print(f"test cases: each problem's first {args.cases} only (--cases {args.cases})")
     print(f"results: {out}")
     return 0
 

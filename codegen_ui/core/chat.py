@@ -7,7 +7,11 @@ answer in a ```` ```python ```` fence, then the new instruction. The model's own
 ends with the assistant turn prefilled with the opening fence (`FENCE`), so the model's answer
 is code from its first token. `chat_code` cuts an answer to the code the kernel runs: up to the
 closing fence, without prose before or after the code, a fence the model opened again, or a
-reply with no fence at all. `chat_complete` says when more text cannot change that code: the
+reply with no fence at all; where the answer starts repeating itself (a `def` or `class` of
+a name it already defined, a block written twice in a row); and, when it ran out of tokens
+mid-statement (a long answer cut in a `def`), without that unfinished last statement (no code
+at all when the first statement is the unfinished one).
+`chat_complete` says when more text cannot change that code: the
 engine stops there (or at the template's end-of-turn token, which is the model's business).
 
 Roles alternate user/assistant after the system message; `fold_system` puts the system text
@@ -54,6 +58,7 @@ _WORDS = re.compile(r"^([A-Za-z][A-Za-z']*)[,:!.]?[ \t]+[A-Za-z][A-Za-z']*[,:]?[
 _LEAD_IN = re.compile(r"^([A-Za-z][A-Za-z']*)[^=()\[\]{}]*:[ \t]*$")
 _LIST_ITEM = re.compile(r"^([-*+]|\d+[.)])[ \t]+[A-Za-z*`]")
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+_DEFINES = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -150,11 +155,35 @@ def _skip_lead(lines: list[str]) -> list[str]:
     return lines[start:]
 
 
+def _top(line: str) -> bool:
+    """A line at column 0 that may start a statement (not a closing bracket or a comment)."""
+    return bool(line) and line[0] not in " \t#)]}"
+
+
+def _repeat_at(lines: list[str], i: int, tops: list[int], defined: set[str]) -> int | None:
+    """Where a repetitive answer should end, judged at top-level line `i`: `i` itself when it
+    defines a name this answer defined already, or the start of the block before `i` when that
+    block is the one before it again, line for line. The code before the end must parse (so
+    `i` is not inside a string). None: no repetition here."""
+    named = _DEFINES.match(lines[i]) if i < len(lines) else None
+    if named and named.group(1) in defined and _parses("\n".join(lines[:i])):
+        return i
+    if len(tops) >= 2:
+        a, b = tops[-2], tops[-1]
+        first = "\n".join(lines[a:b]).strip()
+        if first and first == "\n".join(lines[b:i]).strip() and _parses("\n".join(lines[:b])):
+            return b
+    return None
+
+
 def _code_end(lines: list[str], final: bool, start: int = 0) -> int | None:
-    """The index of the line where the code ends: a fence line, or a prose line after code
-    that parses; from line `start` on. Unless `final`, the last line counts only once a
-    newline follows it, so an end found is final."""
+    """The index of the line where the code ends: a fence line, a prose line after code that
+    parses, or where the answer starts repeating itself (`_repeat_at`); from line `start` on.
+    Unless `final`, the last line counts only once a newline follows it, so an end found is
+    final."""
     whole = lines if final else lines[:-1]
+    tops: list[int] = []
+    defined: set[str] = set()
     for i in range(start, len(whole)):
         line = whole[i]
         if _FENCE_LINE.match(line):
@@ -163,7 +192,30 @@ def _code_end(lines: list[str], final: bool, start: int = 0) -> int | None:
             before = "\n".join(lines[:i])
             if before.strip() and _parses(before):
                 return i
+        if _top(line):
+            again = _repeat_at(lines, i, tops, defined)
+            if again is not None:
+                return again
+            tops.append(i)
+            named = _DEFINES.match(line)
+            if named:
+                defined.add(named.group(1))
+    if final and len(tops) >= 2:  # the last block, ended by the text's end
+        return _repeat_at(lines, len(whole), tops, set())
     return None
+
+
+def _whole_statements(lines: list[str]) -> list[str]:
+    """An answer that ran out (the token limit) without its code ending: without the last
+    top-level statement when that one is unfinished (a `def` cut in its body), so the rest
+    runs; none at all when its first statement is unfinished (a line that ran on until the
+    limit), which could only raise a SyntaxError. Code that parses stays as it is."""
+    if _parses("\n".join(lines)):
+        return lines
+    for i in range(len(lines) - 1, 0, -1):
+        if _top(lines[i]) and _parses("\n".join(lines[:i])):
+            return lines[:i]
+    return []
 
 
 def chat_code(answer: str) -> str:
@@ -172,7 +224,8 @@ def chat_code(answer: str) -> str:
     reply with no fence at all is its code. Prose alone gives no code ("")."""
     lines = _skip_lead(_lines(answer))
     end = _code_end(lines, final=True)
-    return "\n".join(lines[:end]).strip("\n").rstrip()
+    kept = lines[:end] if end is not None else _whole_statements(lines)
+    return "\n".join(kept).strip("\n").rstrip()
 
 
 def chat_complete(answer: str) -> bool:

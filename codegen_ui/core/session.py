@@ -246,7 +246,8 @@ class Session(Cells):
         if params.seed is None and not params.greedy:
             # Record the seed actually drawn so the turn can be reproduced later.
             params = dataclasses.replace(params, seed=secrets.randbelow(2**31))
-        turn = self.turns[index] = self.turns[index].replace(params=params)
+        written = self.turns[index].replace(params=params, prompt_format=fitted.prompt_format)
+        turn = self.turns[index] = written
         yield turn
         try:
             for update in generate(self.model, turn, fitted, self.cancel, prefix):

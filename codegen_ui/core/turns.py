@@ -73,6 +73,9 @@ class Turn:
     instruction: str
     params: SamplingParams = field(default_factory=SamplingParams)
     model: str = ""
+    # The prompt format the model wrote it in ("paper", "chat"); "" where no model wrote it
+    # in this app yet (the user's own cell) or an older notebook did not record it.
+    prompt_format: str = ""
     completion: str = ""  # the model's raw text, before the cut
     code: str = ""  # what runs: the cut completion, or the user's edit
     outputs: tuple[Output, ...] = ()

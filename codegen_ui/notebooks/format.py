@@ -2,11 +2,12 @@
 
 A session notebook starts with a preamble cell (the prompt's preamble, so "Run all" works in
 Jupyter), then one code cell per turn whose source is the instruction comment followed by the
-code, exactly as the prompt sees it. The turn itself (instruction, raw completion, sampling
-settings, status, timestamps) rides in the cell's metadata under `codegen_ui`, and the notebook's
-`codegen_ui` metadata holds the title, times, app version and the exact preamble; together they
-rebuild exactly the same prompt. Any other notebook is read by `nbimport`; files are read and
-written by `io`. This module does not list, name or find notebooks; that is the store's job.
+code, exactly as the prompt sees it. The turn itself (instruction, raw completion, the model and
+the prompt format it was written with, sampling settings, status, timestamps) rides in the
+cell's metadata under `codegen_ui`, and the notebook's `codegen_ui` metadata holds the title,
+times, app version and the exact preamble; together they rebuild exactly the same prompt. Any
+other notebook is read by `nbimport`; files are read and written by `io`. This module does not
+list, name or find notebooks; that is the store's job.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def turn_to_cell(turn: Turn) -> Any:
         "edited": turn.edited,
         "fixes": turn.fixes,
         "model": turn.model,
+        "prompt_format": turn.prompt_format,
         "params": dataclasses.asdict(turn.params),
         "stats": dataclasses.asdict(turn.stats),
         "created": turn.created,
@@ -82,6 +84,7 @@ def cell_to_turn(cell: Any) -> Turn:
         instruction=meta["instruction"],
         params=SamplingParams(**_typed(SamplingParams, meta.get("params"))),
         model=_str(meta.get("model")),
+        prompt_format=_str(meta.get("prompt_format")),  # "" in notebooks from before it
         completion=_str(meta.get("completion")),
         code=_code_of(cell, meta),
         outputs=tuple(cell.get("outputs", [])),
