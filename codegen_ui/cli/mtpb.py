@@ -137,8 +137,6 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
     if args.temperature < 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
         raise CliError("--temperature and --top-k must be 0 or more and --top-p in (0, 1]")
     fmt = benchmark_format(args)
-    if fmt != "paper" and (args.fix or args.state):
-        raise CliError("--fix and --state use the paper's prompt format; drop --prompt-format chat")
     config = RunConfig(
         settings.model, args.temperature, args.top_p, args.seed, top_k=args.top_k,
         clean_up=args.clean_up, prompt_format=fmt, fix=args.fix,
