@@ -180,3 +180,33 @@ def test_the_state_stands_after_the_history_and_before_the_instruction(kernel: K
     assert "The kernel holds" not in scripted.calls[2][0].split("# Print x.\n")[0]
     # The reading takes no cell's execution count.
     assert second.execution_count == 2 and session.turns[2].execution_count == 3
+
+
+def test_in_chat_the_state_leads_the_users_message(kernel: Kernel) -> None:
+    chat = ScriptedModel(has_chat_template=True).enqueue("x = 41\n```\n", "print(x)\n```\n")
+    session = Session(chat, kernel, run_timeout=20, read_state=read_state, prompt_format="chat")
+    params = SamplingParams(max_new_tokens=32)
+    finish(session.add_turn("Set x to 41.", params))
+    finish(session.add_turn("Print x.", params))
+    assert "The kernel holds" not in chat.calls[0][0]  # nothing to tell yet
+    assert chat.calls[1][0].endswith(
+        "<|im_start|>user\nThe kernel holds:\nx: int, 41\n\nPrint x.<|im_end|>\n"
+        "<|im_start|>assistant\n```python\n"
+    )
+    # Only that turn's prompt holds it: the history is the instructions and code alone.
+    assert session.history() == [("Set x to 41.", "x = 41"), ("Print x.", "print(x)")]
+
+
+def test_a_session_is_told_its_own_kernel_and_never_another_sessions(kernel: Kernel) -> None:
+    model = ScriptedModel().enqueue("secret = 1\n\n", "mine = 2\n\n", "print(mine)\n\n")
+    first = Session(model, kernel, run_timeout=20, read_state=read_state)
+    finish(first.add_turn("Set secret.", SamplingParams(max_new_tokens=16)))
+    run(kernel, "open('first_only.csv', 'w').write('a,b\\n')")
+    with Kernel() as other_kernel:
+        second = Session(model, other_kernel, run_timeout=20, read_state=read_state)
+        for instruction in ("Set mine.", "Print mine."):
+            finish(second.add_turn(instruction, SamplingParams(max_new_tokens=16)))
+    told = model.calls[2][0]
+    assert "mine: int, 2" in told
+    assert "secret" not in told and "first_only" not in told
+    assert second.last_state is not None and "secret" not in str(second.last_state)
