@@ -80,7 +80,7 @@ class Counted:
 def sessions() -> list[tuple[str, tuple[str, ...], str]]:
     """(set, instructions, expected answer) of every session: this script's, then the
     prompting issue's tuning and held-out sets."""
-    own = [("fix", tuple(turns), expected) for turns, expected in SESSIONS]
+    own = [("own", tuple(turns), expected) for turns, expected in SESSIONS]
     tuning = [("tuning", case.turns, case.expected) for case in TUNING]
     return own + tuning + [("held-out", case.turns, case.expected) for case in HELD_OUT]
 
