@@ -1,7 +1,7 @@
 """What the model is told besides the paper's history: a failed cell's error, the kernel's state.
 
-Pure functions over plain data, for the `paper` prompt format: `error_summary` reads a failed
-run's outputs into an `ErrorSummary` (the exception line and the traceback's last lines, ANSI
+Pure functions over plain data, mostly for the `paper` prompt format: `error_summary` reads a
+failed run's outputs into an `ErrorSummary` (the exception line and the traceback's last lines, ANSI
 stripped, capped in lines and characters); `fix_text` is what follows the history when the model
 is asked to correct a cell (the cell's comment, its failed code, a comment block saying what it
 raised, the comment again; a one-line failed code is quoted in a comment instead);
@@ -13,7 +13,7 @@ stays valid) and no later prompt holds it. `fit_fix` and `fit_turn` fit those pr
 context as `core.prompt` fits the others: oldest turns go first.
 
 It reads no kernel and calls no model: `core.fixes` drives the tries, `codegen_ui.kernel` reads
-the state from inside a kernel. Another prompt format renders the same dataclasses its own way.
+the state from inside a kernel; the chat format renders the same dataclasses in `core.chat`.
 """
 
 from __future__ import annotations
