@@ -13,7 +13,7 @@ stays valid) and no later prompt holds it. `fit_fix` and `fit_turn` fit those pr
 context as `core.prompt` fits the others: oldest turns go first.
 
 It reads no kernel and calls no model: `core.fixes` drives the tries, `codegen_ui.kernel` reads
-the state from inside a kernel; the chat format renders the same dataclasses in `core.chat`.
+the state from inside a kernel; the chat format asks for a fix in `core.chat`.
 """
 
 from __future__ import annotations
