@@ -1,10 +1,13 @@
 """Simple notebook sessions with a real model, with auto-fix and the kernel's state on and off.
 
-`python scripts/fix_bench.py MODEL [--fix 0 1 2] [--state off|on|both]` runs each session of
-`SESSIONS` (two or three short turns, greedy, in a real kernel) once per configuration and prints,
-per configuration: the sessions whose last cell printed the expected line, turns that ended in an
-error, fix tries made, and the tokens and seconds the model spent per turn (every generation, fix
-tries included). Figures for docs/guide/fix.md; nothing here is a test.
+`python scripts/fix_bench.py MODEL [--fix 0 1 2] [--state off|on|both] [--prompt-format chat]`
+runs each session of `SESSIONS` (two or three short turns) and of `tests/notebook_sessions.py`
+(the prompting issue's tuning and held-out sets, three or four turns), greedy, in a real kernel
+with `sales.csv` in its folder, once per configuration, and prints per configuration: the
+sessions whose last cell printed the expected answer (`answered`, as notebook_sessions judges),
+turns that ended in an error, fix tries made, and the tokens and seconds the model spent per
+turn (every generation, fix tries included). MODEL may be a model server's `/v1` URL (with
+`--tokenizer`). Figures for docs/guide/fix.md; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen_ui.core import Finished, SamplingParams, Session, finish
-from codegen_ui.engine import load_model
+from codegen_ui.engine import ServerOptions, load_model
 from codegen_ui.kernel import Kernel, read_state
+from tests.notebook_sessions import HELD_OUT, TUNING, answered, printed
 
 SALES = b"region,units,price\nnorth,5,2.5\nsouth,7,3.0\n"
 # (instructions, the last line the last cell should print)
@@ -73,32 +77,40 @@ class Counted:
             yield event
 
 
-def last_line(turn: Any) -> str:
-    text = "".join(o.get("text", "") for o in turn.outputs if o["output_type"] == "stream")
-    text += "".join(o.get("data", {}).get("text/plain", "") for o in turn.outputs if "data" in o)
-    lines = text.strip().splitlines()
-    return lines[-1].strip() if lines else ""
+def sessions() -> list[tuple[str, tuple[str, ...], str]]:
+    """(set, instructions, expected answer) of every session: this script's, then the
+    prompting issue's tuning and held-out sets."""
+    own = [("own", tuple(turns), expected) for turns, expected in SESSIONS]
+    tuning = [("tuning", case.turns, case.expected) for case in TUNING]
+    return own + tuning + [("held-out", case.turns, case.expected) for case in HELD_OUT]
 
 
-def run(model: Any, fix: int, state: bool, tokens: int) -> dict[str, Any]:
+def run(model: Any, fix: int, state: bool, tokens: int, fmt: str) -> dict[str, Any]:
     counted = Counted(model)
-    right = errors = tries = turns = 0
+    right: dict[str, int] = {}
+    errors = tries = turns = 0
     start = time.monotonic()
-    for instructions, expected in SESSIONS:
+    for name, instructions, expected in sessions():
         with Kernel() as kernel:
             kernel.files.write("sales.csv", SALES)
-            session = Session(counted, kernel, run_timeout=20, auto_fix=fix)
+            session = Session(counted, kernel, run_timeout=20, auto_fix=fix, prompt_format=fmt)
             session.read_state = read_state if state else None
             for instruction in instructions:
                 turn = finish(session.add_turn(instruction, SamplingParams(tokens)))
                 turns += 1
                 errors += turn.status == "error"
                 tries += turn.fixes
-            right += last_line(session.turns[-1]) == expected
+            ok = answered(printed(tuple(session.turns[-1].outputs)), expected)
+            right[name] = right.get(name, 0) + ok
+    total = {name: 0 for name, _, _ in sessions()}
+    for name, _, _ in sessions():
+        total[name] += 1
     return {
+        "format": fmt,
         "fix": fix,
         "state": state,
-        "right": f"{right}/{len(SESSIONS)}",
+        "right": sum(right.values()),
+        **{name: f"{right.get(name, 0)}/{n}" for name, n in total.items()},
         "error turns": f"{errors}/{turns}",
         "fix tries": tries,
         "tokens/turn": round(counted.tokens / turns, 1),
@@ -115,12 +127,15 @@ def main() -> None:
         "--state", choices=["off", "on", "both"], default="off", help="the kernel's state"
     )
     parser.add_argument("--precision", default="exact")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--prompt-format", default="chat", choices=["paper", "chat"])
+    parser.add_argument("--tokenizer", default="", help="a model server's tokenizer folder")
+    parser.add_argument("--max-new-tokens", type=int, default=128)
     args = parser.parse_args()
-    model = load_model(args.model, device="cpu", precision=args.precision)
+    server = ServerOptions(tokenizer=args.tokenizer)
+    model = load_model(args.model, device="cpu", precision=args.precision, server=server)
     for state in {"off": (False,), "on": (True,), "both": (False, True)}[args.state]:
         for fix in args.fix:
-            print(run(model, fix, state, args.max_new_tokens), flush=True)
+            print(run(model, fix, state, args.max_new_tokens, args.prompt_format), flush=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from playwright.sync_api import expect
 from tests.browserkit import OUT, PHONE, WAIT_MS, Tab
 
 pytestmark = pytest.mark.slow
-SHOTS = OUT / "fix"
+SHOTS = OUT / "fix"  # docs/images/fix.png is desktop-fixed.png
+LAPTOP = {"width": 1280, "height": 800}
 LAUNCHER = Path(__file__).with_name("serve_scripted.py")
 # What the model writes, in order: two turns per tab (the second raises), then the fix.
 SCRIPT = ["total = 40\n", "print(totl + 2)\n", "print(total + 2)\n"]
@@ -73,7 +74,7 @@ def done(tab: Tab, cell: int, status: str) -> None:
     )
 
 
-def fix_once(tab: Tab, shots: str) -> None:
+def fix_once(tab: Tab, shots: str, full_page: bool = True) -> None:
     tab.submit("set total to 40")
     tab.submit("print total plus two")
     failed = tab.cell(2)
@@ -83,7 +84,7 @@ def fix_once(tab: Tab, shots: str) -> None:
     fix = failed.locator('[data-action="fix"]')
     expect(fix).to_be_enabled()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.page.screenshot(path=str(SHOTS / f"{shots}-failed.png"), full_page=True)
+    tab.page.screenshot(path=str(SHOTS / f"{shots}-failed.png"), full_page=full_page)
     fix.click()
     done(tab, 2, "ok")
     expect(failed.locator(".cg-code")).to_have_text("print(total + 2)")
@@ -91,7 +92,7 @@ def fix_once(tab: Tab, shots: str) -> None:
     expect(failed).to_have_attribute("data-fixes", "1")
     expect(failed.locator(".cg-badge")).to_contain_text("fixed · 1 try")
     expect(failed.locator(".cg-msg")).to_contain_text("Undo brings back the failed code")
-    tab.page.screenshot(path=str(SHOTS / f"{shots}-fixed.png"), full_page=True)
+    tab.page.screenshot(path=str(SHOTS / f"{shots}-fixed.png"), full_page=full_page)
     tab.page.locator("#undo").click()
     done(tab, 2, "error")
     expect(failed.locator(".cg-code")).to_have_text("print(totl + 2)")
@@ -99,10 +100,15 @@ def fix_once(tab: Tab, shots: str) -> None:
 
 
 def test_fix_puts_the_correction_in_place_runs_it_and_undo_brings_back_the_failure(
-    tab: Tab, app: App
+    browser: Any, app: App
 ) -> None:
-    fix_once(tab, "desktop")
-    assert tab.page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    desktop = Tab(browser, app.url, viewport=LAPTOP, alive=app.alive)
+    try:
+        fix_once(desktop, "desktop", full_page=False)  # what a 1280x800 screen shows
+        assert desktop.page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+        assert desktop.problems == []
+    finally:
+        desktop.close()
 
 
 def test_fix_at_phone_width(browser: Any, app: App) -> None:

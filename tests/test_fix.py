@@ -4,6 +4,7 @@ brings it back, auto-fix stops at its bound, on Stop and at code already tried."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -247,6 +248,32 @@ def test_stop_ends_the_auto_fix(session: Session, scripted: ScriptedModel) -> No
     final = session.turns[0]
     assert len(scripted.calls) == 2
     assert final.status == "cancelled" and final.fixes == 1
+
+
+def test_in_chat_the_error_is_the_next_user_message_capped_and_roles_alternate(
+    kernel,  # type: ignore[no-untyped-def]
+) -> None:
+    import re
+
+    chat = ScriptedModel(has_chat_template=True)
+    chat.enqueue("x = 41\n```\n", "raise ValueError('v' * 100000)\n```\n", "print(x)\n```\n")
+    session = Session(chat, kernel, run_timeout=10, prompt_format="chat", auto_fix=1)
+    finish(session.add_turn("Set x to 41.", GREEDY))
+    turn = finish(session.add_turn("Print x.", GREEDY))
+    assert turn.status == "ok" and turn.fixes == 1 and chat.formats == ["chat"] * 3
+    asked = chat.calls[2][0]
+    roles = re.findall(r"<\|im_start\|>(\w+)\n", asked)
+    assert roles[0] == "system" and roles[-1] == "assistant"
+    assert all(a != b for a, b in itertools.pairwise(roles[1:]))  # user, assistant, user, ...
+    last_user = asked.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>")[0]
+    assert last_user.startswith("Running that code failed:\n")
+    assert "ValueError: vvv" in last_user and len(last_user) < SUMMARY_CHARS + 100  # capped
+    failed = asked.rsplit("<|im_start|>assistant\n", 2)[1]
+    assert failed.startswith("```python\nraise ValueError(")  # the failed code, answered
+    # Later prompts hold the final code only, never the failed try or its error.
+    chat.enqueue("y = 1\n```\n")
+    finish(session.add_turn("Set y.", GREEDY))
+    assert "raise ValueError" not in chat.calls[3][0] and "print(x)" in chat.calls[3][0]
 
 
 def test_a_huge_error_is_capped_in_the_fix_prompt(

@@ -4,6 +4,7 @@ its cap, that it reads its own kernel alone, and where the session puts it in th
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Iterator
 
@@ -17,7 +18,7 @@ from codegen_ui.core import (
     Session,
     finish,
     render_prompt,
-    state_comment,
+    state_block,
 )
 from codegen_ui.kernel import Kernel, read_state
 from codegen_ui.kernel.inventory import LIMIT_S, parse
@@ -144,11 +145,20 @@ def test_garbage_parses_to_an_empty_state() -> None:
     assert not KernelState()
 
 
-def test_the_comment_block_is_capped() -> None:
+def test_the_state_block_is_capped() -> None:
     state = KernelState(tuple(NameInfo(f"n{i}", "int", str(i)) for i in range(500)))
-    text = state_comment(state, chars=300)
-    assert len(text) <= 300 and text.endswith("# (and more)\n")
-    assert text.startswith("# The kernel holds:\n# n0: int, 0\n")
+    text = state_block(state, chars=300)
+    assert len(text) <= 300 and text.endswith('(and more)\n"""\n')
+    assert text.startswith('"""The kernel holds:\nn0: int, 0\n')
+    compile(text, "<state>", "exec")  # one string statement
+
+
+def test_the_state_block_stays_one_string_whatever_a_name_holds() -> None:
+    hostile = NameInfo("s", "str", repr('end"""; import os\\'))
+    text = state_block(KernelState((hostile,), (FileInfo('q""".csv', 9, 'a,"""b'),)))
+    (statement,) = ast.parse(text).body
+    assert isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    assert 'end"""; import os' in statement.value.value and 'q""".csv' in statement.value.value
 
 
 def test_the_state_stands_after_the_history_and_before_the_instruction(kernel: Kernel) -> None:
@@ -162,7 +172,7 @@ def test_the_state_stands_after_the_history_and_before_the_instruction(kernel: K
     assert first_prompt == render_prompt([], "Set x to 41.")  # an empty kernel: no block
     assert prompt == (
         render_prompt(history, "Print x.").removesuffix("# Print x.\n")
-        + "# The kernel holds:\n# x: int, 41\n# Print x.\n"
+        + '"""The kernel holds:\nx: int, 41\n"""\n# Print x.\n'
     )
     # The history is a prefix of this prompt and the next: a KV cache of it stays valid.
     finish(session.add_turn("Set y.", params))
@@ -170,3 +180,33 @@ def test_the_state_stands_after_the_history_and_before_the_instruction(kernel: K
     assert "The kernel holds" not in scripted.calls[2][0].split("# Print x.\n")[0]
     # The reading takes no cell's execution count.
     assert second.execution_count == 2 and session.turns[2].execution_count == 3
+
+
+def test_in_chat_the_state_leads_the_users_message(kernel: Kernel) -> None:
+    chat = ScriptedModel(has_chat_template=True).enqueue("x = 41\n```\n", "print(x)\n```\n")
+    session = Session(chat, kernel, run_timeout=20, read_state=read_state, prompt_format="chat")
+    params = SamplingParams(max_new_tokens=32)
+    finish(session.add_turn("Set x to 41.", params))
+    finish(session.add_turn("Print x.", params))
+    assert "The kernel holds" not in chat.calls[0][0]  # nothing to tell yet
+    assert chat.calls[1][0].endswith(
+        "<|im_start|>user\nThe kernel holds:\nx: int, 41\n\nPrint x.<|im_end|>\n"
+        "<|im_start|>assistant\n```python\n"
+    )
+    # Only that turn's prompt holds it: the history is the instructions and code alone.
+    assert session.history() == [("Set x to 41.", "x = 41"), ("Print x.", "print(x)")]
+
+
+def test_a_session_is_told_its_own_kernel_and_never_another_sessions(kernel: Kernel) -> None:
+    model = ScriptedModel().enqueue("secret = 1\n\n", "mine = 2\n\n", "print(mine)\n\n")
+    first = Session(model, kernel, run_timeout=20, read_state=read_state)
+    finish(first.add_turn("Set secret.", SamplingParams(max_new_tokens=16)))
+    run(kernel, "open('first_only.csv', 'w').write('a,b\\n')")
+    with Kernel() as other_kernel:
+        second = Session(model, other_kernel, run_timeout=20, read_state=read_state)
+        for instruction in ("Set mine.", "Print mine."):
+            finish(second.add_turn(instruction, SamplingParams(max_new_tokens=16)))
+    told = model.calls[2][0]
+    assert "mine: int, 2" in told
+    assert "secret" not in told and "first_only" not in told
+    assert second.last_state is not None and "secret" not in str(second.last_state)

@@ -359,7 +359,7 @@ def test_state_tells_the_programs_names_before_each_turn(tmp_path: Path) -> None
     assert model.calls[0][0] == PREFIX + "# Assign 4 to a variable named x.\n"  # nothing yet
     assert model.calls[1][0] == (
         PREFIX + "# Assign 4 to a variable named x.\nx = 4\n\n\n"
-        "# The kernel holds:\n# x: int, 4\n# Print x doubled.\n"
+        '"""The kernel holds:\nx: int, 4\n"""\n# Print x doubled.\n'
     )
     # The program scored is the reference's: no state block in it.
     assert "kernel holds" not in results[0].completions
@@ -385,3 +385,34 @@ def test_the_chat_format_asks_in_chat_judges_the_same_program_and_records_the_fo
         "Print x doubled.<|im_end|>\n<|im_start|>assistant\n```python\n"
     )
     assert json.loads(out.read_text().splitlines()[0])["config"]["prompt_format"] == "chat"
+
+
+def test_fix_and_state_in_chat_tell_the_error_and_the_names_as_chat_messages(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    problems = write(tmp_path, problem("1", TWO_TURNS, [({"x": 1}, 2)]))
+    model = ScriptedModel(has_chat_template=True).enqueue(
+        "x = 1\n```\n", "print(X * 2)\n```\n", "print(x * 2)\n```\n"
+    )
+    config = dataclasses.replace(CONFIG, prompt_format="chat", fix=1, state=True)
+    (result,) = run_benchmark(problems, model, config, tmp_path / "r.jsonl", progress=io.StringIO())
+    assert result.outcome == "pass" and result.fix_tries == 1
+    assert model.formats == ["chat"] * 3
+    # The second turn's user message leads with the names; the first had none to tell.
+    assert "<|im_start|>user\nThe kernel holds:" not in model.calls[0][0]
+    assert model.calls[1][0].endswith(
+        "<|im_start|>user\nThe kernel holds:\nx: int, 1\n\nPrint x doubled.<|im_end|>\n"
+        "<|im_start|>assistant\n```python\n"
+    )
+    # The try: the failed code as the assistant's answer, the error as the next user message.
+    assert model.calls[2][0].endswith(
+        "<|im_start|>assistant\n```python\nprint(X * 2)\n```<|im_end|>\n"
+        "<|im_start|>user\nRunning that code failed:\nNameError: name 'X' is not defined\n"
+        "Write the corrected code.<|im_end|>\n<|im_start|>assistant\n```python\n"
+    )
+    assert "gold" not in model.calls[2][0] and "2" not in model.calls[2][0].split("failed:")[1]
+    # The program judged holds the final code only, and no state.
+    assert result.completions.endswith("# Print x doubled.\nprint(x * 2)\n\n")
+    assert "kernel holds" not in result.completions

@@ -426,6 +426,6 @@ def test_the_prompt_tab_shows_the_kernels_state_when_it_is_given(
     controllers.append(c)
     last(c.submit("k", "set x", GREEDY))
     view = last(c.submit("k", "set y", GREEDY))
-    assert model.calls[1][0].endswith("# The kernel holds:\n# x: int, 41\n# set y\n")
-    assert view.prompt.endswith("# The kernel holds:\n# x: int, 41\n# " + NEXT + "\n")
+    assert model.calls[1][0].endswith('"""The kernel holds:\nx: int, 41\n"""\n# set y\n')
+    assert view.prompt.endswith('"""The kernel holds:\nx: int, 41\n"""\n# ' + NEXT + "\n")
     assert "the kernel's state is as read before the last turn" in view.prompt_info

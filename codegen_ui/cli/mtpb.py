@@ -135,8 +135,6 @@ def cmd_mtpb(args: argparse.Namespace) -> int:
         raise CliError("--samples must be at least 1")
     config = RunConfig(settings.model, clean_up=args.clean_up, state=args.state, **run_fields(args))
     config.check()
-    if config.prompt_format != "paper" and (config.fix or config.state):
-        raise CliError("--fix and --state use the paper's prompt format; drop --prompt-format chat")
     name = run_stem(model_stem(settings), config) + ("-state" if config.state else "")
     out = Path(args.out or f"mtpb-results/{name}.jsonl")
     universe, problems = _problems(args.data, args.problems)

@@ -23,7 +23,8 @@ from codegen_ui.core.feedback import (
     fix_block,
     fix_comment,
     fix_text,
-    state_comment,
+    state_block,
+    state_context,
     summarize_error,
 )
 from codegen_ui.core.fixes import MAX_TRIES, fixable, same_code
@@ -186,7 +187,8 @@ __all__ = [
     "render_prompt",
     "resolve_format",
     "same_code",
-    "state_comment",
+    "state_block",
+    "state_context",
     "stream_output",
     "summarize_error",
     "truncate",

@@ -1,18 +1,19 @@
 """What the model is told besides the paper's history: a failed cell's error, the kernel's state.
 
-Pure functions over plain data, for the `paper` prompt format: `error_summary` reads a failed
-run's outputs into an `ErrorSummary` (the exception line and the traceback's last lines, ANSI
+Pure functions over plain data, mostly for the `paper` prompt format: `error_summary` reads a
+failed run's outputs into an `ErrorSummary` (the exception line and the traceback's last lines, ANSI
 stripped, capped in lines and characters); `fix_text` is what follows the history when the model
 is asked to correct a cell (the cell's comment, its failed code, a comment block saying what it
 raised, the comment again; a one-line failed code is quoted in a comment instead);
-`KernelState` is a summary of the names and files a kernel holds and
-`state_comment` its comment block, which stands after every earlier turn and just before the
-new instruction, so the history before it stays a prefix of every later prompt (a KV cache of it
+`KernelState` is a summary of the names and files a kernel holds, `state_block` its block in the
+paper format (a string statement, not comments: see there) and `state_context` its text in a
+chat user message; the block stands after every earlier turn and just before the new
+instruction, so the history before it stays a prefix of every later prompt (a KV cache of it
 stays valid) and no later prompt holds it. `fit_fix` and `fit_turn` fit those prompts to the
 context as `core.prompt` fits the others: oldest turns go first.
 
 It reads no kernel and calls no model: `core.fixes` drives the tries, `codegen_ui.kernel` reads
-the state from inside a kernel. Another prompt format renders the same dataclasses its own way.
+the state from inside a kernel; the chat format asks for a fix in `core.chat`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from codegen_ui.core.prompt import PREAMBLE, FittedPrompt, fit_completion, instr
 TAIL_LINES = 6  # traceback lines kept after the exception line's own
 LINE_CHARS = 200  # the most characters of one kept line
 SUMMARY_CHARS = 1000  # the most characters of a whole summary (exception line plus tail)
-STATE_CHARS = 1500  # the most characters of the kernel-state comment block
+STATE_CHARS = 1500  # the most characters of the kernel-state block
+STATE_HEAD = '"""The kernel holds:\n'  # the paper's state block opens a string (see state_block)
+STATE_END = '"""\n'
+MORE = "(and more)\n"
 
 # The fix prompt's comments. Measured on SmolLM2-135M-Instruct with sixteen tiny failing
 # programs (docs/guide/fix.md has the table): with the failed code in the code position the
@@ -189,22 +193,32 @@ def state_lines(state: KernelState) -> list[str]:
     return lines
 
 
-def state_comment(state: KernelState, chars: int = STATE_CHARS) -> str:
-    """The comment block before the instruction; empty for an empty state. At most `chars`
-    characters: lines past the cap are left out, and a last line says so."""
+def state_block(state: KernelState, chars: int = STATE_CHARS) -> str:
+    """The paper format's block before the instruction: a string statement (`STATE_HEAD`, a
+    line per name and file, closing quotes), empty for an empty state. At most `chars`
+    characters: lines past the cap are left out, and a last line says so. Quotes that would
+    close the string early are escaped.
+
+    Not a comment block: after a run of comment lines, SmolLM2-135M-Instruct went on writing
+    comments (an empty turn by the paper's rules) in 8 of 12 simple sessions; after a string
+    it wrote code, and ended its code as a program would (docs/guide/fix.md has the table)."""
     if not state:
         return ""
-    head = "# The kernel holds:\n"
-    out, used = [head], len(head)
-    lines = state_lines(state)
-    for line in lines:
-        text = f"# {_cap(line, LINE_CHARS)}\n"
-        if used + len(text) > chars - 16:  # room kept for the last line
-            out.append("# (and more)\n")
+    out, used = [STATE_HEAD], len(STATE_HEAD) + len(STATE_END)
+    for line in state_lines(state):
+        text = _cap(line, LINE_CHARS).replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + "\n"
+        if used + len(text) > chars - len(MORE):  # room kept for the last line
+            out.append(MORE)
             break
         out.append(text)
         used += len(text)
-    return "".join(out)
+    return "".join(out) + STATE_END
+
+
+def state_context(state: KernelState) -> str:
+    """The chat format's text before the instruction, in the user's message: the same lines
+    as `state_block`'s, under the same head ("" for an empty state)."""
+    return STATE_HEAD.lstrip('"') + "\n".join(state_lines(state)) if state else ""
 
 
 def fit_turn(
@@ -216,9 +230,9 @@ def fit_turn(
     max_new_tokens: int,
     preamble: str = PREAMBLE,
 ) -> FittedPrompt:
-    """A new turn's prompt with the state's comment block between the history and the
+    """A new turn's prompt with the state's block between the history and the
     instruction's comment (exactly `fit_prompt`'s prompt for an empty state)."""
-    tail = state_comment(state) + instruction_comment(instruction)
+    tail = state_block(state) + instruction_comment(instruction)
     return fit_completion(history, "", tail, count_tokens, context, max_new_tokens, preamble)
 
 

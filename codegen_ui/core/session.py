@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from codegen_ui.core.cells import Cells
-from codegen_ui.core.feedback import ErrorSummary, KernelState, fit_fix, fit_turn, state_lines
+from codegen_ui.core.feedback import ErrorSummary, KernelState, fit_fix, fit_turn, state_context
 from codegen_ui.core.fixes import MAX_TRIES, fix_tries, fixable
 from codegen_ui.core.formats import (
     Ask,
@@ -92,7 +92,7 @@ class Session(Cells):
     ) -> FittedPrompt:
         """The exact prompt the model would see for a turn after the first `upto` turns (all),
         with the kernel's `state` (if any) just before the instruction: in the paper's format
-        its comment block, in chat a part of the user's message."""
+        its block (`state_block`), in chat a part of the user's message (`state_context`)."""
         fmt = self.prompt_format
         ask = instruction if isinstance(instruction, Ask) else Ask(instruction)
         if state and fmt == "paper" and not ask.context and ask.fix is None:
@@ -103,11 +103,11 @@ class Session(Cells):
                 history, ask.instruction, state, tokens, context, max_new_tokens, self.preamble
             )
         if state:
-            ask = dataclasses.replace(ask, context="\n".join(state_lines(state)))
+            ask = dataclasses.replace(ask, context=state_context(state))
         return fit(
             fmt,
             self.history(upto),
-            instruction if isinstance(instruction, Ask) else Ask(instruction),
+            ask,
             self.model.count_tokens,
             self.model.context_size,
             max_new_tokens,

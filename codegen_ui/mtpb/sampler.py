@@ -26,7 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen_ui.core import Ask, CodeModel, Delta, Finished, SamplingParams, cut, truncate
+from codegen_ui.core import (
+    Ask,
+    CodeModel,
+    Delta,
+    Finished,
+    Fix,
+    SamplingParams,
+    cut,
+    state_block,
+    state_context,
+    truncate,
+)
 from codegen_ui.core import fit as fit_format
 from codegen_ui.engine import ModelLoadError
 from codegen_ui.evals import sample_seed
@@ -36,7 +47,7 @@ from codegen_ui.mtpb.parallel import run_pool
 from codegen_ui.mtpb.problems import Problem
 from codegen_ui.mtpb.program import PREFIX, clean_up, turn_piece, wrap
 from codegen_ui.mtpb.results import ResultsFile, RunConfig, SampleKey, SampleResult
-from codegen_ui.mtpb.tries import Feedback, Tries, fix_turn, state_block
+from codegen_ui.mtpb.tries import Feedback, Tries, fix_tail, fix_turn, state_of, summary_of
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,17 @@ def complete(
 
 
 def fit_chat(
-    model: CodeModel, prompts: list[str], codes: list[str], budget: int, max_new: int
+    model: CodeModel,
+    prompts: list[str],
+    codes: list[str],
+    budget: int,
+    max_new: int,
+    context: str = "",
+    fix: Fix | None = None,
 ) -> tuple[str, int, int]:
     """The chat prompt for the last of `prompts` after the (prompt, code) pairs before it,
-    oldest pairs dropped to fit: (text, tokens, dropped), dropped -1 when nothing fits."""
+    oldest pairs dropped to fit: (text, tokens, dropped), dropped -1 when nothing fits.
+    `context` and `fix` are the `Ask`'s (`--state`, `--fix`)."""
     from codegen_ui.core import PromptTooLongError
 
     history = list(zip(prompts[:-1], codes, strict=True))
@@ -89,7 +107,7 @@ def fit_chat(
         fitted = fit_format(
             "chat",
             history,
-            Ask(prompts[-1]),
+            Ask(prompts[-1], context, fix),
             model.count_tokens,
             budget + max_new,
             max_new,
@@ -98,6 +116,34 @@ def fit_chat(
     except PromptTooLongError:
         return "", budget + 1, -1
     return fitted.text, fitted.tokens, fitted.trimmed
+
+
+def fix_try(
+    model: CodeModel,
+    params: SamplingParams,
+    clean: bool,
+    prompt_format: str,
+    asked: list[str],
+    codes: list[str],
+    budget: int,
+    context: str = "",
+) -> Callable[[str, str], tuple[str, int, float]]:
+    """`write(failed, error)` for `tries.fix_turn`: the model asked to correct the last of
+    `asked`'s code, which raised `error`, after the (prompt, code) pairs before it."""
+    prefix = [PREFIX, *(piece for pair in zip(asked[:-1], codes, strict=True)
+                        for piece in (wrap(pair[0]), turn_piece(pair[1])))]  # fmt: skip
+
+    def write(failed: str, error: str) -> tuple[str, int, float]:
+        if prompt_format == "chat":
+            wrong = Fix(failed, summary_of(error).text())
+            ask = fit_chat(model, asked, codes, budget, params.max_new_tokens, context, wrong)
+            if ask[2] < 0:  # no room for the failed code: no try
+                return "", 0, 0.0
+            return complete(model, ask[0], params, clean, prompt_format)
+        text = fit([*prefix, fix_tail(asked[-1], failed, error)], model.count_tokens, budget)[0]
+        return complete(model, text, params, clean)
+
+    return write
 
 
 def generate(
@@ -109,8 +155,8 @@ def generate(
     prompt_format: str = "paper",
 ) -> Generation:
     """One conversation: each prompt wrapped into the history, completed, cut, appended.
-    With `feedback` (`--fix`, `--state`), the program so far is run around each turn; those
-    prompts are the paper's (the CLI refuses them with chat)."""
+    With `feedback` (`--fix`, `--state`), the program so far is run around each turn, and what
+    it says is told in the turn's format (`tries`)."""
     pieces = [PREFIX]
     codes: list[str] = []
     longest = trimmed = 0
@@ -124,12 +170,14 @@ def generate(
     for number, prompt in enumerate(prompts, 1):
         before = "".join(pieces)
         pieces.append(wrap(prompt))
-        block = state_block(feedback, before) if feedback else ""
+        state = state_of(feedback, before)
+        asked = prompts[:number]
         if prompt_format == "chat":
-            asked = prompts[:number]
-            text, tokens, dropped = fit_chat(model, asked, codes, budget, params.max_new_tokens)
+            text, tokens, dropped = fit_chat(
+                model, asked, codes, budget, params.max_new_tokens, state_context(state)
+            )
         else:
-            text, tokens, dropped = fitted(block + wrap(prompt))
+            text, tokens, dropped = fitted(state_block(state) + wrap(prompt))
         longest = max(longest, tokens)
         if dropped < 0:
             failed = f"turn {number}'s prompt needs {tokens} tokens; only {budget} fit"
@@ -138,10 +186,8 @@ def generate(
         code, _, spent = complete(model, text, params, clean, prompt_format)
         seconds += spent
         if feedback is not None and feedback.fix and runs:
-
-            def write(tail: str) -> tuple[str, int, float]:
-                return complete(model, fitted(tail)[0], params, clean)
-
+            said = state_context(state) if prompt_format == "chat" else ""
+            write = fix_try(model, params, clean, prompt_format, asked, codes, budget, said)
             code, runs = fix_turn(feedback, before, prompt, code, write, tries)
         codes.append(code)
         pieces.append(turn_piece(code))

@@ -1,13 +1,15 @@
 """`mtpb --fix N` and `mtpb --state`: what a sample's model is told besides the paper's history.
 
 Off by default: the reference's protocol is untouched unless a run asks. With `state`, before
-each turn the program so far runs (`Executor.probe`) and a comment block of what its names hold
-(`core.state_comment`) stands between the history and the new prompt, in that turn's prompt
-alone. With `fix`, after each turn the program so far runs; if it raised (and the program
+each turn the program so far runs (`Executor.probe`) and what its names hold (`state_of`) is
+told in that turn's prompt alone, as the app tells it: in the paper's format a block between
+the history and the new prompt (`core.state_block`), in chat the lines before the user's
+request. With `fix`, after each turn the program so far runs; if it raised (and the program
 before this turn did not: an earlier turn's error is not this one's), the model is shown the
-failed code's exception line, as the app's Fix shows it, and writes the turn again, up
-to `fix` times, until it runs; code already tried is not run again. The history keeps the final
-code only. The gold output and the test's check are never shown: only the program's own error.
+failed code's exception line, as the app's Fix shows it (paper: `fix_tail`; chat: the failed
+code as the assistant's answer, the error as the next user message), and writes the turn again,
+up to `fix` times, until it runs; code already tried is not run again. The history keeps the
+final code only. The gold output and the test's check are never shown: only the program's own error.
 Nothing here loads a model or writes results.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codegen_ui.core import ErrorSummary, fix_block, same_code, state_comment, summarize_error
+from codegen_ui.core import ErrorSummary, KernelState, fix_block, same_code, summarize_error
 from codegen_ui.mtpb.execute import Executor
 from codegen_ui.mtpb.program import wrap
 
@@ -36,12 +38,12 @@ def summary_of(line: str) -> ErrorSummary:
     return summarize_error(name.strip() or "Error", value)
 
 
-def state_block(feedback: Feedback, program: str) -> str:
-    """The comment block of what the program so far holds ("" without `state`, or for none)."""
-    if not feedback.state:
-        return ""
+def state_of(feedback: Feedback | None, program: str) -> KernelState:
+    """What the program so far holds (empty without `state`)."""
+    if feedback is None or not feedback.state:
+        return KernelState()
     _, state = feedback.executor.probe(program, state=True)
-    return state_comment(state)
+    return state
 
 
 def fix_tail(prompt: str, code: str, error: str) -> str:
@@ -64,19 +66,20 @@ def fix_turn(
     before: str,
     prompt: str,
     code: str,
-    write: Callable[[str], tuple[str, int, float]],
+    write: Callable[[str, str], tuple[str, int, float]],
     tries: Tries,
 ) -> tuple[str, bool]:
     """The turn's code after up to `feedback.fix` tries, and whether the program then runs.
 
-    `before` is the program up to this turn's prompt; `write(tail)` asks the model with the
-    history and `tail` last, and gives (cut code, new tokens, seconds)."""
+    `before` is the program up to this turn's prompt; `write(code, error)` asks the model to
+    correct `code`, which raised `error` (its exception line), after the history, and gives
+    (cut code, new tokens, seconds)."""
     error, _ = feedback.executor.probe(before + wrap(prompt) + f"{code}\n\n")
     tried = {same_code(code)}
     for _ in range(feedback.fix):
         if not error:
             break
-        new, tokens, seconds = write(fix_tail(prompt, code, error))
+        new, tokens, seconds = write(code, error)
         tries.made += 1
         tries.tokens += tokens
         tries.seconds += seconds
