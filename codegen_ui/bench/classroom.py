@@ -18,40 +18,44 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from codegen_ui.bench.texts import INSTRUCTIONS, snippets
+from codegen_ui.bench.texts import INSTRUCTIONS, class_histories
 from codegen_ui.core import CodeModel, Finished, SamplingParams, program_text, render_prompt
 
 
 def histories(model: CodeModel, sessions: int, tokens: int) -> list[list[tuple[str, str]]]:
     """One history per session, each just under `tokens` long, each from other code."""
-    code = snippets()
-    out = []
-    for s in range(sessions):
-        history: list[tuple[str, str]] = []
-        for i in range(len(code)):
-            turn = (INSTRUCTIONS[(s + i) % len(INSTRUCTIONS)], code[(7 * s + i) % len(code)])
-            if model.count_tokens(render_prompt([*history, turn], "x")) > tokens:
-                break
-            history.append(turn)
-        out.append(history)
-    return out
+    return class_histories(model.count_tokens, sessions, tokens)
 
 
 def one_class(model: CodeModel, prompts: list[str], new_tokens: int) -> dict[str, Any]:
     """Every prompt submitted at once from its own thread; when each finished, and tokens."""
     params = SamplingParams(max_new_tokens=new_tokens)
-    done: list[tuple[float, Finished] | None] = [None] * len(prompts)
-    barrier = threading.Barrier(len(prompts) + 1)
+
+    def turn(i: int) -> int:
+        done = None
+        for event in model.stream(prompts[i], params):
+            if isinstance(event, Finished):
+                done = event
+        return done.new_tokens if done else 0
+
+    return at_once(turn, len(prompts))
+
+
+def at_once(turn: Callable[[int], int], sessions: int) -> dict[str, Any]:
+    """`turn(i)` for every session at the same moment, each on its own thread (it returns the
+    tokens it wrote): the time from the common start to each finished turn, and tokens/s."""
+    done: list[tuple[float, int] | None] = [None] * sessions
+    barrier = threading.Barrier(sessions + 1)
 
     def session(i: int) -> None:
         barrier.wait()
-        for event in model.stream(prompts[i], params):
-            if isinstance(event, Finished):
-                done[i] = (time.perf_counter(), event)
+        tokens = turn(i)
+        done[i] = (time.perf_counter(), tokens)
 
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(len(prompts))]
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(sessions)]
     for t in threads:
         t.start()
     barrier.wait()
@@ -61,7 +65,7 @@ def one_class(model: CodeModel, prompts: list[str], new_tokens: int) -> dict[str
     finished = [d for d in done if d is not None]
     waits = sorted(at - start for at, _ in finished)
     wall = max(waits)
-    tokens = sum(f.new_tokens for _, f in finished)
+    tokens = sum(n for _, n in finished)
     return {
         "turns": len(finished),
         "median_s": statistics.median(waits),

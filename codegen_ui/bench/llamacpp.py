@@ -25,9 +25,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import statistics
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen_ui.bench.classroom import percentile
-from codegen_ui.bench.texts import INSTRUCTIONS, snippets
+from codegen_ui.bench.classroom import at_once
+from codegen_ui.bench.texts import INSTRUCTIONS, class_histories, history_of, snippets
 from codegen_ui.core import program_text, render_prompt
 from codegen_ui.errors import UserError
 
@@ -154,24 +152,13 @@ def wait_ready(handle: Server, timeout_s: float = 300.0) -> None:
     raise LlamaServerError(f"llama-server did not become ready in {timeout_s:.0f} s")
 
 
-def history_of(handle: Server, tokens: int) -> list[tuple[str, str]]:
-    """Whole turns whose prompt is just under `tokens` long, as `work.history_of` builds them."""
-    history: list[tuple[str, str]] = []
-    for i, code in enumerate(snippets() * 4):
-        turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)
-        if handle.count_tokens(render_prompt([*history, turn], "x")) > tokens:
-            break
-        history.append(turn)
-    return history
-
-
 def single(handle: Server, config: dict[str, Any]) -> dict[str, Any]:
     """Decode rate and first-token times of one stream (slot 0)."""
     handle.complete(render_prompt([], INSTRUCTIONS[0]), 4)  # first-call overheads
     decode = handle.complete(render_prompt([], INSTRUCTIONS[1]), config["new_tokens"])
     ttft: dict[str, float] = {}
     for size in config["histories"]:
-        history = history_of(handle, size)
+        history = history_of(handle.count_tokens, size)
         # The previous turn has just been generated: its prompt is in the slot's cache.
         handle.complete(render_prompt(history, INSTRUCTIONS[2]), 16, cache_prompt=True)
         history.append((INSTRUCTIONS[2], snippets()[0]))
@@ -185,56 +172,19 @@ def single(handle: Server, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sessions_histories(handle: Server, sessions: int, tokens: int) -> list[list[tuple[str, str]]]:
-    """One history per session, as `classroom.histories` builds them."""
-    code = snippets()
-    out = []
-    for s in range(sessions):
-        history: list[tuple[str, str]] = []
-        for i in range(len(code)):
-            turn = (INSTRUCTIONS[(s + i) % len(INSTRUCTIONS)], code[(7 * s + i) % len(code)])
-            if handle.count_tokens(render_prompt([*history, turn], "x")) > tokens:
-                break
-            history.append(turn)
-        out.append(history)
-    return out
-
-
 def one_class(handle: Server, prompts: list[str], new_tokens: int, warm: bool) -> dict[str, Any]:
     """Every prompt at once, each from its own thread on its own slot."""
-    done: list[tuple[float, int] | None] = [None] * len(prompts)
-    barrier = threading.Barrier(len(prompts) + 1)
 
-    def session(i: int) -> None:
-        barrier.wait()
+    def turn(i: int) -> int:
         got = handle.complete(prompts[i], new_tokens, id_slot=i, cache_prompt=warm)
-        done[i] = (time.perf_counter(), got["new_tokens"])
+        return int(got["new_tokens"])
 
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(len(prompts))]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    finished = [d for d in done if d is not None]
-    waits = sorted(at - start for at, _ in finished)
-    wall = max(waits)
-    tokens = sum(n for _, n in finished)
-    return {
-        "turns": len(finished),
-        "median_s": statistics.median(waits),
-        "p95_s": percentile(waits, 95),
-        "max_s": wall,
-        "wall_s": wall,
-        "new_tokens": tokens,
-        "tok_s": tokens / wall,
-    }
+    return at_once(turn, len(prompts))
 
 
 def classroom(handle: Server, config: dict[str, Any]) -> dict[str, Any]:
     sessions = config["classroom"]
-    talks = sessions_histories(handle, sessions, config["classroom_history"])
+    talks = class_histories(handle.count_tokens, sessions, config["classroom_history"])
     prompts = [render_prompt(h, INSTRUCTIONS[s % len(INSTRUCTIONS)]) for s, h in enumerate(talks)]
     handle.complete(prompts[0], 4, id_slot=0, cache_prompt=False)  # first-call overheads
     result: dict[str, Any] = {}

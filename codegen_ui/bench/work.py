@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from codegen_ui.bench import texts
 from codegen_ui.bench.bandwidth import COPY_MIB, copy_bandwidth
 from codegen_ui.bench.texts import INSTRUCTIONS, snippets
 from codegen_ui.core import CodeModel, Finished, SamplingParams, render_prompt
@@ -25,13 +26,7 @@ MIB = 2**20
 
 def history_of(model: CodeModel, tokens: int) -> list[tuple[str, str]]:
     """Whole turns whose prompt is just under `tokens` long (empty for 0)."""
-    history: list[tuple[str, str]] = []
-    for i, code in enumerate(snippets() * 4):
-        turn = (INSTRUCTIONS[i % len(INSTRUCTIONS)], code)
-        if model.count_tokens(render_prompt([*history, turn], "x")) > tokens:
-            break
-        history.append(turn)
-    return history
+    return texts.history_of(model.count_tokens, tokens)
 
 
 def generate(model: CodeModel, prompt: str, max_new: int) -> tuple[str, Finished]:
