@@ -325,7 +325,12 @@ def _wire(demo: gr.Blocks, c: Components, h: Handlers) -> None:
     gr.on([col.submit.click, col.instruction.submit], h.submit, col.instruction, out,
           inputs_kwargs=_knobs(c), **work)  # fmt: skip
     # Edit and Escape must answer while the tab's own turn streams: not behind the work queue.
-    col.notebook.cell(h.cell, None, out, inputs_kwargs=_knobs(c), **instant)
+    # "always_last": a key pressed while the previous cell event is still finishing (Edit, then
+    # Shift+Enter at once, on a busy server) is sent when it ends; Gradio's default ("once")
+    # dropped it without a word.
+    col.notebook.cell(
+        h.cell, None, out, inputs_kwargs=_knobs(c), trigger_mode="always_last", **instant
+    )
     col.add_code.click(h.add_code, col.instruction, out, **quick)
     col.replay.click(h.replay, None, out, **work)
     col.undo.click(h.undo, None, out, **quick)
