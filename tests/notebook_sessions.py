@@ -4,8 +4,8 @@ The app's everyday use: build a value, change it, print something about it. A se
 when its last cell's printed text ends with the expected answer (`answered`: the last line's
 last number within 0.01, or its end, quotes and a full stop aside, as in "The count is 3").
 `TUNING` is the set the chat prompt was shaped on: its first six sessions, then round one's
-held-out seven, which were seen while measuring. `HELD_OUT` is round two's: written and
-committed before any tuning run, and never tuned on. `scripts/notebook_sessions.py` runs both
+and round two's held-out sevens, which were seen while measuring. `HELD_OUT` is round three's:
+written and committed before any tuning run of that round, and never tuned on. `scripts/notebook_sessions.py` runs both
 sets in both prompt formats with a real kernel; `test_real_model.py` runs some on SmolLM2.
 """
 
@@ -121,9 +121,7 @@ TUNING = (
         ("Set s to 'hello world'.", "Make s upper case.", "Print s."),
         "HELLO WORLD",
     ),
-)
-
-HELD_OUT = (
+    # Round two's held-out set; measured in round two, tuned on since.
     NotebookSession(
         "scores",
         (
@@ -184,6 +182,73 @@ HELD_OUT = (
             "Print the area.",
         ),
         "48",
+    ),
+)
+
+
+HELD_OUT = (
+    NotebookSession(
+        "adults",
+        (
+            "Make a list ages with 12, 45, 33, 8 and 60.",
+            "Keep only the ages of 18 or over.",
+            "Print how many are left.",
+        ),
+        "3",
+    ),
+    NotebookSession(
+        "full name",
+        (
+            "Set first to 'Grace' and last to 'Hopper'.",
+            "Join them into full_name with a space between.",
+            "Print full_name.",
+        ),
+        "Grace Hopper",
+    ),
+    NotebookSession(
+        "total cost",
+        (
+            "Set quantity to 3 and unit_price to 4.5.",
+            "Compute the total cost.",
+            "Print the total cost.",
+        ),
+        "13.5",
+    ),
+    NotebookSession(
+        "cubes",
+        (
+            "Make a list of the numbers from 1 to 5.",
+            "Cube each number.",
+            "Print the last number in the list.",
+        ),
+        "125",
+    ),
+    NotebookSession(
+        "capitals",
+        (
+            "Create a dictionary capitals with France Paris, Italy Rome and Spain Madrid.",
+            "Add Germany with Berlin.",
+            "Print how many countries there are.",
+        ),
+        "4",
+    ),
+    NotebookSession(
+        "lightest",
+        (
+            "Make a list weights with 5.5, 3.2, 8.1 and 4.0.",
+            "Find the smallest weight.",
+            "Print it.",
+        ),
+        "3.2",
+    ),
+    NotebookSession(
+        "title case",
+        (
+            "Set title to 'the old man and the sea'.",
+            "Capitalise each word of title.",
+            "Print title.",
+        ),
+        "The Old Man And The Sea",
     ),
 )
 
