@@ -2,7 +2,10 @@
 formats, in a real kernel (a fresh one per session), and print how many pass.
 
     PYTHONPATH=. python scripts/notebook_sessions.py MODEL [--set held-out] [--formats chat]
-        [--precision exact] [--kernel-state] [--auto-fix N]
+        [--precision exact] [--kernel-state] [--auto-fix N] [--tokenizer FOLDER]
+
+MODEL may be a model server's `/v1` URL (llama.cpp's llama-server on the `.gguf`, say), with
+`--tokenizer` naming the model's folder for its chat template.
 
 The app's defaults (precision, greedy, max new tokens a turn, no kernel state, no auto-fix)
 unless a flag says otherwise. A figure for the docs, not a test: the small model's.
@@ -15,7 +18,7 @@ import json
 import sys
 
 from codegen_ui.core import SamplingParams, Session, finish
-from codegen_ui.engine import load_model
+from codegen_ui.engine import ServerOptions, load_model
 from codegen_ui.kernel import Kernel, read_state
 from codegen_ui.settings import DEFAULTS
 from tests.notebook_sessions import HELD_OUT, TUNING, answered, printed
@@ -32,9 +35,11 @@ def main() -> int:
     p.add_argument("--set", choices=["tuning", "held-out", "both"], default="both")
     p.add_argument("--formats", default="paper,chat")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--tokenizer", default="", help="a model server's tokenizer folder")
     args = p.parse_args()
     sets = {"tuning": TUNING, "held-out": HELD_OUT, "both": TUNING + HELD_OUT}[args.set]
-    model = load_model(args.model, device="cpu", precision=args.precision)
+    server = ServerOptions(tokenizer=args.tokenizer)
+    model = load_model(args.model, device="cpu", precision=args.precision, server=server)
     params = SamplingParams(max_new_tokens=DEFAULTS.max_new_tokens)
     summary = {}
     for fmt in args.formats.split(","):

@@ -4,9 +4,11 @@ The app's everyday use: build a value, change it, print something about it. A se
 when its last cell's printed text ends with the expected answer (`answered`: the last line's
 last number within 0.01, or its end, quotes and a full stop aside, as in "The count is 3").
 `TUNING` is the set the chat prompt was shaped on: its first six sessions, then round one's
-and round two's held-out sevens, which were seen while measuring. `HELD_OUT` is round three's:
-written and committed before any tuning run of that round, and never tuned on. `scripts/notebook_sessions.py` runs both
-sets in both prompt formats with a real kernel; `test_real_model.py` runs some on SmolLM2.
+and round two's held-out sevens, which were seen while measuring. `HELD_OUT` is round
+three's: written and committed before any tuning run of that round, and never tuned on.
+`scripts/notebook_sessions.py` runs both sets in both prompt formats with a real kernel (a
+figure for the docs: the model's words matter, so not a test); `test_prompt_formats.py`
+tests how a session is judged.
 """
 
 from __future__ import annotations
