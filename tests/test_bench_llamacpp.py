@@ -114,12 +114,16 @@ def test_a_built_llama_server_answers_the_bench() -> None:
     binary, model = llama_cpp.binary_path(home_cache), packaged_model()
     if not binary.is_file() or model is None:
         pytest.skip("no llama-server built for this CPU (make bench-gguf builds it)")
+    # One thread: with one per core, each token waits for both of the server's threads, and
+    # on a machine whose cores other work holds that took 139-185 s; one thread took 9 s.
+    # What is asserted here is that the bench drives a server, not how fast it is.
     got = measure(
         binary,
         model,
         {"histories": [0, 200], "new_tokens": 8, "classroom": 2, "classroom_history": 100}
-        | {"classroom_tokens": 4},
+        | {"classroom_tokens": 4, "threads": 1},
     )
+    assert got["threads"] == 1
     assert got["decode_tok_s"] > 0 and got["server_decode_tok_s"] > 0
     assert set(got["ttft_s"]) == {"0", "200"}
     assert got["classroom"]["warm"]["turns"] == 2

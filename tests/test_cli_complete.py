@@ -22,11 +22,12 @@ def test_complete_prints_the_cut_continuation_of_a_file(
     flags = ("--model", str(tiny_model_dir), "--max-new-tokens", "24", "--temperature", "0")
     first = cli("complete", str(source), *flags, env=EXACT)
     assert first.returncode == 0, first.stderr
-    # The same model in this process, the same greedy settings: the very same text, cut.
+    # The same model in this process, the same greedy settings: the very same text, cut. Two
+    # processes writing one text is what "greedy is repeatable" asks (a second command run,
+    # another 10-20 s of loading torch and the model, proved it no further).
     added, finished = continue_code(tiny_model, ADD, SamplingParams(max_new_tokens=24))
     assert first.stdout == added and added and finished.new_tokens > 0
     assert truncate(added) == added  # the cut is applied: nothing past the paper's rules
-    assert cli("complete", str(source), *flags, env=EXACT).stdout == first.stdout
     assert source.read_text() == ADD  # the file is only read
     if finished.stop_reason == "length":  # the tiny model's text never ends by itself
         assert "used all 24 new tokens" in first.stderr

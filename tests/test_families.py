@@ -6,6 +6,9 @@ character the end left half written)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,36 @@ def test_batched_equals_one_at_a_time(engine: Any, reference: Any) -> None:
     batched_equals_alone(engine, reference)
 
 
+@contextlib.contextmanager
+def arriving_together(thread: Any, n: int) -> Iterator[None]:
+    """The engine thread admits nothing until `n` requests were submitted, then all of them.
+    Started at once, the jobs' threads may still reach the engine far apart on a loaded
+    machine, each turn ending before the next arrives, and no step decodes two rows (seen
+    once: 38 rows in 38 steps)."""
+    came = threading.Event()
+    submitted = itertools.count(1)
+    submit, admit = thread.submit, thread._admit
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        request = submit(*args, **kwargs)
+        if next(submitted) >= n:
+            came.set()
+        return request
+
+    def held() -> None:
+        came.wait(60)
+        thread._take_inbox(block=False)
+        admit()
+
+    setattr(thread, "submit", counted)  # noqa: B010 - shadows the method on this instance only
+    setattr(thread, "_admit", held)  # noqa: B010
+    try:
+        yield
+    finally:
+        delattr(thread, "submit")
+        delattr(thread, "_admit")
+
+
 def batched_equals_alone(engine: Any, reference: Any) -> list[Any]:
     """Four greedy and two seeded prompts at once on `engine` write what `reference` writes
     for each alone; what `engine` wrote."""
@@ -86,7 +119,8 @@ def batched_equals_alone(engine: Any, reference: Any) -> list[Any]:
     jobs = [lambda p=p: complete(engine, p) for p in prompts]
     jobs += [lambda p=p: complete(engine, p, SAMPLED) for p in prompts[:2]]
     before = engine.engine_thread.steps, engine.engine_thread.rows
-    results = together(jobs)
+    with arriving_together(engine.engine_thread, len(jobs)):
+        results = together(jobs)
     assert not [r for r in results if isinstance(r, Exception)]
     alone = [complete(reference, p) for p in prompts]
     alone += [complete(reference, p, SAMPLED) for p in prompts[:2]]

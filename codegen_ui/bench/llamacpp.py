@@ -262,8 +262,10 @@ def weight_bytes_per_token(model: Path) -> int | None:
 
 
 def measure(binary: Path, model: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Everything above, each part on a server of its own; `config` is the bench's plan."""
-    threads = os.cpu_count() or 1
+    """Everything above, each part on a server of its own; `config` is the bench's plan (its
+    optional `threads` replaces the core count: the tests' one thread, whose server waits on no
+    other thread of its own when the machine's cores are taken)."""
+    threads = config.get("threads") or os.cpu_count() or 1
     one = max(config["histories"]) + 1024
     out: dict[str, Any] = {"binary": str(binary), "threads": threads}
     with server(binary, model, threads, 1, one) as handle:
