@@ -87,10 +87,20 @@ class Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        try:
+            self._wait_ready()
+        except BaseException:
+            # No server object reaches the caller to stop: the process goes here, not later
+            # from Popen's finaliser (a ResourceWarning, which this suite makes an error).
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url, timeout=2):
                     return
