@@ -252,15 +252,24 @@ def test_a_program_that_kills_its_kernel_fails_and_the_next_one_runs(tmp_path: P
     assert results[2].answer == "1" and results[2].prompts_completions[4] == "x = x + 1\n\n\n"
 
 
+def own_problem(
+    model: Path, tmp_path: Path, cases: int, max_gen_length: int
+) -> tuple[list[str], Path]:
+    """The mtpb command's arguments on one problem written here ("Print {x}." with x = 1 to
+    `cases`), and its results file."""
+    tests = [({"x": x}, x) for x in range(1, cases + 1)]
+    raw = json.loads(problem("9", ["Print {x}."], tests))
+    data = tmp_path / "own.jsonl"
+    data.write_text(json.dumps(dict(raw, max_gen_length=max_gen_length)) + "\n")
+    out = tmp_path / "r.jsonl"
+    return ["mtpb", "--data", str(data), "--model", str(model), "--out", str(out)], out
+
+
 def test_cli_with_the_tiny_model_without_the_shared_data(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The same command in a checkout without ../shared/data: problems written here.
-    raw = json.loads(problem("9", ["Print {x}."], [({"x": 1}, 1), ({"x": 2}, 2)]))
-    data = tmp_path / "own.jsonl"
-    data.write_text(json.dumps(dict(raw, max_gen_length=8)) + "\n")
-    out = tmp_path / "r.jsonl"
-    argv = ["mtpb", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out)]
+    argv, out = own_problem(tiny_model_dir, tmp_path, cases=2, max_gen_length=8)
     assert main([*argv, "--seed", "3", "--temperature", "0"]) == 0
     report = capsys.readouterr().out
     results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
@@ -275,11 +284,7 @@ def test_cli_with_the_tiny_model_without_the_shared_data(
 def test_cli_cases_runs_each_problems_first_test_cases_only(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    raw = json.loads(problem("9", ["Print {x}."], [({"x": 1}, 1), ({"x": 2}, 2), ({"x": 3}, 3)]))
-    data = tmp_path / "own.jsonl"
-    data.write_text(json.dumps(dict(raw, max_gen_length=4)) + "\n")
-    out = tmp_path / "r.jsonl"
-    argv = ["mtpb", "--data", str(data), "--model", str(tiny_model_dir), "--out", str(out)]
+    argv, out = own_problem(tiny_model_dir, tmp_path, cases=3, max_gen_length=4)
     assert main([*argv, "--temperature", "0", "--cases", "1"]) == 0
     report = capsys.readouterr().out
     results = [SampleResult.from_json(line) for line in out.read_text().splitlines()]
